@@ -1,0 +1,82 @@
+/**
+ * The one interface between the lab server and whatever runs labs (a local sandbox, a pod).
+ * Modelled on JupyterHub's Spawner: nothing outside `drivers/` knows which backend runs.
+ */
+import type { IPty } from 'node-pty';
+
+export interface LabResources {
+  /** CPU cores (fractional allowed). */
+  cpu: number;
+  /** Bytes. */
+  memory: number;
+  /** Bytes of writable storage (home + /tmp). */
+  disk: number;
+  /** Maximum number of processes. */
+  pids: number;
+}
+
+export interface LabSpec {
+  /** Session id, unique on this server (url-safe). */
+  id: string;
+  /** The lab definition's id (labs/<labId>/lab.yaml). */
+  labId: string;
+  /** Absolute path inside the lab where shells start, e.g. /home/onyxia/work. */
+  workspace: string;
+  resources: LabResources;
+  /** Extra environment for every process of the lab (credentials, settings). Never logged. */
+  env: Record<string, string>;
+  /** Container image; only the kubernetes driver uses it. */
+  image?: string;
+  /** Epoch milliseconds after which the lab may be reaped. */
+  expiresAt: number;
+}
+
+export interface ProgressEvent {
+  /** Stable machine key, translated by the UI (i18n key under `progress.`). */
+  step: string;
+  /** 0..100 */
+  percent: number;
+}
+
+/** Which limits the backend actually enforces, shown in the lab's status. */
+export interface EnforcedLimits {
+  memory: boolean;
+  pids: boolean;
+  cpu: boolean;
+  disk: boolean;
+  /** How: e.g. "cgroup-v1", "cgroup-v2", "rlimit", "tmpfs-size". */
+  mechanisms: string[];
+}
+
+export interface LabHandle {
+  id: string;
+  labId: string;
+  limits: EnforcedLimits;
+  /** Backend-specific data; opaque to the rest of the server. */
+  readonly internal?: unknown;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+export interface Driver {
+  readonly name: string;
+  /** Provision a lab; resolves once a shell can be attached. Reports progress on the way. */
+  start(spec: LabSpec, onProgress?: (event: ProgressEvent) => void): Promise<LabHandle>;
+  /** A new interactive login shell in the lab, in its workspace, on its own pty. */
+  attach(handle: LabHandle, size: TerminalSize): Promise<IPty>;
+  /** Run argv inside the lab as the lab's user, without a shell unless argv asks for one. */
+  exec(handle: LabHandle, argv: string[], options?: { timeoutMs?: number; stdin?: string }): Promise<ExecResult>;
+  /** Kill every process of the lab and release its resources. Idempotent. */
+  stop(handle: LabHandle): Promise<void>;
+  /** Labs this backend still runs (to recover or reap after a restart). */
+  list(): Promise<LabHandle[]>;
+}
