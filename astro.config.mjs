@@ -1,0 +1,29 @@
+// @ts-check
+import { defineConfig } from 'astro/config';
+import starlight from '@astrojs/starlight';
+import { unified } from '@astrojs/markdown-remark';
+import { atelierRemark } from './site/markdown/index.ts';
+
+export default defineConfig({
+  srcDir: './site',
+  outDir: './dist',
+  trailingSlash: 'always',
+  // The build sees `content/` through a symlink; resolving it would break Starlight's paths.
+  vite: { resolve: { preserveSymlinks: true } },
+  markdown: { processor: unified({ remarkPlugins: [atelierRemark] }) },
+  integrations: [
+    starlight({
+      title: 'Atelier',
+      defaultLocale: 'fr',
+      locales: {
+        fr: { label: 'Français', lang: 'fr' },
+        en: { label: 'English', lang: 'en' },
+      },
+      components: {
+        MarkdownContent: './site/components/MarkdownContent.astro',
+      },
+      customCss: ['./site/styles/atelier.css'],
+      pagefind: false,
+    }),
+  ],
+});

@@ -1,0 +1,132 @@
+import { api, ApiError } from './api.ts';
+import { forgetSession, saveSession, setTerminalInput, storedSession, type LabSession } from './lab-session.ts';
+import { t } from './strings.ts';
+import type { LabTerminal } from './terminal.ts';
+
+interface LabStatus extends LabSession {
+  status: 'starting' | 'running' | 'stopped' | 'failed';
+}
+
+/** <atelier-launch data-lab="…">: launch, watch, use and delete the page's lab. */
+export class AtelierLaunch extends HTMLElement {
+  #session: LabSession | undefined;
+  #terminal: LabTerminal | undefined;
+  #timer: number | undefined;
+
+  get #lab(): string {
+    return this.dataset.lab ?? '';
+  }
+
+  #part<T extends HTMLElement>(selector: string): T {
+    return this.querySelector<T>(selector)!;
+  }
+
+  connectedCallback(): void {
+    this.#part('[data-action="launch"]').addEventListener('click', () => void this.launch());
+    this.#part('[data-action="delete"]').addEventListener('click', () => void this.remove());
+    const stored = storedSession(this.#lab);
+    if (stored) void this.#resume(stored);
+  }
+
+  #status(message: string, state: string): void {
+    this.#part('.atelier-launch__status').textContent = message;
+    this.dataset.state = state;
+  }
+
+  async launch(): Promise<void> {
+    const button = this.#part<HTMLButtonElement>('[data-action="launch"]');
+    button.disabled = true;
+    this.#status(t('launch.starting'), 'starting');
+    try {
+      const lab = await api<LabStatus>('POST', '/api/labs', { body: { lab: this.#lab } });
+      const session = { id: lab.id, token: lab.token, lab: this.#lab, expiresAt: lab.expiresAt };
+      saveSession(session);
+      await this.#showRunning(session);
+    } catch (error) {
+      this.#status(t('launch.failed', { message: (error as Error).message }), 'failed');
+      button.disabled = false;
+    }
+  }
+
+  async #resume(session: LabSession): Promise<void> {
+    try {
+      const lab = await api<LabStatus>('GET', `/api/labs/${encodeURIComponent(session.id)}`, { token: session.token });
+      if (lab.status === 'running') return await this.#showRunning({ ...session, expiresAt: lab.expiresAt });
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'network') return this.#status(error.message, 'failed');
+    }
+    forgetSession(this.#lab);
+  }
+
+  async #showRunning(session: LabSession): Promise<void> {
+    this.#session = session;
+    this.#part('[data-action="launch"]').hidden = true;
+    this.#part('[data-action="delete"]').hidden = false;
+    this.#status(t('launch.running'), 'running');
+    this.#tick();
+    this.#timer = window.setInterval(() => this.#tick(), 1000);
+    const container = this.#part('.atelier-launch__terminal');
+    container.hidden = false;
+    const { openTerminal } = await import('./terminal.ts');
+    this.#terminal = openTerminal(container, session, t('launch.terminalLabel', { lab: this.getAttribute('aria-label') ?? this.#lab }), {
+      onError: (code, message) => {
+        if (code === 'lab_gone' || code === 'forbidden' || code === 'unauthorized') this.#ended(t('errors.lab_gone'));
+        else this.#status(message, 'failed');
+      },
+      onExit: () => this.#status(t('launch.reconnecting'), 'running'),
+    });
+    setTerminalInput((data) => this.#terminal?.send(data));
+    this.#terminal.focus();
+  }
+
+  #tick(): void {
+    if (!this.#session) return;
+    const left = new Date(this.#session.expiresAt).getTime() - Date.now();
+    if (left <= 0) return this.#ended(t('launch.expired'));
+    this.#part('.atelier-launch__timer').textContent = t('launch.expiresIn', { time: formatDuration(left) });
+  }
+
+  async remove(): Promise<void> {
+    const session = this.#session;
+    if (!session || !window.confirm(t('launch.deleteConfirm'))) return;
+    const button = this.#part<HTMLButtonElement>('[data-action="delete"]');
+    button.disabled = true;
+    this.#status(t('launch.deleting'), 'deleting');
+    try {
+      await api('DELETE', `/api/labs/${encodeURIComponent(session.id)}`, { token: session.token });
+      this.#ended(t('launch.deleted'));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'lab_gone') this.#ended(t('launch.deleted'));
+      else this.#status((error as Error).message, 'failed');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** The lab is gone (deleted, expired, or unknown to the server): back to a launchable card. */
+  #ended(message: string): void {
+    window.clearInterval(this.#timer);
+    this.#terminal?.dispose();
+    this.#terminal = undefined;
+    this.#session = undefined;
+    setTerminalInput(undefined);
+    forgetSession(this.#lab);
+    const launch = this.#part<HTMLButtonElement>('[data-action="launch"]');
+    launch.hidden = false;
+    launch.disabled = false;
+    this.#part('[data-action="delete"]').hidden = true;
+    this.#part('.atelier-launch__terminal').hidden = true;
+    this.#part('.atelier-launch__timer').textContent = '';
+    this.#status(message, 'stopped');
+  }
+}
+
+function formatDuration(milliseconds: number): string {
+  const totalSeconds = Math.ceil(milliseconds / 1000);
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  if (hours > 0) return `${hours} h ${String(minutes).padStart(2, '0')} min`;
+  if (minutes > 0) return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
+  return `${seconds} s`;
+}

@@ -1,0 +1,35 @@
+/**
+ * Atelier's additions to Markdown, beside Starlight's asides (which already bring remark-directive):
+ *   :::launch{lab="…"}       a launch card for a lab of labs/
+ *   - [ ] … :check[id]       a step the lab server checks
+ *   - [ ] … :step{#id}       a step without a check; every task item needs one of the two ids
+ *   ```bash run              a command the learner can type into the lab's terminal with one click
+ * Mistakes (unknown lab or check, missing id) fail the build with the file and line.
+ */
+import { join } from 'node:path';
+import type { Root } from 'mdast';
+import type { VFile } from 'vfile';
+import { loadLabs } from '../../server/labs/registry.ts';
+import type { LabDefinition } from '../../server/labs/schema.ts';
+import { pageContext } from './page-language.ts';
+import { transformLaunchBlocks } from './launch.ts';
+import { transformSteps } from './steps.ts';
+import { transformRunBlocks } from './run-blocks.ts';
+
+export interface AtelierMarkdownOptions {
+  /** Lab definitions by id; defaults to the project's labs/ folder. */
+  labs?: Map<string, LabDefinition>;
+}
+
+const projectRoot = join(import.meta.dirname, '..', '..');
+let projectLabs: Map<string, LabDefinition> | undefined;
+
+export function atelierRemark(options: AtelierMarkdownOptions = {}) {
+  return (tree: Root, file: VFile) => {
+    const labs = options.labs ?? (projectLabs ??= loadLabs(join(projectRoot, 'labs'), projectRoot));
+    const page = pageContext(file.path);
+    const lab = transformLaunchBlocks(tree, file, labs, page);
+    transformSteps(tree, file, lab, page);
+    transformRunBlocks(tree, page);
+  };
+}

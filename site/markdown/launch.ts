@@ -1,0 +1,52 @@
+import type { Root } from 'mdast';
+import type { ContainerDirective } from 'mdast-util-directive';
+import type { VFile } from 'vfile';
+import { visit } from 'unist-util-visit';
+import type { LabDefinition } from '../../server/labs/schema.ts';
+import { element, text } from './elements.ts';
+import type { PageContext } from './page-language.ts';
+
+/**
+ * Turns `:::launch{lab="…"}` into an <atelier-launch> card and returns the page's lab, which the
+ * page's checks refer to. The card's static parts are written here, in the page's language, so
+ * they show before any script runs and the card does not move when it comes alive.
+ */
+export function transformLaunchBlocks(
+  tree: Root,
+  file: VFile,
+  labs: Map<string, LabDefinition>,
+  { t, language }: PageContext,
+): LabDefinition | undefined {
+  let pageLab: LabDefinition | undefined;
+  visit(tree, 'containerDirective', (node: ContainerDirective, index, parent) => {
+    if (node.name !== 'launch' || !parent || index === undefined) return;
+    const labId = node.attributes?.lab;
+    if (!labId) file.fail('`:::launch` needs the lab to start, e.g. :::launch{lab="terminal-basics"}', node);
+    const lab = labs.get(labId);
+    if (!lab) file.fail(`unknown lab "${labId}" in :::launch (labs/ has: ${[...labs.keys()].join(', ') || 'none'})`, node);
+    if (pageLab && pageLab.id !== lab.id) {
+      file.fail(`a page launches one lab; this one already launches "${pageLab.id}", not also "${lab.id}"`, node);
+    }
+    pageLab = lab;
+    const card = element(
+      'atelier-launch',
+      { dataLab: lab.id, className: ['atelier-launch', 'not-content'], ariaLabel: lab.title[language] },
+      [
+        element('div', { className: ['atelier-launch__intro'] }, node.children),
+        element('div', { className: ['atelier-launch__bar'] }, [
+          element('button', { type: 'button', className: ['atelier-launch__launch'], dataAction: 'launch' }, [
+            text(t('launch.button')),
+          ]),
+          element('span', { className: ['atelier-launch__status'], role: 'status', ariaLive: 'polite' }),
+          element('span', { className: ['atelier-launch__timer'] }),
+          element('button', { type: 'button', className: ['atelier-launch__delete'], dataAction: 'delete', hidden: true }, [
+            text(t('launch.delete')),
+          ]),
+        ]),
+        element('div', { className: ['atelier-launch__terminal'], hidden: true }),
+      ],
+    );
+    parent.children.splice(index, 1, card as never);
+  });
+  return pageLab;
+}
