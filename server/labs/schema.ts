@@ -67,8 +67,8 @@ export const checkDefinition = z.discriminatedUnion('kind', [fileCheck, shellChe
 export const resources = z
   .object({
     cpu: z.number().positive().max(64).default(1),
-    memory: byteSize.default(512 * 1024 ** 2),
-    disk: byteSize.default(256 * 1024 ** 2),
+    memory: byteSize.prefault('512Mi'),
+    disk: byteSize.prefault('256Mi'),
     pids: z.number().int().min(8).max(4096).default(256),
   })
   .strict();
@@ -80,9 +80,9 @@ export const labDefinition = z
     description: localized.optional(),
     workspace: z.string().regex(/^\/[^\0]*$/, 'expected an absolute path').default('/home/onyxia/work'),
     image: z.string().optional(),
-    resources: resources.default({ cpu: 1, memory: 512 * 1024 ** 2, disk: 256 * 1024 ** 2, pids: 256 }),
-    ttl: duration.default('2h'),
-    idle: duration.default('30m'),
+    resources: resources.prefault({}),
+    ttl: duration.prefault('2h'),
+    idle: duration.prefault('30m'),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
     checks: z.record(checkId, checkDefinition).default({}),
   })
