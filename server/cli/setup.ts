@@ -1,0 +1,54 @@
+/**
+ * Installs the system tools the platform runs on, from Debian's packages, when they are missing:
+ * bubblewrap and util-linux for the sandboxes, git for the forge, and (with --test) Chromium for
+ * the end-to-end tests. Prints what it does; changes nothing when all is there.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+interface Tool {
+  command: string;
+  debianPackage: string;
+  why: string;
+}
+
+const runtimeTools: Tool[] = [
+  { command: 'bwrap', debianPackage: 'bubblewrap', why: 'lab sandboxes' },
+  { command: 'setpriv', debianPackage: 'util-linux', why: 'dropping lab privileges' },
+  { command: 'nsenter', debianPackage: 'util-linux', why: 'entering lab sandboxes' },
+  { command: 'prlimit', debianPackage: 'util-linux', why: 'per-lab resource limits' },
+  { command: 'git', debianPackage: 'git', why: 'the lab forge' },
+];
+
+const testTools: Tool[] = [{ command: 'chromium', debianPackage: 'chromium', why: 'end-to-end tests' }];
+
+function present(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+const wanted = [...runtimeTools, ...(process.argv.includes('--test') ? testTools : [])];
+const missing = wanted.filter((tool) => !present(tool.command));
+
+if (missing.length === 0) process.exit(0);
+
+const packages = [...new Set(missing.map((tool) => tool.debianPackage))];
+const reasons = missing.map((tool) => `${tool.command} (${tool.why})`).join(', ');
+if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+  console.error(`Atelier needs ${reasons}. Install the Debian packages: sudo apt-get install -y ${packages.join(' ')}`);
+  process.exit(1);
+}
+console.log(`Installing ${packages.join(', ')} for ${reasons}…`);
+try {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
+} catch {
+  console.error(`Could not install ${packages.join(' ')} with apt-get; install them and start again.`);
+  process.exit(1);
+}
+const stillMissing = wanted.filter((tool) => !present(tool.command));
+if (stillMissing.length > 0) {
+  console.error(`Still missing after installation: ${stillMissing.map((tool) => tool.command).join(', ')}`);
+  process.exit(1);
+}
+console.log('System tools ready.');
