@@ -19,6 +19,10 @@ export default defineConfig({
         fr: { label: 'Français', lang: 'fr' },
         en: { label: 'English', lang: 'en' },
       },
+      sidebar: [
+        { label: 'Travaux pratiques', translations: { en: 'Practicals' }, items: [{ autogenerate: { directory: 'tp' } }] },
+        { label: 'Le datalab', translations: { en: 'The datalab' }, items: [{ autogenerate: { directory: 'datalab' } }] },
+      ],
       components: {
         MarkdownContent: './site/components/MarkdownContent.astro',
       },
