@@ -1,0 +1,230 @@
+import { DatabaseSync } from 'node:sqlite';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Sealer } from './sealed.ts';
+import type { GitSettings, Learner, LearnerStore, S3Credentials, SecretVars } from './store.ts';
+
+/** Forward-only schema migrations; the database records how many have run. */
+const migrations: string[] = [
+  `CREATE TABLE learners (
+     id TEXT PRIMARY KEY,
+     created_at INTEGER NOT NULL,
+     git_name TEXT NOT NULL DEFAULT '',
+     git_email TEXT NOT NULL DEFAULT ''
+   );
+   CREATE TABLE git_tokens (
+     learner_id TEXT PRIMARY KEY REFERENCES learners(id) ON DELETE CASCADE,
+     token_hash TEXT NOT NULL UNIQUE,
+     token_sealed TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE secret_groups (
+     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     names TEXT NOT NULL,
+     vars_sealed TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (learner_id, name)
+   );
+   CREATE TABLE s3_credentials (
+     access_key_id TEXT PRIMARY KEY,
+     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+     secret_sealed TEXT NOT NULL,
+     session_token_hash TEXT NOT NULL,
+     session_token_sealed TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX s3_credentials_by_learner ON s3_credentials(learner_id, expires_at);
+   CREATE TABLE progress (
+     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+     page TEXT NOT NULL,
+     step TEXT NOT NULL,
+     done_at INTEGER NOT NULL,
+     PRIMARY KEY (learner_id, page, step)
+   );`,
+];
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomId(length: number, chars = alphabet): string {
+  const bytes = randomBytes(length);
+  return Array.from(bytes, (byte) => chars[byte % chars.length]).join('');
+}
+
+export interface SqliteLearnerStoreOptions {
+  path: string;
+  sealer: Sealer;
+  /** Lifetime of minted S3 credentials. */
+  s3CredentialTtlMs?: number;
+  now?: () => number;
+}
+
+export class SqliteLearnerStore implements LearnerStore {
+  readonly #db: DatabaseSync;
+  readonly #sealer: Sealer;
+  readonly #s3Ttl: number;
+  readonly #now: () => number;
+
+  constructor({ path, sealer, s3CredentialTtlMs = 24 * 3600e3, now = Date.now }: SqliteLearnerStoreOptions) {
+    this.#db = new DatabaseSync(path);
+    this.#sealer = sealer;
+    this.#s3Ttl = s3CredentialTtlMs;
+    this.#now = now;
+    // WAL: readers never wait for a writer; synchronous=NORMAL is durable across process crashes.
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const version = (this.#db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    for (let next = version; next < migrations.length; next += 1) {
+      this.#db.exec('BEGIN');
+      try {
+        this.#db.exec(migrations[next]!);
+        this.#db.exec(`PRAGMA user_version = ${next + 1}`);
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    }
+  }
+
+  create(): Learner {
+    // Learner ids double as bucket names and forge paths: lower-case letters and digits only.
+    const learner: Learner = { id: `u${randomId(11)}`, createdAt: this.#now(), git: { name: '', email: '' } };
+    this.#db.prepare('INSERT INTO learners (id, created_at) VALUES (?, ?)').run(learner.id, learner.createdAt);
+    return learner;
+  }
+
+  get(id: string): Learner | undefined {
+    const row = this.#db.prepare('SELECT id, created_at, git_name, git_email FROM learners WHERE id = ?').get(id) as
+      | { id: string; created_at: number; git_name: string; git_email: string }
+      | undefined;
+    return row && { id: row.id, createdAt: row.created_at, git: { name: row.git_name, email: row.git_email } };
+  }
+
+  learnerIds(): string[] {
+    return (this.#db.prepare('SELECT id FROM learners ORDER BY created_at').all() as { id: string }[]).map((row) => row.id);
+  }
+
+  setGit(id: string, git: GitSettings): void {
+    this.#db.prepare('UPDATE learners SET git_name = ?, git_email = ? WHERE id = ?').run(git.name, git.email, id);
+  }
+
+  rotateGitToken(id: string): string {
+    const token = `atl_${randomBytes(24).toString('base64url')}`;
+    this.#db
+      .prepare(
+        `INSERT INTO git_tokens (learner_id, token_hash, token_sealed, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(learner_id) DO UPDATE SET token_hash = excluded.token_hash, token_sealed = excluded.token_sealed, created_at = excluded.created_at`,
+      )
+      .run(id, sha256(token), this.#sealer.seal(token), this.#now());
+    return token;
+  }
+
+  gitToken(id: string): string | undefined {
+    const row = this.#db.prepare('SELECT token_sealed FROM git_tokens WHERE learner_id = ?').get(id) as { token_sealed: string } | undefined;
+    return row && this.#sealer.open(row.token_sealed);
+  }
+
+  learnerByGitToken(token: string): string | undefined {
+    // Looked up by hash: equal hashes mean equal tokens, and the lookup leaks no timing about the token.
+    const row = this.#db.prepare('SELECT learner_id FROM git_tokens WHERE token_hash = ?').get(sha256(token)) as { learner_id: string } | undefined;
+    return row?.learner_id;
+  }
+
+  secretGroups(id: string): { group: string; names: string[]; updatedAt: number }[] {
+    const rows = this.#db.prepare('SELECT name, names, updated_at FROM secret_groups WHERE learner_id = ? ORDER BY name').all(id) as {
+      name: string;
+      names: string;
+      updated_at: number;
+    }[];
+    return rows.map((row) => ({ group: row.name, names: JSON.parse(row.names) as string[], updatedAt: row.updated_at }));
+  }
+
+  secretGroup(id: string, group: string): SecretVars | undefined {
+    const row = this.#db.prepare('SELECT vars_sealed FROM secret_groups WHERE learner_id = ? AND name = ?').get(id, group) as
+      | { vars_sealed: string }
+      | undefined;
+    return row && (JSON.parse(this.#sealer.open(row.vars_sealed)) as SecretVars);
+  }
+
+  putSecretGroup(id: string, group: string, vars: SecretVars): void {
+    this.#db
+      .prepare(
+        `INSERT INTO secret_groups (learner_id, name, names, vars_sealed, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(learner_id, name) DO UPDATE SET names = excluded.names, vars_sealed = excluded.vars_sealed, updated_at = excluded.updated_at`,
+      )
+      .run(id, group, JSON.stringify(Object.keys(vars).sort()), this.#sealer.seal(JSON.stringify(vars)), this.#now());
+  }
+
+  deleteSecretGroup(id: string, group: string): boolean {
+    return this.#db.prepare('DELETE FROM secret_groups WHERE learner_id = ? AND name = ?').run(id, group).changes > 0;
+  }
+
+  s3Credentials(id: string): S3Credentials {
+    const now = this.#now();
+    // Reuse credentials with at least a quarter of their life left, so labs launched in a row share them.
+    const row = this.#db
+      .prepare('SELECT access_key_id FROM s3_credentials WHERE learner_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1')
+      .get(id, now + this.#s3Ttl / 4) as { access_key_id: string } | undefined;
+    if (row) {
+      const { learnerId: _owner, ...current } = this.s3CredentialsByAccessKey(row.access_key_id)!;
+      return current;
+    }
+    const credentials: S3Credentials = {
+      accessKeyId: randomId(20, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'),
+      secretAccessKey: randomBytes(30).toString('base64url'),
+      sessionToken: randomBytes(48).toString('base64url'),
+      expiresAt: now + this.#s3Ttl,
+    };
+    this.#db.prepare('DELETE FROM s3_credentials WHERE learner_id = ? AND expires_at <= ?').run(id, now);
+    this.#db
+      .prepare(
+        'INSERT INTO s3_credentials (access_key_id, learner_id, secret_sealed, session_token_hash, session_token_sealed, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        credentials.accessKeyId,
+        id,
+        this.#sealer.seal(credentials.secretAccessKey),
+        sha256(credentials.sessionToken),
+        this.#sealer.seal(credentials.sessionToken),
+        credentials.expiresAt,
+      );
+    return credentials;
+  }
+
+  s3CredentialsByAccessKey(accessKeyId: string): (S3Credentials & { learnerId: string }) | undefined {
+    const row = this.#db
+      .prepare('SELECT learner_id, secret_sealed, session_token_sealed, expires_at FROM s3_credentials WHERE access_key_id = ?')
+      .get(accessKeyId) as { learner_id: string; secret_sealed: string; session_token_sealed: string; expires_at: number } | undefined;
+    return (
+      row && {
+        learnerId: row.learner_id,
+        accessKeyId,
+        secretAccessKey: this.#sealer.open(row.secret_sealed),
+        sessionToken: this.#sealer.open(row.session_token_sealed),
+        expiresAt: row.expires_at,
+      }
+    );
+  }
+
+  progress(id: string, page: string): string[] {
+    return (this.#db.prepare('SELECT step FROM progress WHERE learner_id = ? AND page = ? ORDER BY done_at').all(id, page) as { step: string }[]).map(
+      (row) => row.step,
+    );
+  }
+
+  setProgress(id: string, page: string, step: string, done: boolean): void {
+    if (done) {
+      this.#db.prepare('INSERT OR IGNORE INTO progress (learner_id, page, step, done_at) VALUES (?, ?, ?, ?)').run(id, page, step, this.#now());
+    } else {
+      this.#db.prepare('DELETE FROM progress WHERE learner_id = ? AND page = ? AND step = ?').run(id, page, step);
+    }
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
