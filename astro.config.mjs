@@ -22,6 +22,16 @@ export default defineConfig({
       sidebar: [
         { label: 'Travaux pratiques', translations: { en: 'Practicals' }, items: [{ autogenerate: { directory: 'tp' } }] },
         { label: 'Le datalab', translations: { en: 'The datalab' }, items: [{ autogenerate: { directory: 'datalab' } }] },
+        {
+          label: 'Mon espace',
+          translations: { en: 'My space' },
+          items: [
+            { label: 'Mon compte', translations: { en: 'My account' }, link: '/account/' },
+            { label: 'Mes fichiers', translations: { en: 'My files' }, link: '/files/' },
+            { label: 'Mes secrets', translations: { en: 'My secrets' }, link: '/secrets/' },
+            { label: 'Mes dépôts', translations: { en: 'My repositories' }, link: '/forge/' },
+          ],
+        },
       ],
       components: {
         MarkdownContent: './site/components/MarkdownContent.astro',

@@ -1,0 +1,93 @@
+import { api } from './api.ts';
+import { copyable, formatDate, h } from './dom.ts';
+import { pageLanguage, t } from './strings.ts';
+
+export interface Me {
+  learner: { id: string };
+  git: { name: string; email: string; forgeUrl: string; hasToken?: boolean };
+  s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; sessionToken: string; expiresAt: string };
+}
+
+/** <atelier-account>: the learner's Git settings, personal access token and S3 connection. */
+class AtelierAccount extends HTMLElement {
+  async connectedCallback(): Promise<void> {
+    try {
+      this.#render(await api<Me>('GET', '/api/me'));
+    } catch (error) {
+      this.replaceChildren(h('p', { class: 'atelier-error', role: 'alert' }, (error as Error).message));
+    }
+  }
+
+  #render(me: Me): void {
+    const language = pageLanguage();
+    const copy = (value: string, secret = false) => copyable(value, t('account.copy'), t('account.copied'), secret);
+    const status = h('span', { role: 'status', class: 'atelier-form__status' });
+    const name = h('input', { name: 'name', value: me.git.name, autocomplete: 'name', maxlength: 100 });
+    const email = h('input', { name: 'email', type: 'email', value: me.git.email, autocomplete: 'email', maxlength: 200 });
+    const gitForm = h(
+      'form',
+      { class: 'atelier-form' },
+      h('label', {}, t('account.gitName'), name),
+      h('label', {}, t('account.gitEmail'), email),
+      h('div', {}, h('button', { type: 'submit' }, t('account.save')), status),
+    );
+    gitForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (!email.checkValidity()) return void (status.textContent = t('account.invalidEmail'));
+      api('PUT', '/api/me/git', { body: { name: name.value.trim(), email: email.value.trim() } })
+        .then(() => (status.textContent = t('account.saved')))
+        .catch((error: Error) => (status.textContent = error.message));
+    });
+
+    const tokenOut = h('div', { class: 'atelier-token', role: 'status' }, me.git.hasToken ? t('account.tokenSet') : t('account.tokenNone'));
+    const tokenButton = h('button', { type: 'button' }, t('account.tokenNew'));
+    tokenButton.addEventListener('click', () => {
+      if (me.git.hasToken && !window.confirm(t('account.tokenConfirm'))) return;
+      api<{ token: string }>('POST', '/api/me/git/token')
+        .then(({ token }) => {
+          me.git.hasToken = true;
+          tokenOut.replaceChildren(t('account.tokenShown'), ' ', copy(token, true));
+        })
+        .catch((error: Error) => tokenOut.replaceChildren(error.message));
+    });
+
+    const s3 = me.s3;
+    const envBlock = [
+      `export AWS_ACCESS_KEY_ID=${s3.accessKeyId}`,
+      `export AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`,
+      `export AWS_SESSION_TOKEN=${s3.sessionToken}`,
+      `export AWS_DEFAULT_REGION=${s3.region}`,
+      `export AWS_S3_ENDPOINT=${s3.endpoint.replace(/^https?:\/\//, '')}`,
+      `export MC_HOST_s3=${s3.endpoint.replace(/^(https?:\/\/)/, `$1${s3.accessKeyId}:${s3.secretAccessKey}:${s3.sessionToken}@`)}`,
+    ].join('\n');
+
+    this.replaceChildren(
+      h('dl', { class: 'atelier-dl' }, h('dt', {}, t('account.learnerId')), h('dd', {}, h('code', {}, me.learner.id))),
+      h('h2', {}, t('account.gitTitle')),
+      h('p', {}, t('account.gitIntro')),
+      gitForm,
+      h('dl', { class: 'atelier-dl' }, h('dt', {}, t('account.forgeUrl')), h('dd', {}, copy(me.git.forgeUrl))),
+      h('h3', {}, t('account.tokenTitle')),
+      h('p', {}, t('account.tokenIntro')),
+      tokenOut,
+      tokenButton,
+      h('h2', {}, t('account.s3Title')),
+      h('p', {}, t('account.s3Intro')),
+      h(
+        'dl',
+        { class: 'atelier-dl' },
+        h('dt', {}, t('account.s3Endpoint')), h('dd', {}, copy(s3.endpoint)),
+        h('dt', {}, t('account.s3Region')), h('dd', {}, copy(s3.region)),
+        h('dt', {}, t('account.s3Bucket')), h('dd', {}, copy(s3.bucket)),
+        h('dt', {}, 'AWS_ACCESS_KEY_ID'), h('dd', {}, copy(s3.accessKeyId)),
+        h('dt', {}, 'AWS_SECRET_ACCESS_KEY'), h('dd', {}, copy(s3.secretAccessKey, true)),
+        h('dt', {}, 'AWS_SESSION_TOKEN'), h('dd', {}, copy(s3.sessionToken, true)),
+      ),
+      h('p', {}, t('account.s3Expires', { date: formatDate(s3.expiresAt, language) })),
+      h('p', {}, t('account.s3Env')),
+      h('pre', { class: 'atelier-pre' }, envBlock),
+    );
+  }
+}
+
+customElements.define('atelier-account', AtelierAccount);
