@@ -4,7 +4,7 @@
  * AES-256-GCM from node:crypto with a random key kept beside the database (mode 0600).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadOrCreateKey } from './keys.ts';
 
 export class Sealer {
   readonly #key: Buffer;
@@ -15,8 +15,7 @@ export class Sealer {
   }
 
   static fromKeyFile(path: string): Sealer {
-    if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-    return new Sealer(Buffer.from(readFileSync(path, 'utf8').trim(), 'base64'));
+    return new Sealer(loadOrCreateKey(path));
   }
 
   seal(plain: string): string {

@@ -1,0 +1,90 @@
+/**
+ * The caller's own learner data, as the datalab's "My account" and "My secrets" show it:
+ *   GET /api/me · PUT /api/me/git · POST /api/me/git/token
+ *   GET /api/me/secrets · PUT /api/me/secrets/:group · DELETE /api/me/secrets/:group
+ * Secret values go in and never come back out: only the learner's own labs receive them.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { LearnerStore } from '../learners/store.ts';
+import { ApiError, parseWith } from './errors.ts';
+import { currentLearner, ensureLearner, requireLearner } from './identity.ts';
+import { languageOf } from './language.ts';
+
+export const gitSettingsBody = z.object({
+  name: z.string().trim().max(100),
+  email: z.union([z.literal(''), z.email().max(200)]),
+});
+
+export const secretGroupName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/);
+export const secretGroupBody = z.object({
+  vars: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(8192))
+    .refine((vars) => Object.keys(vars).length <= 50, { message: 'at most 50 variables' }),
+});
+
+export interface StorageInfo {
+  /** S3 endpoint as seen from the learner's browser (scheme, host, port). */
+  endpointFor(request: FastifyRequest): string;
+  region: string;
+}
+
+export function originOf(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+export function registerMeRoutes(app: FastifyInstance, store: LearnerStore, storage: StorageInfo): void {
+  app.get('/api/me', async (request, reply) => {
+    const id = ensureLearner(request, reply, store);
+    const learner = store.get(id)!;
+    const s3 = store.s3Credentials(id);
+    return {
+      learner: { id },
+      git: { ...learner.git, forgeUrl: `${originOf(request)}/git/${id}`, hasToken: store.gitToken(id) !== undefined },
+      s3: {
+        endpoint: storage.endpointFor(request),
+        region: storage.region,
+        bucket: id,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+        sessionToken: s3.sessionToken,
+        expiresAt: new Date(s3.expiresAt).toISOString(),
+      },
+    };
+  });
+
+  app.put('/api/me/git', async (request, reply) => {
+    const id = ensureLearner(request, reply, store);
+    const git = parseWith(gitSettingsBody, request.body, languageOf(request.headers));
+    store.setGit(id, git);
+    return { git };
+  });
+
+  app.post('/api/me/git/token', async (request, reply) => {
+    const id = ensureLearner(request, reply, store);
+    return { token: store.rotateGitToken(id) };
+  });
+
+  app.get('/api/me/secrets', async (request) => {
+    const id = currentLearner(request, store);
+    if (!id) return { groups: [] };
+    return { groups: store.secretGroups(id).map((group) => ({ ...group, updatedAt: new Date(group.updatedAt).toISOString() })) };
+  });
+
+  app.put<{ Params: { group: string } }>('/api/me/secrets/:group', async (request, reply) => {
+    const language = languageOf(request.headers);
+    const group = parseWith(secretGroupName, request.params.group, language, 'group');
+    const { vars } = parseWith(secretGroupBody, request.body, language);
+    const id = ensureLearner(request, reply, store);
+    store.putSecretGroup(id, group, vars);
+    return { group, names: Object.keys(vars).sort() };
+  });
+
+  app.delete<{ Params: { group: string } }>('/api/me/secrets/:group', async (request, reply) => {
+    const group = parseWith(secretGroupName, request.params.group, languageOf(request.headers), 'group');
+    const id = requireLearner(request, store);
+    if (!store.deleteSecretGroup(id, group)) throw new ApiError('not_found');
+    return reply.code(204).send();
+  });
+}
+
