@@ -1,0 +1,99 @@
+/**
+ * Starts a whole lab server in-process: driver → sessions → HTTP app (API + site) → terminal
+ * sockets → listen. server/main.ts runs it from the environment; tests run it on port 0.
+ */
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { loadConfig, type Config } from './config.ts';
+import { loadLabs } from './labs/registry.ts';
+import type { LabDefinition } from './labs/schema.ts';
+import { Sessions } from './labs/sessions.ts';
+import type { Driver } from './drivers/driver.ts';
+import { LocalDriver } from './drivers/local/local-driver.ts';
+import { buildHttpApp, type HttpAppOptions } from './http/app.ts';
+import { attachTerminals, type TerminalServer } from './terminal/index.ts';
+
+export interface StartOptions {
+  /** Overrides of the configuration read from the environment (tests: port 0, a temp labs dir). */
+  config?: Partial<Omit<Config, 'limits'>> & { limits?: Partial<Config['limits']> };
+  /** Lab definitions; loaded from config.labsDir when absent (throws LabDefinitionError). */
+  labs?: Map<string, LabDefinition>;
+  /** The driver; a LocalDriver when absent. */
+  driver?: Driver;
+  /** fastify's logger option; pino at config.logLevel when absent. */
+  logger?: FastifyServerOptions['logger'];
+  /** Sessions' reaper period (ms). */
+  reapInterval?: number;
+  /** Upper bound of one check (ms). */
+  checkTimeoutMs?: number;
+  /** More routes (learner, forge, storage…): see HttpAppOptions.routes. */
+  routes?: HttpAppOptions['routes'];
+}
+
+export interface RunningServer {
+  /** http://localhost:<port> */
+  url: string;
+  port: number;
+  config: Config;
+  app: FastifyInstance;
+  sessions: Sessions;
+  driver: Driver;
+  terminals: TerminalServer;
+  /** Stops every lab, closes sockets and the HTTP server. Idempotent. */
+  close(): Promise<void>;
+}
+
+export function createDriver(config: Config): Driver {
+  switch (config.driver) {
+    case 'local':
+      return new LocalDriver();
+  }
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const base = loadConfig(process.env);
+  const config: Config = { ...base, ...options.config, limits: { ...base.limits, ...options.config?.limits } };
+  const labs = options.labs ?? loadLabs(config.labsDir);
+  const driver = options.driver ?? createDriver(config);
+  const logger = options.logger ?? { level: config.logLevel };
+
+  let app: FastifyInstance | undefined;
+  const sessions = new Sessions({
+    driver,
+    labs,
+    limits: config.limits,
+    reapInterval: options.reapInterval,
+    onError: (error, context) => app?.log.error({ err: error }, context),
+  });
+  let terminals: TerminalServer | undefined;
+  app = await buildHttpApp({
+    sessions,
+    siteDir: config.siteDir,
+    logger,
+    trustProxy: config.trustProxy,
+    terminals: () => terminals?.stats() ?? { shells: 0, sockets: 0 },
+    checkTimeoutMs: options.checkTimeoutMs,
+    routes: options.routes,
+  });
+  const fastify = app;
+  const attached = attachTerminals(fastify.server, sessions, {
+    trustProxy: config.trustProxy,
+    onError: (error, context) => fastify.log.error({ err: error }, context),
+  });
+  terminals = attached;
+
+  await fastify.listen({ port: config.port, host: config.host });
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await sessions.stopAll();
+      await attached.close();
+      await fastify.close();
+    })();
+    return closing;
+  };
+
+  return { url: `http://localhost:${port}`, port, config, app: fastify, sessions, driver, terminals: attached, close };
+}

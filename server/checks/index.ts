@@ -1,0 +1,46 @@
+/**
+ * Runs a lab's check by its kind (one file per kind) and words the result in the learner's
+ * language. A failing check is a normal result (ok: false), not an error.
+ */
+import type { CheckDefinition } from '../labs/schema.ts';
+import { fileExpected, runFileCheck } from './file.ts';
+import { runShellCheck, shellExpected } from './shell.ts';
+import { CheckTimeout, type CheckContext, type CheckResult, type Observation } from './types.ts';
+
+export { type CheckContext, type CheckResult } from './types.ts';
+export { resolveLabPath, typeFromMode, fileExpected } from './file.ts';
+export { shellExpected } from './shell.ts';
+
+/** Default upper bound for one check's commands (ms). */
+export const defaultCheckTimeout = 10_000;
+
+function observe(check: CheckDefinition, context: CheckContext): Promise<Observation> {
+  switch (check.kind) {
+    case 'file':
+      return runFileCheck(check, context);
+    case 'shell':
+      return runShellCheck(check, context);
+  }
+}
+
+export async function runCheck(id: string, check: CheckDefinition, context: CheckContext): Promise<CheckResult> {
+  let observation: Observation;
+  try {
+    observation = await observe(check, context);
+  } catch (error) {
+    if (!(error instanceof CheckTimeout)) throw error;
+    const expected = check.kind === 'file' ? fileExpected(check, context) : shellExpected(check, context);
+    observation = { ok: false, expected, found: context.t('checks.found.timeout') };
+  }
+  return describeResult(id, check, observation, context);
+}
+
+/** The API's result: the observation plus the check's hint (on failure) and a sentence. */
+export function describeResult(id: string, check: CheckDefinition, observation: Observation, context: Pick<CheckContext, 't' | 'language'>): CheckResult {
+  const { t, language } = context;
+  const hint = observation.ok ? undefined : check.hint?.[language];
+  const message = observation.ok
+    ? t('steps.passed')
+    : t('steps.failed', { expected: observation.expected, found: observation.found }) + (hint ? ` ${t('steps.hint', { hint })}` : '');
+  return { check: id, ok: observation.ok, expected: observation.expected, found: observation.found, ...(hint ? { hint } : {}), message };
+}

@@ -1,0 +1,614 @@
+/**
+ * Local driver: one long-lived bubblewrap sandbox per lab, run as a host uid unique to the lab.
+ *
+ *   keeper:  perl lab-helper.pl start (joins the lab cgroups, rlimits, drops to uid U)
+ *              → bwrap --unshare-all --unshare-user --disable-userns --die-with-parent … sleep infinity
+ *   enter:   perl lab-helper.pl enter (joins the lab cgroups, rlimits, setns into every namespace of
+ *              the sandbox's pid 1, chroot, fork, empty bounding set, uid/gid 1000, no_new_privs)
+ *              → bash -l (attach, on a node-pty) or argv (exec, on pipes)
+ *
+ * See lab-helper.pl for why the entry path is not `setpriv … nsenter …`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as pty from 'node-pty';
+import type { IPty } from 'node-pty';
+import type { Driver, EnforcedLimits, ExecResult, LabHandle, LabSpec, ProgressEvent, TerminalSize } from '../driver.ts';
+import {
+  cgroupPids,
+  createLabCgroup,
+  killCgroup,
+  labCgroupDirs,
+  listLabCgroups,
+  removeCgroupDirs,
+  setupCgroups,
+  type CgroupSetup,
+} from './cgroups.ts';
+import {
+  ETC_FILES,
+  FD,
+  LAB_GID,
+  LAB_SHELL,
+  LAB_UID,
+  ROOT_ENTRIES,
+  bwrapArgs,
+  checkWorkspace,
+  diskSplit,
+  encodeEnv,
+  groupFile,
+  helperArgs,
+  hostsFile,
+  labEnv,
+  passwdFile,
+  type HostLayout,
+  type Rlimits,
+} from './sandbox-args.ts';
+import { UidPool, procInfo, scanProcs } from './uids.ts';
+
+const HELPER = path.join(import.meta.dirname, 'lab-helper.pl');
+const OUTPUT_CAP = 64 * 1024;
+
+export interface LocalDriverOptions {
+  /** First host uid for labs (default 200000). */
+  uidBase?: number;
+  /** How many uids (= max concurrent labs, default 10000). */
+  uidCount?: number;
+  /** cgroup mount point (default /sys/fs/cgroup) and our group's name under it (default atelier). */
+  cgroupBase?: string;
+  cgroupName?: string;
+  /** 'none' (default): loopback only. 'host': share the host network (reach the forge / S3). */
+  network?: 'none' | 'host';
+  /** Max time for a sandbox to come up (default 10 s). */
+  startTimeoutMs?: number;
+  /** Default exec timeout (default 30 s). */
+  execTimeoutMs?: number;
+  /** Open files per process (default 4096). */
+  nofile?: number;
+}
+
+interface Internal {
+  uid: number;
+  /** Host pid of the sandbox's pid 1 (bwrap's init). */
+  pid1: number;
+  /** Host pid of the outer bwrap, our child (undefined for a recovered lab). */
+  bwrapPid?: number;
+  workspace: string;
+  env: Record<string, string>;
+  cgroupDirs: string[];
+  procsFiles: string[];
+  rlimits: Rlimits;
+  stopped: boolean;
+}
+
+export class LocalDriverError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'LocalDriverError';
+  }
+}
+
+function which(cmd: string): string | null {
+  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin']) {
+    const p = path.join(dir, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+function detectHostLayout(): HostLayout {
+  const symlinks: Record<string, string> = {};
+  const dirs: string[] = [];
+  for (const p of ROOT_ENTRIES) {
+    try {
+      const st = fs.lstatSync(p);
+      if (st.isSymbolicLink()) symlinks[p] = fs.readlinkSync(p);
+      else if (st.isDirectory()) dirs.push(p);
+    } catch {
+      /* absent */
+    }
+  }
+  return { symlinks, dirs, etc: ETC_FILES.filter((f) => fs.existsSync(f)) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function internalOf(handle: LabHandle): Internal {
+  const i = handle.internal as Internal | undefined;
+  if (!i || typeof i.uid !== 'number') throw new LocalDriverError('bad_handle', 'not a local driver lab handle');
+  return i;
+}
+
+export class LocalDriver implements Driver {
+  readonly name = 'local';
+  private readonly opts: Required<LocalDriverOptions>;
+  private readonly uids: UidPool;
+  private readonly arch: string;
+  private cgroups: CgroupSetup | null = null;
+  private host: HostLayout | null = null;
+  private readonly labs = new Map<number, LabHandle>();
+  private readonly ptys = new Map<number, Set<IPty>>();
+  private readonly onExit = () => this.killAllSync();
+
+  constructor(options: LocalDriverOptions = {}) {
+    this.opts = {
+      uidBase: options.uidBase ?? 200_000,
+      uidCount: options.uidCount ?? 10_000,
+      cgroupBase: options.cgroupBase ?? '/sys/fs/cgroup',
+      cgroupName: options.cgroupName ?? 'atelier',
+      network: options.network ?? 'none',
+      startTimeoutMs: options.startTimeoutMs ?? 10_000,
+      execTimeoutMs: options.execTimeoutMs ?? 30_000,
+      nofile: options.nofile ?? 4096,
+    };
+    this.uids = new UidPool(this.opts.uidBase, this.opts.uidCount);
+    this.arch = process.arch;
+  }
+
+  /** Checks the host once; throws errors meant for the operator. */
+  private prepare(): { cgroups: CgroupSetup; host: HostLayout } {
+    if (this.cgroups && this.host) return { cgroups: this.cgroups, host: this.host };
+    if (process.platform !== 'linux') throw new LocalDriverError('unsupported', 'the local driver needs Linux');
+    if (process.getuid?.() !== 0) {
+      throw new LocalDriverError('not_root', 'the local driver must run as root (it gives every lab its own unprivileged uid)');
+    }
+    if (this.arch !== 'x64' && this.arch !== 'arm64') {
+      throw new LocalDriverError('unsupported', `the local driver supports x64 and arm64, not ${this.arch}`);
+    }
+    if (!which('bwrap')) {
+      throw new LocalDriverError('no_bwrap', 'bubblewrap is not installed: run `npm start`, which installs it (or `apt-get install bubblewrap`)');
+    }
+    if (!fs.existsSync('/usr/bin/perl')) {
+      throw new LocalDriverError('no_perl', 'perl is not installed (/usr/bin/perl, Debian package perl-base)');
+    }
+    if (!fs.existsSync('/usr/bin/sleep') || !fs.existsSync(LAB_SHELL)) {
+      throw new LocalDriverError('no_shell', 'the host lacks /usr/bin/sleep or /bin/bash, which labs need');
+    }
+    const v = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
+    const m = /(\d+)\.(\d+)/.exec(v.stdout ?? '');
+    if (!m || Number(m[1]) === 0 && Number(m[2]) < 8) {
+      throw new LocalDriverError('old_bwrap', `bubblewrap 0.8 or later is needed (found ${(v.stdout ?? '').trim() || 'none'})`);
+    }
+    this.cgroups = setupCgroups(this.opts.cgroupBase, this.opts.cgroupName);
+    this.host = detectHostLayout();
+    process.once('exit', this.onExit);
+    return { cgroups: this.cgroups, host: this.host };
+  }
+
+  /** What the host can enforce, for the operator (e.g. logged at server start). */
+  describe(): { cgroups: string; problems: string[] } {
+    const { cgroups } = this.prepare();
+    return { cgroups: cgroups.mode, problems: cgroups.problems };
+  }
+
+  async start(spec: LabSpec, onProgress: (e: ProgressEvent) => void = () => {}): Promise<LabHandle> {
+    const { cgroups, host } = this.prepare();
+    const workspace = checkWorkspace(spec.workspace);
+    const env = labEnv(spec.env, workspace);
+    const r = spec.resources;
+    for (const k of ['cpu', 'memory', 'disk', 'pids'] as const) {
+      if (!(Number.isFinite(r[k]) && r[k] > 0)) throw new LocalDriverError('bad_spec', `resources.${k} must be a positive number`);
+    }
+    onProgress({ step: 'sandbox', percent: 10 });
+    const uid = this.uids.allocate();
+    let cg: ReturnType<typeof createLabCgroup> | null = null;
+    let child: ChildProcess | null = null;
+    try {
+      // Leftovers of a crashed server with the same uid.
+      removeCgroupDirs(labCgroupDirs(cgroups, uid));
+      cg = createLabCgroup(cgroups, uid, r);
+      onProgress({ step: 'limits', percent: 30 });
+      const rlimits: Rlimits = { nproc: Math.floor(r.pids), nofile: this.opts.nofile, core: 0 };
+      const disk = diskSplit(r.disk);
+      const args = bwrapArgs({
+        sessionId: spec.id,
+        labId: spec.labId,
+        workspace,
+        homeBytes: disk.home,
+        tmpBytes: disk.tmp,
+        shmBytes: disk.shm,
+        network: this.opts.network,
+        host,
+      });
+      const bwrap = which('bwrap') as string;
+      child = spawn(
+        '/usr/bin/perl',
+        helperArgs(HELPER, this.arch, 'start', { cgroupProcs: cg.procsFiles, rlimits, uid, gid: uid }, [bwrap, ...args]),
+        {
+          cwd: '/',
+          env: {},
+          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        },
+      );
+      const stdio = child.stdio as unknown as Array<NodeJS.ReadWriteStream | null>;
+      // bwrap closes the data fds once read; a failed start resets them: the exit reports the error.
+      for (const s of stdio) s?.on('error', () => {});
+      stdio[FD.passwd]?.end(passwdFile());
+      stdio[FD.group]?.end(groupFile());
+      stdio[FD.hosts]?.end(hostsFile(spec.labId));
+      const pid1 = await this.waitForSandbox(child);
+      onProgress({ step: 'workspace', percent: 70 });
+      await this.waitForKeeper(pid1, child);
+      const limits: EnforcedLimits = {
+        memory: cg.enforced.memory,
+        pids: true, // RLIMIT_NPROC on the lab's unique uid caps its processes even without cgroups
+        cpu: cg.enforced.cpu,
+        disk: true,
+        mechanisms: [...(cg.mechanism ? [cg.mechanism] : []), 'rlimit', 'tmpfs-size'],
+      };
+      const internal: Internal = {
+        uid,
+        pid1,
+        bwrapPid: child.pid,
+        workspace,
+        env,
+        cgroupDirs: cg.dirs,
+        procsFiles: cg.procsFiles,
+        rlimits,
+        stopped: false,
+      };
+      const handle: LabHandle = { id: spec.id, labId: spec.labId, limits, internal };
+      this.labs.set(uid, handle);
+      // The keeper's stderr stays attached to us; never let it hold the event loop.
+      child.stderr?.resume();
+      child.unref();
+      for (const s of stdio) (s as unknown as { unref?: () => void } | null)?.unref?.();
+      onProgress({ step: 'ready', percent: 100 });
+      return handle;
+    } catch (e) {
+      if (child?.pid) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      await this.killUid(uid, cg?.dirs ?? []).catch(() => {});
+      if (cg) removeCgroupDirs(cg.dirs);
+      this.uids.release(uid);
+      throw e;
+    }
+  }
+
+  /** Resolves with the host pid of the sandbox's pid 1, from bwrap's --info-fd. */
+  private waitForSandbox(child: ChildProcess): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let info = '';
+      let stderr = '';
+      const stdio = child.stdio as unknown as Array<NodeJS.ReadableStream | null>;
+      const timer = setTimeout(() => done(new LocalDriverError('start_timeout', 'the sandbox did not start in time')), this.opts.startTimeoutMs);
+      const done = (err: Error | null, pid?: number) => {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        if (err) reject(err);
+        else resolve(pid as number);
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        done(new LocalDriverError('start_failed', `the sandbox failed to start (${signal ?? `exit ${code}`}): ${stderr.trim().slice(0, 2000)}`));
+      };
+      child.on('exit', onExit);
+      child.on('error', (e) => done(new LocalDriverError('start_failed', `cannot run the sandbox: ${e.message}`)));
+      stdio[2]?.on('data', (d: Buffer) => {
+        if (stderr.length < 8192) stderr += d.toString();
+      });
+      stdio[FD.info]?.on('data', (d: Buffer) => {
+        info += d.toString();
+        const m = /"child-pid"\s*:\s*(\d+)/.exec(info);
+        if (m) done(null, Number(m[1]));
+      });
+    });
+  }
+
+  /** bwrap's pid 1 forks the command only once the mounts are done; wait for that exec. */
+  private async waitForKeeper(pid1: number, child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + this.opts.startTimeoutMs;
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new LocalDriverError('start_failed', 'the sandbox exited during setup');
+      }
+      try {
+        const kids = fs.readFileSync(`/proc/${pid1}/task/${pid1}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        for (const k of kids) {
+          if (fs.readlinkSync(`/proc/${k}/exe`).endsWith('/sleep')) return;
+        }
+      } catch {
+        /* not yet */
+      }
+      if (Date.now() > deadline) throw new LocalDriverError('start_timeout', 'the sandbox did not become ready in time');
+      await sleep(i < 50 ? 1 : 10);
+    }
+  }
+
+  private enterArgs(i: Internal, argv: string[]): string[] {
+    return helperArgs(
+      HELPER,
+      this.arch,
+      'enter',
+      { cgroupProcs: i.procsFiles, rlimits: i.rlimits, uid: LAB_UID, gid: LAB_GID, target: i.pid1, wd: i.workspace },
+      argv,
+    );
+  }
+
+  private checkAlive(i: Internal): void {
+    if (i.stopped) throw new LocalDriverError('stopped', 'the lab is stopped');
+    const p = procInfo(i.pid1);
+    if (!p || p.uid !== i.uid || p.state === 'Z') throw new LocalDriverError('not_running', 'the lab is not running');
+  }
+
+  async attach(handle: LabHandle, size: TerminalSize): Promise<IPty> {
+    const i = internalOf(handle);
+    this.checkAlive(i);
+    const term = pty.spawn('/usr/bin/perl', this.enterArgs(i, [LAB_SHELL, '-l']), {
+      name: 'xterm-256color',
+      cols: Math.max(1, Math.floor(size.cols) || 80),
+      rows: Math.max(1, Math.floor(size.rows) || 24),
+      cwd: '/',
+      env: { ATELIER_ENV: encodeEnv(i.env) },
+    });
+    let set = this.ptys.get(i.uid);
+    if (!set) this.ptys.set(i.uid, (set = new Set()));
+    set.add(term);
+    term.onExit(() => set.delete(term));
+    return term;
+  }
+
+  async exec(handle: LabHandle, argv: string[], options: { timeoutMs?: number; stdin?: string } = {}): Promise<ExecResult> {
+    const i = internalOf(handle);
+    if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string' || a.includes('\0'))) {
+      throw new LocalDriverError('bad_argv', 'argv must be a non-empty list of strings');
+    }
+    this.checkAlive(i);
+    const timeoutMs = options.timeoutMs ?? this.opts.execTimeoutMs;
+    return new Promise((resolve) => {
+      const child = spawn('/usr/bin/perl', this.enterArgs(i, argv), {
+        cwd: '/',
+        env: { ATELIER_ENV: encodeEnv(i.env) },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true, // own process group: a timeout kills the whole entry chain
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let outLen = 0;
+      let errLen = 0;
+      let timedOut = false;
+      let finished = false;
+      const collect = (bufs: Buffer[], len: number, d: Buffer): number => {
+        if (len < OUTPUT_CAP) bufs.push(d.subarray(0, OUTPUT_CAP - len));
+        return len + d.length;
+      };
+      child.stdout?.on('data', (d: Buffer) => (outLen = collect(out, outLen, d)));
+      child.stderr?.on('data', (d: Buffer) => (errLen = collect(err, errLen, d)));
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(options.stdin ?? '');
+      const killGroup = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      };
+      const finish = (code: number) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        clearTimeout(grace);
+        let stderr = Buffer.concat(err).toString('utf8');
+        if (timedOut) stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}[atelier] timed out after ${timeoutMs} ms\n`;
+        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr });
+      };
+      let grace: NodeJS.Timeout | undefined;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        // The helper SIGKILLs the command and reaps it; then the rest of its process group goes.
+        try {
+          if (child.pid) process.kill(child.pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+        setTimeout(killGroup, 50).unref();
+        // Processes the command left in the background may keep the pipes open: do not wait for them.
+        grace = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish(124);
+        }, 200);
+      }, timeoutMs);
+      child.on('error', (e) => {
+        err.push(Buffer.from(`[atelier] ${e.message}\n`));
+        finish(127);
+      });
+      const status = (code: number | null, signal: NodeJS.Signals | null) =>
+        timedOut ? 124 : (code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1));
+      child.on('close', (code, signal) => finish(status(code, signal)));
+      // A command may leave background processes holding its stdout/stderr: once it has exited,
+      // give the pipes a short grace period, then return without them.
+      child.on('exit', (code, signal) => {
+        setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish(status(code, signal));
+        }, 250).unref();
+      });
+    });
+  }
+
+  async stop(handle: LabHandle): Promise<void> {
+    const i = internalOf(handle);
+    i.stopped = true;
+    // Kill the lab first and the terminals' entry processes after: they reap their shell, whereas
+    // a shell orphaned by killing them first would wait for the host's init to reap it.
+    await this.killUid(i.uid, i.cgroupDirs, i.pid1);
+    for (const t of this.ptys.get(i.uid) ?? []) {
+      try {
+        t.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    this.ptys.delete(i.uid);
+    // The cgroups can only go once empty; the kernel may take a moment after the last exit.
+    let left = i.cgroupDirs;
+    for (let n = 0; n < 200 && (left = removeCgroupDirs(left)).length; n++) await sleep(5);
+    if (left.length) throw new LocalDriverError('stop_failed', `cannot remove cgroups ${left.join(', ')}`);
+    if (this.labs.get(i.uid) === handle) this.labs.delete(i.uid);
+    this.uids.release(i.uid);
+  }
+
+  /** SIGKILL every process of the lab until none remains (5 s max). */
+  private async killUid(uid: number, cgroupDirs: string[], pid1?: number): Promise<void> {
+    // Killing pid 1 of the sandbox makes the kernel kill everything in its pid namespace at once.
+    if (pid1) {
+      const p = procInfo(pid1);
+      if (p && p.uid === uid) {
+        try {
+          process.kill(pid1, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    killCgroup(cgroupDirs);
+    const deadline = Date.now() + 5000;
+    for (let n = 0; ; n++) {
+      const pids = new Set<number>(scanProcs((u) => u === uid).map((p) => p.pid));
+      for (const p of cgroupPids(cgroupDirs)) {
+        const info = procInfo(p);
+        if (info && info.state !== 'Z') pids.add(p);
+      }
+      if (pids.size === 0) return;
+      // Give the kernel a moment to tear the pid namespace down before killing stragglers by uid
+      // (killing bwrap's outer process too early orphans pid 1 to the host's init).
+      if (n >= 10 && n % 2 === 0) {
+        // kill(-1) as the lab's uid: atomic in the kernel, so a fork loop cannot outrun it.
+        spawnSync('/usr/bin/setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '/usr/bin/kill', '-KILL', '-1'], {
+          env: {},
+          stdio: 'ignore',
+        });
+      }
+      for (const p of pids) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      if (Date.now() > deadline) throw new LocalDriverError('stop_failed', `processes of lab uid ${uid} survive SIGKILL: ${[...pids].join(' ')}`);
+      await sleep(n < 20 ? 2 : 20);
+    }
+  }
+
+  async list(): Promise<LabHandle[]> {
+    const { cgroups } = this.prepare();
+    const byUid = new Map<number, LabHandle>();
+    for (const [uid, h] of this.labs) if (!internalOf(h).stopped) byUid.set(uid, h);
+    for (const p of scanProcs((u) => this.uids.contains(u))) {
+      if (byUid.has(p.uid)) continue;
+      // A lab from before a restart: find its sandbox's pid 1 (NSpid ends in 1) and its markers.
+      let status = '';
+      let environ = '';
+      try {
+        status = fs.readFileSync(`/proc/${p.pid}/status`, 'utf8');
+      } catch {
+        continue;
+      }
+      const ns = /NSpid:\s+([\d\s]+)/.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
+      if (ns.length < 2 || ns[ns.length - 1] !== '1') continue;
+      try {
+        environ = fs.readFileSync(`/proc/${p.pid}/environ`, 'utf8');
+      } catch {
+        /* bwrap's init has the markers in the keeper's env only */
+      }
+      const markers: Record<string, string> = {};
+      const kids = (() => {
+        try {
+          return fs.readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        } catch {
+          return [];
+        }
+      })();
+      for (const src of [environ, ...kids.map((k) => {
+        try {
+          return fs.readFileSync(`/proc/${k}/environ`, 'utf8');
+        } catch {
+          return '';
+        }
+      })]) {
+        for (const kv of src.split('\0')) {
+          const m = /^(ATELIER_SESSION_ID|ATELIER_LAB_ID|ATELIER_WORKSPACE)=(.*)$/s.exec(kv);
+          if (m) markers[m[1] as string] ??= m[2] as string;
+        }
+      }
+      const workspace = markers.ATELIER_WORKSPACE ?? '/home/onyxia/work';
+      const dirs = labCgroupDirs(cgroups, p.uid).filter((d) => fs.existsSync(d));
+      const internal: Internal = {
+        uid: p.uid,
+        pid1: p.pid,
+        workspace,
+        env: labEnv({}, workspace), // the spec's env is not recoverable (it is never written anywhere)
+        cgroupDirs: dirs,
+        procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')),
+        rlimits: { nproc: 256, nofile: this.opts.nofile, core: 0 },
+        stopped: false,
+      };
+      const handle: LabHandle = {
+        id: markers.ATELIER_SESSION_ID ?? `uid-${p.uid}`,
+        labId: markers.ATELIER_LAB_ID ?? 'unknown',
+        limits: { memory: false, pids: true, cpu: false, disk: true, mechanisms: ['unknown (recovered)'] },
+        internal,
+      };
+      this.uids.claim(p.uid);
+      this.labs.set(p.uid, handle);
+      byUid.set(p.uid, handle);
+    }
+    return [...byUid.values()];
+  }
+
+  /**
+   * Stop every lab in the uid range, including those of a previous server process, and remove
+   * stale lab cgroups. Call at server start (after deciding not to recover) and at shutdown.
+   */
+  async reapAll(): Promise<number> {
+    const { cgroups } = this.prepare();
+    const labs = await this.list();
+    await Promise.all(labs.map((h) => this.stop(h)));
+    // Stray processes of the range (not a sandbox pid 1, e.g. half-started) and empty cgroups.
+    const strays = new Set(scanProcs((u) => this.uids.contains(u)).map((p) => p.uid));
+    for (const uid of strays) await this.killUid(uid, labCgroupDirs(cgroups, uid));
+    for (const uid of listLabCgroups(cgroups)) {
+      if (this.uids.contains(uid) && !this.labs.has(uid)) removeCgroupDirs(labCgroupDirs(cgroups, uid));
+    }
+    return labs.length;
+  }
+
+  /** Synchronous last resort on process exit: SIGKILL each sandbox's pid 1 (kills the whole lab). */
+  killAllSync(): void {
+    for (const h of this.labs.values()) {
+      const i = h.internal as Internal;
+      for (const pid of [i.pid1, i.bwrapPid]) {
+        if (!pid) continue;
+        const p = procInfo(pid);
+        if (p && p.uid === i.uid) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      }
+    }
+  }
+
+  /** Stop every lab this driver runs (server shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.labs.values()].map((h) => this.stop(h).catch(() => {})));
+    process.off('exit', this.onExit);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The repository store: bare repositories on disk, `<root>/<learnerId>/<name>.git`. Learner data:
+ * it survives lab deletion and server restarts. A repository appears atomically (built in
+ * `<root>/.tmp/` then renamed), so two concurrent creations never leave a half-made one.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { git, runGit } from './git.ts';
+import { isValidLearnerId, isValidRepoName } from './names.ts';
+import {
+  containsPath,
+  listCommits,
+  listTree,
+  readBlob,
+  resolveCommit,
+  type CommitSummary,
+  type FileContent,
+  type HasPathOptions,
+  type TreeEntry,
+} from './browse.ts';
+
+export interface RepositorySummary {
+  name: string;
+  /** The branch HEAD names (`main` unless the first push chose another). */
+  defaultBranch: string;
+  /** Commit at the default branch; undefined for an empty repository. */
+  head?: string;
+}
+
+export class InvalidRepositoryName extends Error {
+  constructor(what: string) {
+    super(`invalid ${what}`);
+    this.name = 'InvalidRepositoryName';
+  }
+}
+
+const seedAuthor = {
+  GIT_AUTHOR_NAME: 'Atelier',
+  GIT_AUTHOR_EMAIL: 'atelier@atelier.invalid',
+  GIT_COMMITTER_NAME: 'Atelier',
+  GIT_COMMITTER_EMAIL: 'atelier@atelier.invalid',
+};
+
+export class RepositoryStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  }
+
+  /** The learner's directory (for GIT_PROJECT_ROOT); throws on an invalid id. */
+  learnerDir(learnerId: string): string {
+    if (!isValidLearnerId(learnerId)) throw new InvalidRepositoryName('learner id');
+    return join(this.root, learnerId);
+  }
+
+  /** The bare repository's directory; throws on an invalid id or name. */
+  gitDir(learnerId: string, name: string): string {
+    if (!isValidRepoName(name)) throw new InvalidRepositoryName('repository name');
+    return join(this.learnerDir(learnerId), `${name}.git`);
+  }
+
+  exists(learnerId: string, name: string): boolean {
+    try {
+      return statSync(join(this.gitDir(learnerId, name), 'HEAD')).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** The learner's repositories, by name. */
+  async list(learnerId: string): Promise<RepositorySummary[]> {
+    const dir = this.learnerDir(learnerId);
+    if (!existsSync(dir)) return [];
+    const names = readdirSync(dir)
+      .filter((entry) => entry.endsWith('.git'))
+      .map((entry) => entry.slice(0, -4))
+      .filter((name) => isValidRepoName(name) && this.exists(learnerId, name))
+      .sort();
+    return Promise.all(
+      names.map(async (name) => {
+        const gitDir = this.gitDir(learnerId, name);
+        const headFile = await readFile(join(gitDir, 'HEAD'), 'utf8').catch(() => '');
+        const defaultBranch = /^ref: refs\/heads\/(.+)$/m.exec(headFile)?.[1] ?? 'main';
+        const summary: RepositorySummary = { name, defaultBranch };
+        const head = await resolveCommit(gitDir, 'HEAD');
+        if (head) summary.head = head;
+        return summary;
+      }),
+    );
+  }
+
+  /** Creates an empty bare repository (`main`) unless it exists; true when created here. */
+  async ensureEmpty(learnerId: string, name: string): Promise<boolean> {
+    return this.create(learnerId, name, async () => {});
+  }
+
+  /**
+   * Creates the repository from a seed directory unless it exists: a bare repository whose `main`
+   * holds one commit of seedDir's files. True when created here.
+   */
+  async ensureFromSeed(learnerId: string, name: string, seedDir: string): Promise<boolean> {
+    if (!statSync(seedDir).isDirectory()) throw new Error(`seed ${seedDir} is not a directory`);
+    return this.create(learnerId, name, async (gitDir) => {
+      const env = { ...seedAuthor, GIT_INDEX_FILE: join(gitDir, 'seed-index') };
+      await git(['--work-tree', seedDir, 'add', '--all', '.'], { gitDir, cwd: seedDir, env });
+      const tree = (await git(['write-tree'], { gitDir, env })).trim();
+      const commit = (await git(['commit-tree', tree, '-m', 'Initial commit'], { gitDir, env })).trim();
+      await git(['update-ref', 'refs/heads/main', commit, ''], { gitDir });
+      rmSync(env.GIT_INDEX_FILE, { force: true });
+    });
+  }
+
+  private async create(learnerId: string, name: string, fill: (gitDir: string) => Promise<void>): Promise<boolean> {
+    const target = this.gitDir(learnerId, name);
+    if (this.exists(learnerId, name)) return false;
+    const tmpRoot = join(this.root, '.tmp');
+    mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
+    const tmp = join(tmpRoot, `${name}-${randomBytes(6).toString('hex')}.git`);
+    try {
+      await git(['init', '--quiet', '--bare', '-b', 'main', tmp], { cwd: tmpRoot });
+      // A reflog in a bare repository: a force-push can be undone by hand.
+      await git(['config', 'core.logAllRefUpdates', 'always'], { gitDir: tmp });
+      await fill(tmp);
+      mkdirSync(this.learnerDir(learnerId), { recursive: true, mode: 0o700 });
+      try {
+        renameSync(tmp, target);
+      } catch (error) {
+        if (this.exists(learnerId, name)) return false; // created meanwhile by someone else
+        throw error;
+      }
+      return true;
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * After a push: when HEAD names a branch that does not exist (the learner pushed `master` to a
+   * new repository), point it at the branch that does, as forges do with the first pushed branch.
+   */
+  async fixDefaultBranch(learnerId: string, name: string): Promise<void> {
+    const gitDir = this.gitDir(learnerId, name);
+    if (await resolveCommit(gitDir, 'HEAD')) return;
+    const refs = (await runGit(['for-each-ref', '--format=%(refname)', 'refs/heads/'], { gitDir })).stdout
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean);
+    const pick = ['refs/heads/main', 'refs/heads/master'].find((ref) => refs.includes(ref)) ?? refs[0];
+    if (pick) await git(['symbolic-ref', 'HEAD', pick], { gitDir });
+  }
+
+  /** Directory listing at `ref` (undefined: no such repository, ref or directory). */
+  async tree(learnerId: string, name: string, ref: string, path = ''): Promise<TreeEntry[] | undefined> {
+    if (!this.exists(learnerId, name)) return undefined;
+    return listTree(this.gitDir(learnerId, name), ref, path);
+  }
+
+  /** Newest-first commits reachable from `ref` ([] when none). */
+  async log(learnerId: string, name: string, ref: string, limit = 50): Promise<CommitSummary[]> {
+    if (!this.exists(learnerId, name)) return [];
+    return listCommits(this.gitDir(learnerId, name), ref, limit);
+  }
+
+  /** A file at `ref`, capped (undefined: no such repository, ref or file). */
+  async readFile(learnerId: string, name: string, ref: string, path: string, maxBytes?: number): Promise<FileContent | undefined> {
+    if (!this.exists(learnerId, name)) return undefined;
+    return readBlob(this.gitDir(learnerId, name), ref, path, maxBytes);
+  }
+
+  /** For the `git.pushed` check: a commit reachable from the default branch (or `ref`) has `path`. */
+  async hasPath(learnerId: string, name: string, path: string, options: HasPathOptions = {}): Promise<boolean> {
+    if (!isValidLearnerId(learnerId) || !isValidRepoName(name) || !this.exists(learnerId, name)) return false;
+    return containsPath(this.gitDir(learnerId, name), path, options);
+  }
+}

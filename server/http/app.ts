@@ -1,0 +1,60 @@
+/**
+ * The fastify application: API routes, the built site, the error handler. No listening, no
+ * sockets here (server/app.ts wires those), so tests can `inject` requests into it.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Sessions } from '../labs/sessions.ts';
+import { registerErrorHandler } from './errors.ts';
+import { registerOriginGuard } from './auth.ts';
+import { registerLabRoutes } from './labs.ts';
+import { registerCheckRoutes } from './checks.ts';
+import { registerHealthRoutes, type HealthSources } from './health.ts';
+import { registerSite } from './site.ts';
+
+/** Request bodies are small JSON documents. */
+export const bodyLimit = 64 * 1024;
+
+export interface HttpAppOptions {
+  sessions: Sessions;
+  siteDir: string;
+  logger?: FastifyServerOptions['logger'];
+  trustProxy?: boolean;
+  terminals?: HealthSources['terminals'];
+  checkTimeoutMs?: number;
+  /** More routes (learner, forge, storage…), registered after the API's and before the site's. */
+  routes?: (app: FastifyInstance) => void | Promise<void>;
+}
+
+export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit,
+    trustProxy: options.trustProxy ?? false,
+    // Session ids and check ids are short; so are honest URLs.
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  // JSON bodies; an empty body (fetch POST without one) is no body rather than an error.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    json(request, text, done);
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'same-origin');
+    if (request.url.startsWith('/api/')) void reply.header('cache-control', 'no-store');
+  });
+
+  registerErrorHandler(app);
+  registerOriginGuard(app);
+  registerLabRoutes(app, options.sessions);
+  registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs });
+  registerHealthRoutes(app, { sessions: options.sessions, terminals: options.terminals });
+  await options.routes?.(app);
+  await registerSite(app, options.siteDir);
+  return app;
+}

@@ -1,0 +1,53 @@
+/**
+ * Who may act on a lab: the holder of its token (`Authorization: Bearer <token>`), and only from
+ * the lab server's own pages: a state-changing request whose Origin names another site is refused,
+ * so a token can never be used cross-site even if a page elsewhere got hold of it.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Session, Sessions } from '../labs/sessions.ts';
+import { ApiError } from './errors.ts';
+
+const bearer = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i;
+
+/** The token of `Authorization: Bearer <token>`, or undefined. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  return bearer.exec(header)?.[1];
+}
+
+/** Session ids are url-safe base64; anything else cannot name a lab. */
+const sessionId = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The lab `id` names, if the request carries its token; throws 401/403/404 otherwise. */
+export function authorizeLab(sessions: Sessions, request: FastifyRequest, id: string): Session {
+  const token = bearerToken(request);
+  if (!token) throw new ApiError('unauthorized');
+  if (!sessionId.test(id)) throw new ApiError('lab_gone');
+  const result = sessions.authorize(id, token);
+  if (!result.ok) throw new ApiError(result.code);
+  return result.session;
+}
+
+/** True when `origin` (an Origin header) is the host the request was sent to. */
+export function isSameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+const stateChanging = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Refuses cross-site state-changing requests (403 forbidden) before any body is read. */
+export function registerOriginGuard(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    if (!stateChanging.has(request.method)) return;
+    const origin = request.headers.origin;
+    if (origin === undefined) return;
+    if (!isSameOrigin(origin, request.host)) throw new ApiError('forbidden');
+  });
+}

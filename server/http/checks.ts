@@ -1,0 +1,43 @@
+/**
+ * POST /api/labs/:id/checks/:check → 200 { check, ok, expected, found, hint?, message }.
+ * A failing check is a result (ok: false), not an HTTP error.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Sessions } from '../labs/sessions.ts';
+import type { Driver } from '../drivers/driver.ts';
+import { translator } from '../../i18n/index.ts';
+import { runCheck, defaultCheckTimeout, type CheckResult } from '../checks/index.ts';
+import { ApiError } from './errors.ts';
+import { authorizeLab } from './auth.ts';
+import { languageOf } from './language.ts';
+
+export function registerCheckRoutes(app: FastifyInstance, sessions: Sessions, options: { timeoutMs?: number } = {}): void {
+  const driver: Driver = sessions.driver;
+  // A learner hammering "Check" shares one run per lab, check and language instead of piling up execs.
+  const running = new Map<string, Promise<CheckResult>>();
+
+  app.post<{ Params: { id: string; check: string } }>('/api/labs/:id/checks/:check', async (request) => {
+    const session = authorizeLab(sessions, request, request.params.id);
+    const checkId = request.params.check;
+    const definition = Object.hasOwn(session.lab.checks, checkId) ? session.lab.checks[checkId] : undefined;
+    if (!definition) throw new ApiError('unknown_check', { check: checkId.slice(0, 64) });
+    sessions.touch(session.id);
+    const handle = session.handle ?? (await session.ready.catch(() => undefined));
+    if (!handle || session.status !== 'running') throw new ApiError('lab_gone');
+
+    const language = languageOf(request.headers);
+    const key = `${session.id}\0${checkId}\0${language}`;
+    let result = running.get(key);
+    if (!result) {
+      result = runCheck(checkId, definition, {
+        driver,
+        handle,
+        language,
+        t: translator(language),
+        timeoutMs: options.timeoutMs ?? defaultCheckTimeout,
+      }).finally(() => running.delete(key));
+      running.set(key, result);
+    }
+    return await result;
+  });
+}

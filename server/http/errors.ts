@@ -1,0 +1,92 @@
+/**
+ * The API's one error type and its handler. Every error leaves as
+ * `{ error: { code, message } }` (plus `field` for bad requests), the message in the caller's
+ * language; never a stack trace: unexpected errors are logged and answered as `internal`.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { translator, type Language } from '../../i18n/index.ts';
+import { languageOf } from './language.ts';
+
+export const errorStatus = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  unknown_lab: 404,
+  unknown_check: 404,
+  lab_gone: 404,
+  too_large: 413,
+  too_many_labs: 429,
+  too_many_terminals: 429,
+  internal: 500,
+  lab_failed: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; field?: string };
+}
+
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Interpolation values of the message (i18n key `errors.<code>`). */
+  readonly params: Record<string, string | number>;
+  /** For bad_request: the offending field, as a dotted path ("lab", "body"). */
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, params: Record<string, string | number> = {}, field?: string) {
+    super(code);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = errorStatus[code];
+    this.params = params;
+    this.field = field;
+  }
+}
+
+/** The error body for `code`, worded in `language`. */
+export function errorBody(code: ErrorCode, language: Language, params: Record<string, string | number> = {}, field?: string): ErrorBody {
+  const message = translator(language)(`errors.${code}`, params);
+  return { error: { code, message, ...(field === undefined ? {} : { field }) } };
+}
+
+/** Validates `value` with `schema`; throws a bad_request naming the first wrong field, in `language`. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, language: Language, root = 'body'): z.output<T> {
+  const parsed = schema.safeParse(value, { error: z.locales[language]().localeError });
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : root;
+  throw new ApiError('bad_request', { field, problem: issue.message }, field);
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  if (error.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer');
+  return reply
+    .code(error.status)
+    .header('cache-control', 'no-store')
+    .send(errorBody(error.code, languageOf(request.headers), error.params, error.field));
+}
+
+/** Maps fastify's own errors (body parsing, limits) to API errors; undefined: unexpected. */
+function toApiError(error: FastifyError, language: Language): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) return new ApiError('too_large');
+  const clientError = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500;
+  if (error.code?.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError || clientError) {
+    const problem = translator(language)('errors.invalid_json');
+    return new ApiError('bad_request', { field: 'body', problem }, 'body');
+  }
+  return undefined;
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const apiError = toApiError(error, languageOf(request.headers));
+    if (apiError) return sendError(request, reply, apiError);
+    request.log.error({ err: error }, 'unexpected error');
+    return sendError(request, reply, new ApiError('internal'));
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * `node server/main.ts`: configuration from the environment → lab definitions → driver →
+ * sessions → HTTP + sockets → listen. Wiring only; see server/app.ts.
+ */
+import { configFromEnvironment } from './config.ts';
+import { loadLabs, LabDefinitionError } from './labs/registry.ts';
+import { startServer } from './app.ts';
+
+const config = configFromEnvironment();
+
+let labs;
+try {
+  labs = loadLabs(config.labsDir);
+} catch (error) {
+  if (!(error instanceof LabDefinitionError)) throw error;
+  process.stderr.write(`atelier: invalid lab definitions:\n${error.problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+  process.exit(2);
+}
+
+const server = await startServer({ config, labs });
+server.app.log.info(`Atelier on http://localhost:${server.port}`);
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  server.app.log.info(`${signal}: stopping every lab`);
+  const timer = setTimeout(() => {
+    server.app.log.error('shutdown took too long');
+    process.exit(1);
+  }, 20_000);
+  timer.unref();
+  try {
+    await server.close();
+    process.exit(0);
+  } catch (error) {
+    server.app.log.error({ err: error }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', (signal) => void shutdown(signal));
+process.on('SIGINT', (signal) => void shutdown(signal));

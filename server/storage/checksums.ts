@@ -1,0 +1,117 @@
+/**
+ * The additional checksums S3 clients send (`x-amz-checksum-<algorithm>`, as a header or an
+ * aws-chunked trailer): CRC32 (the AWS SDKs' default), CRC32C, CRC64NVME, SHA1, SHA256.
+ * Each is computed incrementally on the way to disk and compared base64 to base64.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+export interface Checksum {
+  update(chunk: Buffer): void;
+  /** Base64 of the big-endian digest, as S3 transmits it. */
+  digest(): string;
+}
+
+export const checksumAlgorithms = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'] as const;
+export type ChecksumAlgorithm = (typeof checksumAlgorithms)[number];
+
+export function isChecksumAlgorithm(name: string): name is ChecksumAlgorithm {
+  return (checksumAlgorithms as readonly string[]).includes(name);
+}
+
+class Crc32 implements Checksum {
+  #value = 0;
+  update(chunk: Buffer): void {
+    this.#value = crc32(chunk, this.#value);
+  }
+  digest(): string {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE(this.#value >>> 0);
+    return out.toString('base64');
+  }
+}
+
+const crc32cTable = (() => {
+  const table = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+    table[i] = crc >>> 0;
+  }
+  return table;
+})();
+
+class Crc32c implements Checksum {
+  #crc = 0xffffffff;
+  update(chunk: Buffer): void {
+    let crc = this.#crc;
+    for (let i = 0; i < chunk.length; i++) crc = (crc >>> 8) ^ crc32cTable[(crc ^ chunk[i]!) & 0xff]!;
+    this.#crc = crc;
+  }
+  digest(): string {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE((this.#crc ^ 0xffffffff) >>> 0);
+    return out.toString('base64');
+  }
+}
+
+/** CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5), as two 32-bit halves for speed. */
+const crc64Tables = (() => {
+  const poly = 0x9a6c9329ac4bc9b5n;
+  const hi = new Uint32Array(256);
+  const lo = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = BigInt(i);
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1n ? (crc >> 1n) ^ poly : crc >> 1n;
+    hi[i] = Number(crc >> 32n);
+    lo[i] = Number(crc & 0xffffffffn);
+  }
+  return { hi, lo };
+})();
+
+class Crc64Nvme implements Checksum {
+  #hi = 0xffffffff;
+  #lo = 0xffffffff;
+  update(chunk: Buffer): void {
+    let hi = this.#hi;
+    let lo = this.#lo;
+    const tableHi = crc64Tables.hi;
+    const tableLo = crc64Tables.lo;
+    for (let i = 0; i < chunk.length; i++) {
+      const index = (lo ^ chunk[i]!) & 0xff;
+      lo = ((lo >>> 8) | (hi << 24)) ^ tableLo[index]!;
+      hi = (hi >>> 8) ^ tableHi[index]!;
+    }
+    this.#hi = hi >>> 0;
+    this.#lo = lo >>> 0;
+  }
+  digest(): string {
+    const out = Buffer.alloc(8);
+    out.writeUInt32BE((this.#hi ^ 0xffffffff) >>> 0, 0);
+    out.writeUInt32BE((this.#lo ^ 0xffffffff) >>> 0, 4);
+    return out.toString('base64');
+  }
+}
+
+class Digest implements Checksum {
+  readonly #hash: Hash;
+  constructor(algorithm: string) {
+    this.#hash = createHash(algorithm);
+  }
+  update(chunk: Buffer): void {
+    this.#hash.update(chunk);
+  }
+  digest(): string {
+    return this.#hash.digest('base64');
+  }
+}
+
+export function createChecksum(algorithm: ChecksumAlgorithm): Checksum {
+  switch (algorithm) {
+    case 'crc32': return new Crc32();
+    case 'crc32c': return new Crc32c();
+    case 'crc64nvme': return new Crc64Nvme();
+    case 'sha1': return new Digest('sha1');
+    case 'sha256': return new Digest('sha256');
+  }
+}

@@ -1,0 +1,666 @@
+/**
+ * The S3 REST endpoint: parses a SigV4-signed, path-style request (`/<bucket>/<key>`),
+ * authenticates it, applies the learner policy and runs the operation, answering with the
+ * headers and XML documents S3 itself answers with.
+ */
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { payloadStages } from './chunked.ts';
+import type { CredentialStore, S3Credential } from './credentials.ts';
+import { S3Error, sendError } from './errors.ts';
+import { listPage } from './listing.ts';
+import { isValidBucketName, ObjectStore, storedHeaders, type ObjectInfo, type ObjectMeta } from './object-store.ts';
+import { listScope, mayReadObject, mayWriteObject, ownsBucket } from './policy.ts';
+import { authenticate, groupHeaders, headerValue, uriEncode, type Authenticated } from './sigv4.ts';
+import { childText, childTexts, element, s3Namespace, xmlDeclaration } from './xml.ts';
+
+export interface S3HandlerOptions {
+  /** Data directory: objects, multipart uploads, temporary files. */
+  root: string;
+  region: string;
+  credentials: CredentialStore;
+  /** Every learner bucket (for reads of other learners' `diffusion/`). */
+  buckets: () => string[];
+  /** Unexpected errors (answered as InternalError) are reported here. */
+  log?: (message: string, error: unknown) => void;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+const maxKeyBytes = 1024;
+const maxObjectSize = 5 * 1024 ** 3;
+const maxMetadataBytes = 2048;
+const minPartSize = 5 * 1024 * 1024;
+const maxXmlBody = 2 * 1024 * 1024;
+
+/** True when the request carries SigV4 authentication (header or presigned query). */
+export function isS3Request(req: IncomingMessage): boolean {
+  const authorization = req.headers.authorization;
+  if (typeof authorization === 'string' && authorization.startsWith('AWS4-HMAC-SHA256')) return true;
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return q !== -1 && /(?:^|&)X-Amz-Algorithm=/.test(url.slice(q + 1));
+}
+
+interface Context {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  bucket: string;
+  key: string;
+  query: Map<string, string>;
+  headers: Map<string, string[]>;
+  auth: Authenticated;
+  credential: S3Credential;
+  requestId: string;
+}
+
+function decodeComponent(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new S3Error('InvalidURI');
+  }
+}
+
+function parseQuery(raw: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const part of raw.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const name = eq === -1 ? part : part.slice(0, eq);
+    const value = eq === -1 ? '' : part.slice(eq + 1);
+    out.push([decodeComponent(name), decodeComponent(value)]);
+  }
+  return out;
+}
+
+/** Keys are any Unicode up to 1 KiB; `..` segments and NUL are refused (they would mean paths). */
+function checkKey(key: string): void {
+  if (Buffer.byteLength(key, 'utf8') > maxKeyBytes) throw new S3Error('KeyTooLong');
+  if (key.includes('\u0000')) throw new S3Error('InvalidArgument', 'Object keys may not contain NUL');
+  if (key.split('/').includes('..')) throw new S3Error('InvalidArgument', 'Object keys may not contain ".." segments');
+}
+
+function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+function isoDate(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function quoted(etag: string): string {
+  return `"${etag}"`;
+}
+
+function owner(credential: S3Credential): string {
+  return `<Owner>${element('ID', credential.learnerId)}${element('DisplayName', credential.learnerId)}</Owner>`;
+}
+
+function sendXml(ctx: Context, body: string, status = 200): void {
+  const xml = xmlDeclaration + body;
+  ctx.res.statusCode = status;
+  ctx.res.setHeader('content-type', 'application/xml');
+  ctx.res.setHeader('content-length', Buffer.byteLength(xml));
+  ctx.res.end(xml);
+}
+
+function sendEmpty(ctx: Context, status = 200, headers: Record<string, string> = {}): void {
+  ctx.res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
+  if (status !== 204 && status !== 304) ctx.res.setHeader('content-length', 0);
+  ctx.res.end();
+}
+
+/** The headers and user metadata an upload asks to keep. */
+function objectInfo(headers: Map<string, string[]>): ObjectInfo {
+  const stored: Record<string, string> = {};
+  for (const name of storedHeaders) {
+    let value = headerValue(headers, name);
+    if (name === 'content-encoding' && value !== undefined) {
+      value = value.split(',').map((token) => token.trim()).filter((token) => token && token.toLowerCase() !== 'aws-chunked').join(',');
+    }
+    if (value) stored[name] = value;
+  }
+  stored['content-type'] ??= 'binary/octet-stream';
+  const metadata: Record<string, string> = {};
+  let bytes = 0;
+  for (const [name, values] of headers) {
+    if (!name.startsWith('x-amz-meta-')) continue;
+    const short = name.slice('x-amz-meta-'.length);
+    const value = values.join(',');
+    metadata[short] = value;
+    bytes += Buffer.byteLength(short) + Buffer.byteLength(value);
+  }
+  if (bytes > maxMetadataBytes) throw new S3Error('MetadataTooLarge');
+  return { headers: stored, metadata };
+}
+
+function declaredLength(headers: Map<string, string[]>): number | undefined {
+  const value = headerValue(headers, 'x-amz-decoded-content-length') ?? headerValue(headers, 'content-length');
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/** Reads a small request document (after the same verification as any payload). */
+async function readSmallBody(ctx: Context, checksumHeadersDescribeBody: boolean): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > maxXmlBody) return callback(new S3Error('MalformedXML', 'The request document is too large'));
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  await pipeline([...payloadStages(ctx.req, ctx.headers, ctx.auth, checksumHeadersDescribeBody), sink]);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `/bucket/key` (or `bucket/key`) of x-amz-copy-source, optionally `?versionId=…`. */
+function parseCopySource(value: string): { bucket: string; key: string } {
+  let raw = value;
+  const version = raw.indexOf('?versionId=');
+  if (version !== -1) raw = raw.slice(0, version);
+  const decoded = decodeComponent(raw).replace(/^\//, '');
+  const slash = decoded.indexOf('/');
+  if (slash <= 0 || slash === decoded.length - 1) throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
+  const bucket = decoded.slice(0, slash);
+  const key = decoded.slice(slash + 1);
+  if (!isValidBucketName(bucket)) throw new S3Error('InvalidBucketName');
+  checkKey(key);
+  return { bucket, key };
+}
+
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) throw new S3Error('InvalidRange', undefined, { ActualObjectSize: String(size), RangeRequested: header });
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (match[2] !== '' && Number(match[2]) < start) return undefined;
+  if (start >= size) throw new S3Error('InvalidRange', undefined, { ActualObjectSize: String(size), RangeRequested: header });
+  return { start, end };
+}
+
+export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const store = new ObjectStore(options.root);
+  const now = options.now ?? Date.now;
+  // Clear what a crash may have left before serving (never while requests write).
+  const ready = store.sweep().catch((error: unknown) => options.log?.('s3: sweep failed', error));
+
+  function knownBucket(credential: S3Credential, bucket: string): boolean {
+    return ownsBucket(credential, bucket) || options.buckets().includes(bucket);
+  }
+
+  function requireBucket(ctx: Context, bucket = ctx.bucket): void {
+    if (!knownBucket(ctx.credential, bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+  }
+
+  function requireWrite(ctx: Context): void {
+    if (!mayWriteObject(ctx.credential, ctx.bucket)) throw new S3Error('AccessDenied');
+  }
+
+  function requireOwn(ctx: Context): void {
+    if (!ownsBucket(ctx.credential, ctx.bucket)) throw new S3Error('AccessDenied');
+  }
+
+  async function listBuckets(ctx: Context): Promise<void> {
+    const bucket = ctx.credential.bucket;
+    const created = await stat(join(options.root, 'buckets', bucket)).then((info) => info.birthtimeMs || info.mtimeMs, () => now());
+    sendXml(
+      ctx,
+      `<ListAllMyBucketsResult xmlns="${s3Namespace}">${owner(ctx.credential)}<Buckets><Bucket>${element('Name', bucket)}${element('CreationDate', isoDate(created))}</Bucket></Buckets></ListAllMyBucketsResult>`,
+    );
+  }
+
+  async function listObjects(ctx: Context, v2: boolean): Promise<void> {
+    const q = ctx.query;
+    const prefix = q.get('prefix') ?? '';
+    const delimiter = q.get('delimiter') ?? '';
+    const encodingType = q.get('encoding-type');
+    if (encodingType !== undefined && encodingType !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
+    const maxKeysText = q.get('max-keys');
+    if (maxKeysText !== undefined && !/^\d+$/.test(maxKeysText)) throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range');
+    const maxKeys = Math.min(1000, maxKeysText === undefined ? 1000 : Number(maxKeysText));
+    const scope = listScope(ctx.credential, ctx.bucket, prefix);
+    if (!scope.allowed) throw new S3Error('AccessDenied');
+    requireBucket(ctx);
+
+    let after: string | undefined;
+    const token = q.get('continuation-token');
+    if (v2 && token !== undefined) {
+      const decoded = Buffer.from(token, 'base64url').toString('utf8');
+      if (!token || Buffer.from(decoded, 'utf8').toString('base64url') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+      after = decoded;
+    } else {
+      after = v2 ? q.get('start-after') : q.get('marker');
+      if (after === '') after = undefined;
+    }
+    const all = await store.list(ctx.bucket);
+    const objects = scope.only === undefined ? all : all.filter((meta) => meta.key.startsWith(scope.only!));
+    const page = listPage({ objects, prefix, delimiter, after, maxKeys });
+
+    const encode = (value: string): string => (encodingType === 'url' ? uriEncode(value, true) : value);
+    let xml = `<ListBucketResult xmlns="${s3Namespace}">${element('Name', ctx.bucket)}${element('Prefix', encode(prefix))}`;
+    if (v2) {
+      if (token !== undefined) xml += element('ContinuationToken', token);
+      if (q.has('start-after')) xml += element('StartAfter', encode(q.get('start-after')!));
+      xml += element('KeyCount', page.contents.length + page.commonPrefixes.length);
+    } else {
+      xml += element('Marker', encode(q.get('marker') ?? ''));
+    }
+    xml += element('MaxKeys', maxKeys);
+    if (delimiter) xml += element('Delimiter', encode(delimiter));
+    if (encodingType) xml += element('EncodingType', encodingType);
+    xml += element('IsTruncated', page.isTruncated);
+    if (page.isTruncated && page.last !== undefined) {
+      if (v2) xml += element('NextContinuationToken', Buffer.from(page.last, 'utf8').toString('base64url'));
+      else if (delimiter) xml += element('NextMarker', encode(page.last));
+    }
+    const withOwner = !v2 || q.get('fetch-owner') === 'true';
+    for (const meta of page.contents) {
+      xml += `<Contents>${element('Key', encode(meta.key))}${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}${element('Size', meta.size)}${withOwner ? owner(ctx.credential) : ''}<StorageClass>STANDARD</StorageClass></Contents>`;
+    }
+    for (const common of page.commonPrefixes) xml += `<CommonPrefixes>${element('Prefix', encode(common))}</CommonPrefixes>`;
+    sendXml(ctx, `${xml}</ListBucketResult>`);
+  }
+
+  function setObjectHeaders(ctx: Context, meta: ObjectMeta): void {
+    const res = ctx.res;
+    res.setHeader('etag', quoted(meta.etag));
+    res.setHeader('last-modified', httpDate(meta.lastModified));
+    res.setHeader('accept-ranges', 'bytes');
+    for (const [name, value] of Object.entries(meta.headers)) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(meta.metadata)) res.setHeader(`x-amz-meta-${name}`, value);
+    if (meta.etag.includes('-')) res.setHeader('x-amz-mp-parts-count', meta.etag.split('-')[1]!);
+    res.setHeader('x-amz-storage-class', 'STANDARD');
+    // Presigned URLs may override the stored response headers.
+    for (const name of ['content-type', 'content-language', 'expires', 'cache-control', 'content-disposition', 'content-encoding']) {
+      const override = ctx.query.get(`response-${name}`);
+      if (override !== undefined) res.setHeader(name, override);
+    }
+  }
+
+  /** If-Match / If-None-Match / If-(Un)Modified-Since, as S3 evaluates them; true when answered. */
+  function preconditions(ctx: Context, meta: ObjectMeta): boolean {
+    const ifMatch = headerValue(ctx.headers, 'if-match');
+    const ifNoneMatch = headerValue(ctx.headers, 'if-none-match');
+    const ifModifiedSince = headerValue(ctx.headers, 'if-modified-since');
+    const ifUnmodifiedSince = headerValue(ctx.headers, 'if-unmodified-since');
+    const etagIn = (list: string): boolean => list.split(',').some((tag) => tag.trim() === '*' || tag.trim().replace(/^W\//, '').replace(/"/g, '') === meta.etag);
+    const seconds = Math.floor(meta.lastModified / 1000) * 1000;
+    if (ifMatch !== undefined && !etagIn(ifMatch)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
+    if (ifMatch === undefined && ifUnmodifiedSince !== undefined && seconds > Date.parse(ifUnmodifiedSince)) {
+      throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Unmodified-Since' });
+    }
+    const notModified = ifNoneMatch !== undefined ? etagIn(ifNoneMatch) : ifModifiedSince !== undefined && seconds <= Date.parse(ifModifiedSince);
+    if (notModified) {
+      ctx.res.setHeader('etag', quoted(meta.etag));
+      ctx.res.setHeader('last-modified', httpDate(meta.lastModified));
+      sendEmpty(ctx, 304);
+      return true;
+    }
+    return false;
+  }
+
+  async function getObject(ctx: Context): Promise<void> {
+    if (!mayReadObject(ctx.credential, ctx.bucket, ctx.key)) throw new S3Error('AccessDenied');
+    requireBucket(ctx);
+    const opened = await store.open(ctx.bucket, ctx.key);
+    if (!opened) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
+    const { meta, file } = opened;
+    let streaming = false;
+    try {
+      if (preconditions(ctx, meta)) return;
+      const range = parseRange(headerValue(ctx.headers, 'range'), meta.size);
+      setObjectHeaders(ctx, meta);
+      const res = ctx.res;
+      if (range) {
+        res.statusCode = 206;
+        res.setHeader('content-range', `bytes ${range.start}-${range.end}/${meta.size}`);
+        res.setHeader('content-length', range.end - range.start + 1);
+      } else {
+        res.statusCode = 200;
+        res.setHeader('content-length', meta.size);
+      }
+      if (ctx.method === 'HEAD' || meta.size === 0) {
+        res.end();
+        return;
+      }
+      streaming = true;
+      const stream = file.createReadStream({ start: range?.start ?? 0, end: range?.end ?? meta.size - 1, autoClose: true });
+      await pipeline(stream, res);
+    } finally {
+      if (!streaming) await file.close();
+    }
+  }
+
+  async function putObject(ctx: Context): Promise<void> {
+    requireWrite(ctx);
+    const length = declaredLength(ctx.headers);
+    if (length !== undefined && length > maxObjectSize) throw new S3Error('EntityTooLarge');
+    const info = objectInfo(ctx.headers);
+    const meta = await store.put(ctx.bucket, ctx.key, payloadStages(ctx.req, ctx.headers, ctx.auth), info);
+    sendEmpty(ctx, 200, { etag: quoted(meta.etag) });
+  }
+
+  async function openCopySource(ctx: Context): Promise<{ meta: ObjectMeta; file: import('node:fs/promises').FileHandle }> {
+    const source = parseCopySource(headerValue(ctx.headers, 'x-amz-copy-source')!);
+    if (!mayReadObject(ctx.credential, source.bucket, source.key)) throw new S3Error('AccessDenied');
+    requireBucket(ctx, source.bucket);
+    const opened = await store.open(source.bucket, source.key);
+    if (!opened) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
+    if (source.bucket === ctx.bucket && source.key === ctx.key && (headerValue(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() !== 'REPLACE' && ctx.query.get('partNumber') === undefined) {
+      await opened.file.close();
+      throw new S3Error('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+    }
+    return opened;
+  }
+
+  async function copyObject(ctx: Context): Promise<void> {
+    requireWrite(ctx);
+    const { meta: source, file } = await openCopySource(ctx);
+    const replace = (headerValue(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
+    const info: ObjectInfo = replace ? objectInfo(ctx.headers) : { headers: source.headers, metadata: source.metadata };
+    const stream = file.createReadStream({ autoClose: true });
+    const meta = await store.put(ctx.bucket, ctx.key, [stream], info);
+    sendXml(ctx, `<CopyObjectResult xmlns="${s3Namespace}">${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}</CopyObjectResult>`);
+  }
+
+  async function deleteObject(ctx: Context): Promise<void> {
+    requireWrite(ctx);
+    await store.delete(ctx.bucket, ctx.key);
+    sendEmpty(ctx, 204);
+  }
+
+  async function deleteObjects(ctx: Context): Promise<void> {
+    requireWrite(ctx);
+    const xml = await readSmallBody(ctx, true);
+    if (!/<(?:[A-Za-z0-9_]+:)?Delete[\s>]/.test(xml)) throw new S3Error('MalformedXML');
+    const quiet = childText(xml, 'Quiet')?.trim() === 'true';
+    const objects = childTexts(xml, 'Object');
+    if (objects.length === 0 || objects.length > 1000) throw new S3Error('MalformedXML');
+    let out = `<DeleteResult xmlns="${s3Namespace}">`;
+    for (const object of objects) {
+      const key = childText(object, 'Key');
+      if (key === undefined) throw new S3Error('MalformedXML');
+      try {
+        checkKey(key);
+        await store.delete(ctx.bucket, key);
+        if (!quiet) out += `<Deleted>${element('Key', key)}</Deleted>`;
+      } catch (error) {
+        const s3 = error instanceof S3Error ? error : new S3Error('InternalError');
+        out += `<Error>${element('Key', key)}${element('Code', s3.code)}${element('Message', s3.message)}</Error>`;
+      }
+    }
+    sendXml(ctx, `${out}</DeleteResult>`);
+  }
+
+  async function createMultipart(ctx: Context): Promise<void> {
+    requireWrite(ctx);
+    const upload = await store.createUpload(ctx.bucket, ctx.key, objectInfo(ctx.headers));
+    sendXml(ctx, `<InitiateMultipartUploadResult xmlns="${s3Namespace}">${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('UploadId', upload.uploadId)}</InitiateMultipartUploadResult>`);
+  }
+
+  async function requireUpload(ctx: Context, uploadId: string): Promise<void> {
+    const upload = await store.upload(ctx.bucket, uploadId);
+    if (!upload || upload.key !== ctx.key) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
+  }
+
+  function partNumber(ctx: Context): number {
+    const text = ctx.query.get('partNumber') ?? '';
+    const number = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+    if (!(number >= 1 && number <= 10000)) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
+    return number;
+  }
+
+  async function uploadPart(ctx: Context, uploadId: string): Promise<void> {
+    requireWrite(ctx);
+    const number = partNumber(ctx);
+    await requireUpload(ctx, uploadId);
+    if (headerValue(ctx.headers, 'x-amz-copy-source') !== undefined) {
+      const { meta: source, file } = await openCopySource(ctx);
+      let range = { start: 0, end: source.size - 1 };
+      const rangeHeader = headerValue(ctx.headers, 'x-amz-copy-source-range');
+      if (rangeHeader !== undefined) {
+        const match = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader.trim());
+        if (!match || Number(match[2]) < Number(match[1]) || Number(match[2]) >= source.size) {
+          await file.close();
+          throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy');
+        }
+        range = { start: Number(match[1]), end: Number(match[2]) };
+      }
+      const stream = source.size === 0 ? file.createReadStream({ autoClose: true, start: 0, end: -1 }) : file.createReadStream({ autoClose: true, start: range.start, end: range.end });
+      const part = await store.putPart(ctx.bucket, uploadId, number, [stream]);
+      sendXml(ctx, `<CopyPartResult xmlns="${s3Namespace}">${element('LastModified', isoDate(part.lastModified))}${element('ETag', quoted(part.etag))}</CopyPartResult>`);
+      return;
+    }
+    const length = declaredLength(ctx.headers);
+    if (length !== undefined && length > maxObjectSize) throw new S3Error('EntityTooLarge');
+    const part = await store.putPart(ctx.bucket, uploadId, number, payloadStages(ctx.req, ctx.headers, ctx.auth));
+    sendEmpty(ctx, 200, { etag: quoted(part.etag) });
+  }
+
+  async function completeMultipart(ctx: Context, uploadId: string): Promise<void> {
+    requireWrite(ctx);
+    await requireUpload(ctx, uploadId);
+    const xml = await readSmallBody(ctx, false);
+    const parts = childTexts(xml, 'Part').map((part) => {
+      const number = childText(part, 'PartNumber')?.trim() ?? '';
+      const etag = childText(part, 'ETag')?.trim();
+      if (!/^\d{1,5}$/.test(number) || etag === undefined) throw new S3Error('MalformedXML');
+      return { partNumber: Number(number), etag };
+    });
+    const meta = await store.complete(ctx.bucket, uploadId, parts, minPartSize);
+    const host = headerValue(ctx.headers, 'host') ?? 'localhost';
+    const location = `http://${host}/${ctx.bucket}/${uriEncode(ctx.key, true)}`;
+    sendXml(ctx, `<CompleteMultipartUploadResult xmlns="${s3Namespace}">${element('Location', location)}${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('ETag', quoted(meta.etag))}</CompleteMultipartUploadResult>`);
+  }
+
+  async function abortMultipart(ctx: Context, uploadId: string): Promise<void> {
+    requireWrite(ctx);
+    await requireUpload(ctx, uploadId);
+    await store.abort(ctx.bucket, uploadId);
+    sendEmpty(ctx, 204);
+  }
+
+  async function listParts(ctx: Context, uploadId: string): Promise<void> {
+    requireWrite(ctx);
+    await requireUpload(ctx, uploadId);
+    const marker = Number(ctx.query.get('part-number-marker') ?? '0') || 0;
+    const maxParts = Math.min(1000, Number(ctx.query.get('max-parts') ?? '1000') || 1000);
+    const all = (await store.listParts(ctx.bucket, uploadId)).filter((part) => part.partNumber > marker);
+    const parts = all.slice(0, maxParts);
+    const truncated = all.length > parts.length;
+    let xml = `<ListPartsResult xmlns="${s3Namespace}">${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('UploadId', uploadId)}`;
+    xml += `<Initiator>${element('ID', ctx.credential.learnerId)}${element('DisplayName', ctx.credential.learnerId)}</Initiator>${owner(ctx.credential)}<StorageClass>STANDARD</StorageClass>`;
+    xml += `${element('PartNumberMarker', marker)}${element('NextPartNumberMarker', parts.at(-1)?.partNumber ?? marker)}${element('MaxParts', maxParts)}${element('IsTruncated', truncated)}`;
+    for (const part of parts) {
+      xml += `<Part>${element('PartNumber', part.partNumber)}${element('LastModified', isoDate(part.lastModified))}${element('ETag', quoted(part.etag))}${element('Size', part.size)}</Part>`;
+    }
+    sendXml(ctx, `${xml}</ListPartsResult>`);
+  }
+
+  async function listMultipartUploads(ctx: Context): Promise<void> {
+    requireOwn(ctx);
+    const prefix = ctx.query.get('prefix') ?? '';
+    const uploads = (await store.listUploads(ctx.bucket)).filter((upload) => upload.key.startsWith(prefix)).slice(0, 1000);
+    let xml = `<ListMultipartUploadsResult xmlns="${s3Namespace}">${element('Bucket', ctx.bucket)}<KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><NextKeyMarker></NextKeyMarker><NextUploadIdMarker></NextUploadIdMarker>${element('Prefix', prefix)}<MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>`;
+    for (const upload of uploads) {
+      xml += `<Upload>${element('Key', upload.key)}${element('UploadId', upload.uploadId)}<Initiator>${element('ID', ctx.credential.learnerId)}${element('DisplayName', ctx.credential.learnerId)}</Initiator>${owner(ctx.credential)}<StorageClass>STANDARD</StorageClass>${element('Initiated', isoDate(upload.initiated))}</Upload>`;
+    }
+    sendXml(ctx, `${xml}</ListMultipartUploadsResult>`);
+  }
+
+  function acl(ctx: Context): void {
+    const grantee = `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">${element('ID', ctx.credential.learnerId)}${element('DisplayName', ctx.credential.learnerId)}</Grantee>`;
+    sendXml(ctx, `<AccessControlPolicy xmlns="${s3Namespace}">${owner(ctx.credential)}<AccessControlList><Grant>${grantee}<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`);
+  }
+
+  /** Bucket configuration probes clients make: harmless, truthful answers. */
+  const bucketProbes: Record<string, (ctx: Context) => void> = {
+    versioning: (ctx) => sendXml(ctx, `<VersioningConfiguration xmlns="${s3Namespace}"/>`),
+    acl,
+    policy: () => { throw new S3Error('NoSuchBucketPolicy'); },
+    lifecycle: () => { throw new S3Error('NoSuchLifecycleConfiguration'); },
+    cors: () => { throw new S3Error('NoSuchCORSConfiguration'); },
+    encryption: () => { throw new S3Error('ServerSideEncryptionConfigurationNotFoundError'); },
+    tagging: () => { throw new S3Error('NoSuchTagSet'); },
+    'object-lock': () => { throw new S3Error('ObjectLockConfigurationNotFoundError'); },
+    website: () => { throw new S3Error('NoSuchWebsiteConfiguration'); },
+    replication: () => { throw new S3Error('ReplicationConfigurationNotFoundError'); },
+    notification: (ctx) => sendXml(ctx, `<NotificationConfiguration xmlns="${s3Namespace}"/>`),
+    logging: (ctx) => sendXml(ctx, `<BucketLoggingStatus xmlns="${s3Namespace}"/>`),
+    accelerate: (ctx) => sendXml(ctx, `<AccelerateConfiguration xmlns="${s3Namespace}"/>`),
+    requestPayment: (ctx) => sendXml(ctx, `<RequestPaymentConfiguration xmlns="${s3Namespace}"><Payer>BucketOwner</Payer></RequestPaymentConfiguration>`),
+  };
+
+  async function bucketRoute(ctx: Context): Promise<void> {
+    const q = ctx.query;
+    switch (ctx.method) {
+      case 'GET': {
+        if (q.has('location')) {
+          requireBucket(ctx);
+          const region = options.region === 'us-east-1' ? '' : options.region;
+          return sendXml(ctx, `<LocationConstraint xmlns="${s3Namespace}">${region}</LocationConstraint>`);
+        }
+        if (q.has('uploads')) return listMultipartUploads(ctx);
+        const probe = Object.keys(bucketProbes).find((name) => q.has(name));
+        if (probe) {
+          if (probe !== 'versioning') requireOwn(ctx);
+          requireBucket(ctx);
+          return bucketProbes[probe]!(ctx);
+        }
+        if (q.has('list-type') && q.get('list-type') !== '2') throw new S3Error('InvalidArgument', 'Invalid List Type specified in Request');
+        const known = ['list-type', 'prefix', 'delimiter', 'max-keys', 'continuation-token', 'start-after', 'marker', 'encoding-type', 'fetch-owner', 'x-id'];
+        const unknown = [...q.keys()].find((name) => !known.includes(name) && !name.startsWith('X-Amz-') && !name.startsWith('x-amz-'));
+        if (unknown) throw new S3Error('NotImplemented', `The ${unknown} subresource is not implemented`);
+        return listObjects(ctx, q.get('list-type') === '2');
+      }
+      case 'HEAD': {
+        if (!knownBucket(ctx.credential, ctx.bucket)) throw new S3Error('NoSuchBucket');
+        return sendEmpty(ctx, 200, { 'x-amz-bucket-region': options.region });
+      }
+      case 'PUT': {
+        requireOwn(ctx);
+        if (q.has('acl')) return sendEmpty(ctx);
+        if ([...q.keys()].some((name) => !name.startsWith('X-Amz-') && name !== 'x-id')) throw new S3Error('NotImplemented');
+        // The learner's bucket always exists: creating it again succeeds (as us-east-1 does).
+        return sendEmpty(ctx, 200, { location: `/${ctx.bucket}` });
+      }
+      case 'POST':
+        if (q.has('delete')) return deleteObjects(ctx);
+        throw new S3Error('NotImplemented');
+      case 'DELETE':
+        requireOwn(ctx);
+        if (await store.hasObjects(ctx.bucket)) throw new S3Error('BucketNotEmpty', undefined, { BucketName: ctx.bucket });
+        throw new S3Error('AccessDenied', 'Learner buckets cannot be deleted');
+      default:
+        throw new S3Error('MethodNotAllowed');
+    }
+  }
+
+  async function objectRoute(ctx: Context): Promise<void> {
+    const q = ctx.query;
+    const uploadId = q.get('uploadId');
+    switch (ctx.method) {
+      case 'GET':
+        if (uploadId !== undefined) return listParts(ctx, uploadId);
+        if (q.has('acl')) {
+          if (!mayReadObject(ctx.credential, ctx.bucket, ctx.key)) throw new S3Error('AccessDenied');
+          requireBucket(ctx);
+          if (!(await store.head(ctx.bucket, ctx.key))) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
+          return acl(ctx);
+        }
+        if (q.has('tagging')) {
+          if (!mayReadObject(ctx.credential, ctx.bucket, ctx.key)) throw new S3Error('AccessDenied');
+          requireBucket(ctx);
+          if (!(await store.head(ctx.bucket, ctx.key))) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
+          return sendXml(ctx, `<Tagging xmlns="${s3Namespace}"><TagSet/></Tagging>`);
+        }
+        for (const name of ['attributes', 'retention', 'legal-hold', 'torrent', 'restore']) {
+          if (q.has(name)) throw new S3Error('NotImplemented');
+        }
+        return getObject(ctx);
+      case 'HEAD':
+        return getObject(ctx);
+      case 'PUT':
+        if (uploadId !== undefined) return uploadPart(ctx, uploadId);
+        if (q.has('acl')) {
+          requireWrite(ctx);
+          return sendEmpty(ctx);
+        }
+        if (q.has('tagging') || q.has('retention') || q.has('legal-hold')) throw new S3Error('NotImplemented');
+        if (headerValue(ctx.headers, 'x-amz-copy-source') !== undefined) return copyObject(ctx);
+        return putObject(ctx);
+      case 'POST':
+        if (q.has('uploads')) return createMultipart(ctx);
+        if (uploadId !== undefined) return completeMultipart(ctx, uploadId);
+        throw new S3Error('NotImplemented');
+      case 'DELETE':
+        if (uploadId !== undefined) return abortMultipart(ctx, uploadId);
+        return deleteObject(ctx);
+      default:
+        throw new S3Error('MethodNotAllowed');
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const method = (req.method ?? 'GET').toUpperCase();
+    let resource = '/';
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', requestId);
+    res.setHeader('server', 'AtelierS3');
+    try {
+      await ready;
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const rawPath = q === -1 ? url : url.slice(0, q);
+      if (!rawPath.startsWith('/')) throw new S3Error('InvalidURI');
+      const queryList = parseQuery(q === -1 ? '' : url.slice(q + 1));
+      const headers = groupHeaders(req.rawHeaders);
+      resource = decodeComponent(rawPath);
+      const auth = authenticate({ method, rawPath, query: queryList, headers }, options.credentials, now());
+
+      const slash = rawPath.indexOf('/', 1);
+      const bucket = decodeComponent(slash === -1 ? rawPath.slice(1) : rawPath.slice(1, slash));
+      const key = slash === -1 ? '' : decodeComponent(rawPath.slice(slash + 1));
+      const ctx: Context = { req, res, method, bucket, key, query: new Map(queryList), headers, auth, credential: auth.credential, requestId };
+
+      if (bucket === '') {
+        if (method !== 'GET') throw new S3Error('MethodNotAllowed');
+        return await listBuckets(ctx);
+      }
+      if (!isValidBucketName(bucket)) throw new S3Error('InvalidBucketName', undefined, { BucketName: bucket });
+      if (key === '') return await bucketRoute(ctx);
+      checkKey(key);
+      return await objectRoute(ctx);
+    } catch (error) {
+      const s3 = error instanceof S3Error ? error : undefined;
+      if (!s3) options.log?.(`s3: ${method} ${req.url ?? ''} failed`, error);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // A body we will not read: close the connection rather than read it all.
+      if (!req.complete) res.setHeader('connection', 'close');
+      sendError(res, s3 ?? new S3Error('InternalError'), { method, resource, requestId });
+    }
+  }
+
+  return (req, res) => {
+    void handle(req, res);
+  };
+}

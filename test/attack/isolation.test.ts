@@ -1,0 +1,236 @@
+/**
+ * Attack suite for the local driver: every attempt must fail, and each assertion says how.
+ * Real sandboxes, run as root. Run: node_modules/.bin/node --test test/attack/isolation.test.ts
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { IPty } from 'node-pty';
+import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
+import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+
+const MiB = 1024 * 1024;
+const isRoot = process.getuid?.() === 0;
+const REPO = path.resolve(import.meta.dirname, '../..');
+const MARKER = 'ATELIER_ATTACK_MARKER_91c2';
+const SECRET = 'top-secret-of-lab-A-5b1e';
+const driver = new LocalDriver({ uidBase: 230_000, uidCount: 100, cgroupName: 'atelier-test' });
+
+function spec(id: string, resources: Partial<LabSpec['resources']> = {}): LabSpec {
+  return {
+    id,
+    labId: 'attack',
+    workspace: '/home/onyxia/work',
+    resources: { cpu: 1, memory: 256 * MiB, disk: 64 * MiB, pids: 128, ...resources },
+    env: {},
+    expiresAt: Date.now() + 600_000,
+  };
+}
+
+const sh = (lab: LabHandle, script: string, timeoutMs = 10_000) => driver.exec(lab, ['bash', '-c', script], { timeoutMs });
+const internal = (h: LabHandle) => h.internal as { uid: number; pid1: number; cgroupDirs: string[] };
+
+function hostPidsOfUid(uid: number): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${e}/status`, 'utf8');
+      if (Number(/Uid:\s+(\d+)/.exec(s)?.[1]) === uid && /State:\s+Z/.test(s) === false) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function shellOutput(term: IPty, command: string, ms = 5000): Promise<string> {
+  let buf = '';
+  const sub = term.onData((d) => (buf += d));
+  const end = Date.now() + ms;
+  while (!/\$ $/m.test(buf)) {
+    if (Date.now() > end) throw new Error(`no prompt: ${buf}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  buf = '';
+  term.write(`${command}; echo __DONE__$((1+1))\r`);
+  while (!buf.includes('__DONE__2')) {
+    if (Date.now() > end) throw new Error(`no output: ${buf}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  sub.dispose();
+  return buf;
+}
+
+describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, () => {
+  let A: LabHandle;
+  let B: LabHandle;
+
+  before(async () => {
+    process.env[MARKER] = 'server-only';
+    await driver.reapAll();
+    [A, B] = await Promise.all([driver.start(spec('attack-a')), driver.start(spec('attack-b'))]);
+    const w = await sh(A, `echo ${SECRET} > ~/secret.txt; echo ${SECRET} > /tmp/secret.txt; echo ${SECRET} > ~/work/secret.txt; echo ${SECRET} > /dev/shm/secret.txt`);
+    assert.equal(w.code, 0, w.stderr);
+  });
+
+  after(async () => {
+    await driver.close();
+    delete process.env[MARKER];
+  });
+
+  it('cannot read /etc/shadow (it is not in the sandbox)', async () => {
+    const r = await sh(B, 'cat /etc/shadow');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /No such file or directory/);
+    const ls = await sh(B, 'ls /etc');
+    assert.doesNotMatch(ls.stdout, /shadow|sudoers|ssh/);
+  });
+
+  it("cannot read the project's files, /work, /root, /home, /var, /run", async () => {
+    const r = await sh(B, `cat ${JSON.stringify(path.join(REPO, 'package.json'))}`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /No such file or directory/);
+    for (const dir of ['/work', '/root', '/var/lib', '/run', '/srv', '/opt', '/mnt']) {
+      const l = await sh(B, `ls -A ${dir}`);
+      assert.notEqual(l.code, 0, `${dir} must not exist in the lab`);
+      assert.match(l.stderr, /No such file or directory/);
+    }
+    assert.equal((await sh(B, 'ls -A /home')).stdout.trim(), 'onyxia');
+  });
+
+  it("cannot read the server's environment or the host's /proc", async () => {
+    const env = await sh(B, `env; cat /proc/1/environ | tr '\\0' '\\n'; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'`);
+    assert.doesNotMatch(env.stdout, new RegExp(MARKER));
+    assert.doesNotMatch(env.stdout, /NODE_|npm_/);
+    // pid 1 of the lab is bubblewrap's init, not the host's init; only lab processes are visible.
+    const comm = await sh(B, 'cat /proc/1/comm; ls -d /proc/[0-9]* | wc -l; cat /proc/[0-9]*/status 2>/dev/null | grep "^Uid:" | sort -u');
+    assert.match(comm.stdout, /^bwrap\n/);
+    assert.ok(Number(comm.stdout.split('\n')[1]) < 10, 'only a handful of lab processes');
+    assert.match(comm.stdout, /Uid:\t1000\t1000\t1000\t1000\n$/);
+    const own = await sh(B, `cat /proc/${process.pid}/environ`);
+    if (process.pid > 100) assert.notEqual(own.code, 0, 'the server process is not visible');
+    // The lab's /proc is its own proc mount, not the host's.
+    const mounts = await sh(B, 'grep " /proc " /proc/self/mountinfo | wc -l; cat /proc/self/mountinfo');
+    assert.doesNotMatch(mounts.stdout, /\/work|\/root|\/sys /);
+  });
+
+  it("cannot read another lab's files by any path", async () => {
+    const { pid1 } = internal(A);
+    const attempts = [
+      `cat /proc/${pid1}/root/home/onyxia/secret.txt`,
+      `cat /proc/${pid1}/root/tmp/secret.txt`,
+      'cat /proc/1/root/home/onyxia/secret.txt',
+      'cat /proc/*/root/home/onyxia/secret.txt',
+      'cat /proc/*/cwd/secret.txt',
+      'cat /tmp/secret.txt',
+      'cat /dev/shm/secret.txt',
+      'cat ~/secret.txt ~/work/secret.txt',
+      `grep -rs ${SECRET} /home /tmp /dev/shm /proc/*/root/home 2>/dev/null`,
+    ];
+    for (const a of attempts) {
+      const r = await sh(B, a);
+      assert.doesNotMatch(r.stdout, new RegExp(SECRET), `leak via: ${a}`);
+    }
+    // … while lab A itself still has it (the attempt did not just fail for an unrelated reason).
+    assert.equal((await sh(A, 'cat ~/secret.txt')).stdout.trim(), SECRET);
+  });
+
+  it("cannot signal another lab's processes; kill -9 -1 only hurts the attacker", async () => {
+    const victims = hostPidsOfUid(internal(A).uid);
+    assert.ok(victims.length >= 2);
+    const r = await sh(B, `for p in ${victims.join(' ')}; do kill -9 $p 2>&1 || echo "failed $p"; done`);
+    for (const p of victims) assert.match(r.stdout, new RegExp(`failed ${p}`));
+    assert.match(r.stdout, /No such process/);
+    // kill -1 from B: everything B may signal, which is B only.
+    const C = await driver.start(spec('attack-c'));
+    await sh(C, 'kill -9 -1; sleep 1', 5000);
+    const alive = await sh(A, 'cat ~/secret.txt');
+    assert.equal(alive.code, 0);
+    assert.equal(alive.stdout.trim(), SECRET);
+    assert.deepEqual(hostPidsOfUid(internal(A).uid).sort(), victims.sort(), 'lab A untouched');
+    await driver.stop(C);
+  });
+
+  it('has no capability at all, in exec and in the terminal', async () => {
+    const zero = /^Cap(Inh|Prm|Eff|Bnd|Amb):\t0000000000000000$/gm;
+    const r = await sh(B, 'grep ^Cap /proc/self/status; grep NoNewPrivs /proc/self/status');
+    assert.equal(r.stdout.match(zero)?.length, 5, r.stdout);
+    assert.match(r.stdout, /NoNewPrivs:\t1/);
+    const term = await driver.attach(B, { cols: 120, rows: 40 });
+    const out = await shellOutput(term, 'grep ^Cap /proc/self/status; grep ^Cap /proc/$$/status');
+    assert.equal(out.match(zero)?.length, 10, out);
+    term.kill();
+    // Also the sandbox's own processes (bwrap init, keeper).
+    const k = await sh(B, 'grep -h ^Cap /proc/1/status /proc/2/status');
+    assert.equal(k.stdout.match(zero)?.length, 10, k.stdout);
+  });
+
+  it('setuid binaries give no root; no new user namespace; no mount', async () => {
+    const r = await sh(B, [
+      'su -c id root </dev/null; echo "su=$?"',
+      'passwd -S root </dev/null; echo "passwd=$?"',
+      'mount -t tmpfs none /tmp; echo "mount=$?"',
+      'unshare -Ur id; echo "unshare=$?"',
+      'id -u',
+    ].join('; '));
+    assert.doesNotMatch(r.stdout, /uid=0/);
+    for (const k of ['su', 'passwd', 'mount', 'unshare']) assert.doesNotMatch(r.stdout, new RegExp(`^${k}=0$`, 'm'), `${k} succeeded`);
+    assert.match(r.stdout, /^1000$/m);
+  });
+
+  it('cannot write outside its tmpfs', async () => {
+    for (const p of ['/usr/x', '/usr/bin/x', '/etc/x', '/etc/passwd', '/x', '/dev/x', '/bin/x']) {
+      const r = await sh(B, `echo pwned > ${p}`);
+      assert.notEqual(r.code, 0, `${p} writable`);
+      assert.match(r.stderr, /Read-only file system|Permission denied/);
+    }
+    const ok = await sh(B, 'echo fine > ~/ok && echo fine > /tmp/ok && cat ~/ok /tmp/ok');
+    assert.equal(ok.stdout, 'fine\nfine\n');
+  });
+
+  it('disk cap: filling the home fails with ENOSPC', async () => {
+    const small = await driver.start(spec('attack-disk', { disk: 16 * MiB }));
+    const r = await sh(small, 'head -c 200M /dev/zero > ~/big; echo "rc=$?"; du -sm ~/big | cut -f1');
+    assert.match(r.stderr, /No space left on device/);
+    assert.match(r.stdout, /rc=1/);
+    assert.ok(Number(r.stdout.trim().split('\n').pop()) <= 16);
+    const t = await sh(small, 'head -c 200M /dev/zero > /tmp/big; echo "rc=$?"');
+    assert.match(t.stderr, /No space left on device/);
+    await driver.stop(small);
+  });
+
+  it('pid cap: a fork storm stops at the limit, the host is unharmed', async () => {
+    const lab = await driver.start(spec('attack-pids', { pids: 64 }));
+    const r = await driver.exec(lab, ['python3', '-c', [
+      'import subprocess',
+      'n = 0',
+      'for i in range(200):',
+      '    try:',
+      "        subprocess.Popen(['sleep', '30'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); n += 1",
+      '    except OSError:',
+      '        pass',
+      'print(n)',
+    ].join('\n')], { timeoutMs: 20_000 });
+    const started = Number(r.stdout.trim());
+    assert.ok(started > 10 && started < 64, `started ${started} of 200 (stderr: ${r.stderr.slice(0, 300)})`);
+    assert.ok(hostPidsOfUid(internal(lab).uid).length <= 64);
+    // Another lab and the server still work.
+    assert.equal((await sh(A, 'echo alive')).stdout, 'alive\n');
+    await driver.stop(lab);
+    assert.deepEqual(hostPidsOfUid(internal(lab).uid), []);
+  });
+
+  it('memory cap: a process allocating over the limit is killed', async () => {
+    const lab = await driver.start(spec('attack-mem', { memory: 64 * MiB }));
+    const limited = lab.limits.memory;
+    const r = await driver.exec(lab, ['python3', '-c', "b = b'x' * (300 * 1024 * 1024); print('allocated', len(b))"], { timeoutMs: 20_000 });
+    if (limited) {
+      assert.doesNotMatch(r.stdout, /allocated/);
+      assert.ok(r.code === 137 || /MemoryError/.test(r.stderr), `code ${r.code} stderr ${r.stderr.slice(0, 200)}`);
+    }
+    assert.equal((await sh(lab, 'echo still-usable')).stdout, 'still-usable\n');
+    await driver.stop(lab);
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bwrapArgs, checkWorkspace, diskSplit, encodeEnv, helperArgs, hostnameFor, labEnv, passwdFile } from '../../server/drivers/local/sandbox-args.ts';
+import { createLabCgroup, labCgroupDirs, setupCgroups } from '../../server/drivers/local/cgroups.ts';
+
+const host = { symlinks: { '/bin': 'usr/bin', '/lib': 'usr/lib' }, dirs: ['/lib64'], etc: ['/etc/ld.so.cache', '/etc/profile'] };
+const base = { sessionId: 's1', labId: 'Datalab Discovery!', workspace: '/home/onyxia/work', homeBytes: 3 << 20, tmpBytes: 1 << 20, shmBytes: 1 << 20, network: 'none' as const, host };
+
+/** Value following a flag (first occurrence after `from`). */
+const after = (a: string[], flag: string, from = 0) => a[a.indexOf(flag, from) + 1];
+
+describe('bwrapArgs', () => {
+  const a = bwrapArgs(base);
+  it('unshares everything, forbids nested user namespaces, dies with its parent', () => {
+    for (const f of ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent']) assert.ok(a.includes(f), f);
+    assert.ok(!a.includes('--share-net'));
+    assert.ok(bwrapArgs({ ...base, network: 'host' }).includes('--share-net'));
+    assert.ok(!a.includes('--new-session'), 'no --new-session: it breaks job control');
+  });
+  it('runs as uid/gid 1000 with a sanitized hostname', () => {
+    assert.equal(after(a, '--uid'), '1000');
+    assert.equal(after(a, '--gid'), '1000');
+    assert.equal(after(a, '--hostname'), 'datalab-discovery');
+  });
+  it('binds only /usr, the host symlinks and chosen /etc files, read-only', () => {
+    const binds = a.flatMap((x, i) => (x === '--bind' || x === '--ro-bind' || x === '--ro-bind-try' ? [a[i + 1]] : []));
+    assert.deepEqual(binds, ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile']);
+    assert.ok(!a.includes('--bind'), 'no writable host bind');
+    assert.equal(after(a, '--symlink'), 'usr/bin');
+    for (const forbidden of ['/', '/etc', '/root', '/home', '/proc', '/work', '/var', '/run', '/etc/shadow']) {
+      assert.ok(!binds.includes(forbidden), forbidden);
+    }
+  });
+  it('own /proc, /dev; capped tmpfs for home, /tmp, /dev/shm; read-only root and /dev', () => {
+    assert.equal(after(a, '--proc'), '/proc');
+    assert.equal(after(a, '--dev'), '/dev');
+    const i = a.indexOf(path.posix.join('/home/onyxia'), a.indexOf('--tmpfs'));
+    assert.equal(a[i - 1], '--tmpfs');
+    assert.equal(a[i - 2], String(3 << 20));
+    assert.equal(a[i - 3], '--size');
+    assert.equal(a[i - 4], '0700');
+    const rro = a.flatMap((x, j) => (x === '--remount-ro' ? [a[j + 1]] : []));
+    assert.deepEqual(rro, ['/dev', '/']);
+    assert.equal(after(a, '--chdir'), '/home/onyxia/work');
+    assert.deepEqual(a.slice(-3), ['--', '/usr/bin/sleep', 'infinity']);
+  });
+  it('passes /etc/passwd and friends as data fds', () => {
+    assert.equal(after(a, '--ro-bind-data'), '4');
+    assert.match(passwdFile(), /^onyxia:x:1000:1000:onyxia:\/home\/onyxia:\/bin\/bash$/m);
+  });
+});
+
+describe('helpers', () => {
+  it('workspace must be on a writable tmpfs', () => {
+    assert.equal(checkWorkspace('/home/onyxia/work/'), '/home/onyxia/work');
+    assert.throws(() => checkWorkspace('/usr/x'));
+    assert.throws(() => checkWorkspace('relative'));
+    assert.throws(() => checkWorkspace('/home/onyxia/../../etc'));
+  });
+  it('labEnv builds a clean environment and rejects bad names', () => {
+    const e = labEnv({ FOO: 'a b' }, '/home/onyxia/work');
+    assert.deepEqual(Object.keys(e).sort(), ['FOO', 'HOME', 'LANG', 'LOGNAME', 'PATH', 'PWD', 'SHELL', 'TERM', 'USER']);
+    assert.throws(() => labEnv({ 'A=B': 'x' }, '/tmp'));
+    assert.throws(() => labEnv({ A: 'x\0y' }, '/tmp'));
+    assert.equal(Buffer.from(encodeEnv({ A: '1', B: 'x=y' }), 'hex').toString(), 'A=1\0B=x=y\0');
+  });
+  it('helperArgs and diskSplit', () => {
+    const h = helperArgs('/h.pl', 'x64', 'enter', { cgroupProcs: ['/cg/a'], rlimits: { nproc: 9, nofile: 8, core: 0 }, uid: 1000, gid: 1000, target: 42, wd: '/w' }, ['bash', '-l']);
+    assert.deepEqual(h, ['/h.pl', 'x64', 'enter', '--cgroup=/cg/a', '--rlimit=nproc:9:9', '--rlimit=nofile:8:8', '--rlimit=core:0:0', '--uid=1000', '--gid=1000', '--target=42', '--wd=/w', '--', 'bash', '-l']);
+    const d = diskSplit(64 << 20);
+    assert.equal(d.home + d.tmp, 64 << 20);
+    assert.equal(hostnameFor('---'), 'lab');
+  });
+});
+
+describe('cgroups (fake v2 tree)', () => {
+  it('enables controllers and writes v2 limits', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cg2-'));
+    fs.writeFileSync(path.join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+    fs.writeFileSync(path.join(root, 'cgroup.subtree_control'), '');
+    // A real cgroupfs shows the enabled set; a plain file just keeps the last write: pre-create ours.
+    fs.mkdirSync(path.join(root, 'atelier'));
+    fs.writeFileSync(path.join(root, 'atelier', 'cgroup.subtree_control'), 'memory pids cpu');
+    const setup = setupCgroups(root, 'atelier');
+    assert.equal(setup.mode, 'v2');
+    assert.deepEqual(Object.keys(setup.parents).sort(), ['cpu', 'memory', 'pids']);
+    const cg = createLabCgroup(setup, 200001, { cpu: 0.5, memory: 1 << 20, disk: 1, pids: 7 });
+    assert.deepEqual(cg.enforced, { memory: true, pids: true, cpu: true });
+    const dir = path.join(root, 'atelier', 'lab-200001');
+    assert.deepEqual(labCgroupDirs(setup, 200001), [dir]);
+    assert.equal(fs.readFileSync(path.join(dir, 'memory.max'), 'utf8'), String(1 << 20));
+    assert.equal(fs.readFileSync(path.join(dir, 'pids.max'), 'utf8'), '7');
+    assert.equal(fs.readFileSync(path.join(dir, 'cpu.max'), 'utf8'), '50000 100000');
+    assert.deepEqual(cg.procsFiles, [path.join(dir, 'cgroup.procs')]);
+    fs.rmSync(root, { recursive: true });
+  });
+});
