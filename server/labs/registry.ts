@@ -7,6 +7,8 @@ import { join, relative } from 'node:path';
 import { parseDocument, LineCounter, isMap, isSeq, type Node } from 'yaml';
 import { labDefinition, type LabDefinition } from './schema.ts';
 
+export const toolsFolder = 'tools';
+
 export class LabDefinitionError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
@@ -55,7 +57,8 @@ export function loadLabs(labsDir: string, projectRoot = join(labsDir, '..')): Ma
   const problems: string[] = [];
   const entries = existsSync(labsDir) ? readdirSync(labsDir, { withFileTypes: true }) : [];
   for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
+    // labs/tools/ holds programs shipped into every lab (such as mc), not a lab.
+    if (!entry.isDirectory() || entry.name === toolsFolder) continue;
     const file = join(labsDir, entry.name, 'lab.yaml');
     const label = relative(projectRoot, file);
     if (!existsSync(file)) {
