@@ -55,7 +55,7 @@ class AtelierFiles extends HTMLElement {
       'nav',
       { class: 'atelier-files__path', 'aria-label': t('files.bucket') },
       h('button', { type: 'button', class: 'atelier-link', onclick: () => this.#go('') }, listing.bucket),
-      crumbs.map((crumb, index) => [' / ', h('button', { type: 'button', class: 'atelier-link', onclick: () => this.#go(`${crumbs.slice(0, index + 1).join('/')}/`) }, crumb)]),
+      ...crumbs.flatMap((crumb, index) => [' / ', h('button', { type: 'button', class: 'atelier-link', onclick: () => this.#go(`${crumbs.slice(0, index + 1).join('/')}/`) }, crumb)]),
     );
     const rows = [
       ...listing.folders.map((folder) =>
