@@ -5,6 +5,8 @@
 import type { CheckDefinition } from '../labs/schema.ts';
 import { fileExpected, runFileCheck } from './file.ts';
 import { runShellCheck, shellExpected } from './shell.ts';
+import { gitPushedExpected, runGitPushedCheck } from './git-pushed.ts';
+import { runS3ObjectCheck, s3ObjectExpected } from './s3-object.ts';
 import { CheckTimeout, type CheckContext, type CheckResult, type Observation } from './types.ts';
 
 export { type CheckContext, type CheckResult } from './types.ts';
@@ -20,6 +22,23 @@ function observe(check: CheckDefinition, context: CheckContext): Promise<Observa
       return runFileCheck(check, context);
     case 'shell':
       return runShellCheck(check, context);
+    case 'git.pushed':
+      return runGitPushedCheck(check, context);
+    case 's3.object':
+      return runS3ObjectCheck(check, context);
+  }
+}
+
+function expectedOf(check: CheckDefinition, context: CheckContext): string {
+  switch (check.kind) {
+    case 'file':
+      return fileExpected(check, context);
+    case 'shell':
+      return shellExpected(check, context);
+    case 'git.pushed':
+      return gitPushedExpected(check, context);
+    case 's3.object':
+      return s3ObjectExpected(check, context);
   }
 }
 
@@ -29,8 +48,7 @@ export async function runCheck(id: string, check: CheckDefinition, context: Chec
     observation = await observe(check, context);
   } catch (error) {
     if (!(error instanceof CheckTimeout)) throw error;
-    const expected = check.kind === 'file' ? fileExpected(check, context) : shellExpected(check, context);
-    observation = { ok: false, expected, found: context.t('checks.found.timeout') };
+    observation = { ok: false, expected: expectedOf(check, context), found: context.t('checks.found.timeout') };
   }
   return describeResult(id, check, observation, context);
 }

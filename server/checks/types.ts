@@ -7,9 +7,23 @@ import type { TFunction } from 'i18next';
 import type { Driver, LabHandle } from '../drivers/driver.ts';
 import type { Language } from '../../i18n/index.ts';
 
+/** The learner's durable state that `git.pushed` and `s3.object` look at (never the browser's word). */
+export interface LearnerEvidence {
+  learnerId: string;
+  forge: {
+    exists(learnerId: string, repo: string): boolean;
+    hasPath(learnerId: string, repo: string, path: string, options?: { contentRegex?: RegExp | string }): Promise<boolean>;
+  };
+  objects: { head(bucket: string, key: string): Promise<{ size: number; headers: Record<string, string> } | undefined> };
+  /** The learner's own bucket. */
+  bucket: string;
+}
+
 export interface CheckContext {
   driver: Driver;
   handle: LabHandle;
+  /** Present when the lab belongs to a learner; checks on learner data need it. */
+  learner?: LearnerEvidence;
   language: Language;
   t: TFunction;
   /** Upper bound for one check's commands (ms). */

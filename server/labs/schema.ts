@@ -62,7 +62,52 @@ export const shellCheck = z
   })
   .strict();
 
-export const checkDefinition = z.discriminatedUnion('kind', [fileCheck, shellCheck]);
+const repoName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a repository name such as tp-datalab');
+
+/** A commit reachable from the default branch of the learner's forge repository has the path. */
+export const gitPushedCheck = z
+  .object({
+    kind: z.literal('git.pushed'),
+    repo: repoName,
+    path: z.string().min(1).regex(/^[^/]/, 'expected a path inside the repository'),
+    /** Optional regular expression the pushed file's content must match. */
+    contains: z.string().optional(),
+    ...checkBase,
+  })
+  .strict();
+
+/** An object exists in the learner's own bucket. */
+export const s3ObjectCheck = z
+  .object({
+    kind: z.literal('s3.object'),
+    key: z.string().min(1).max(1024),
+    minSize: z.number().int().min(0).optional(),
+    contentType: z.string().optional(),
+    ...checkBase,
+  })
+  .strict();
+
+export const checkDefinition = z.discriminatedUnion('kind', [fileCheck, shellCheck, gitPushedCheck, s3ObjectCheck]);
+
+/** What the platform provides around the shell, like a datalab service's configuration. */
+export const labServices = z
+  .object({
+    git: z
+      .object({
+        /** Repositories created in the learner's forge at launch from labs/<id>/<from> (if missing). */
+        repos: z.array(z.object({ name: repoName, from: z.string().regex(/^[^/.][^\0]*$/, 'expected a folder inside the lab') }).strict()).default([]),
+      })
+      .strict()
+      .optional(),
+    s3: z
+      .object({
+        /** Files of labs/<id>/<from> published read-only to every learner under the shared bucket's diffusion/. */
+        shared: z.object({ from: z.string().regex(/^[^/.][^\0]*$/), to: z.string().regex(/^diffusion\/[^\0]*$/, 'expected a key prefix under diffusion/') }).strict().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
 export const resources = z
   .object({
@@ -84,6 +129,7 @@ export const labDefinition = z
     ttl: duration.prefault('2h'),
     idle: duration.prefault('30m'),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+    services: labServices.default({}),
     checks: z.record(checkId, checkDefinition).default({}),
   })
   .strict();
@@ -92,3 +138,5 @@ export type LabDefinition = z.output<typeof labDefinition>;
 export type CheckDefinition = z.output<typeof checkDefinition>;
 export type FileCheck = z.output<typeof fileCheck>;
 export type ShellCheck = z.output<typeof shellCheck>;
+export type GitPushedCheck = z.output<typeof gitPushedCheck>;
+export type S3ObjectCheck = z.output<typeof s3ObjectCheck>;
