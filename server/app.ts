@@ -11,6 +11,11 @@ import type { Driver } from './drivers/driver.ts';
 import { LocalDriver } from './drivers/local/local-driver.ts';
 import { buildHttpApp, type HttpAppOptions } from './http/app.ts';
 import { attachTerminals, type TerminalServer } from './terminal/index.ts';
+import { createLearnerPlatform, type LearnerPlatform } from './learners/platform.ts';
+import { listenGateway } from './http/gateway.ts';
+import { attachAutoChecks } from './learners/auto-checks.ts';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 
 export interface StartOptions {
   /** Overrides of the configuration read from the environment (tests: port 0, a temp labs dir). */
@@ -57,12 +62,25 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const logger = options.logger ?? { level: config.logLevel };
 
   let app: FastifyInstance | undefined;
+  let port = config.port;
+  const gatewaySocket = join(config.dataDir, 'run', 'gateway.sock');
+  let gatewayReady = false;
   const sessions = new Sessions({
     driver,
     labs,
     limits: config.limits,
     reapInterval: options.reapInterval,
     onError: (error, context) => app?.log.error({ err: error }, context),
+    gateway: () => (gatewayReady ? { socketPath: gatewaySocket, port } : undefined),
+  });
+  const platform: LearnerPlatform = await createLearnerPlatform({
+    dataDir: config.dataDir,
+    labsDir: config.labsDir,
+    labs,
+    driver,
+    region: config.s3Region,
+    labSideOrigin: () => `http://127.0.0.1:${port}`,
+    log: (message, error) => app?.log.error({ err: error }, message),
   });
   let terminals: TerminalServer | undefined;
   app = await buildHttpApp({
@@ -73,6 +91,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     terminals: () => terminals?.stats() ?? { shells: 0, sockets: 0 },
     checkTimeoutMs: options.checkTimeoutMs,
     routes: options.routes,
+    learners: platform,
+    // The forge and S3 share the port but not fastify: their bodies are streams for git and
+    // for the object store, and fastify's parsers must never read them.
+    serverFactory: (handler) => createServer((req, res) => platform.dispatch(req, res) || handler(req, res)) as Server,
   });
   const fastify = app;
   const attached = attachTerminals(fastify.server, sessions, {
@@ -80,10 +102,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onError: (error, context) => fastify.log.error({ err: error }, context),
   });
   terminals = attached;
+  attachAutoChecks(attached.io as never, sessions, platform, (value) => fastify.unsignCookie(value), (error, context) => fastify.log.error({ err: error }, context));
 
   await fastify.listen({ port: config.port, host: config.host });
   const address = fastify.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  port = typeof address === 'object' && address ? address.port : config.port;
+  const gateway = await listenGateway(gatewaySocket, platform);
+  gatewayReady = true;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -91,6 +116,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await sessions.stopAll();
       await attached.close();
       await fastify.close();
+      await gateway.close();
+      platform.close();
     })();
     return closing;
   };

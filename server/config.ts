@@ -32,6 +32,8 @@ const environment = z.object({
   ATELIER_DRIVER: z.enum(['local']).default('local'),
   /** Behind a reverse proxy: trust X-Forwarded-* for the client address and the host. */
   ATELIER_TRUST_PROXY: boolean.default(false),
+  /** Region the embedded S3 endpoint answers for (clients sign with it). */
+  ATELIER_S3_REGION: z.string().regex(/^[a-z0-9-]{2,32}$/).default('us-east-1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -52,6 +54,7 @@ export interface Config {
   };
   driver: 'local';
   trustProxy: boolean;
+  s3Region: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: { maxTtl: e.ATELIER_MAX_TTL, maxLabs: e.ATELIER_MAX_LABS, maxLabsPerClient: e.ATELIER_MAX_LABS_PER_CLIENT },
     driver: e.ATELIER_DRIVER,
     trustProxy: e.ATELIER_TRUST_PROXY,
+    s3Region: e.ATELIER_S3_REGION,
     logLevel: e.LOG_LEVEL,
   };
 }

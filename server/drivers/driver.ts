@@ -29,6 +29,11 @@ export interface LabSpec {
   image?: string;
   /** Epoch milliseconds after which the lab may be reaped. */
   expiresAt: number;
+  /**
+   * How the lab reaches the lab server's forge and S3 endpoint: a Unix socket on the host,
+   * forwarded to 127.0.0.1:<port> inside the lab's own network namespace.
+   */
+  gateway?: { socketPath: string; port: number };
 }
 
 export interface ProgressEvent {

@@ -10,17 +10,26 @@ import { registerLabRoutes } from './labs.ts';
 import { registerCheckRoutes } from './checks.ts';
 import { registerHealthRoutes, type HealthSources } from './health.ts';
 import { registerSite } from './site.ts';
+import type { LearnerPlatform } from '../learners/platform.ts';
+import { registerIdentity } from './identity.ts';
+import { registerMeRoutes } from './me.ts';
+import { registerFileRoutes } from './files.ts';
+import { registerRepoRoutes } from './repos.ts';
 
 /** Request bodies are small JSON documents. */
 export const bodyLimit = 64 * 1024;
 
 export interface HttpAppOptions {
+  /** Learner identity and data (account pages, durable state); labs are anonymous without it. */
+  learners?: LearnerPlatform;
   sessions: Sessions;
   siteDir: string;
   logger?: FastifyServerOptions['logger'];
   trustProxy?: boolean;
   terminals?: HealthSources['terminals'];
   checkTimeoutMs?: number;
+  /** The HTTP server fastify runs on (to serve the forge and S3 beside it on one port). */
+  serverFactory?: FastifyServerOptions['serverFactory'];
   /** More routes (learner, forge, storage…), registered after the API's and before the site's. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -30,6 +39,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     logger: options.logger ?? false,
     bodyLimit,
     trustProxy: options.trustProxy ?? false,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     // Session ids and check ids are short; so are honest URLs.
     routerOptions: { maxParamLength: 200 },
   });
@@ -51,8 +61,16 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   registerErrorHandler(app);
   registerOriginGuard(app);
-  registerLabRoutes(app, options.sessions);
-  registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs });
+  const learners = options.learners;
+  if (learners) {
+    const { store } = learners.context;
+    await registerIdentity(app, learners.context.cookieSecret);
+    registerMeRoutes(app, store, learners.context.storage);
+    registerFileRoutes(app, store, learners.objects, (learnerId) => learners.events.emit('changed', learnerId, 's3'));
+    registerRepoRoutes(app, store, learners.repos);
+  }
+  registerLabRoutes(app, options.sessions, learners?.context);
+  registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs, learners: learners?.context });
   registerHealthRoutes(app, { sessions: options.sessions, terminals: options.terminals });
   await options.routes?.(app);
   await registerSite(app, options.siteDir);

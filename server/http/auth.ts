@@ -19,11 +19,20 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 /** Session ids are url-safe base64; anything else cannot name a lab. */
 const sessionId = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** The lab `id` names, if the request carries its token; throws 401/403/404 otherwise. */
-export function authorizeLab(sessions: Sessions, request: FastifyRequest, id: string): Session {
+/**
+ * The lab `id` names, if the request carries its token or comes from the learner who owns it;
+ * throws 401/403/404 otherwise.
+ */
+export function authorizeLab(sessions: Sessions, request: FastifyRequest, id: string, learnerId?: string): Session {
   const token = bearerToken(request);
+  if (!sessionId.test(id)) throw new ApiError(token || learnerId ? 'lab_gone' : 'unauthorized');
+  if (!token && learnerId) {
+    const session = sessions.get(id);
+    if (!session) throw new ApiError('lab_gone');
+    if (session.learnerId !== learnerId) throw new ApiError('forbidden');
+    return session;
+  }
   if (!token) throw new ApiError('unauthorized');
-  if (!sessionId.test(id)) throw new ApiError('lab_gone');
   const result = sessions.authorize(id, token);
   if (!result.ok) throw new ApiError(result.code);
   return result.session;

@@ -10,14 +10,22 @@ import { runCheck, defaultCheckTimeout, type CheckResult } from '../checks/index
 import { ApiError } from './errors.ts';
 import { authorizeLab } from './auth.ts';
 import { languageOf } from './language.ts';
+import type { LearnerContext } from '../learners/context.ts';
+import { currentLearner } from './identity.ts';
 
-export function registerCheckRoutes(app: FastifyInstance, sessions: Sessions, options: { timeoutMs?: number } = {}): void {
+export function registerCheckRoutes(
+  app: FastifyInstance,
+  sessions: Sessions,
+  options: { timeoutMs?: number; learners?: LearnerContext } = {},
+): void {
+  const { learners } = options;
   const driver: Driver = sessions.driver;
   // A learner hammering "Check" shares one run per lab, check and language instead of piling up execs.
   const running = new Map<string, Promise<CheckResult>>();
 
   app.post<{ Params: { id: string; check: string } }>('/api/labs/:id/checks/:check', async (request) => {
-    const session = authorizeLab(sessions, request, request.params.id);
+    const learnerId = learners ? currentLearner(request, learners.store) : undefined;
+    const session = authorizeLab(sessions, request, request.params.id, learnerId);
     const checkId = request.params.check;
     const definition = Object.hasOwn(session.lab.checks, checkId) ? session.lab.checks[checkId] : undefined;
     if (!definition) throw new ApiError('unknown_check', { check: checkId.slice(0, 64) });
@@ -32,6 +40,7 @@ export function registerCheckRoutes(app: FastifyInstance, sessions: Sessions, op
       result = runCheck(checkId, definition, {
         driver,
         handle,
+        ...(learners && session.learnerId ? { learner: learners.evidence(session.learnerId) } : {}),
         language,
         t: translator(language),
         timeoutMs: options.timeoutMs ?? defaultCheckTimeout,

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
-import type { Driver, EnforcedLimits, LabHandle, LabResources, ProgressEvent } from '../drivers/driver.ts';
+import type { Driver, EnforcedLimits, LabHandle, LabResources, LabSpec, ProgressEvent } from '../drivers/driver.ts';
 import type { LabDefinition } from './schema.ts';
 
 export type LabStatus = 'starting' | 'running' | 'stopped' | 'failed';
@@ -18,6 +18,12 @@ export interface Session {
   readonly lab: LabDefinition;
   /** Who created it (client address until learners exist); used for quotas. */
   readonly owner: string;
+  /** The learner the lab belongs to: they reach it from any page, and its checks see their data. */
+  readonly learnerId?: string;
+  /** Resources granted at launch (the lab's own, or less, as the Configure panel asked). */
+  readonly resources: LabResources;
+  /** What the learner chose at launch, shown in the lab's note. */
+  readonly configured: LaunchChoices;
   readonly createdAt: number;
   readonly expiresAt: number;
   status: LabStatus;
@@ -36,7 +42,24 @@ export interface SessionView {
   createdAt: string;
   expiresAt: string;
   limits: { resources: LabResources; enforced: EnforcedLimits | null };
+  configured: LaunchChoices;
   progress: ProgressEvent[];
+}
+
+export interface LaunchChoices {
+  repository?: string;
+  secrets?: string;
+}
+
+/** What a launch may add to the lab's definition. */
+export interface LaunchOptions {
+  learnerId?: string;
+  /** Injected into every process of the lab (credentials, git settings, secrets). Never logged. */
+  env?: Record<string, string>;
+  resources?: LabResources;
+  choices?: LaunchChoices;
+  /** Runs once the sandbox is up and before the lab is ready (git setup, clone…). */
+  prepare?: (handle: LabHandle, onProgress: (event: ProgressEvent) => void) => Promise<void>;
 }
 
 export type SessionErrorCode = 'unknown_lab' | 'too_many_labs' | 'lab_failed';
@@ -58,6 +81,8 @@ export interface SessionsOptions {
   driver: Driver;
   labs: ReadonlyMap<string, LabDefinition>;
   limits: { maxTtl: number; maxLabs: number; maxLabsPerClient: number };
+  /** Where labs reach the lab server's forge and S3 endpoint (see LabSpec.gateway); known once listening. */
+  gateway?: () => LabSpec['gateway'];
   /** How often the reaper looks for expired or idle labs (ms). */
   reapInterval?: number;
   /** Called when stopping a lab fails (the lab is forgotten anyway). */
@@ -67,7 +92,8 @@ export interface SessionsOptions {
 
 interface Entry {
   session: Session;
-  tokenHash: Buffer;
+  /** Several tokens: each page of a course that opens the learner's lab gets its own. */
+  tokenHashes: Buffer[];
 }
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
@@ -81,6 +107,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   readonly driver: Driver;
   readonly labs: ReadonlyMap<string, LabDefinition>;
   readonly #limits: SessionsOptions['limits'];
+  readonly #gateway: SessionsOptions['gateway'];
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
   readonly #onError: (error: unknown, context: string) => void;
@@ -93,6 +120,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     this.driver = options.driver;
     this.labs = options.labs;
     this.#limits = options.limits;
+    this.#gateway = options.gateway;
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => {});
     const interval = options.reapInterval ?? 15_000;
@@ -106,7 +134,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
    * Creates a session and starts its lab. Resolves once the driver has started it; throws a
    * SessionError (unknown lab, quota, start failure).
    */
-  async create(labId: string, owner: string): Promise<{ session: Session; token: string }> {
+  async create(labId: string, owner: string, options: LaunchOptions = {}): Promise<{ session: Session; token: string }> {
     if (this.#closed) throw new SessionError('lab_failed', 'the server is shutting down');
     const lab = this.labs.get(labId);
     if (!lab) throw new SessionError('unknown_lab', `no lab named ${labId}`, { lab: labId });
@@ -129,6 +157,9 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       labId,
       lab,
       owner,
+      ...(options.learnerId ? { learnerId: options.learnerId } : {}),
+      resources: options.resources ?? lab.resources,
+      configured: options.choices ?? {},
       createdAt,
       expiresAt,
       status: 'starting',
@@ -136,14 +167,32 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       lastActivity: createdAt,
       ready: Promise.resolve() as unknown as Promise<LabHandle>,
     };
-    this.#entries.set(id, { session, tokenHash: sha256(token) });
+    this.#entries.set(id, { session, tokenHashes: [sha256(token)] });
 
-    const spec = { id, labId, workspace: lab.workspace, resources: lab.resources, env: { ...lab.env }, image: lab.image, expiresAt };
+    const spec: LabSpec = {
+      id,
+      labId,
+      workspace: lab.workspace,
+      resources: session.resources,
+      env: { ...lab.env, ...options.env },
+      image: lab.image,
+      expiresAt,
+      ...(this.#gateway?.() ? { gateway: this.#gateway()! } : {}),
+    };
     const onProgress = (event: ProgressEvent): void => {
-      if (session.status === 'starting') progress.push({ step: event.step, percent: event.percent });
+      if (session.status === 'starting' && event.step !== 'ready') progress.push({ step: event.step, percent: event.percent });
     };
     // async wrapper: a driver that throws synchronously still yields a rejected promise.
-    const ready = (async () => this.driver.start(spec, onProgress))();
+    const ready = (async () => {
+      const handle = await this.driver.start(spec, onProgress);
+      try {
+        await options.prepare?.(handle, onProgress);
+      } catch (error) {
+        await this.driver.stop(handle).catch((stopError: unknown) => this.#onError(stopError, `stop ${id}`));
+        throw error;
+      }
+      return handle;
+    })();
     session.ready = ready;
     // Callers that only look at the status must not see an unhandled rejection.
     ready.catch(() => {});
@@ -191,8 +240,34 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     if (!token) return { ok: false, code: 'unauthorized' };
     const entry = this.#entries.get(id);
     if (!entry || entry.session.expiresAt <= this.#now()) return { ok: false, code: 'lab_gone' };
-    if (!timingSafeEqual(sha256(token), entry.tokenHash)) return { ok: false, code: 'forbidden' };
+    const hash = sha256(token);
+    // Every hash is compared, so the time taken does not tell which token (if any) matched.
+    const matches = entry.tokenHashes.map((known) => timingSafeEqual(hash, known));
+    if (!matches.includes(true)) return { ok: false, code: 'forbidden' };
     return { ok: true, session: entry.session };
+  }
+
+  /** The learner's live session of that lab, if any: a lab belongs to the learner, not the page. */
+  findForLearner(learnerId: string, labId: string): Session | undefined {
+    for (const { session } of this.#entries.values()) {
+      if (session.learnerId === learnerId && session.labId === labId && session.status !== 'stopped') return session;
+    }
+    return undefined;
+  }
+
+  /** Live sessions of a learner (to re-run their checks when their forge or bucket changes). */
+  forLearner(learnerId: string): Session[] {
+    return this.all().filter((session) => session.learnerId === learnerId && session.status === 'running');
+  }
+
+  /** A further token for a live session (another page of the learner opening the same lab). */
+  issueToken(id: string): string | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    const token = randomBytes(32).toString('base64url');
+    // Bounded: a learner reloading pages all day must not grow the list without end.
+    entry.tokenHashes = [...entry.tokenHashes.slice(-31), sha256(token)];
+    return token;
   }
 
   /** Marks activity (API call, terminal input) so the idle reaper leaves the lab alone. */
@@ -268,7 +343,8 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       status: session.status,
       createdAt: new Date(session.createdAt).toISOString(),
       expiresAt: new Date(session.expiresAt).toISOString(),
-      limits: { resources: { ...session.lab.resources }, enforced: session.handle ? session.handle.limits : null },
+      limits: { resources: { ...session.resources }, enforced: session.handle ? session.handle.limits : null },
+      configured: { ...session.configured },
       progress: session.progress.map((event) => ({ ...event })),
     };
   }

@@ -25,6 +25,10 @@ export interface S3HandlerOptions {
   credentials: CredentialStore;
   /** Every learner bucket (for reads of other learners' `diffusion/`). */
   buckets: () => string[];
+  /** The object store to use (shared with code that publishes files); one on `root` otherwise. */
+  store?: ObjectStore;
+  /** Called after every successful change of a bucket's objects (checks watch it). */
+  onWrite?: (bucket: string, key: string) => void;
   /** Unexpected errors (answered as InternalError) are reported here. */
   log?: (message: string, error: unknown) => void;
   /** Clock, for tests. */
@@ -37,13 +41,19 @@ const maxMetadataBytes = 2048;
 const minPartSize = 5 * 1024 * 1024;
 const maxXmlBody = 2 * 1024 * 1024;
 
-/** True when the request carries SigV4 authentication (header or presigned query). */
+/**
+ * True when the request carries SigV4 authentication (header or presigned query). Signature
+ * Version 2 (`Authorization: AWS key:sig`, `?AWSAccessKeyId=…&Signature=…`, what older botocore
+ * presigns by default) is recognised too, so that it gets an S3 error naming v4 rather than a page.
+ */
 export function isS3Request(req: IncomingMessage): boolean {
   const authorization = req.headers.authorization;
-  if (typeof authorization === 'string' && authorization.startsWith('AWS4-HMAC-SHA256')) return true;
+  if (typeof authorization === 'string' && /^AWS4-HMAC-SHA256 |^AWS [^\s:]+:/.test(authorization)) return true;
   const url = req.url ?? '';
   const q = url.indexOf('?');
-  return q !== -1 && /(?:^|&)X-Amz-Algorithm=/.test(url.slice(q + 1));
+  if (q === -1) return false;
+  const query = url.slice(q + 1);
+  return /(?:^|&)X-Amz-Algorithm=/.test(query) || (/(?:^|&)AWSAccessKeyId=/.test(query) && /(?:^|&)Signature=/.test(query));
 }
 
 interface Context {
@@ -194,10 +204,15 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 }
 
 export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const store = new ObjectStore(options.root);
+  const store = options.store ?? new ObjectStore(options.root);
   const now = options.now ?? Date.now;
-  // Clear what a crash may have left before serving (never while requests write).
-  const ready = store.sweep().catch((error: unknown) => options.log?.('s3: sweep failed', error));
+  const changed = (bucket: string, key: string): void => {
+    try {
+      options.onWrite?.(bucket, key);
+    } catch (error) {
+      options.log?.('s3: onWrite failed', error);
+    }
+  };
 
   function knownBucket(credential: S3Credential, bucket: string): boolean {
     return ownsBucket(credential, bucket) || options.buckets().includes(bucket);
@@ -339,7 +354,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
         return;
       }
       streaming = true;
-      const stream = file.createReadStream({ start: range?.start ?? 0, end: range?.end ?? meta.size - 1, autoClose: true });
+      const stream = file.createReadStream({ start: range?.start ?? 0, end: range?.end ?? meta.size - 1, autoClose: true, highWaterMark: 512 * 1024 });
       await pipeline(stream, res);
     } finally {
       if (!streaming) await file.close();
@@ -352,6 +367,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     if (length !== undefined && length > maxObjectSize) throw new S3Error('EntityTooLarge');
     const info = objectInfo(ctx.headers);
     const meta = await store.put(ctx.bucket, ctx.key, payloadStages(ctx.req, ctx.headers, ctx.auth), info);
+    changed(ctx.bucket, ctx.key);
     sendEmpty(ctx, 200, { etag: quoted(meta.etag) });
   }
 
@@ -375,12 +391,14 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const info: ObjectInfo = replace ? objectInfo(ctx.headers) : { headers: source.headers, metadata: source.metadata };
     const stream = file.createReadStream({ autoClose: true });
     const meta = await store.put(ctx.bucket, ctx.key, [stream], info);
+    changed(ctx.bucket, ctx.key);
     sendXml(ctx, `<CopyObjectResult xmlns="${s3Namespace}">${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}</CopyObjectResult>`);
   }
 
   async function deleteObject(ctx: Context): Promise<void> {
     requireWrite(ctx);
     await store.delete(ctx.bucket, ctx.key);
+    changed(ctx.bucket, ctx.key);
     sendEmpty(ctx, 204);
   }
 
@@ -398,6 +416,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       try {
         checkKey(key);
         await store.delete(ctx.bucket, key);
+        changed(ctx.bucket, key);
         if (!quiet) out += `<Deleted>${element('Key', key)}</Deleted>`;
       } catch (error) {
         const s3 = error instanceof S3Error ? error : new S3Error('InternalError');
@@ -463,6 +482,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       return { partNumber: Number(number), etag };
     });
     const meta = await store.complete(ctx.bucket, uploadId, parts, minPartSize);
+    changed(ctx.bucket, ctx.key);
     const host = headerValue(ctx.headers, 'host') ?? 'localhost';
     const location = `http://${host}/${ctx.bucket}/${uriEncode(ctx.key, true)}`;
     sendXml(ctx, `<CompleteMultipartUploadResult xmlns="${s3Namespace}">${element('Location', location)}${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('ETag', quoted(meta.etag))}</CompleteMultipartUploadResult>`);
@@ -624,7 +644,6 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     res.setHeader('x-amz-id-2', requestId);
     res.setHeader('server', 'AtelierS3');
     try {
-      await ready;
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const rawPath = q === -1 ? url : url.slice(0, q);
@@ -649,6 +668,11 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       return await objectRoute(ctx);
     } catch (error) {
       const s3 = error instanceof S3Error ? error : undefined;
+      // A client that hung up is not a server fault: nothing to answer, nothing to report.
+      if (!s3 && ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || req.errored || res.destroyed)) {
+        res.destroy();
+        return;
+      }
       if (!s3) options.log?.(`s3: ${method} ${req.url ?? ''} failed`, error);
       if (res.headersSent) {
         res.destroy();

@@ -113,8 +113,9 @@ export class ObjectStore {
     return join(this.#bucketDir(bucket), 'uploads', uploadId);
   }
 
+  /** Before the first write of this process: clear what a crash left, then make the temp dir. */
   async #tmpFile(suffix = ''): Promise<string> {
-    this.#ready ??= mkdir(this.#tmp, { recursive: true }).then(() => undefined);
+    this.#ready ??= this.sweep().then(() => mkdir(this.#tmp, { recursive: true })).then(() => undefined);
     await this.#ready;
     return join(this.#tmp, `${newId()}${suffix}`);
   }
@@ -355,7 +356,7 @@ export class ObjectStore {
 
   /**
    * Removes what a crash can leave behind: temporary files and data files no sidecar names.
-   * Safe to run at start-up, before serving.
+   * Runs by itself before the first write; one process per data directory.
    */
   async sweep(): Promise<void> {
     await rm(this.#tmp, { recursive: true, force: true });

@@ -8,6 +8,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { CredentialStore, S3Credential } from './credentials.ts';
 import { S3Error } from './errors.ts';
+import { authenticateV2, isV2Presigned } from './sigv2.ts';
 
 export const algorithm = 'AWS4-HMAC-SHA256';
 export const emptySha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -248,6 +249,10 @@ function parseQueryAuth(request: SignedRequest): ParsedAuth {
  */
 export function authenticate(request: SignedRequest, credentials: CredentialStore, now = Date.now()): Authenticated {
   const authorization = headerValue(request.headers, 'authorization');
+  if (isV2Presigned(request)) return authenticateV2(request, credentials, now, secretEquals);
+  if (authorization?.startsWith('AWS ')) {
+    throw new S3Error('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+  }
   const parsed = authorization !== undefined ? parseHeaderAuth(request, authorization) : parseQueryAuth(request);
 
   const time = parseAmzDate(parsed.amzDate);

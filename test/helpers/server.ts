@@ -94,7 +94,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     ...options,
     driver: options.driver ?? createTestDriver(),
     logger: options.logger ?? false,
-    config: { port: 0, host: '127.0.0.1', labsDir, siteDir, ...options.config, limits: { maxLabsPerClient: 20, ...options.config?.limits } },
+    config: { port: 0, host: '127.0.0.1', labsDir, siteDir, dataDir: mkdtempSync(join(tmpdir(), 'atelier-data-')), ...options.config, limits: { maxLabsPerClient: 20, ...options.config?.limits } },
   });
   const api: TestServer['api'] = async (path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };

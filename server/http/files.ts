@@ -1,0 +1,89 @@
+/**
+ * "My files": the learner's own bucket from the browser, through the same object store as the
+ * S3 endpoint (so what the page shows is what `mc ls` shows in the lab).
+ *   GET    /api/me/files?prefix=        → { bucket, prefix, folders, files }
+ *   GET    /api/me/files/content?key=   → the object (download)
+ *   PUT    /api/me/files?key=           → upload (raw body)
+ *   DELETE /api/me/files?key=
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ObjectStore } from '../storage/object-store.ts';
+import type { LearnerStore } from '../learners/store.ts';
+import { ApiError, parseWith } from './errors.ts';
+import { ensureLearner, requireLearner } from './identity.ts';
+import { languageOf } from './language.ts';
+
+/** Object keys as S3 allows them, minus what would only confuse a file browser. */
+const objectKey = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((key) => !key.includes('\0') && !key.startsWith('/') && !key.split('/').some((part) => part === '..' || part === '.'), {
+    message: 'not a valid object key',
+  });
+const prefix = z.union([z.literal(''), objectKey.refine((value) => value.endsWith('/'), { message: 'a folder ends with /' })]);
+
+/** Uploads from the page; bigger files belong in `mc cp` from a lab. */
+export const maxUploadBytes = 512 * 1024 * 1024;
+
+export function registerFileRoutes(
+  app: FastifyInstance,
+  store: LearnerStore,
+  objects: ObjectStore,
+  onWrite: (learnerId: string) => void,
+): void {
+  app.get<{ Querystring: { prefix?: string } }>('/api/me/files', async (request, reply) => {
+    const bucket = ensureLearner(request, reply, store);
+    const wanted = parseWith(prefix, request.query.prefix ?? '', languageOf(request.headers), 'prefix');
+    const folders = new Set<string>();
+    const files: { key: string; size: number; lastModified: string }[] = [];
+    for (const object of await objects.list(bucket)) {
+      if (!object.key.startsWith(wanted)) continue;
+      const rest = object.key.slice(wanted.length);
+      const slash = rest.indexOf('/');
+      if (slash >= 0) folders.add(wanted + rest.slice(0, slash + 1));
+      else files.push({ key: object.key, size: object.size, lastModified: new Date(object.lastModified).toISOString() });
+    }
+    return { bucket, prefix: wanted, folders: [...folders], files };
+  });
+
+  app.get<{ Querystring: { key?: string } }>('/api/me/files/content', async (request, reply) => {
+    const bucket = requireLearner(request, store);
+    const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
+    const found = await objects.open(bucket, key);
+    if (!found) throw new ApiError('not_found');
+    const { meta, file } = found;
+    const name = key.split('/').pop()!;
+    return reply
+      .header('content-type', meta.headers['content-type'] ?? 'application/octet-stream')
+      .header('content-length', String(meta.size))
+      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .send(file.createReadStream());
+  });
+
+  // Uploads stream straight to the object store: no body parser buffers them.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    scope.put<{ Querystring: { key?: string } }>('/api/me/files', { bodyLimit: maxUploadBytes }, async (request, reply) => {
+      const bucket = ensureLearner(request, reply, store);
+      const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
+      const length = Number(request.headers['content-length'] ?? NaN);
+      if (!(length <= maxUploadBytes)) throw new ApiError('too_large');
+      const type = request.headers['content-type'] ?? 'application/octet-stream';
+      const meta = await objects.put(bucket, key, [request.raw], { headers: { 'content-type': type }, metadata: {} });
+      onWrite(bucket);
+      return reply.code(201).send({ key, size: meta.size });
+    });
+  });
+
+  app.delete<{ Querystring: { key?: string } }>('/api/me/files', async (request, reply) => {
+    const bucket = requireLearner(request, store);
+    const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
+    if (!(await objects.head(bucket, key))) throw new ApiError('not_found');
+    await objects.delete(bucket, key);
+    onWrite(bucket);
+    return reply.code(204).send();
+  });
+}

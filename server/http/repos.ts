@@ -1,0 +1,61 @@
+/**
+ * "My repositories": a read-only view of the learner's forge, so the student can see that
+ * their push arrived, as the practical asks.
+ *   GET /api/me/repos                       → { repos: [{ name, cloneUrl }] }
+ *   GET /api/me/repos/:repo/tree?path=      → { entries }
+ *   GET /api/me/repos/:repo/file?path=      → { path, size, binary, content? }
+ *   GET /api/me/repos/:repo/log             → { commits: [{ sha, author, date, subject }] }
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { forgeUrlFor, type RepositoryStore } from '../forge/index.ts';
+import type { LearnerStore } from '../learners/store.ts';
+import { ApiError, parseWith } from './errors.ts';
+import { currentLearner } from './identity.ts';
+import { languageOf } from './language.ts';
+import { originOf } from './me.ts';
+
+const repoName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const treePath = z
+  .string()
+  .max(1024)
+  .refine((path) => !path.includes('\0') && !path.split('/').some((part) => part === '..' || part === '.'), { message: 'not a path in the repository' });
+
+export function registerRepoRoutes(app: FastifyInstance, store: LearnerStore, repos: RepositoryStore): void {
+  app.get('/api/me/repos', async (request) => {
+    const learnerId = currentLearner(request, store);
+    if (!learnerId) return { repos: [] };
+    const list = await repos.list(learnerId);
+    return { repos: list.map(({ name }) => ({ name, cloneUrl: `${forgeUrlFor(originOf(request), learnerId)}/${name}.git` })) };
+  });
+
+  type Params = { Params: { repo: string }; Querystring: { path?: string } };
+  const target = (request: Parameters<typeof currentLearner>[0] & { params: { repo: string }; query: { path?: string } }) => {
+    const language = languageOf(request.headers);
+    const learnerId = currentLearner(request, store);
+    const repo = parseWith(repoName, request.params.repo, language, 'repo');
+    // Another learner's repository and a missing one look the same.
+    if (!learnerId || !repos.exists(learnerId, repo)) throw new ApiError('not_found');
+    const path = parseWith(treePath, (request.query.path ?? '').replace(/\/+$/, ''), language, 'path');
+    return { learnerId, repo, path };
+  };
+
+  app.get<Params>('/api/me/repos/:repo/tree', async (request) => {
+    const { learnerId, repo, path } = target(request);
+    const entries = await repos.tree(learnerId, repo, 'HEAD', path);
+    return { entries: (entries ?? []).map(({ name, path: entryPath, type, size }) => ({ name, path: entryPath, type, ...(size === undefined ? {} : { size }) })) };
+  });
+
+  app.get<Params>('/api/me/repos/:repo/file', async (request) => {
+    const { learnerId, repo, path } = target(request);
+    const file = await repos.readFile(learnerId, repo, 'HEAD', path);
+    if (!file) throw new ApiError('not_found');
+    return { path: file.path, size: file.size, binary: file.binary, truncated: file.truncated, ...(file.content === undefined ? {} : { content: file.content }) };
+  });
+
+  app.get<Params>('/api/me/repos/:repo/log', async (request) => {
+    const { learnerId, repo } = target(request);
+    const commits = await repos.log(learnerId, repo, 'HEAD', 50);
+    return { commits: commits.map((commit) => ({ sha: commit.oid, author: commit.authorName, date: commit.authorDate, subject: commit.subject })) };
+  });
+}

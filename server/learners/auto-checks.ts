@@ -1,0 +1,80 @@
+/**
+ * Steps whose evidence the server sees happen tick by themselves: when a learner's forge
+ * receives a push or their bucket changes, the matching checks (git.pushed, s3.object) of
+ * their running labs run again, and every open page of that learner hears the ones that pass,
+ * over socket.io's `/learner` namespace (authenticated by the learner cookie).
+ */
+import type { Server } from 'socket.io';
+import type { IncomingMessage } from 'node:http';
+import { parse as parseCookies } from 'node:querystring';
+import { translator } from '../../i18n/index.ts';
+import { runCheck, defaultCheckTimeout } from '../checks/index.ts';
+import type { Sessions } from '../labs/sessions.ts';
+import type { LearnerPlatform } from './platform.ts';
+import { learnerCookie } from '../http/identity.ts';
+
+export interface PassedCheck {
+  lab: string;
+  check: string;
+}
+
+const kindFor = { git: 'git.pushed', s3: 's3.object' } as const;
+/** Bursts (a multipart upload, a push of many refs) collapse into one run per learner and kind. */
+const settleMs = 150;
+
+function cookieValue(request: IncomingMessage, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  const value = parseCookies(header, '; ')[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function attachAutoChecks(
+  io: Server,
+  sessions: Sessions,
+  platform: LearnerPlatform,
+  unsign: (value: string) => { valid: boolean; value: string | null },
+  onError: (error: unknown, context: string) => void,
+): void {
+  const namespace = io.of('/learner');
+  namespace.use((socket, next) => {
+    const raw = cookieValue(socket.request, learnerCookie);
+    const unsigned = raw ? unsign(raw) : undefined;
+    const learnerId = unsigned?.valid ? unsigned.value : null;
+    if (!learnerId || !platform.context.store.get(learnerId)) return next(Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized' } }));
+    void socket.join(learnerId);
+    next();
+  });
+
+  const pending = new Map<string, NodeJS.Timeout>();
+  platform.events.on('changed', (learnerId, kind) => {
+    const key = `${learnerId}\0${kind}`;
+    if (pending.has(key)) return;
+    pending.set(
+      key,
+      setTimeout(() => {
+        pending.delete(key);
+        void recheck(learnerId, kind).catch((error: unknown) => onError(error, `auto-check ${learnerId}`));
+      }, settleMs),
+    );
+  });
+
+  async function recheck(learnerId: string, kind: 'git' | 's3'): Promise<void> {
+    const t = translator('en');
+    for (const session of sessions.forLearner(learnerId)) {
+      if (!session.handle) continue;
+      for (const [id, check] of Object.entries(session.lab.checks)) {
+        if (check.kind !== kindFor[kind]) continue;
+        const result = await runCheck(id, check, {
+          driver: sessions.driver,
+          handle: session.handle,
+          learner: platform.context.evidence(learnerId),
+          language: 'en',
+          t,
+          timeoutMs: defaultCheckTimeout,
+        });
+        if (result.ok) namespace.to(learnerId).emit('passed', { lab: session.labId, check: id } satisfies PassedCheck);
+      }
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Everything the HTTP layer needs to serve learners: their store, how their labs are launched,
+ * and the evidence their checks read (forge and bucket). Built once in server/app.ts.
+ */
+import type { LearnerEvidence } from '../checks/types.ts';
+import type { LaunchServices } from './launch.ts';
+import type { LearnerStore } from './store.ts';
+
+export interface LearnerContext {
+  store: LearnerStore;
+  /** Signs the learner cookie. */
+  cookieSecret: Buffer;
+  launch: LaunchServices;
+  evidence(learnerId: string): LearnerEvidence;
+}

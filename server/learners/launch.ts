@@ -1,0 +1,147 @@
+/**
+ * What a learner's lab receives at launch, as a datalab service does: their git identity and
+ * token, their forge, scoped S3 credentials, the secret group they chose, and the repository
+ * they asked to clone. Values are injected as environment variables and never logged.
+ */
+import type { LabHandle, LabResources, ProgressEvent, Driver } from '../drivers/driver.ts';
+import type { LabDefinition } from '../labs/schema.ts';
+import type { LaunchOptions } from '../labs/sessions.ts';
+import type { LearnerStore } from './store.ts';
+
+/** Names the platform sets; a secret group cannot override them (nor the shell's own). */
+const reservedNames = /^(PATH|HOME|USER|LOGNAME|SHELL|TERM|PWD|LANG|LC_.*|LD_.*|BASH_ENV|ENV|IFS|GIT_.*|AWS_.*|MC_HOST_.*|FORGE_URL|ATELIER_.*)$/;
+
+export interface LaunchRequest {
+  learnerId: string;
+  lab: LabDefinition;
+  secrets?: string;
+  repository?: string;
+  resources?: Partial<Pick<LabResources, 'cpu' | 'memory'>>;
+}
+
+export interface LaunchServices {
+  store: LearnerStore;
+  driver: Driver;
+  /** Base URL of the lab server as a lab reaches it (through its gateway), e.g. http://127.0.0.1:4321. */
+  labSideOrigin: () => string;
+  region: string;
+  /** Creates the lab's seed repositories in the learner's forge when missing. */
+  seedRepositories: (learnerId: string, lab: LabDefinition) => Promise<void>;
+  repositoryExists: (learnerId: string, name: string) => boolean;
+}
+
+export class LaunchError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.name = 'LaunchError';
+    this.field = field;
+  }
+}
+
+/** Resources within the lab's caps: the Configure panel can ask for less, never more. */
+export function grantedResources(lab: LabDefinition, asked: LaunchRequest['resources'] = {}): LabResources {
+  return {
+    ...lab.resources,
+    cpu: Math.min(asked.cpu ?? lab.resources.cpu, lab.resources.cpu),
+    memory: Math.min(asked.memory ?? lab.resources.memory, lab.resources.memory),
+  };
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+export function learnerEnvironment(services: LaunchServices, request: LaunchRequest): Record<string, string> {
+  const { store } = services;
+  const { learnerId } = request;
+  const learner = store.get(learnerId);
+  const origin = services.labSideOrigin();
+  const host = origin.replace(/^https?:\/\//, '');
+  const s3 = store.s3Credentials(learnerId);
+  const token = store.gitToken(learnerId);
+  const forgeUrl = `${origin}/git/${learnerId}`;
+  const secrets = request.secrets ? store.secretGroup(learnerId, request.secrets) ?? {} : {};
+  const safeSecrets = Object.fromEntries(Object.entries(secrets).filter(([name]) => !reservedNames.test(name)));
+  return {
+    ...safeSecrets,
+    GIT_USER_NAME: learner?.git.name ?? '',
+    GIT_USER_MAIL: learner?.git.email ?? '',
+    ...(token ? { GIT_PERSONAL_ACCESS_TOKEN: token } : {}),
+    FORGE_URL: forgeUrl,
+    ...(request.repository ? { GIT_REPOSITORY: `${forgeUrl}/${request.repository}.git` } : {}),
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_SESSION_TOKEN: s3.sessionToken,
+    AWS_DEFAULT_REGION: services.region,
+    AWS_S3_ENDPOINT: host,
+    AWS_ENDPOINT_URL: origin,
+    AWS_BUCKET: learnerId,
+    MC_HOST_s3: `${origin.replace('://', `://${s3.accessKeyId}:${s3.secretAccessKey}:${s3.sessionToken}@`)}`,
+  };
+}
+
+/**
+ * Inside the new lab, before it is ready: git identity and a credential helper holding the
+ * token (as the datalab's init script does), an s3cmd configuration, and the chosen clone.
+ * Everything lands in the lab's ephemeral home and dies with it.
+ */
+export function prepareLab(services: LaunchServices, request: LaunchRequest, env: Record<string, string>) {
+  return async (handle: LabHandle, onProgress: (event: ProgressEvent) => void): Promise<void> => {
+    const run = async (argv: string[], stdin?: string) => {
+      const result = await services.driver.exec(handle, argv, { timeoutMs: 60_000, ...(stdin === undefined ? {} : { stdin }) });
+      if (result.code !== 0) throw new Error(`lab setup failed: ${argv.slice(0, 3).join(' ')}: ${result.stderr.trim().slice(0, 300)}`);
+      return result;
+    };
+    onProgress({ step: 'git', percent: 80 });
+    const origin = services.labSideOrigin();
+    const git = [
+      'set -e',
+      'git config --global init.defaultBranch main',
+      'git config --global credential.helper store',
+      env.GIT_USER_NAME ? `git config --global user.name ${shellQuote(env.GIT_USER_NAME)}` : ':',
+      env.GIT_USER_MAIL ? `git config --global user.email ${shellQuote(env.GIT_USER_MAIL)}` : ':',
+      'umask 077',
+      'cat > ~/.git-credentials',
+    ].join('\n');
+    const credentials = env.GIT_PERSONAL_ACCESS_TOKEN ? `${origin.replace('://', `://${request.learnerId}:${env.GIT_PERSONAL_ACCESS_TOKEN}@`)}\n` : '';
+    await run(['bash', '-c', git], credentials);
+    const s3cfg = [
+      '[default]',
+      `access_key = ${env.AWS_ACCESS_KEY_ID}`,
+      `secret_key = ${env.AWS_SECRET_ACCESS_KEY}`,
+      `access_token = ${env.AWS_SESSION_TOKEN}`,
+      `host_base = ${env.AWS_S3_ENDPOINT}`,
+      `host_bucket = ${env.AWS_S3_ENDPOINT}`,
+      `bucket_location = ${services.region}`,
+      'use_https = False',
+      'signature_v2 = False',
+      '',
+    ].join('\n');
+    await run(['bash', '-c', 'umask 077; cat > ~/.s3cfg'], s3cfg);
+    if (env.GIT_REPOSITORY) {
+      onProgress({ step: 'clone', percent: 90 });
+      await run(['bash', '-c', 'cd ~/work && git clone --quiet "$GIT_REPOSITORY"']);
+    }
+  };
+}
+
+/** Validates the learner's choices and builds the session's launch options. */
+export async function launchOptions(services: LaunchServices, request: LaunchRequest): Promise<LaunchOptions> {
+  const { store } = services;
+  if (request.secrets && !store.secretGroup(request.learnerId, request.secrets)) {
+    throw new LaunchError('secrets', `no secret group named ${request.secrets}`);
+  }
+  await services.seedRepositories(request.learnerId, request.lab);
+  if (request.repository && !services.repositoryExists(request.learnerId, request.repository)) {
+    throw new LaunchError('repository', `no repository named ${request.repository}`);
+  }
+  const env = learnerEnvironment(services, request);
+  return {
+    learnerId: request.learnerId,
+    env,
+    resources: grantedResources(request.lab, request.resources),
+    choices: { ...(request.repository ? { repository: request.repository } : {}), ...(request.secrets ? { secrets: request.secrets } : {}) },
+    prepare: prepareLab(services, request, env),
+  };
+}
