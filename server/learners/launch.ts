@@ -110,7 +110,6 @@ export function prepareLab(services: LaunchServices, request: LaunchRequest, env
       '[default]',
       `access_key = ${env.AWS_ACCESS_KEY_ID}`,
       `secret_key = ${env.AWS_SECRET_ACCESS_KEY}`,
-      `access_token = ${env.AWS_SESSION_TOKEN}`,
       `host_base = ${env.AWS_S3_ENDPOINT}`,
       `host_bucket = ${env.AWS_S3_ENDPOINT}`,
       `bucket_location = ${services.region}`,

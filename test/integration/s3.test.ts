@@ -1,0 +1,458 @@
+/**
+ * The embedded S3 endpoint through @aws-sdk/client-s3 (buffer and streamed bodies, multipart
+ * through lib-storage, presigned URLs) and raw signed requests: the learner policy, every
+ * authentication failure by its exact S3 code, byte-exact round trips (including the
+ * aws-chunked trailer mode current SDKs use for streams), and keys that try to leave the bucket.
+ * The other real clients (aws, s3cmd, boto3, mc) are in s3-clients.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { after, before, test } from 'node:test';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  paginateListObjectsV2,
+  type ChecksumAlgorithm,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createS3Handler, isS3Request, MemoryCredentialStore, type S3Credential } from '../../server/storage/index.ts';
+
+const region = 'us-east-1';
+let endpoint = '';
+let workDir = '';
+let dataDir = '';
+let close: () => Promise<void> = async () => {};
+const credentials = new MemoryCredentialStore();
+let alice: S3Credential;
+let bob: S3Credential;
+let expired: S3Credential;
+/** x-amz-content-sha256 of every request that reached the endpoint. */
+const payloadModes: string[] = [];
+/** onWrite notifications (bucket/key). */
+const writes: string[] = [];
+
+before(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'atelier-s3-'));
+  dataDir = join(workDir, 'data');
+  alice = credentials.issue('alice', 'learner-alice');
+  bob = credentials.issue('bob', 'learner-bob');
+  expired = credentials.add({ ...credentials.issue('carol', 'learner-carol'), expiresAt: Date.now() - 1000 });
+  const s3 = createS3Handler({
+    root: dataDir,
+    region,
+    credentials,
+    buckets: () => ['learner-alice', 'learner-bob', 'learner-carol'],
+    log: (message, error) => console.error(message, error),
+    onWrite: (bucket, key) => writes.push(`${bucket}/${key}`),
+  });
+  const server = createServer((req, res) => {
+    if (!isS3Request(req)) {
+      res.statusCode = 404;
+      res.end('site');
+      return;
+    }
+    payloadModes.push(String(req.headers['x-amz-content-sha256'] ?? ''));
+    s3(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  close = () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+});
+
+after(async () => {
+  await close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+function client(credential: Pick<S3Credential, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>, extra: Partial<ConstructorParameters<typeof S3Client>[0]> = {}): S3Client {
+  return new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey, sessionToken: credential.sessionToken },
+    ...extra,
+  });
+}
+
+/** The S3 error code a promise rejects with. */
+async function errorCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as { Code?: string; name: string }).Code ?? (error as Error).name;
+  }
+  return 'no error';
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function bodyBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await got.Body!.transformToByteArray());
+}
+
+test('own bucket: put, head, get (range), list, copy, delete with buffers', async () => {
+  const s3 = client(alice);
+  const body = Buffer.from('id,name\n1,Ada\n2,Grace\n');
+  const put = await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'initiation/people.csv', Body: body, ContentType: 'text/csv', Metadata: { origin: 'tp' } }));
+  assert.equal(put.ETag, `"${createHash('md5').update(body).digest('hex')}"`);
+
+  const head = await s3.send(new HeadObjectCommand({ Bucket: alice.bucket, Key: 'initiation/people.csv' }));
+  assert.equal(head.ContentLength, body.length);
+  assert.equal(head.ContentType, 'text/csv');
+  assert.deepEqual(head.Metadata, { origin: 'tp' });
+  assert.equal(head.ETag, put.ETag);
+  assert.ok(head.LastModified instanceof Date);
+
+  const range = await s3.send(new GetObjectCommand({ Bucket: alice.bucket, Key: 'initiation/people.csv', Range: 'bytes=8-12' }));
+  assert.equal(range.$metadata.httpStatusCode, 206);
+  assert.equal(range.ContentRange, `bytes 8-12/${body.length}`);
+  assert.equal(await range.Body!.transformToString(), '1,Ada');
+
+  await s3.send(new CopyObjectCommand({ Bucket: alice.bucket, Key: 'backup/people.csv', CopySource: `${alice.bucket}/initiation/people.csv` }));
+  assert.deepEqual(await bodyBytes(s3, alice.bucket, 'backup/people.csv'), body);
+  const copied = await s3.send(new HeadObjectCommand({ Bucket: alice.bucket, Key: 'backup/people.csv' }));
+  assert.equal(copied.ContentType, 'text/csv');
+
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: alice.bucket, Delimiter: '/' }));
+  assert.deepEqual(listed.CommonPrefixes?.map((prefix) => prefix.Prefix), ['backup/', 'initiation/']);
+  const inside = await s3.send(new ListObjectsV2Command({ Bucket: alice.bucket, Prefix: 'initiation/' }));
+  assert.deepEqual(inside.Contents?.map((object) => [object.Key, object.Size, object.ETag]), [['initiation/people.csv', body.length, put.ETag]]);
+
+  await s3.send(new DeleteObjectCommand({ Bucket: alice.bucket, Key: 'backup/people.csv' }));
+  assert.deepEqual(writes, [`${alice.bucket}/initiation/people.csv`, `${alice.bucket}/backup/people.csv`, `${alice.bucket}/backup/people.csv`]);
+  assert.equal(await errorCode(s3.send(new GetObjectCommand({ Bucket: alice.bucket, Key: 'backup/people.csv' }))), 'NoSuchKey');
+
+  const buckets = await s3.send(new ListBucketsCommand({}));
+  assert.deepEqual(buckets.Buckets?.map((bucket) => bucket.Name), [alice.bucket]);
+  await s3.send(new CreateBucketCommand({ Bucket: alice.bucket }));
+  await s3.send(new HeadBucketCommand({ Bucket: alice.bucket }));
+  assert.equal(await errorCode(s3.send(new CreateBucketCommand({ Bucket: 'someone-else' }))), 'AccessDenied');
+});
+
+test('streamed uploads (aws-chunked with a trailing checksum) round-trip byte for byte', async () => {
+  const s3 = client(alice);
+  const file = join(workDir, 'stream.bin');
+  const data = randomBytes(3 * 1024 * 1024 + 12345);
+  writeFileSync(file, data);
+  const before = payloadModes.length;
+  for (const algorithm of [undefined, 'CRC32C', 'CRC64NVME', 'SHA256', 'SHA1'] as Array<ChecksumAlgorithm | undefined>) {
+    const key = `streamed/${algorithm ?? 'default'}.bin`;
+    await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: key, Body: createReadStream(file), ContentLength: data.length, ChecksumAlgorithm: algorithm }));
+    assert.equal(sha256(await bodyBytes(s3, alice.bucket, key)), sha256(data), key);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: alice.bucket, Key: key }));
+    assert.equal(head.ContentLength, data.length);
+    assert.equal(head.ContentEncoding, undefined, 'aws-chunked is not a stored content-encoding');
+  }
+  assert.ok(payloadModes.slice(before).includes('STREAMING-UNSIGNED-PAYLOAD-TRAILER'), 'the SDK used the trailer mode');
+});
+
+/** A client whose requests are changed after signing (to prove the endpoint notices). */
+function tamperingClient(change: (body: unknown) => unknown): S3Client {
+  const s3 = client(alice, { maxAttempts: 1 });
+  s3.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { body?: unknown };
+      request.body = change(request.body);
+      return next(args);
+    },
+    { step: 'deserialize', name: 'tamperAfterSigning' },
+  );
+  return s3;
+}
+
+test('a body changed after signing is refused and nothing is stored', async () => {
+  const flipBuffer = tamperingClient((body) => {
+    const copy = Buffer.from(body as Uint8Array);
+    copy[3] = copy[3]! ^ 1;
+    return copy;
+  });
+  assert.equal(await errorCode(flipBuffer.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'tampered/a.txt', Body: Buffer.from('exact bytes matter') }))), 'XAmzContentSHA256Mismatch');
+
+  const flipStream = tamperingClient((body) => {
+    let seen = 0;
+    return (body as Readable).pipe(new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        const copy = Buffer.from(chunk);
+        // Past the first chunk header: a payload byte.
+        if (seen <= 5000 && seen + copy.length > 5000) copy[5000 - seen]! ^= 1;
+        seen += copy.length;
+        callback(null, copy);
+      },
+    }));
+  });
+  const file = join(workDir, 'tamper.bin');
+  writeFileSync(file, randomBytes(200_000));
+  assert.equal(await errorCode(flipStream.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'tampered/b.bin', Body: createReadStream(file), ContentLength: 200_000 }))), 'BadDigest');
+  const listed = await client(alice).send(new ListObjectsV2Command({ Bucket: alice.bucket, Prefix: 'tampered/' }));
+  assert.equal(listed.KeyCount, 0);
+});
+
+test('multipart upload through lib-storage (12 MiB stream) and an 8 MiB buffer', async () => {
+  const s3 = client(alice);
+  const data = randomBytes(12 * 1024 * 1024 + 777);
+  const file = join(workDir, 'big.bin');
+  writeFileSync(file, data);
+  const upload = new Upload({ client: s3, params: { Bucket: alice.bucket, Key: 'big/twelve.bin', Body: createReadStream(file), ContentType: 'application/x-test' }, partSize: 5 * 1024 * 1024, queueSize: 2 });
+  const done = await upload.done();
+  assert.match(String(done.ETag), /^"[0-9a-f]{32}-3"$/);
+  const got = await bodyBytes(s3, alice.bucket, 'big/twelve.bin');
+  assert.equal(sha256(got), sha256(data));
+  const head = await s3.send(new HeadObjectCommand({ Bucket: alice.bucket, Key: 'big/twelve.bin' }));
+  assert.equal(head.ContentType, 'application/x-test');
+
+  const eight = randomBytes(8 * 1024 * 1024 + 1);
+  await new Upload({ client: s3, params: { Bucket: alice.bucket, Key: 'big/eight.bin', Body: eight } }).done();
+  assert.equal(sha256(await bodyBytes(s3, alice.bucket, 'big/eight.bin')), sha256(eight));
+  const uploadsLeft = readdirSync(join(dataDir, 'buckets', alice.bucket, 'uploads'));
+  assert.deepEqual(uploadsLeft, []);
+});
+
+test('presigned GET works, a changed signature byte is SignatureDoesNotMatch, expiry is honoured', async () => {
+  const s3 = client(alice);
+  await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'share/report.txt', Body: 'shared text' }));
+  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: alice.bucket, Key: 'share/report.txt' }), { expiresIn: 300 });
+  const ok = await fetch(url);
+  assert.equal(ok.status, 200);
+  assert.equal(await ok.text(), 'shared text');
+
+  const signature = /X-Amz-Signature=([0-9a-f]{64})/.exec(url)![1]!;
+  const changed = signature.slice(0, 10) + (signature[10] === '0' ? '1' : '0') + signature.slice(11);
+  const tampered = await fetch(url.replace(signature, changed));
+  assert.equal(tampered.status, 403);
+  assert.match(await tampered.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
+
+  const old = await getSignedUrl(s3, new GetObjectCommand({ Bucket: alice.bucket, Key: 'share/report.txt' }), { expiresIn: 60, signingDate: new Date(Date.now() - 120_000) });
+  const late = await fetch(old);
+  assert.equal(late.status, 403);
+  assert.match(await late.text(), /<Code>AccessDenied<\/Code><Message>Request has expired/);
+});
+
+test('policy: read others\' diffusion/ only; never write there', async () => {
+  const asBob = client(bob);
+  const asAlice = client(alice);
+  await asBob.send(new PutObjectCommand({ Bucket: bob.bucket, Key: 'diffusion/airports.csv', Body: 'code,name\nCDG,Paris\n' }));
+  await asBob.send(new PutObjectCommand({ Bucket: bob.bucket, Key: 'private/notes.txt', Body: 'secret' }));
+  await asBob.send(new PutObjectCommand({ Bucket: bob.bucket, Key: 'diffusion-not/x.txt', Body: 'not shared' }));
+
+  assert.equal((await bodyBytes(asAlice, bob.bucket, 'diffusion/airports.csv')).toString(), 'code,name\nCDG,Paris\n');
+  const shared = await asAlice.send(new ListObjectsV2Command({ Bucket: bob.bucket, Prefix: 'diffusion/' }));
+  assert.deepEqual(shared.Contents?.map((object) => object.Key), ['diffusion/airports.csv']);
+  const top = await asAlice.send(new ListObjectsV2Command({ Bucket: bob.bucket, Delimiter: '/' }));
+  assert.deepEqual([top.CommonPrefixes?.map((prefix) => prefix.Prefix), top.Contents], [['diffusion/'], undefined]);
+
+  assert.equal(await errorCode(asAlice.send(new GetObjectCommand({ Bucket: bob.bucket, Key: 'private/notes.txt' }))), 'AccessDenied');
+  assert.equal(await errorCode(asAlice.send(new ListObjectsV2Command({ Bucket: bob.bucket, Prefix: 'private/' }))), 'AccessDenied');
+  assert.equal(await errorCode(asAlice.send(new PutObjectCommand({ Bucket: bob.bucket, Key: 'diffusion/evil.csv', Body: 'x' }))), 'AccessDenied');
+  assert.equal(await errorCode(asAlice.send(new DeleteObjectCommand({ Bucket: bob.bucket, Key: 'diffusion/airports.csv' }))), 'AccessDenied');
+  assert.equal(await errorCode(asAlice.send(new DeleteObjectsCommand({ Bucket: bob.bucket, Delete: { Objects: [{ Key: 'diffusion/airports.csv' }] } }))), 'AccessDenied');
+  assert.equal(await errorCode(asAlice.send(new CopyObjectCommand({ Bucket: alice.bucket, Key: 'stolen.txt', CopySource: `${bob.bucket}/private/notes.txt` }))), 'AccessDenied');
+  assert.equal(await errorCode(asAlice.send(new CopyObjectCommand({ Bucket: bob.bucket, Key: 'diffusion/copy.csv', CopySource: `${alice.bucket}/initiation/people.csv` }))), 'AccessDenied');
+  assert.equal(await errorCode(new Upload({ client: asAlice, params: { Bucket: bob.bucket, Key: 'diffusion/big.bin', Body: Buffer.alloc(6 * 1024 * 1024) } }).done()), 'AccessDenied');
+
+  await asAlice.send(new CopyObjectCommand({ Bucket: alice.bucket, Key: 'from-bob/airports.csv', CopySource: `${bob.bucket}/diffusion/airports.csv` }));
+  assert.equal((await bodyBytes(asAlice, alice.bucket, 'from-bob/airports.csv')).toString(), 'code,name\nCDG,Paris\n');
+  assert.equal((await bodyBytes(asBob, bob.bucket, 'private/notes.txt')).toString(), 'secret');
+});
+
+test('authentication failures answer their exact S3 codes', async () => {
+  assert.equal(await errorCode(client(expired).send(new ListObjectsV2Command({ Bucket: expired.bucket }))), 'ExpiredToken');
+  assert.equal(await errorCode(client({ ...alice, accessKeyId: 'AKFORGEDFORGEDFORGED' }).send(new ListObjectsV2Command({ Bucket: alice.bucket }))), 'InvalidAccessKeyId');
+  assert.equal(await errorCode(client({ ...alice, secretAccessKey: `${alice.secretAccessKey}x` }).send(new ListObjectsV2Command({ Bucket: alice.bucket }))), 'SignatureDoesNotMatch');
+  assert.equal(await errorCode(client({ ...alice, sessionToken: bob.sessionToken }).send(new ListObjectsV2Command({ Bucket: alice.bucket }))), 'InvalidToken');
+  assert.equal(await errorCode(client({ ...alice, sessionToken: '' }).send(new ListObjectsV2Command({ Bucket: alice.bucket }))), 'InvalidToken');
+  const skewed = client(alice, { systemClockOffset: -20 * 60_000, maxAttempts: 1 });
+  assert.equal(await errorCode(skewed.send(new ListObjectsV2Command({ Bucket: alice.bucket }))), 'RequestTimeTooSkewed');
+  // Unsigned requests are not S3 requests: they reach the site.
+  const anonymous = await fetch(`${endpoint}/${alice.bucket}/initiation/people.csv`);
+  assert.deepEqual([anonymous.status, await anonymous.text()], [404, 'site']);
+});
+
+test('listing: pagination, start-after, v1 markers, unicode keys, DeleteObjects', async () => {
+  const s3 = client(alice);
+  const keys = ['list/a b.txt', 'list/a+b.txt', 'list/dir/x.txt', 'list/dir/y.txt', 'list/été.csv', 'list/z%41.txt', 'list/日本.txt', 'list/😀.txt'];
+  for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: key, Body: key }));
+  const pages: string[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3, pageSize: 2 }, { Bucket: alice.bucket, Prefix: 'list/' })) {
+    assert.ok((page.KeyCount ?? 0) <= 2);
+    pages.push(...(page.Contents ?? []).map((object) => object.Key!));
+  }
+  const byBytes = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  assert.deepEqual(pages, byBytes);
+  for (const key of keys) assert.equal((await bodyBytes(s3, alice.bucket, key)).toString(), key);
+
+  const afterDir = await s3.send(new ListObjectsV2Command({ Bucket: alice.bucket, Prefix: 'list/', StartAfter: 'list/dir/x.txt' }));
+  assert.equal(afterDir.Contents?.[0]?.Key, 'list/dir/y.txt');
+
+  const v1: string[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const page = await s3.send(new ListObjectsCommand({ Bucket: alice.bucket, Prefix: 'list/', Delimiter: '/', MaxKeys: 3, Marker: marker }));
+    v1.push(...(page.Contents ?? []).map((object) => object.Key!), ...(page.CommonPrefixes ?? []).map((prefix) => prefix.Prefix!));
+    if (!page.IsTruncated) break;
+    marker = page.NextMarker;
+  }
+  assert.deepEqual(v1.sort(), ['list/a b.txt', 'list/a+b.txt', 'list/dir/', 'list/z%41.txt', 'list/été.csv', 'list/日本.txt', 'list/😀.txt'].sort());
+
+  const deleted = await s3.send(new DeleteObjectsCommand({ Bucket: alice.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+  assert.equal(deleted.Deleted?.length, keys.length);
+  assert.equal((await s3.send(new ListObjectsV2Command({ Bucket: alice.bucket, Prefix: 'list/' }))).KeyCount, 0);
+});
+
+/** Signs and sends a raw request (path exactly as given), for what SDKs will not send. */
+function rawSigned(credential: S3Credential, method: string, path: string, body: Buffer | string = '', headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
+  const url = new URL(endpoint);
+  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const date = amzDate.slice(0, 8);
+  const payload = Buffer.from(body);
+  const all: Record<string, string> = { host: url.host, 'x-amz-date': amzDate, 'x-amz-content-sha256': sha256(payload), 'x-amz-security-token': credential.sessionToken, ...headers };
+  const signed = Object.keys(all).map((name) => name.toLowerCase()).sort();
+  const lower = Object.fromEntries(Object.entries(all).map(([name, value]) => [name.toLowerCase(), value]));
+  const [rawPath, rawQuery = ''] = path.split('?');
+  const query = rawQuery.split('&').filter(Boolean).map((part) => (part.includes('=') ? part : `${part}=`)).sort().join('&');
+  const canonical = [method, rawPath, query, signed.map((name) => `${name}:${lower[name]}\n`).join(''), signed.join(';'), lower['x-amz-content-sha256']].join('\n');
+  const scope = `${date}/${region}/s3/aws4_request`;
+  const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+  let key: Buffer = createHmac('sha256', `AWS4${credential.secretAccessKey}`).update(date).digest();
+  for (const part of [region, 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  const authorization = `AWS4-HMAC-SHA256 Credential=${credential.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: { ...all, authorization, 'content-length': String(payload.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((name) => join(dir, name));
+}
+
+test('keys never leave the bucket: .. segments and NUL are refused, odd keys stay inside', async () => {
+  const s3 = client(alice);
+  for (const key of ['../escape.txt', '../../escape.txt', 'a/../../escape.txt', 'nul\u0000byte']) {
+    assert.equal(await errorCode(s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: key, Body: 'x' }))), 'InvalidArgument', key);
+  }
+  for (const path of [`/${alice.bucket}/..%2F..%2Fescape.txt`, `/${alice.bucket}/%2e%2e/escape.txt`, `/${alice.bucket}/../${bob.bucket}/escape.txt`]) {
+    const res = await rawSigned(alice, 'PUT', path, 'x');
+    assert.equal(res.status, 400, path);
+    assert.match(res.body, /<Code>InvalidArgument<\/Code>/);
+  }
+  assert.match((await rawSigned(alice, 'PUT', `/${alice.bucket}/${'k'.repeat(1025)}`, 'x')).body, /<Code>KeyTooLong<\/Code>/);
+  // Keys that look like paths are only names.
+  for (const key of ['./dot.txt', '/leading-slash.txt', 'back\\slash\\..\\x', '.../three-dots', 'a//b']) {
+    await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: key, Body: key }));
+    assert.equal((await bodyBytes(s3, alice.bucket, key)).toString(), key);
+  }
+  const everything = filesUnder(workDir);
+  assert.ok(!everything.some((path) => path.includes('escape')), 'no escape file anywhere');
+  const bucketDir = join(dataDir, 'buckets', alice.bucket);
+  for (const path of filesUnder(dataDir)) {
+    if (statSync(path).isFile() && !path.startsWith(join(dataDir, '.tmp'))) assert.ok(path.startsWith(join(dataDir, 'buckets')), path);
+  }
+  assert.ok(filesUnder(bucketDir).every((path) => /\/(objects|uploads)(\/[0-9a-f]{64}\.(json|[0-9a-f]{32}\.data))?$/.test(path)), 'objects are stored under hashed names');
+});
+
+test('a signed streaming upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, as minio-go sends) verifies every chunk', async () => {
+  const payload = randomBytes(150_000);
+  const send = async (corrupt: boolean): Promise<{ status: number; body: string }> => {
+    const url = new URL(endpoint);
+    const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const date = amzDate.slice(0, 8);
+    const scope = `${date}/${region}/s3/aws4_request`;
+    let key: Buffer = createHmac('sha256', `AWS4${alice.secretAccessKey}`).update(date).digest();
+    for (const part of [region, 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+    const chunks = [payload.subarray(0, 65536), payload.subarray(65536, 131072), payload.subarray(131072), Buffer.alloc(0)];
+    const framedLength = chunks.reduce((sum, chunk) => sum + chunk.length.toString(16).length + 17 + 64 + 2 + chunk.length + 2, 0);
+    const headers: Record<string, string> = {
+      'content-encoding': 'aws-chunked',
+      'content-length': String(framedLength),
+      host: url.host,
+      'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      'x-amz-date': amzDate,
+      'x-amz-decoded-content-length': String(payload.length),
+      'x-amz-security-token': alice.sessionToken,
+    };
+    const names = Object.keys(headers).sort();
+    const canonical = ['PUT', `/${alice.bucket}/signed/stream.bin`, '', names.map((name) => `${name}:${headers[name]}\n`).join(''), names.join(';'), 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD'].join('\n');
+    let previous = createHmac('sha256', key).update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`).digest('hex');
+    const authorization = `AWS4-HMAC-SHA256 Credential=${alice.accessKeyId}/${scope},SignedHeaders=${names.join(';')},Signature=${previous}`;
+    const framed: Buffer[] = [];
+    for (const chunk of chunks) {
+      previous = createHmac('sha256', key).update(`AWS4-HMAC-SHA256-PAYLOAD\n${amzDate}\n${scope}\n${previous}\n${sha256(Buffer.alloc(0))}\n${sha256(chunk)}`).digest('hex');
+      const data = Buffer.from(chunk);
+      if (corrupt && chunk.length === 65536 && framed.length > 2) data[10]! ^= 1;
+      framed.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`), data, Buffer.from('\r\n'));
+    }
+    const body = Buffer.concat(framed);
+    assert.equal(body.length, framedLength);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: `/${alice.bucket}/signed/stream.bin`, headers: { ...headers, authorization } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (part: Buffer) => parts.push(part));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
+      });
+      req.on('error', reject);
+      Readable.from([body.subarray(0, 1000), body.subarray(1000, 70000), body.subarray(70000)]).pipe(req);
+    });
+  };
+  const bad = await send(true);
+  assert.equal(bad.status, 403, bad.body);
+  assert.match(bad.body, /<Code>SignatureDoesNotMatch<\/Code>/);
+  assert.equal(await errorCode(client(alice).send(new HeadObjectCommand({ Bucket: alice.bucket, Key: 'signed/stream.bin' }))), 'NotFound');
+  const good = await send(false);
+  assert.equal(good.status, 200, good.body);
+  assert.equal(sha256(await bodyBytes(client(alice), alice.bucket, 'signed/stream.bin')), sha256(payload));
+});
+
+test('an upload cut off midway leaves nothing; concurrent writers of one key leave one whole object', async () => {
+  const url = new URL(endpoint);
+  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const date = amzDate.slice(0, 8);
+  const scope = `${date}/${region}/s3/aws4_request`;
+  const headers: Record<string, string> = { 'content-length': '1000000', host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': amzDate, 'x-amz-security-token': alice.sessionToken };
+  const names = Object.keys(headers).sort();
+  const canonical = ['PUT', `/${alice.bucket}/cut/off.bin`, '', names.map((name) => `${name}:${headers[name]}\n`).join(''), names.join(';'), 'UNSIGNED-PAYLOAD'].join('\n');
+  let key: Buffer = createHmac('sha256', `AWS4${alice.secretAccessKey}`).update(date).digest();
+  for (const part of [region, 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  const signature = createHmac('sha256', key).update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`).digest('hex');
+  await new Promise<void>((resolve) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: `/${alice.bucket}/cut/off.bin`, headers: { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${alice.accessKeyId}/${scope},SignedHeaders=${names.join(';')},Signature=${signature}` } });
+    req.on('error', () => resolve());
+    req.write(randomBytes(300_000), () => setTimeout(() => { req.destroy(); resolve(); }, 50));
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const s3 = client(alice);
+  assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: alice.bucket, Key: 'cut/off.bin' }))), 'NotFound');
+  assert.deepEqual(readdirSync(join(dataDir, '.tmp')).filter((name) => !name.endsWith('.json')), []);
+
+  const bodies = Array.from({ length: 6 }, () => randomBytes(256 * 1024));
+  await Promise.all(bodies.map((body) => s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'race/one.bin', Body: body }))));
+  const final = sha256(await bodyBytes(s3, alice.bucket, 'race/one.bin'));
+  assert.ok(bodies.some((body) => sha256(body) === final), 'the object is one of the bodies, whole');
+  const dataFiles = readdirSync(join(dataDir, 'buckets', alice.bucket, 'objects')).filter((name) => name.startsWith(createHash('sha256').update('race/one.bin').digest('hex')));
+  assert.equal(dataFiles.length, 2, 'one sidecar and one data file, no orphans');
+});
