@@ -22,6 +22,7 @@ export default defineConfig({
       sidebar: [
         { label: 'Travaux pratiques', translations: { en: 'Practicals' }, items: [{ autogenerate: { directory: 'tp' } }] },
         { label: 'Le datalab', translations: { en: 'The datalab' }, items: [{ autogenerate: { directory: 'datalab' } }] },
+        { label: 'Découverte du Datalab', translations: { en: 'Datalab discovery' }, items: [{ autogenerate: { directory: 'datalab-tp' } }] },
         {
           label: 'Mon espace',
           translations: { en: 'My space' },

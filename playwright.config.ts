@@ -10,9 +10,6 @@ export default defineConfig({
   testDir: './test/e2e',
   workers: 1,
   timeout: 60_000,
-  // One retry on CI: a screen-replay assertion failed once in a fresh clone and never again in
-  // 20 runs here, loaded or not. The trace of a failed try is kept to find out why.
-  retries: process.env.CI ? 1 : 0,
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${port}`,

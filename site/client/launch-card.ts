@@ -2,8 +2,10 @@ import { api, ApiError } from './api.ts';
 import { forgetSession, saveSession, setTerminalInput, storedSession, type LabSession } from './lab-session.ts';
 import { t } from './strings.ts';
 import type { LabTerminal } from './terminal.ts';
+import { LaunchConfig } from './launch-config.ts';
+import type { LabView } from './lab-note.ts';
 
-interface LabStatus extends LabSession {
+interface LabStatus extends LabSession, LabView {
   status: 'starting' | 'running' | 'stopped' | 'failed';
 }
 
@@ -12,6 +14,7 @@ export class AtelierLaunch extends HTMLElement {
   #session: LabSession | undefined;
   #terminal: LabTerminal | undefined;
   #timer: number | undefined;
+  #config: LaunchConfig | undefined;
 
   get #lab(): string {
     return this.dataset.lab ?? '';
@@ -24,6 +27,9 @@ export class AtelierLaunch extends HTMLElement {
   connectedCallback(): void {
     this.#part('[data-action="launch"]').addEventListener('click', () => void this.launch());
     this.#part('[data-action="delete"]').addEventListener('click', () => void this.remove());
+    const caps = { cpu: Number(this.dataset.cpu), memory: Number(this.dataset.memory) };
+    this.#config = new LaunchConfig(this.#part('.atelier-launch__form'), caps);
+    this.#part('.atelier-launch__configure').addEventListener('toggle', () => void this.#config?.load());
     const stored = storedSession(this.#lab);
     if (stored) void this.#resume(stored);
   }
@@ -38,10 +44,10 @@ export class AtelierLaunch extends HTMLElement {
     button.disabled = true;
     this.#status(t('launch.starting'), 'starting');
     try {
-      const lab = await api<LabStatus>('POST', '/api/labs', { body: { lab: this.#lab } });
+      const lab = await api<LabStatus>('POST', '/api/labs', { body: { lab: this.#lab, ...this.#config?.choices() } });
       const session = { id: lab.id, token: lab.token, lab: this.#lab, expiresAt: lab.expiresAt };
       saveSession(session);
-      await this.#showRunning(session);
+      await this.#showRunning(session, lab);
     } catch (error) {
       this.#status(t('launch.failed', { message: (error as Error).message }), 'failed');
       button.disabled = false;
@@ -51,16 +57,20 @@ export class AtelierLaunch extends HTMLElement {
   async #resume(session: LabSession): Promise<void> {
     try {
       const lab = await api<LabStatus>('GET', `/api/labs/${encodeURIComponent(session.id)}`, { token: session.token });
-      if (lab.status === 'running') return await this.#showRunning({ ...session, expiresAt: lab.expiresAt });
+      if (lab.status === 'running') return await this.#showRunning({ ...session, expiresAt: lab.expiresAt }, lab);
     } catch (error) {
       if (error instanceof ApiError && error.code === 'network') return this.#status(error.message, 'failed');
     }
     forgetSession(this.#lab);
   }
 
-  async #showRunning(session: LabSession): Promise<void> {
+  async #showRunning(session: LabSession, view: LabView): Promise<void> {
     this.#session = session;
     this.#part('[data-action="launch"]').hidden = true;
+    this.#part('.atelier-launch__configure').hidden = true;
+    const note = this.#part<HTMLDetailsElement>('.atelier-launch__note');
+    note.hidden = false;
+    void import('./lab-note.ts').then(({ renderNote }) => renderNote(this.#part('.atelier-launch__note-body'), view, this.dataset.workspace ?? ''));
     this.#part('[data-action="delete"]').hidden = false;
     this.#status(t('launch.running'), 'running');
     this.#tick();
@@ -77,6 +87,8 @@ export class AtelierLaunch extends HTMLElement {
     });
     setTerminalInput((data) => this.#terminal?.send(data));
     this.#terminal.focus();
+    const { listenForEvidence } = await import('./evidence.ts');
+    listenForEvidence(this.#lab);
   }
 
   #tick(): void {
@@ -115,6 +127,8 @@ export class AtelierLaunch extends HTMLElement {
     launch.hidden = false;
     launch.disabled = false;
     this.#part('[data-action="delete"]').hidden = true;
+    this.#part('.atelier-launch__configure').hidden = false;
+    this.#part('.atelier-launch__note').hidden = true;
     this.#part('.atelier-launch__terminal').hidden = true;
     this.#part('.atelier-launch__timer').textContent = '';
     this.#status(message, 'stopped');

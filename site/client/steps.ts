@@ -6,7 +6,6 @@ import { t } from './strings.ts';
 interface CheckResult {
   ok: boolean;
   message: string;
-  hint?: string;
 }
 
 function stepBox(item: Element | null): HTMLInputElement | null {
@@ -40,6 +39,17 @@ export class AtelierCheck extends HTMLElement {
     this.dataset.state = state;
   }
 
+  /** The server found the step done (on request, or by itself when the evidence arrived). */
+  markPassed(): void {
+    const item = this.closest<HTMLElement>('li[data-step]');
+    if (item) {
+      setDone(item.dataset.step!, true);
+      const box = stepBox(item);
+      if (box) box.checked = true;
+    }
+    this.#result(t('steps.passed'), 'passed');
+  }
+
   async run(): Promise<void> {
     const lab = pageLab();
     const session = lab ? storedSession(lab) : undefined;
@@ -50,14 +60,9 @@ export class AtelierCheck extends HTMLElement {
     try {
       const path = `/api/labs/${encodeURIComponent(session.id)}/checks/${encodeURIComponent(this.dataset.check ?? '')}`;
       const result = await api<CheckResult>('POST', path, { token: session.token });
-      const item = this.closest<HTMLElement>('li[data-step]');
-      if (result.ok && item) {
-        setDone(item.dataset.step!, true);
-        const box = stepBox(item);
-        if (box) box.checked = true;
-      }
-      const text = result.ok ? t('steps.passed') : [result.message, result.hint && t('steps.hint', { hint: result.hint })].filter(Boolean).join(' ');
-      this.#result(text, result.ok ? 'passed' : 'failed');
+      if (result.ok) return this.markPassed();
+      // The server's message already carries the hint.
+      this.#result(result.message, 'failed');
     } catch (error) {
       this.#result((error as Error).message, 'failed');
     } finally {

@@ -30,9 +30,21 @@ export function transformLaunchBlocks(
     pageLab = lab;
     const card = element(
       'atelier-launch',
-      { dataLab: lab.id, className: ['atelier-launch', 'not-content'], ariaLabel: lab.title[language] },
+      {
+        dataLab: lab.id,
+        dataCpu: lab.resources.cpu,
+        dataMemory: lab.resources.memory,
+        dataWorkspace: lab.workspace,
+        className: ['atelier-launch', 'not-content'],
+        ariaLabel: lab.title[language],
+      },
       [
         element('div', { className: ['atelier-launch__intro'] }, node.children),
+        // Mirrors the datalab's launch form (resources, git repository, Vault); filled on demand.
+        element('details', { className: ['atelier-launch__configure'] }, [
+          element('summary', {}, [text(t('configure.title'))]),
+          element('div', { className: ['atelier-launch__form'] }),
+        ]),
         element('div', { className: ['atelier-launch__bar'] }, [
           element('button', { type: 'button', className: ['atelier-launch__launch'], dataAction: 'launch' }, [
             text(t('launch.button')),
@@ -42,6 +54,10 @@ export function transformLaunchBlocks(
           element('button', { type: 'button', className: ['atelier-launch__delete'], dataAction: 'delete', hidden: true }, [
             text(t('launch.delete')),
           ]),
+        ]),
+        element('details', { className: ['atelier-launch__note'], hidden: true }, [
+          element('summary', {}, [text(t('note.title'))]),
+          element('div', { className: ['atelier-launch__note-body'] }),
         ]),
         element('div', { className: ['atelier-launch__terminal'], hidden: true }),
       ],

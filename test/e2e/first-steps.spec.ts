@@ -47,7 +47,9 @@ for (const c of cases) {
     await page.reload();
     await expect(page.locator('li[data-step="made-dir"] input[type="checkbox"]')).toBeChecked();
     await expect(page.locator('li[data-step]:not([data-check]) input[type="checkbox"]').first()).toBeChecked();
-    // The lab survives the reload: the same shell comes back with its screen.
+    // The lab survives the reload: the same shell comes back with its screen. The browser
+    // restores the scroll position, and xterm.js draws nothing while it is out of view.
+    await card.locator('.xterm').scrollIntoViewIfNeeded();
     await expect(card.locator('.xterm-rows')).toContainText('mon-dossier', { timeout: 15_000 });
 
     page.once('dialog', (dialog) => void dialog.accept());
