@@ -1,13 +1,17 @@
 /**
  * Installs the system tools the platform runs on, from Debian's packages, when they are missing:
- * bubblewrap and util-linux for the sandboxes, git for the forge, and (with --test) Chromium for
- * the end-to-end tests. Prints what it does; changes nothing when all is there.
+ * bubblewrap and util-linux for the sandboxes, git for the forge, the tools labs offer their
+ * learners (python3 with boto3, which the labs' mc uses; awscli; s3cmd; curl), and (with --test)
+ * Chromium for the end-to-end tests. Prints what it does; changes nothing when all is there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 interface Tool {
+  /** A command whose presence tells the package is installed. */
   command: string;
+  /** Or a shell probe, for what is not a command (a Python module). */
+  probe?: string;
   debianPackage: string;
   why: string;
 }
@@ -18,16 +22,22 @@ const runtimeTools: Tool[] = [
   { command: 'nsenter', debianPackage: 'util-linux', why: 'entering lab sandboxes' },
   { command: 'prlimit', debianPackage: 'util-linux', why: 'per-lab resource limits' },
   { command: 'git', debianPackage: 'git', why: 'the lab forge' },
+  { command: 'perl', debianPackage: 'perl-base', why: 'entering lab sandboxes' },
+  { command: 'python3', probe: "/usr/bin/python3 -c 'import boto3'", debianPackage: 'python3-boto3', why: 'mc and Python in labs' },
+  { command: 'aws', probe: 'test -x /usr/bin/aws', debianPackage: 'awscli', why: 'the AWS CLI in labs' },
+  { command: 's3cmd', probe: 'test -x /usr/bin/s3cmd', debianPackage: 's3cmd', why: 's3cmd in labs' },
+  { command: 'curl', probe: 'test -x /usr/bin/curl', debianPackage: 'curl', why: 'curl in labs' },
 ];
 
 const testTools: Tool[] = [{ command: 'chromium', debianPackage: 'chromium', why: 'end-to-end tests' }];
 
-function present(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+/** Labs see the host's /usr only: what they use must be there, not in a user's PATH. */
+function present(tool: Tool): boolean {
+  return spawnSync('sh', ['-c', tool.probe ?? `command -v ${tool.command}`], { stdio: 'ignore' }).status === 0;
 }
 
 const wanted = [...runtimeTools, ...(process.argv.includes('--test') ? testTools : [])];
-const missing = wanted.filter((tool) => !present(tool.command));
+const missing = wanted.filter((tool) => !present(tool));
 
 if (missing.length === 0) process.exit(0);
 
@@ -46,7 +56,7 @@ try {
   console.error(`Could not install ${packages.join(' ')} with apt-get; install them and start again.`);
   process.exit(1);
 }
-const stillMissing = wanted.filter((tool) => !present(tool.command));
+const stillMissing = wanted.filter((tool) => !present(tool));
 if (stillMissing.length > 0) {
   console.error(`Still missing after installation: ${stillMissing.map((tool) => tool.command).join(', ')}`);
   process.exit(1);
