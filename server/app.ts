@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { loadConfig, type Config } from './config.ts';
-import { loadLabs } from './labs/registry.ts';
+import { loadLabs, loadLabTools } from './labs/registry.ts';
 import type { LabDefinition } from './labs/schema.ts';
 import { Sessions } from './labs/sessions.ts';
 import type { Driver } from './drivers/driver.ts';
@@ -72,6 +72,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     reapInterval: options.reapInterval,
     onError: (error, context) => app?.log.error({ err: error }, context),
     gateway: () => (gatewayReady ? { socketPath: gatewaySocket, port } : undefined),
+    tools: loadLabTools(config.labsDir),
   });
   const platform: LearnerPlatform = await createLearnerPlatform({
     dataDir: config.dataDir,
@@ -102,7 +103,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onError: (error, context) => fastify.log.error({ err: error }, context),
   });
   terminals = attached;
-  attachAutoChecks(attached.io as never, sessions, platform, (value) => fastify.unsignCookie(value), (error, context) => fastify.log.error({ err: error }, context));
+  attachAutoChecks(
+    attached.io as unknown as Parameters<typeof attachAutoChecks>[0],
+    sessions,
+    platform,
+    { parse: (header) => fastify.parseCookie(header) as Record<string, string>, unsign: (value) => fastify.unsignCookie(value) },
+    (error, context) => fastify.log.error({ err: error }, context),
+  );
 
   await fastify.listen({ port: config.port, host: config.host });
   const address = fastify.server.address();

@@ -34,6 +34,8 @@ export interface LabSpec {
    * forwarded to 127.0.0.1:<port> inside the lab's own network namespace.
    */
   gateway?: { socketPath: string; port: number };
+  /** Programs shipped into the lab, read-only and first on its PATH (e.g. mc): name → content. */
+  tools?: Record<string, string>;
 }
 
 export interface ProgressEvent {

@@ -77,3 +77,14 @@ export function loadLabs(labsDir: string, projectRoot = join(labsDir, '..')): Ma
   if (problems.length > 0) throw new LabDefinitionError(problems);
   return labs;
 }
+
+/** The programs of labs/tools/ (name → content), shipped read-only into every lab. */
+export function loadLabTools(labsDir: string): Record<string, string> {
+  const dir = join(labsDir, toolsFolder);
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(
+    readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => [entry.name, readFileSync(join(dir, entry.name), 'utf8')]),
+  );
+}

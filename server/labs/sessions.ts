@@ -83,6 +83,8 @@ export interface SessionsOptions {
   limits: { maxTtl: number; maxLabs: number; maxLabsPerClient: number };
   /** Where labs reach the lab server's forge and S3 endpoint (see LabSpec.gateway); known once listening. */
   gateway?: () => LabSpec['gateway'];
+  /** Programs shipped into every lab (labs/tools/*). */
+  tools?: LabSpec['tools'];
   /** How often the reaper looks for expired or idle labs (ms). */
   reapInterval?: number;
   /** Called when stopping a lab fails (the lab is forgotten anyway). */
@@ -108,6 +110,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   readonly labs: ReadonlyMap<string, LabDefinition>;
   readonly #limits: SessionsOptions['limits'];
   readonly #gateway: SessionsOptions['gateway'];
+  readonly #tools: SessionsOptions['tools'];
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
   readonly #onError: (error: unknown, context: string) => void;
@@ -121,6 +124,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     this.labs = options.labs;
     this.#limits = options.limits;
     this.#gateway = options.gateway;
+    this.#tools = options.tools;
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => {});
     const interval = options.reapInterval ?? 15_000;
@@ -178,6 +182,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       image: lab.image,
       expiresAt,
       ...(this.#gateway?.() ? { gateway: this.#gateway()! } : {}),
+      ...(this.#tools ? { tools: this.#tools } : {}),
     };
     const onProgress = (event: ProgressEvent): void => {
       if (session.status === 'starting' && event.step !== 'ready') progress.push({ step: event.step, percent: event.percent });

@@ -5,8 +5,6 @@
  * over socket.io's `/learner` namespace (authenticated by the learner cookie).
  */
 import type { Server } from 'socket.io';
-import type { IncomingMessage } from 'node:http';
-import { parse as parseCookies } from 'node:querystring';
 import { translator } from '../../i18n/index.ts';
 import { runCheck, defaultCheckTimeout } from '../checks/index.ts';
 import type { Sessions } from '../labs/sessions.ts';
@@ -22,24 +20,18 @@ const kindFor = { git: 'git.pushed', s3: 's3.object' } as const;
 /** Bursts (a multipart upload, a push of many refs) collapse into one run per learner and kind. */
 const settleMs = 150;
 
-function cookieValue(request: IncomingMessage, name: string): string | undefined {
-  const header = request.headers.cookie;
-  if (!header) return undefined;
-  const value = parseCookies(header, '; ')[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
 export function attachAutoChecks(
   io: Server,
   sessions: Sessions,
   platform: LearnerPlatform,
-  unsign: (value: string) => { valid: boolean; value: string | null },
+  cookies: { parse(header: string): Record<string, string>; unsign(value: string): { valid: boolean; value: string | null } },
   onError: (error: unknown, context: string) => void,
 ): void {
   const namespace = io.of('/learner');
   namespace.use((socket, next) => {
-    const raw = cookieValue(socket.request, learnerCookie);
-    const unsigned = raw ? unsign(raw) : undefined;
+    // The same cookie parser as the HTTP side: signatures are base64 and may hold a '+'.
+    const raw = cookies.parse(socket.request.headers.cookie ?? '')[learnerCookie];
+    const unsigned = raw ? cookies.unsign(raw) : undefined;
     const learnerId = unsigned?.valid ? unsigned.value : null;
     if (!learnerId || !platform.context.store.get(learnerId)) return next(Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized' } }));
     void socket.join(learnerId);

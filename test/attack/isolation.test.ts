@@ -5,6 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { IPty } from 'node-pty';
 import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
@@ -17,7 +20,7 @@ const MARKER = 'ATELIER_ATTACK_MARKER_91c2';
 const SECRET = 'top-secret-of-lab-A-5b1e';
 const driver = new LocalDriver({ uidBase: 230_000, uidCount: 100, cgroupName: 'atelier-test' });
 
-function spec(id: string, resources: Partial<LabSpec['resources']> = {}): LabSpec {
+function spec(id: string, resources: Partial<LabSpec['resources']> = {}, extra: Partial<LabSpec> = {}): LabSpec {
   return {
     id,
     labId: 'attack',
@@ -25,7 +28,22 @@ function spec(id: string, resources: Partial<LabSpec['resources']> = {}): LabSpe
     resources: { cpu: 1, memory: 256 * MiB, disk: 64 * MiB, pids: 128, ...resources },
     env: {},
     expiresAt: Date.now() + 600_000,
+    ...extra,
   };
+}
+
+/** Listening TCP sockets of the lab's network namespace, as "addr:port" (from /proc/net/tcp*). */
+async function listening(lab: LabHandle): Promise<string[]> {
+  const r = await sh(lab, 'cat /proc/net/tcp /proc/net/tcp6');
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[3] === '0A')
+    .map((f) => {
+      const [addr, port] = (f[1] as string).split(':') as [string, string];
+      const ip = addr.length === 8 ? (addr.match(/../g) as string[]).reverse().map((h) => parseInt(h, 16)).join('.') : addr;
+      return `${ip}:${parseInt(port, 16)}`;
+    });
 }
 
 const sh = (lab: LabHandle, script: string, timeoutMs = 10_000) => driver.exec(lab, ['bash', '-c', script], { timeoutMs });
@@ -232,5 +250,132 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
     }
     assert.equal((await sh(lab, 'echo still-usable')).stdout, 'still-usable\n');
     await driver.stop(lab);
+  });
+  describe('lab gateway', () => {
+    const GPORT = 4321;
+    let dir: string;
+    let gatewayServer: http.Server;
+    let hostTcp: net.Server;
+    let hostTcpPort = 0;
+    let hostTcpHits = 0;
+    let abstractServer: net.Server;
+    const abstractName = `atelier-attack-${process.pid}`;
+    let G: LabHandle;
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-attack-gw-'));
+      fs.chmodSync(dir, 0o700);
+      const socketPath = path.join(dir, 'gateway.sock');
+      gatewayServer = http.createServer((req, res) => {
+        req.resume();
+        res.end(`gateway ${req.method} ${req.url}\n`);
+      });
+      await new Promise<void>((r) => gatewayServer.listen(socketPath, r));
+      fs.chmodSync(socketPath, 0o666);
+      // A host service on every address (loopback and external), and one on an abstract Unix socket.
+      hostTcp = net.createServer((c) => {
+        hostTcpHits++;
+        c.end('host service\n');
+      });
+      // Dual-stack where the host has IPv6, IPv4 only otherwise.
+      await new Promise<void>((resolve) => hostTcp.once('error', () => hostTcp.listen(0, '0.0.0.0', resolve)).listen(0, '::', resolve));
+      hostTcpPort = (hostTcp.address() as net.AddressInfo).port;
+      abstractServer = net.createServer((c) => {
+        hostTcpHits++;
+        c.end('abstract\n');
+      });
+      await new Promise<void>((r) => abstractServer.listen(`\0${abstractName}`, r));
+      G = await driver.start(spec('attack-gw', {}, { gateway: { socketPath, port: GPORT } }));
+    });
+
+    after(async () => {
+      await driver.stop(G);
+      await Promise.all([gatewayServer, hostTcp, abstractServer].map((srv) => new Promise((r) => srv.close(r))));
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('reaches the gateway socket and no host port: not on loopback, not on the host’s addresses, not abstract sockets', async () => {
+      // The host service answers from the host itself (the attempt below is not failing for another reason).
+      const self = await new Promise<string>((resolve, reject) => {
+        const c = net.connect(hostTcpPort, '127.0.0.1', () => c.once('data', (d) => resolve(d.toString())));
+        c.on('error', reject);
+      });
+      assert.equal(self, 'host service\n');
+      hostTcpHits = 0;
+      const ifaces = Object.values(os.networkInterfaces()).flat();
+      const v6 = (hostTcp.address() as net.AddressInfo).family === 'IPv6';
+      const addrs = [
+        ...new Set([
+          '127.0.0.1',
+          '0.0.0.0',
+          ...ifaces.filter((i) => i && (i.family === 'IPv4' || (v6 && !i.address.startsWith('fe80')))).map((i) => i!.address),
+        ]),
+      ];
+      const script = [
+        'import socket, sys',
+        'port = int(sys.argv[1])',
+        'for a in sys.argv[3:]:',
+        '    try:',
+        '        s = socket.create_connection((a, port), timeout=2); print("CONNECTED", a, s.recv(100))',
+        '    except OSError as e:',
+        '        print("refused", a, type(e).__name__)',
+        'try:',
+        '    s = socket.socket(socket.AF_UNIX); s.connect(chr(0) + sys.argv[2]); print("CONNECTED abstract", s.recv(100))',
+        'except OSError as e:',
+        '    print("refused abstract", type(e).__name__)',
+        "import urllib.request as u; print(u.urlopen('http://127.0.0.1:%d/git/x' % " + GPORT + ", timeout=5).read().decode(), end='')",
+      ].join('\n');
+      for (const lab of [G, B]) {
+        const r = await driver.exec(lab, ['python3', '-c', script, String(hostTcpPort), abstractName, ...addrs], { timeoutMs: 20_000 });
+        assert.doesNotMatch(r.stdout, /CONNECTED/, r.stdout);
+        assert.equal(r.stdout.match(/^refused /gm)?.length, addrs.length + 1, r.stdout + r.stderr);
+        if (lab === G) assert.match(r.stdout, /^gateway GET \/git\/x$/m, r.stderr);
+        else assert.match(r.stderr, /Connection refused/, 'no gateway in a lab without one');
+      }
+      assert.equal(hostTcpHits, 0, 'no connection reached a host service');
+      // Only loopback exists, and only the gateway listens (on 127.0.0.1, not on every address).
+      assert.deepEqual(await listening(G), [`127.0.0.1:${GPORT}`]);
+      const dev = await sh(G, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+      assert.equal(dev.stdout.trim(), 'lo');
+      // The host path of the socket's directory is not in the lab (only the descriptor is).
+      const other = await sh(G, `ls ${JSON.stringify(dir)}; cat /proc/2/fd/7`);
+      assert.notEqual(other.code, 0);
+      assert.match(other.stderr, /No such file or directory/);
+      assert.match(other.stderr, /No such device or address/);
+      // Every process of the lab, the forwarder included, has no capability.
+      const caps = await sh(G, 'grep -h ^CapEff /proc/[0-9]*/status | sort -u');
+      assert.equal(caps.stdout, 'CapEff:\t0000000000000000\n');
+    });
+
+    it('cannot remove, replace, re-point or re-permission the gateway socket', async () => {
+      const attempts = [
+        'rm -f /run/atelier/gateway.sock',
+        'mv /run/atelier/gateway.sock /tmp/g',
+        'ln -sf /tmp/evil.sock /run/atelier/gateway.sock',
+        'ln -sfn /tmp /run/atelier',
+        'rm -rf /run/atelier',
+        'touch /run/atelier/x',
+        'cp /bin/true /run/atelier/gateway.pl',
+        'chmod 0777 /run/atelier/gateway.sock',
+        'chmod 0700 /proc/2/fd/7',
+        'ln -L /proc/2/fd/7 ~/gateway-link',
+        'python3 -c "import os; os.mknod(\'/run/atelier/x.sock\', 0o140666)"',
+      ];
+      for (const a of attempts) {
+        const r = await sh(G, a);
+        assert.notEqual(r.code, 0, `succeeded: ${a}`);
+        assert.match(r.stderr, /Read-only file system|Operation not permitted|Invalid cross-device link|Permission denied/, `${a}: ${r.stderr}`);
+      }
+      const after = await sh(G, `readlink /run/atelier/gateway.sock; ls -A /run/atelier; stat -L -c %a /run/atelier/gateway.sock; curl -sS --max-time 5 http://localhost:${GPORT}/still 2>&1 || python3 -c "import urllib.request as u; print(u.urlopen('http://localhost:${GPORT}/still').read().decode(), end='')"`);
+      assert.equal(after.stdout, `/proc/2/fd/7\ngateway.pl\ngateway.sock\n666\ngateway GET /still\n`, after.stderr);
+    });
+
+    it('a lab without a gateway has no such socket, no /run, nothing listening', async () => {
+      const r = await sh(B, `ls -A /run/atelier; ls /proc/2/fd; ps -eo args | grep -c "^atelier-gateway"`);
+      assert.match(r.stderr, /No such file or directory/);
+      assert.deepEqual(r.stdout.trim().split('\n').slice(0, -1), ['0', '1', '2']);
+      assert.equal(r.stdout.trim().split('\n').pop(), '0');
+      assert.deepEqual(await listening(B), []);
+    });
   });
 });

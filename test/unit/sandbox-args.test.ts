@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bwrapArgs, checkWorkspace, diskSplit, encodeEnv, helperArgs, hostnameFor, labEnv, passwdFile } from '../../server/drivers/local/sandbox-args.ts';
+import { bwrapArgs, checkGatewayPort, checkWorkspace, diskSplit, encodeEnv, helperArgs, hostnameFor, hostsFile, keeperArgv, labEnv, passwdFile } from '../../server/drivers/local/sandbox-args.ts';
 import { createLabCgroup, labCgroupDirs, setupCgroups } from '../../server/drivers/local/cgroups.ts';
 
 const host = { symlinks: { '/bin': 'usr/bin', '/lib': 'usr/lib' }, dirs: ['/lib64'], etc: ['/etc/ld.so.cache', '/etc/profile'] };
@@ -53,6 +53,40 @@ describe('bwrapArgs', () => {
   });
 });
 
+describe('bwrapArgs with a gateway', () => {
+  const a = bwrapArgs({ ...base, gateway: { port: 4321 } });
+  it('keeper: perl gateway.pl <port> <fd> -- sleep infinity, from a data fd on the read-only root', () => {
+    assert.deepEqual(a.slice(a.indexOf('--') + 1), ['/usr/bin/perl', '/run/atelier/gateway.pl', '4321', '7', '--', '/usr/bin/sleep', 'infinity']);
+    assert.deepEqual(keeperArgv(), ['/usr/bin/sleep', 'infinity']);
+    const i = a.indexOf('/run/atelier/gateway.pl');
+    assert.deepEqual(a.slice(i - 4, i), ['--perms', '0444', '--ro-bind-data', '8']);
+    assert.ok(a.indexOf('/run/atelier/gateway.pl') < a.lastIndexOf('--remount-ro'), 'created before / goes read-only');
+  });
+  it('the socket is a symlink to the keeper’s descriptor: no host path is bound, the network stays unshared', () => {
+    const i = a.indexOf('/run/atelier/gateway.sock');
+    assert.deepEqual(a.slice(i - 2, i + 1), ['--symlink', '/proc/2/fd/7', '/run/atelier/gateway.sock']);
+    assert.ok(!a.includes('--share-net'));
+    assert.ok(!a.includes('--bind'));
+    const binds = a.flatMap((x, j) => (x === '--bind' || x === '--ro-bind' || x === '--ro-bind-try' ? [a[j + 1]] : []));
+    assert.deepEqual(binds, ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile']);
+  });
+  it('without a gateway, no /run at all', () => {
+    assert.ok(!bwrapArgs(base).some((x) => x.startsWith('/run')));
+  });
+  it('the port must be a TCP port', () => {
+    for (const bad of [0, -1, 65536, 1.5, Number.NaN, '80' as unknown as number]) {
+      assert.throws(() => checkGatewayPort(bad), /gateway.port/);
+      assert.throws(() => bwrapArgs({ ...base, gateway: { port: bad } }), /gateway.port/);
+    }
+    assert.equal(checkGatewayPort(65535), 65535);
+  });
+  it('localhost is 127.0.0.1 only (where the gateway listens)', () => {
+    const h = hostsFile('Datalab');
+    assert.match(h, /^127\.0\.0\.1\tlocalhost datalab$/m);
+    for (const line of h.split('\n').filter((l) => !l.startsWith('127.'))) assert.ok(!line.split(/\s+/).includes('localhost'), line);
+  });
+});
+
 describe('helpers', () => {
   it('workspace must be on a writable tmpfs', () => {
     assert.equal(checkWorkspace('/home/onyxia/work/'), '/home/onyxia/work');
@@ -70,6 +104,8 @@ describe('helpers', () => {
   it('helperArgs and diskSplit', () => {
     const h = helperArgs('/h.pl', 'x64', 'enter', { cgroupProcs: ['/cg/a'], rlimits: { nproc: 9, nofile: 8, core: 0 }, uid: 1000, gid: 1000, target: 42, wd: '/w' }, ['bash', '-l']);
     assert.deepEqual(h, ['/h.pl', 'x64', 'enter', '--cgroup=/cg/a', '--rlimit=nproc:9:9', '--rlimit=nofile:8:8', '--rlimit=core:0:0', '--uid=1000', '--gid=1000', '--target=42', '--wd=/w', '--', 'bash', '-l']);
+    const k = helperArgs('/h.pl', 'x64', 'start', { cgroupProcs: [], rlimits: { nproc: 9, nofile: 8, core: 0 }, uid: 7, gid: 7, fds: 9 }, ['bwrap']);
+    assert.deepEqual(k.slice(-4), ['--gid=7', '--fds=9', '--', 'bwrap']);
     const d = diskSplit(64 << 20);
     assert.equal(d.home + d.tmp, 64 << 20);
     assert.equal(hostnameFor('---'), 'lab');

@@ -12,7 +12,8 @@
 # Only perl core builtins are used (no module), so `perl-base` suffices and startup is ~3 ms.
 #
 # usage: perl lab-helper.pl <arch> <mode> [options] -- argv...
-#   mode start: --uid=U --gid=G; setgroups([]) + setresgid/setresuid(U) on the host, exec argv (bwrap)
+#   mode start: --uid=U --gid=G [--fds=N]; setgroups([]) + setresgid/setresuid(U) on the host, exec
+#               argv (bwrap) with descriptors 0..N-1 (default 7: bwrap's 3-6; 9 with a lab gateway)
 #   mode enter: --target=PID --uid=1000 --gid=1000 --wd=DIR; join every namespace of PID, chroot to
 #               its root, fork (pid ns), drop the bounding set, become uid/gid, no_new_privs, exec argv
 #   common:     --cgroup=FILE (cgroup.procs, repeatable), --rlimit=RES:SOFT:HARD (repeatable)
@@ -38,7 +39,7 @@ while (@ARGV) {
   last if $a eq '--';
   if ($a =~ /^--cgroup=(.+)$/) { push @cgroups, $1 }
   elsif ($a =~ /^--rlimit=(\w+):(\d+):(\d+)$/) { push @rlimits, [$1, $2, $3] }
-  elsif ($a =~ /^--(uid|gid|target|wd)=(.+)$/) { $opt{$1} = $2 }
+  elsif ($a =~ /^--(uid|gid|target|wd|fds)=(.+)$/) { $opt{$1} = $2 }
   else { fail("bad option $a") }
 }
 my @argv = @ARGV;
@@ -98,8 +99,10 @@ sub run {
 }
 
 if ($mode eq 'start') {
+  my $fds = $opt{fds} // 7;
+  fail('bad --fds') unless $fds =~ /^\d+$/ && $fds >= 3 && $fds <= 16;
   drop_to($opt{uid}, $opt{gid});
-  run(7);    # bwrap needs 3 (info) and 4-6 (passwd, group, hosts)
+  run($fds);    # bwrap needs 3 (info) and 4-6 (passwd, group, hosts); 7-8 (gateway socket, forwarder)
 }
 fail("unknown mode $mode") unless $mode eq 'enter';
 

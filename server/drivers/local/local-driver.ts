@@ -3,6 +3,8 @@
  *
  *   keeper:  perl lab-helper.pl start (joins the lab cgroups, rlimits, drops to uid U)
  *              → bwrap --unshare-all --unshare-user --disable-userns --die-with-parent … sleep infinity
+ *              (with spec.gateway: … perl gateway.pl <port> 7 -- sleep infinity, which first starts
+ *              the lab's forwarder from 127.0.0.1:<port> to the server's socket, passed as fd 7)
  *   enter:   perl lab-helper.pl enter (joins the lab cgroups, rlimits, setns into every namespace of
  *              the sandbox's pid 1, chroot, fork, empty bounding set, uid/gid 1000, no_new_privs)
  *              → bash -l (attach, on a node-pty) or argv (exec, on pipes)
@@ -34,6 +36,7 @@ import {
   LAB_UID,
   ROOT_ENTRIES,
   bwrapArgs,
+  checkGatewayPort,
   checkWorkspace,
   diskSplit,
   encodeEnv,
@@ -48,6 +51,9 @@ import {
 import { UidPool, procInfo, scanProcs } from './uids.ts';
 
 const HELPER = path.join(import.meta.dirname, 'lab-helper.pl');
+const GATEWAY = path.join(import.meta.dirname, 'gateway.pl');
+/** open(2)'s O_PATH (same value on x64 and arm64); node does not export it. */
+const O_PATH = 0o10000000;
 const OUTPUT_CAP = 64 * 1024;
 
 export interface LocalDriverOptions {
@@ -58,7 +64,10 @@ export interface LocalDriverOptions {
   /** cgroup mount point (default /sys/fs/cgroup) and our group's name under it (default atelier). */
   cgroupBase?: string;
   cgroupName?: string;
-  /** 'none' (default): loopback only. 'host': share the host network (reach the forge / S3). */
+  /**
+   * 'none' (default): the lab's own loopback only; it reaches the forge and S3 through spec.gateway.
+   * 'host': share the host network (for debugging only: the lab reaches every host port).
+   */
   network?: 'none' | 'host';
   /** Max time for a sandbox to come up (default 10 s). */
   startTimeoutMs?: number;
@@ -79,6 +88,8 @@ interface Internal {
   cgroupDirs: string[];
   procsFiles: string[];
   rlimits: Rlimits;
+  /** Inside the lab: 127.0.0.1:<port> leads to the lab server's gateway socket. */
+  gatewayPort?: number;
   stopped: boolean;
 }
 
@@ -103,6 +114,30 @@ function which(cmd: string): string | null {
   }
   return null;
 }
+
+/**
+ * An O_PATH descriptor of the gateway socket, opened as root: the lab reaches the socket through it
+ * (connect to /proc/self/fd/N), whatever the permissions of the directories on its host path.
+ * O_PATH grants nothing but connect() and fstat() on it. The caller closes it once spawned.
+ */
+function openGatewaySocket(socketPath: string): number {
+  if (typeof socketPath !== 'string' || !path.isAbsolute(socketPath)) {
+    throw new LocalDriverError('bad_spec', 'gateway.socketPath must be an absolute path');
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(socketPath, O_PATH);
+  } catch (e) {
+    throw new LocalDriverError('no_gateway', `cannot open the gateway socket ${socketPath}: ${(e as Error).message}`);
+  }
+  if (!fs.fstatSync(fd).isSocket()) {
+    fs.closeSync(fd);
+    throw new LocalDriverError('no_gateway', `the gateway ${socketPath} is not a Unix socket`);
+  }
+  return fd;
+}
+
+let gatewaySource: string | undefined;
 
 function detectHostLayout(): HostLayout {
   const symlinks: Record<string, string> = {};
@@ -197,10 +232,23 @@ export class LocalDriver implements Driver {
     for (const k of ['cpu', 'memory', 'disk', 'pids'] as const) {
       if (!(Number.isFinite(r[k]) && r[k] > 0)) throw new LocalDriverError('bad_spec', `resources.${k} must be a positive number`);
     }
+    let gatewayPort: number | undefined;
+    // On the host's network the lab reaches the server's own port directly: no forwarder (which
+    // could not bind the server's port number there anyway).
+    if (spec.gateway && this.opts.network === 'none') {
+      try {
+        gatewayPort = checkGatewayPort(spec.gateway.port);
+      } catch (e) {
+        throw new LocalDriverError('bad_spec', (e as Error).message);
+      }
+      gatewaySource ??= fs.readFileSync(GATEWAY, 'utf8');
+    }
     onProgress({ step: 'sandbox', percent: 10 });
     const uid = this.uids.allocate();
     let cg: ReturnType<typeof createLabCgroup> | null = null;
     let child: ChildProcess | null = null;
+    let gatewayFd: number | null = null;
+    const tools = Object.entries(spec.tools ?? {});
     try {
       // Leftovers of a crashed server with the same uid.
       removeCgroupDirs(labCgroupDirs(cgroups, uid));
@@ -217,23 +265,36 @@ export class LocalDriver implements Driver {
         shmBytes: disk.shm,
         network: this.opts.network,
         host,
+        ...(gatewayPort !== undefined ? { gateway: { port: gatewayPort } } : {}),
+        ...(tools.length ? { tools: tools.map(([name]) => name) } : {}),
       });
+      if (spec.gateway && gatewayPort !== undefined) gatewayFd = openGatewaySocket(spec.gateway.socketPath);
       const bwrap = which('bwrap') as string;
+      // With a gateway, the helper keeps fd 7 (the socket) and 8 (gateway.pl) for bwrap too; tools
+      // follow from fd 9 on (7 and 8 then stay unused without a gateway).
+      const fds = tools.length ? FD.firstTool + tools.length : gatewayFd === null ? undefined : FD.forwarder + 1;
+      const gatewayStdio = gatewayFd === null ? (tools.length ? ['ignore' as const, 'ignore' as const] : []) : [gatewayFd, 'pipe' as const];
       child = spawn(
         '/usr/bin/perl',
-        helperArgs(HELPER, this.arch, 'start', { cgroupProcs: cg.procsFiles, rlimits, uid, gid: uid }, [bwrap, ...args]),
+        helperArgs(HELPER, this.arch, 'start', { cgroupProcs: cg.procsFiles, rlimits, uid, gid: uid, fds }, [bwrap, ...args]),
         {
           cwd: '/',
           env: {},
-          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, ...tools.map(() => 'pipe' as const)],
         },
       );
+      if (gatewayFd !== null) {
+        fs.closeSync(gatewayFd);
+        gatewayFd = null;
+      }
       const stdio = child.stdio as unknown as Array<NodeJS.ReadWriteStream | null>;
       // bwrap closes the data fds once read; a failed start resets them: the exit reports the error.
       for (const s of stdio) s?.on('error', () => {});
       stdio[FD.passwd]?.end(passwdFile());
       stdio[FD.group]?.end(groupFile());
       stdio[FD.hosts]?.end(hostsFile(spec.labId));
+      if (gatewayStdio[1] === 'pipe') stdio[FD.forwarder]?.end(gatewaySource ?? '');
+      tools.forEach(([, content], index) => stdio[FD.firstTool + index]?.end(content));
       const pid1 = await this.waitForSandbox(child);
       onProgress({ step: 'workspace', percent: 70 });
       await this.waitForKeeper(pid1, child);
@@ -253,6 +314,7 @@ export class LocalDriver implements Driver {
         cgroupDirs: cg.dirs,
         procsFiles: cg.procsFiles,
         rlimits,
+        ...(gatewayPort !== undefined ? { gatewayPort } : {}),
         stopped: false,
       };
       const handle: LabHandle = { id: spec.id, labId: spec.labId, limits, internal };
@@ -264,6 +326,7 @@ export class LocalDriver implements Driver {
       onProgress({ step: 'ready', percent: 100 });
       return handle;
     } catch (e) {
+      if (gatewayFd !== null) fs.closeSync(gatewayFd);
       if (child?.pid) {
         try {
           process.kill(child.pid, 'SIGKILL');

@@ -9,7 +9,9 @@ export const LAB_UID = 1000;
 export const LAB_GID = 1000;
 export const LAB_HOME = '/home/onyxia';
 export const LAB_SHELL = '/bin/bash';
-export const LAB_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
+/** Programs the platform ships into labs (LabSpec.tools), first on the PATH. */
+export const TOOLS_DIR = '/opt/atelier/bin';
+export const LAB_PATH = `${TOOLS_DIR}:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin`;
 
 /** Files of the host's /etc a shell needs; each is bound read-only only if it exists. */
 export const ETC_FILES = [
@@ -43,8 +45,19 @@ export interface HostLayout {
   etc: string[];
 }
 
-/** Fds the keeper's spawn passes to bwrap (see LocalDriver.start). */
-export const FD = { info: 3, passwd: 4, group: 5, hosts: 6 } as const;
+/**
+ * Fds the keeper's spawn passes to bwrap (see LocalDriver.start). With a gateway, 7 is an O_PATH
+ * descriptor of the lab server's gateway socket (it stays open in the keeper and the forwarder)
+ * and 8 carries gateway.pl's source.
+ */
+export const FD = { info: 3, passwd: 4, group: 5, hosts: 6, gateway: 7, forwarder: 8, firstTool: 9 } as const;
+
+/** Where the gateway lives inside a lab that has one (absent otherwise). */
+export const GATEWAY_DIR = '/run/atelier';
+export const GATEWAY_SOCKET = `${GATEWAY_DIR}/gateway.sock`;
+export const GATEWAY_SCRIPT = `${GATEWAY_DIR}/gateway.pl`;
+/** The keeper is bwrap's first child, so pid 2 in the lab's pid namespace. */
+export const KEEPER_PID = 2;
 
 export interface SandboxOptions {
   sessionId: string;
@@ -56,6 +69,23 @@ export interface SandboxOptions {
   /** 'none': loopback only (default). 'host': share the host's network (to reach the forge/S3). */
   network: 'none' | 'host';
   host: HostLayout;
+  /** Forward 127.0.0.1:<port> in the lab's network namespace to the socket passed as FD.gateway. */
+  gateway?: { port: number };
+  /** Names of the tools passed as FD.firstTool, FD.firstTool + 1, … (installed in TOOLS_DIR). */
+  tools?: string[];
+}
+
+/** Tool names become file names in the lab: plain names only. */
+export function checkToolName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)) throw new Error(`invalid tool name: ${name}`);
+  return name;
+}
+
+export function checkGatewayPort(port: unknown): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`gateway.port must be an integer in 1..65535 (got ${String(port)})`);
+  }
+  return port;
 }
 
 export function hostnameFor(labId: string): string {
@@ -108,6 +138,21 @@ export function bwrapArgs(o: SandboxOptions): string[] {
     '--perms', '1777', '--size', String(o.tmpBytes), '--tmpfs', '/tmp',
   );
   if (ws !== LAB_HOME && ws !== '/tmp') a.push('--perms', '0755', '--dir', ws);
+  if (o.gateway) {
+    // The socket is reached through the keeper's descriptor, not bound by path: bwrap runs as the
+    // lab's host uid and resolves bind sources by name, so the server's (private) data directory
+    // would have to be world-traversable. The symlink sits on the read-only root: it cannot be
+    // removed or replaced, and it leads nowhere once the keeper (hence the lab) is gone.
+    a.push(
+      '--perms', '0755', '--dir', GATEWAY_DIR,
+      '--perms', '0444', '--ro-bind-data', String(FD.forwarder), GATEWAY_SCRIPT,
+      '--symlink', `/proc/${KEEPER_PID}/fd/${FD.gateway}`, GATEWAY_SOCKET,
+    );
+  }
+  if (o.tools?.length) {
+    a.push('--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/opt/atelier', '--perms', '0755', '--dir', TOOLS_DIR);
+    o.tools.forEach((name, index) => a.push('--perms', '0555', '--ro-bind-data', String(FD.firstTool + index), `${TOOLS_DIR}/${checkToolName(name)}`));
+  }
   a.push(
     '--chdir', ws,
     '--remount-ro', '/', // the sandbox's root tmpfs has no size cap either
@@ -117,9 +162,20 @@ export function bwrapArgs(o: SandboxOptions): string[] {
     '--setenv', 'ATELIER_WORKSPACE', ws,
     '--info-fd', String(FD.info),
     '--',
-    '/usr/bin/sleep', 'infinity',
+    ...keeperArgv(o.gateway),
   );
   return a;
+}
+
+/**
+ * The sandbox's pid 2, which lives as long as the lab: `sleep infinity`; with a gateway, perl first
+ * binds 127.0.0.1:<port>, forks the forwarder, then becomes that same `sleep infinity` (the driver's
+ * readiness wait and list() look for it).
+ */
+export function keeperArgv(gateway?: { port: number }): string[] {
+  const sleep = ['/usr/bin/sleep', 'infinity'];
+  if (!gateway) return sleep;
+  return ['/usr/bin/perl', GATEWAY_SCRIPT, String(checkGatewayPort(gateway.port)), String(FD.gateway), '--', ...sleep];
 }
 
 export function passwdFile(): string {
@@ -135,9 +191,10 @@ export function groupFile(): string {
   return ['root:x:0:', `${LAB_USER}:x:${LAB_GID}:`, 'nogroup:x:65534:', ''].join('\n');
 }
 
+/** `localhost` is 127.0.0.1 only: the gateway listens there, and a client trying ::1 first would be refused. */
 export function hostsFile(labId: string): string {
   const h = hostnameFor(labId);
-  return `127.0.0.1\tlocalhost ${h}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+  return `127.0.0.1\tlocalhost ${h}\n::1\tip6-localhost ip6-loopback\n`;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -177,7 +234,7 @@ export function helperArgs(
   helper: string,
   arch: string,
   mode: 'start' | 'enter',
-  o: { cgroupProcs: string[]; rlimits: Rlimits; uid: number; gid: number; target?: number; wd?: string },
+  o: { cgroupProcs: string[]; rlimits: Rlimits; uid: number; gid: number; target?: number; wd?: string; fds?: number },
   argv: string[],
 ): string[] {
   const a = [helper, arch, mode];
@@ -186,6 +243,7 @@ export function helperArgs(
   a.push(`--uid=${o.uid}`, `--gid=${o.gid}`);
   if (o.target !== undefined) a.push(`--target=${o.target}`);
   if (o.wd !== undefined) a.push(`--wd=${o.wd}`);
+  if (o.fds !== undefined) a.push(`--fds=${o.fds}`);
   a.push('--', ...argv);
   return a;
 }
