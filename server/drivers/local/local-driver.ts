@@ -45,6 +45,7 @@ import {
   hostsFile,
   labEnv,
   passwdFile,
+  profileFile,
   type HostLayout,
   type Rlimits,
 } from './sandbox-args.ts';
@@ -270,17 +271,17 @@ export class LocalDriver implements Driver {
       });
       if (spec.gateway && gatewayPort !== undefined) gatewayFd = openGatewaySocket(spec.gateway.socketPath);
       const bwrap = which('bwrap') as string;
-      // With a gateway, the helper keeps fd 7 (the socket) and 8 (gateway.pl) for bwrap too; tools
-      // follow from fd 9 on (7 and 8 then stay unused without a gateway).
-      const fds = tools.length ? FD.firstTool + tools.length : gatewayFd === null ? undefined : FD.forwarder + 1;
-      const gatewayStdio = gatewayFd === null ? (tools.length ? ['ignore' as const, 'ignore' as const] : []) : [gatewayFd, 'pipe' as const];
+      // The helper keeps fds up to the last one bwrap reads: 7 (the gateway socket) and 8
+      // (gateway.pl) when there is a gateway, 9 (/etc/profile), then one per tool.
+      const fds = FD.firstTool + tools.length;
+      const gatewayStdio = gatewayFd === null ? ['ignore' as const, 'ignore' as const] : [gatewayFd, 'pipe' as const];
       child = spawn(
         '/usr/bin/perl',
         helperArgs(HELPER, this.arch, 'start', { cgroupProcs: cg.procsFiles, rlimits, uid, gid: uid, fds }, [bwrap, ...args]),
         {
           cwd: '/',
           env: {},
-          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, ...tools.map(() => 'pipe' as const)],
+          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, 'pipe', ...tools.map(() => 'pipe' as const)],
         },
       );
       if (gatewayFd !== null) {
@@ -294,6 +295,7 @@ export class LocalDriver implements Driver {
       stdio[FD.group]?.end(groupFile());
       stdio[FD.hosts]?.end(hostsFile(spec.labId));
       if (gatewayStdio[1] === 'pipe') stdio[FD.forwarder]?.end(gatewaySource ?? '');
+      stdio[FD.profile]?.end(profileFile());
       tools.forEach(([, content], index) => stdio[FD.firstTool + index]?.end(content));
       const pid1 = await this.waitForSandbox(child);
       onProgress({ step: 'workspace', percent: 70 });

@@ -18,7 +18,6 @@ export const ETC_FILES = [
   '/etc/ld.so.cache',
   '/etc/nsswitch.conf',
   '/etc/bash.bashrc',
-  '/etc/profile',
   '/etc/profile.d',
   '/etc/inputrc',
   '/etc/localtime',
@@ -50,7 +49,7 @@ export interface HostLayout {
  * descriptor of the lab server's gateway socket (it stays open in the keeper and the forwarder)
  * and 8 carries gateway.pl's source.
  */
-export const FD = { info: 3, passwd: 4, group: 5, hosts: 6, gateway: 7, forwarder: 8, firstTool: 9 } as const;
+export const FD = { info: 3, passwd: 4, group: 5, hosts: 6, gateway: 7, forwarder: 8, profile: 9, firstTool: 10 } as const;
 
 /** Where the gateway lives inside a lab that has one (absent otherwise). */
 export const GATEWAY_DIR = '/run/atelier';
@@ -127,6 +126,7 @@ export function bwrapArgs(o: SandboxOptions): string[] {
     '--perms', '0644', '--ro-bind-data', String(FD.passwd), '/etc/passwd',
     '--perms', '0644', '--ro-bind-data', String(FD.group), '/etc/group',
     '--perms', '0644', '--ro-bind-data', String(FD.hosts), '/etc/hosts',
+    '--perms', '0644', '--ro-bind-data', String(FD.profile), '/etc/profile',
   );
   if (o.network === 'host') a.push('--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf');
   a.push(
@@ -192,6 +192,24 @@ export function groupFile(): string {
 }
 
 /** `localhost` is 127.0.0.1 only: the gateway listens there, and a client trying ::1 first would be refused. */
+/**
+ * The lab's /etc/profile. The host's (Debian's) resets PATH for login shells, which would hide
+ * the lab's tools: this one keeps the PATH the lab was given and does the rest as Debian does.
+ */
+export function profileFile(): string {
+  return [
+    '# Atelier lab: PATH comes from the lab (its tools first); the rest as Debian does.',
+    `PATH="\${PATH:-${LAB_PATH}}"`,
+    'export PATH',
+    'if [ "${PS1-}" ] && [ "${BASH-}" ] && [ "$BASH" != "/bin/sh" ] && [ -f /etc/bash.bashrc ]; then . /etc/bash.bashrc; fi',
+    'if [ -d /etc/profile.d ]; then',
+    '  for i in /etc/profile.d/*.sh; do [ -r "$i" ] && . "$i"; done',
+    '  unset i',
+    'fi',
+    '',
+  ].join('\n');
+}
+
 export function hostsFile(labId: string): string {
   const h = hostnameFor(labId);
   return `127.0.0.1\tlocalhost ${h}\n::1\tip6-localhost ip6-loopback\n`;

@@ -1,0 +1,118 @@
+/**
+ * The whole "Découverte du Datalab" practical, driven only through the pages and the lab's
+ * terminal, in French and in English: every server-checked step must pass.
+ */
+import { test, expect, type Page, type Locator } from '@playwright/test';
+import fr from '../../i18n/fr.json' with { type: 'json' };
+import en from '../../i18n/en.json' with { type: 'json' };
+
+const languages = { fr, en } as const;
+
+async function terminalOf(page: Page): Promise<Locator> {
+  const card = page.locator('atelier-launch');
+  const terminal = card.locator('.xterm');
+  await expect(terminal).toBeVisible({ timeout: 20_000 });
+  await terminal.scrollIntoViewIfNeeded();
+  await expect(card.locator('.xterm-rows')).toContainText('$', { timeout: 20_000 });
+  return terminal;
+}
+
+/** Types a command and waits for a marker it prints, so the next step sees its effect. */
+async function run(page: Page, command: string): Promise<void> {
+  const terminal = await terminalOf(page);
+  await terminal.click();
+  const marker = `done-${Math.random().toString(36).slice(2, 8)}`;
+  await page.keyboard.type(`${command}; echo ${marker.slice(0, 5)}''${marker.slice(5)}\n`);
+  await expect(page.locator('atelier-launch .xterm-rows')).toContainText(marker, { timeout: 30_000 });
+}
+
+async function check(page: Page, id: string, label: string, passed: string): Promise<void> {
+  const step = page.locator(`li[data-step="${id}"]`);
+  await step.getByRole('button', { name: label }).click();
+  await expect(step.locator('.atelier-check__result')).toHaveText(passed, { timeout: 20_000 });
+  await expect(step.locator('input[type="checkbox"]')).toBeChecked();
+}
+
+/** Steps whose evidence reaches the server tick without anyone pressing Check. */
+async function ticksByItself(page: Page, id: string): Promise<void> {
+  await expect(page.locator(`li[data-step="${id}"] input[type="checkbox"]`)).toBeChecked({ timeout: 10_000 });
+}
+
+async function launch(page: Page, strings: typeof fr, secrets?: string): Promise<void> {
+  const card = page.locator('atelier-launch');
+  if (secrets) {
+    await card.locator('.atelier-launch__configure summary').click();
+    await card.getByLabel(strings.configure.secrets).selectOption(secrets);
+  }
+  await card.getByRole('button', { name: strings.launch.button, exact: true }).click();
+  await terminalOf(page);
+}
+
+async function remove(page: Page, strings: typeof fr): Promise<void> {
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.locator('atelier-launch').getByRole('button', { name: strings.launch.delete }).click();
+  await expect(page.locator('atelier-launch .atelier-launch__status')).toHaveText(strings.launch.deleted);
+}
+
+for (const [language, strings] of Object.entries(languages)) {
+  test(`${language}: the datalab practical, from launch to freeing resources`, async ({ page }) => {
+    test.setTimeout(240_000);
+    const { check: checkLabel, passed } = strings.steps;
+
+    // My account: git identity and a personal access token; My secrets: a group with MA_CLE.
+    await page.goto(`/${language}/account/`);
+    await page.getByLabel(strings.account.gitName).fill('Ada Lovelace');
+    await page.getByLabel(strings.account.gitEmail).fill('ada@example.org');
+    await page.getByRole('button', { name: strings.account.save, exact: true }).click();
+    await expect(page.getByText(strings.account.saved)).toBeVisible();
+    await page.getByRole('button', { name: strings.account.tokenNew }).click();
+    await expect(page.getByText(strings.account.tokenShown)).toBeVisible();
+    await page.goto(`/${language}/secrets/`);
+    await page.getByLabel(strings.secrets.group).fill('tp');
+    await page.getByLabel(strings.secrets.name, { exact: true }).fill('MA_CLE');
+    await page.getByLabel(strings.secrets.value, { exact: true }).fill('une-valeur-secrete');
+    await page.getByRole('button', { name: strings.secrets.save }).click();
+    await expect(page.locator('li[data-group="tp"]')).toBeVisible();
+
+    // Launching, then the same lab follows the learner from page to page.
+    await page.goto(`/${language}/datalab-tp/launch/`);
+    await launch(page, strings);
+    await expect(page.locator('.atelier-launch__note')).toBeVisible();
+
+    await page.goto(`/${language}/datalab-tp/ephemeral/`);
+    await run(page, 'touch ~/work/mon-fichier.txt');
+    await check(page, 'made-file', checkLabel, passed);
+    await remove(page, strings);
+    await launch(page, strings);
+    await check(page, 'file-gone', checkLabel, passed);
+
+    await page.goto(`/${language}/datalab-tp/git/`);
+    await check(page, 'token-injected', checkLabel, passed);
+    await run(page, 'cd ~/work && git clone -q "$FORGE_URL/tp-datalab.git"');
+    await check(page, 'cloned', checkLabel, passed);
+    await run(page, "cd ~/work/tp-datalab && printf 'print(42)\\n' > analyse.py && git add analyse.py && git commit -qm 'Mon analyse' && git push -q");
+    await ticksByItself(page, 'pushed');
+
+    await page.goto(`/${language}/datalab-tp/s3/`);
+    await run(page, 'mc cp s3/atelier/diffusion/tp-datalab/communes.csv ~/work/communes.csv');
+    await check(page, 's3-downloaded', checkLabel, passed);
+    await run(page, 'mc cp ~/work/communes.csv "s3/$AWS_BUCKET/tp/resultats.csv"');
+    await ticksByItself(page, 's3-uploaded');
+    await run(page, 'mc cp "s3/$AWS_BUCKET/tp/resultats.csv" "s3/$AWS_BUCKET/diffusion/resultats.csv"');
+    await ticksByItself(page, 's3-shared');
+
+    await page.goto(`/${language}/datalab-tp/secrets/`);
+    await remove(page, strings);
+    await launch(page, strings, 'tp');
+    await check(page, 'secret-injected', checkLabel, passed);
+
+    await page.goto(`/${language}/datalab-tp/cleanup/`);
+    await terminalOf(page);
+    await remove(page, strings);
+    // What survives the lab: the pushed commit and the bucket's objects, seen from the learner's pages.
+    await page.goto(`/${language}/forge/?repo=tp-datalab`);
+    await expect(page.getByText('Mon analyse')).toBeVisible();
+    await page.goto(`/${language}/files/?prefix=tp/`);
+    await expect(page.locator('tr[data-key="tp/resultats.csv"]')).toBeVisible();
+  });
+}
