@@ -8,6 +8,7 @@ import { runShellCheck, shellExpected } from './shell.ts';
 import { gitPushedExpected, runGitPushedCheck } from './git-pushed.ts';
 import { runS3ObjectCheck, s3ObjectExpected } from './s3-object.ts';
 import { CheckTimeout, type CheckContext, type CheckResult, type Observation } from './types.ts';
+import { checkResults } from '../metrics.ts';
 
 export { type CheckContext, type CheckResult } from './types.ts';
 export { resolveLabPath, typeFromMode, fileExpected } from './file.ts';
@@ -50,6 +51,7 @@ export async function runCheck(id: string, check: CheckDefinition, context: Chec
     if (!(error instanceof CheckTimeout)) throw error;
     observation = { ok: false, expected: expectedOf(check, context), found: context.t('checks.found.timeout') };
   }
+  checkResults.inc({ kind: check.kind, result: observation.ok ? 'passed' : 'failed' });
   return describeResult(id, check, observation, context);
 }
 

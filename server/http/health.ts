@@ -1,9 +1,10 @@
 /**
  * GET /healthz → { status: 'ok', labs: <running labs> }
- * GET /metrics → Prometheus text exposition (no client library needed for a handful of gauges).
+ * GET /metrics → Prometheus text exposition (prom-client: see server/metrics.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Sessions } from '../labs/sessions.ts';
+import { serverMetrics } from '../metrics.ts';
 
 export interface HealthSources {
   sessions: Sessions;
@@ -17,32 +18,38 @@ export function registerHealthRoutes(app: FastifyInstance, sources: HealthSource
     return { status: 'ok', labs: sources.sessions.runningCount() };
   });
 
+  const exposition = serverMetrics([
+    {
+      name: 'atelier_labs',
+      help: 'Labs on this server, by lab and status.',
+      labelNames: ['lab', 'status'],
+      read: () => {
+        const counts = new Map<string, { labels: Record<string, string>; value: number }>();
+        for (const session of sources.sessions.all()) {
+          const key = `${session.labId}\0${session.status}`;
+          const entry = counts.get(key) ?? { labels: { lab: session.labId, status: session.status }, value: 0 };
+          entry.value += 1;
+          counts.set(key, entry);
+        }
+        return [...counts.values()];
+      },
+    },
+    {
+      name: 'atelier_terminal_shells',
+      help: 'Open lab shells.',
+      labelNames: [],
+      read: () => [{ labels: {}, value: sources.terminals?.().shells ?? 0 }],
+    },
+    {
+      name: 'atelier_terminal_sockets',
+      help: 'Connected terminal sockets.',
+      labelNames: [],
+      read: () => [{ labels: {}, value: sources.terminals?.().sockets ?? 0 }],
+    },
+  ]);
+
   app.get('/metrics', async (_request, reply) => {
-    const byStatus = { starting: 0, running: 0 };
-    for (const session of sources.sessions.all()) {
-      if (session.status === 'starting' || session.status === 'running') byStatus[session.status] += 1;
-    }
-    const terminals = sources.terminals?.() ?? { shells: 0, sockets: 0 };
-    const memory = process.memoryUsage();
-    const lines = [
-      '# HELP atelier_labs Labs on this server by status.',
-      '# TYPE atelier_labs gauge',
-      `atelier_labs{status="starting"} ${byStatus.starting}`,
-      `atelier_labs{status="running"} ${byStatus.running}`,
-      '# HELP atelier_terminal_shells Open lab shells.',
-      '# TYPE atelier_terminal_shells gauge',
-      `atelier_terminal_shells ${terminals.shells}`,
-      '# HELP atelier_terminal_sockets Connected terminal sockets.',
-      '# TYPE atelier_terminal_sockets gauge',
-      `atelier_terminal_sockets ${terminals.sockets}`,
-      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${memory.rss}`,
-      '# HELP nodejs_heap_used_bytes V8 heap used in bytes.',
-      '# TYPE nodejs_heap_used_bytes gauge',
-      `nodejs_heap_used_bytes ${memory.heapUsed}`,
-      '',
-    ];
-    return reply.header('cache-control', 'no-store').type('text/plain; version=0.0.4; charset=utf-8').send(lines.join('\n'));
+    const { contentType, body } = await exposition();
+    return reply.header('cache-control', 'no-store').type(contentType).send(body);
   });
 }

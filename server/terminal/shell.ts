@@ -11,6 +11,7 @@ import type { IPty } from 'node-pty';
 import xtermHeadless from '@xterm/headless';
 import serializeAddon from '@xterm/addon-serialize';
 import type { TerminalSize } from '../drivers/driver.ts';
+import { terminalBytes } from '../metrics.ts';
 
 const { Terminal } = xtermHeadless;
 const { SerializeAddon } = serializeAddon;
@@ -103,7 +104,9 @@ export class Shell {
   }
 
   input(data: string): void {
-    if (!this.#closed) this.#pty.write(data);
+    if (this.#closed) return;
+    terminalBytes.inc({ direction: 'input' }, data.length);
+    this.#pty.write(data);
   }
 
   resize(size: TerminalSize): void {
@@ -130,6 +133,7 @@ export class Shell {
 
   #output(data: string): void {
     if (this.#closed) return;
+    terminalBytes.inc({ direction: 'output' }, data.length);
     this.#mirrorPending += data.length;
     this.#mirror.write(data, () => {
       this.#mirrorPending -= data.length;

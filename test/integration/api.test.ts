@@ -261,7 +261,8 @@ test('GET /healthz counts running labs; /metrics speaks Prometheus', async () =>
   try {
     assert.deepEqual((await server.api('/healthz')).body, { status: 'ok', labs: 1 });
     const metrics = await server.api('/metrics');
-    assert.match(metrics.body, /^atelier_labs\{status="running"\} 1$/m);
+    assert.match(metrics.body, /^atelier_labs\{lab="test-lab",status="running"\} 1$/m);
+    assert.match(metrics.body, /^process_resident_memory_bytes \d+/m);
   } finally {
     await server.api(`/api/labs/${lab.id}`, { method: 'DELETE', token: lab.token });
   }
