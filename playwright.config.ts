@@ -3,7 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const port = Number(process.env.ATELIER_E2E_PORT ?? 4391);
+// Set once in the runner's process and inherited by its workers, so both agree on the port; derived
+// from the pid so that two runs on one machine (a developer's and a fresh-clone check) do not collide.
+process.env.ATELIER_E2E_PORT ??= String(20_000 + (process.pid % 20_000));
+const port = Number(process.env.ATELIER_E2E_PORT);
 
 // Browsers cannot be downloaded here: Playwright drives Debian's Chromium (installed by `npm test`).
 export default defineConfig({

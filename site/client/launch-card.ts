@@ -1,7 +1,7 @@
 import { api, ApiError } from './api.ts';
 import { forgetSession, saveSession, setTerminalInput, storedSession, type LabSession } from './lab-session.ts';
 import { t } from './strings.ts';
-import type { LabTerminal } from './terminal.ts';
+import type { TerminalTabs } from './terminal-tabs.ts';
 import { LaunchConfig } from './launch-config.ts';
 import type { LabView } from './lab-note.ts';
 
@@ -12,7 +12,7 @@ interface LabStatus extends LabSession, LabView {
 /** <atelier-launch data-lab="…">: launch, watch, use and delete the page's lab. */
 export class AtelierLaunch extends HTMLElement {
   #session: LabSession | undefined;
-  #terminal: LabTerminal | undefined;
+  #terminal: TerminalTabs | undefined;
   #timer: number | undefined;
   #config: LaunchConfig | undefined;
 
@@ -77,8 +77,8 @@ export class AtelierLaunch extends HTMLElement {
     this.#timer = window.setInterval(() => this.#tick(), 1000);
     const container = this.#part('.atelier-launch__terminal');
     container.hidden = false;
-    const { openTerminal } = await import('./terminal.ts');
-    this.#terminal = openTerminal(container, session, t('launch.terminalLabel', { lab: this.getAttribute('aria-label') ?? this.#lab }), {
+    const { TerminalTabs } = await import('./terminal-tabs.ts');
+    this.#terminal = new TerminalTabs(container, session, t('launch.terminalLabel', { lab: this.getAttribute('aria-label') ?? this.#lab }), {
       onError: (code, message) => {
         if (code === 'lab_gone' || code === 'forbidden' || code === 'unauthorized') this.#ended(t('errors.lab_gone'));
         else this.#status(message, 'failed');

@@ -4,6 +4,7 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+import { WebLinksAddon } from '@xterm/addon-web-links';
 import { io } from 'socket.io-client';
 import '@xterm/xterm/css/xterm.css';
 import type { LabSession } from './lab-session.ts';
@@ -22,7 +23,32 @@ export interface LabTerminal {
 /** Acknowledge written output in batches: the server pauses the shell past a watermark. */
 const ackBatch = 4096;
 
-export function openTerminal(container: HTMLElement, session: LabSession, label: string, handlers: TerminalHandlers): LabTerminal {
+/**
+ * Copy and paste without stealing Ctrl+C from the shell: Ctrl+Shift+C copies the selection,
+ * Ctrl+Shift+V pastes (plain Ctrl+V and the context menu paste through the browser already).
+ */
+function clipboardKeys(terminal: Terminal): (event: KeyboardEvent) => boolean {
+  return (event) => {
+    if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
+    if (event.code === 'KeyC' && terminal.hasSelection()) {
+      void navigator.clipboard?.writeText(terminal.getSelection());
+      return false;
+    }
+    if (event.code === 'KeyV') {
+      void navigator.clipboard?.readText().then((text) => terminal.paste(text));
+      return false;
+    }
+    return true;
+  };
+}
+
+export function openTerminal(
+  container: HTMLElement,
+  session: LabSession,
+  name: string,
+  label: string,
+  handlers: TerminalHandlers,
+): LabTerminal {
   const terminal = new Terminal({
     cursorBlink: true,
     fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace',
@@ -32,13 +58,15 @@ export function openTerminal(container: HTMLElement, session: LabSession, label:
   });
   const fit = new FitAddon();
   terminal.loadAddon(fit);
+  terminal.loadAddon(new WebLinksAddon((_event, uri) => window.open(uri, '_blank', 'noopener')));
+  terminal.attachCustomKeyEventHandler(clipboardKeys(terminal));
   terminal.open(container);
   terminal.textarea?.setAttribute('aria-label', label);
   fit.fit();
 
   const socket = io('/terminal', {
     transports: ['websocket', 'polling'],
-    auth: { lab: session.id, token: session.token, terminal: 'main', cols: terminal.cols, rows: terminal.rows },
+    auth: { lab: session.id, token: session.token, terminal: name, cols: terminal.cols, rows: terminal.rows, lang: document.documentElement.lang },
   });
 
   let unacked = 0;

@@ -1,0 +1,35 @@
+import { test, expect } from '@playwright/test';
+
+test('several terminals per lab, as tabs that survive a reload; Ctrl-C interrupts', async ({ page }) => {
+  await page.goto('/en/tp/terminal/');
+  const card = page.locator('atelier-launch');
+  await card.getByRole('button', { name: 'Launch', exact: true }).click();
+  const first = card.locator('.atelier-tabs__pane').nth(0);
+  await expect(first.locator('.xterm-rows')).toContainText('$', { timeout: 15_000 });
+  await first.locator('.xterm').click();
+  await page.keyboard.type('echo first-tab\n');
+  await expect(first.locator('.xterm-rows')).toContainText('first-tab');
+
+  await card.getByRole('button', { name: 'New terminal' }).click();
+  const second = card.locator('.atelier-tabs__pane').nth(1);
+  await expect(second).toBeVisible();
+  await expect(first).toBeHidden();
+  await expect(second.locator('.xterm-rows')).toContainText('$', { timeout: 15_000 });
+  await second.locator('.xterm').click();
+  await page.keyboard.type('sleep 100\n');
+  await page.keyboard.press('Control+C');
+  await page.keyboard.type('echo second-tab\n');
+  await expect(second.locator('.xterm-rows')).toContainText('second-tab', { timeout: 5_000 });
+
+  await page.reload();
+  await card.scrollIntoViewIfNeeded();
+  await expect(card.getByRole('tab')).toHaveCount(2);
+  await card.getByRole('tab', { name: 'Terminal 1' }).click();
+  await expect(card.locator('.atelier-tabs__pane').nth(0).locator('.xterm-rows')).toContainText('first-tab', { timeout: 15_000 });
+  await card.getByRole('tab', { name: 'Terminal 2' }).click();
+  await expect(card.locator('.atelier-tabs__pane').nth(1).locator('.xterm-rows')).toContainText('second-tab', { timeout: 15_000 });
+
+  page.once('dialog', (dialog) => void dialog.accept());
+  await card.getByRole('button', { name: 'Delete' }).click();
+  await expect(card.getByRole('button', { name: 'Launch', exact: true })).toBeVisible();
+});
