@@ -92,7 +92,14 @@ export async function runFileCheck(check: FileCheck, context: CheckContext): Pro
   if (check.contains === undefined) return { ok: true, expected, found: describe(context, found) };
 
   if (found.kind !== 'file') return { ok: false, expected, found: describe(context, found) };
-  const content = await execWithin(context, ['head', '-c', String(maxContentBytes), '--', path]);
+  // A content check reads the learner's own file: a link out of their home (to a system file that
+  // happens to match) must not pass it. realpath runs inside the lab, so it sees what they see.
+  const real = await execWithin(context, ['realpath', '-e', '--', path]);
+  const target = real.stdout.trim();
+  if (real.code !== 0 || !(target === labHome || target.startsWith(`${labHome}/`))) {
+    return { ok: false, expected, found: t('checks.found.outside') };
+  }
+  const content = await execWithin(context, ['head', '-c', String(maxContentBytes), '--', target]);
   if (content.code !== 0) {
     return { ok: false, expected, found: t('checks.found.error', { message: `head exited with ${content.code}` }) };
   }

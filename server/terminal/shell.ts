@@ -58,8 +58,27 @@ export class Shell {
     this.#mirror = new Terminal({ cols: size.cols, rows: size.rows, scrollback, allowProposedApi: true });
     this.#serializer = new SerializeAddon();
     this.#mirror.loadAddon(this.#serializer);
+    this.#boundRepeats();
     pty.onData((data) => this.#output(data));
     pty.onExit(({ exitCode }) => this.#close({ code: exitCode }));
+  }
+
+  /**
+   * The mirror parses whatever a learner's program prints, in the server's process. xterm.js
+   * accepts counts up to 2^31 for REP (CSI n b: allocates n cells) and for scroll/insert/delete
+   * lines (CSI n S/T/L/M: loops n times), so one `printf` could stall or crash the server.
+   * Past what the screen can show, a larger count changes nothing on screen: cap it there.
+   */
+  #boundRepeats(): void {
+    const cap = (final: string, limit: () => number) =>
+      this.#mirror.parser.registerCsiHandler({ final }, (params) => {
+        const count = typeof params[0] === 'number' ? params[0] : 0;
+        if (count <= limit()) return false;
+        this.#mirror.write(`\x1b[${limit()}${final}`);
+        return true;
+      });
+    cap('b', () => this.#mirror.cols * this.#mirror.rows);
+    for (const final of ['S', 'T', 'L', 'M']) cap(final, () => this.#mirror.rows);
   }
 
   get viewers(): number {
