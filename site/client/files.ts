@@ -31,12 +31,13 @@ class AtelierFiles extends HTMLElement {
     this.querySelector('.atelier-files__status')!.textContent = message;
   }
 
-  async #load(): Promise<void> {
+  /** Lists the current folder; shows `command` (the last action's), or the listing's own. */
+  async #load(command?: (bucket: string) => string): Promise<void> {
     try {
       const listing = await api<Listing>('GET', `/api/me/files?prefix=${encodeURIComponent(this.#prefix)}`);
       this.#bucket = listing.bucket;
       this.#render(listing);
-      this.#command(`mc ls ${shellWord(`s3/${listing.bucket}/${listing.prefix}`)}`);
+      this.#command(command ? command(listing.bucket) : `mc ls ${shellWord(`s3/${listing.bucket}/${listing.prefix}`)}`);
     } catch (error) {
       this.replaceChildren(h('p', { class: 'atelier-error', role: 'alert' }, (error as Error).message));
     }
@@ -92,9 +93,10 @@ class AtelierFiles extends HTMLElement {
   }
 
   async #upload(files: File[]): Promise<void> {
+    const copy = (name: string) => (bucket: string) => `mc cp ${shellWord(name)} ${shellWord(`s3/${bucket}/${this.#prefix}${name}`)}`;
     for (const file of files) {
       const key = this.#prefix + file.name;
-      this.#command(`mc cp ${shellWord(file.name)} ${shellWord(`s3/${this.#bucket}/${key}`)}`);
+      this.#command(copy(file.name)(this.#bucket));
       try {
         await putWithProgress(`/api/me/files?key=${encodeURIComponent(key)}`, file, (percent) =>
           this.#status(t('files.uploading', { name: file.name, percent })),
@@ -105,17 +107,17 @@ class AtelierFiles extends HTMLElement {
       }
     }
     const last = files.at(-1);
-    await this.#load();
-    if (last) this.#status(t('files.uploaded', { name: last.name }));
+    if (!last) return;
+    await this.#load(copy(last.name));
+    this.#status(t('files.uploaded', { name: last.name }));
   }
 
   async #delete(key: string): Promise<void> {
     if (!window.confirm(t('files.deleteConfirm', { name: baseName(key) }))) return;
     try {
       await api('DELETE', `/api/me/files?key=${encodeURIComponent(key)}`);
-      await this.#load();
+      await this.#load((bucket) => `mc rm ${shellWord(`s3/${bucket}/${key}`)}`);
       this.#status(t('files.deleted', { name: baseName(key) }));
-      this.#command(`mc rm ${shellWord(`s3/${this.#bucket}/${key}`)}`);
     } catch (error) {
       this.#status((error as Error).message);
     }

@@ -1,0 +1,39 @@
+import { test, expect } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+
+test('My files: upload, browse, download and delete, each with its mc command', async ({ page }) => {
+  await page.goto('/en/files/');
+  const files = page.locator('atelier-files');
+  await expect(files).toContainText('This folder is empty.');
+  await expect(files.locator('.atelier-files__command')).toContainText(/mc ls s3\/u[a-z0-9]+\//);
+
+  await files.locator('input[type="file"]').setInputFiles({ name: 'notes de cours.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n1,2\n') });
+  const row = files.locator('tr[data-key="notes de cours.csv"]');
+  await expect(row).toBeVisible();
+  await expect(files.locator('.atelier-files__status')).toHaveText('notes de cours.csv uploaded.');
+  await expect(files.locator('.atelier-files__command')).toContainText("mc cp 'notes de cours.csv' 's3/");
+
+  const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: 'Download' }).click()]);
+  expect(readFileSync((await download.path())!, 'utf8')).toBe('a,b\n1,2\n');
+  await expect(files.locator('.atelier-files__command')).toContainText("mc cp 's3/");
+
+  page.once('dialog', (dialog) => void dialog.accept());
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await expect(row).toHaveCount(0);
+  await expect(files.locator('.atelier-files__command')).toContainText("mc rm 's3/");
+});
+
+test('My secrets: values go in and never come back to the page', async ({ page }) => {
+  await page.goto('/fr/secrets/');
+  await page.getByLabel('Nom du groupe').fill('projet');
+  await page.getByLabel('NOM', { exact: true }).fill('API_KEY');
+  await page.getByLabel('valeur', { exact: true }).fill('s3cr3t-value-123');
+  await page.getByRole('button', { name: 'Enregistrer le groupe' }).click();
+  await expect(page.locator('li[data-group="projet"]')).toContainText('API_KEY');
+  await page.reload();
+  await expect(page.locator('li[data-group="projet"]')).toContainText('API_KEY');
+  expect(await page.content()).not.toContain('s3cr3t-value-123');
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.locator('li[data-group="projet"]').getByRole('button', { name: 'Supprimer' }).click();
+  await expect(page.locator('li[data-group="projet"]')).toHaveCount(0);
+});
