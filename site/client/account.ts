@@ -58,7 +58,8 @@ class AtelierAccount extends HTMLElement {
       `export AWS_SESSION_TOKEN=${s3.sessionToken}`,
       `export AWS_DEFAULT_REGION=${s3.region}`,
       `export AWS_S3_ENDPOINT=${s3.endpoint.replace(/^https?:\/\//, '')}`,
-      `export MC_HOST_s3=${s3.endpoint.replace(/^(https?:\/\/)/, `$1${s3.accessKeyId}:${s3.secretAccessKey}:${s3.sessionToken}@`)}`,
+      // Keys from an STS may hold '/' or '+': percent-encoded, as mc reads them from a URL.
+      `export MC_HOST_s3=${s3.endpoint.replace(/^(https?:\/\/)/, `$1${[s3.accessKeyId, s3.secretAccessKey, s3.sessionToken].map(encodeURIComponent).join(':')}@`)}`,
     ].join('\n');
 
     this.replaceChildren(
