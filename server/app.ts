@@ -28,6 +28,12 @@ export interface StartOptions {
   logger?: FastifyServerOptions['logger'];
   /** Sessions' reaper period (ms). */
   reapInterval?: number;
+  /**
+   * Before listening, stop every lab a previous server process left behind in the driver's range
+   * (a SIGKILLed server leaves its sandboxes running). server/main.ts sets it; in-process test
+   * servers sharing a uid range with others running at the same time must not.
+   */
+  reapOrphans?: boolean;
   /** Upper bound of one check (ms). */
   checkTimeoutMs?: number;
   /** More routes (learner, forge, storage…): see HttpAppOptions.routes. */
@@ -50,14 +56,24 @@ export interface RunningServer {
 export function createDriver(config: Config): Driver {
   switch (config.driver) {
     case 'local':
-      return new LocalDriver();
+      return new LocalDriver({ uidBase: config.labUids.base, uidCount: config.labUids.count });
   }
+}
+
+/** Stops every lab the driver knows of, its own or a previous process's; how many there were. */
+export async function reapOrphans(driver: Driver): Promise<number> {
+  const reapAll = (driver as Driver & { reapAll?: () => Promise<number> }).reapAll;
+  if (typeof reapAll === 'function') return reapAll.call(driver);
+  const labs = await driver.list();
+  await Promise.all(labs.map((handle) => driver.stop(handle)));
+  return labs.length;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const base = loadConfig(process.env);
   const config: Config = { ...base, ...options.config, limits: { ...base.limits, ...options.config?.limits } };
   const labs = options.labs ?? loadLabs(config.labsDir);
+  const ownDriver = options.driver === undefined;
   const driver = options.driver ?? createDriver(config);
   const logger = options.logger ?? { level: config.logLevel };
 
@@ -71,6 +87,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     limits: config.limits,
     reapInterval: options.reapInterval,
     onError: (error, context) => app?.log.error({ err: error }, context),
+    log: () => app?.log,
     gateway: () => (gatewayReady ? { socketPath: gatewaySocket, port } : undefined),
     tools: loadLabTools(config.labsDir),
   });
@@ -82,6 +99,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     region: config.s3Region,
     labSideOrigin: () => `http://127.0.0.1:${port}`,
     log: (message, error) => app?.log.error({ err: error }, message),
+    s3: config.s3,
+    runningLabs: () => sessions.all(),
   });
   let terminals: TerminalServer | undefined;
   app = await buildHttpApp({
@@ -111,6 +130,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     (error, context) => fastify.log.error({ err: error }, context),
   );
 
+  if (options.reapOrphans) {
+    const started = Date.now();
+    const reaped = await reapOrphans(driver);
+    fastify.log.info({ reaped, durationMs: Date.now() - started }, 'labs of a previous run reaped');
+  }
+
   await fastify.listen({ port: config.port, host: config.host });
   const address = fastify.server.address();
   port = typeof address === 'object' && address ? address.port : config.port;
@@ -121,6 +146,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await sessions.stopAll();
+      if (ownDriver) await (driver as Driver & { close?: () => Promise<void> }).close?.();
       await attached.close();
       await fastify.close();
       await gateway.close();

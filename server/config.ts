@@ -10,6 +10,8 @@ import { duration } from './labs/schema.ts';
 /** The project's root folder (the one holding package.json, labs/ and dist/). */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+const s3EndpointPattern = /^https?:\/\/[^/\s@]+\/?$/;
+
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const boolean = z
@@ -25,17 +27,56 @@ const environment = z.object({
   ATELIER_LABS_DIR: z.string().min(1).default(resolve(projectRoot, 'labs')),
   /** Hard cap on any lab's lifetime, whatever its lab.yaml says (e.g. 30m, 4h). */
   ATELIER_MAX_TTL: duration.default(4 * 3600_000),
-  /** Labs running at once on this server. */
+  /** Labs running or starting at once on this server; launches beyond wait in the queue. */
   ATELIER_MAX_LABS: integer(1, 100_000).default(300),
-  /** Labs running at once for one client (one IP address until learners exist). */
-  ATELIER_MAX_LABS_PER_CLIENT: integer(1, 1000).default(3),
+  /**
+   * Labs (queued, starting or running) of one client address. High on purpose: a whole class
+   * behind one school NAT shares one address; the per-learner quota is the one learners meet.
+   */
+  ATELIER_MAX_LABS_PER_CLIENT: integer(1, 100_000).default(400),
+  /** Labs (queued, starting or running) of one learner. */
+  ATELIER_MAX_LABS_PER_LEARNER: integer(1, 1000).default(3),
+  /** Launches one learner may ask for in any 60 s. */
+  ATELIER_LAUNCHES_PER_MINUTE: integer(1, 10_000).default(10),
+  /** Labs starting at once (the driver's sandboxes being built); more wait in the queue. */
+  ATELIER_MAX_STARTING: integer(1, 1000).default(8),
+  /** Launches waiting in the queue; beyond, POST /api/labs answers 503 queue_full. */
+  ATELIER_MAX_QUEUE: integer(0, 100_000).default(1000),
+  /** Cap on a lab's whole life, extensions included (POST /api/labs/:id/extend). */
+  ATELIER_MAX_LIFETIME: duration.default(8 * 3600_000),
+  /** How much one extension adds; unset: the lab's own ttl (capped by ATELIER_MAX_TTL). */
+  ATELIER_EXTEND_STEP: duration.optional(),
+  /** Cap on any lab's idle limit, whatever its lab.yaml says. */
+  ATELIER_MAX_IDLE: duration.default(2 * 3600_000),
+  /** Host uids of the local driver's labs: one per lab, [base, base + count). */
+  ATELIER_LAB_UID_BASE: integer(1000, 2 ** 31 - 200_000).default(200_000),
+  ATELIER_LAB_UID_COUNT: integer(1, 100_000).default(10_000),
   ATELIER_DRIVER: z.enum(['local']).default('local'),
   /** Behind a reverse proxy: trust X-Forwarded-* for the client address and the host. */
   ATELIER_TRUST_PROXY: boolean.default(false),
   /** Region the embedded S3 endpoint answers for (clients sign with it). */
   ATELIER_S3_REGION: z.string().regex(/^[a-z0-9-]{2,32}$/).default('us-east-1'),
+  /** An external S3/MinIO instead of the embedded endpoint (http(s)://host[:port]); unset: embedded. */
+  ATELIER_S3_ENDPOINT: z.string().regex(s3EndpointPattern, 'expected http(s)://host[:port]').optional(),
+  /** The lab server's own credentials there (required with ATELIER_S3_ENDPOINT). */
+  ATELIER_S3_ADMIN_ACCESS_KEY_ID: z.string().optional(),
+  ATELIER_S3_ADMIN_SECRET_ACCESS_KEY: z.string().optional(),
+  /** The role learner credentials are minted from with STS AssumeRole (AWS needs one; MinIO ignores it). */
+  ATELIER_S3_ROLE_ARN: z.string().optional(),
+  /** STS endpoint when it is not ATELIER_S3_ENDPOINT (MinIO serves STS at the S3 endpoint). */
+  ATELIER_S3_STS_ENDPOINT: z.string().regex(s3EndpointPattern, 'expected http(s)://host[:port]').optional(),
+  /** Lifetime of minted learner credentials (STS DurationSeconds), 15m to 12h. */
+  ATELIER_S3_CREDENTIAL_TTL: duration.refine((ms) => ms >= 900_000 && ms <= 43_200_000, 'must be from 15m to 12h').default(12 * 3600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+})
+  .refine((e) => e.ATELIER_MAX_LIFETIME >= e.ATELIER_MAX_TTL, {
+    path: ['ATELIER_MAX_LIFETIME'],
+    message: 'must be at least ATELIER_MAX_TTL (a lab lives at least its ttl)',
+  })
+  .refine((e) => e.ATELIER_LAB_UID_COUNT >= e.ATELIER_MAX_LABS, {
+    path: ['ATELIER_LAB_UID_COUNT'],
+    message: 'must be at least ATELIER_MAX_LABS (one uid per lab)',
+  });
 
 export interface Config {
   port: number;
@@ -47,22 +88,77 @@ export interface Config {
   /** Absolute. labs/<id>/lab.yaml. */
   labsDir: string;
   limits: {
-    /** Milliseconds. */
+    /** Milliseconds: cap on a lab's ttl at launch. */
     maxTtl: number;
+    /** Labs starting or running at once; launches beyond are queued. */
     maxLabs: number;
+    /** Labs (queued included) of one client address. */
     maxLabsPerClient: number;
+    /** Labs (queued included) of one learner. */
+    maxLabsPerLearner: number;
+    /** Launches per learner per minute. */
+    launchesPerMinute: number;
+    /** Labs starting at once. */
+    maxStarting: number;
+    /** Launches waiting at once. */
+    maxQueue: number;
+    /** Milliseconds: cap on a lab's whole life, extensions included. */
+    maxLifetime: number;
+    /** Milliseconds added by one extension; undefined: the lab's ttl. */
+    extendStep?: number;
+    /** Milliseconds: cap on a lab's idle limit. */
+    maxIdle: number;
   };
+  /** The local driver's lab uids: [base, base + count). */
+  labUids: { base: number; count: number };
   driver: 'local';
   trustProxy: boolean;
   s3Region: string;
+  /** Where learner buckets live: the embedded endpoint (default) or an external S3/MinIO. */
+  s3: S3Mode;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
+
+export type S3Mode =
+  | { mode: 'embedded' }
+  | {
+      mode: 'external';
+      /** http(s)://host[:port], no trailing slash: what browsers and labs are given too. */
+      endpoint: string;
+      adminAccessKeyId: string;
+      adminSecretAccessKey: string;
+      roleArn?: string;
+      stsEndpoint?: string;
+      /** Milliseconds (whole seconds), 15 min to 12 h. */
+      credentialTtl: number;
+    };
 
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** The ATELIER_S3_* settings of an external S3, checked together (secrets never quoted back). */
+function s3Mode(e: z.infer<typeof environment>, input: Record<string, string>): S3Mode {
+  const endpoint = e.ATELIER_S3_ENDPOINT;
+  if (endpoint === undefined) {
+    const stray = ['ATELIER_S3_ADMIN_ACCESS_KEY_ID', 'ATELIER_S3_ADMIN_SECRET_ACCESS_KEY', 'ATELIER_S3_ROLE_ARN', 'ATELIER_S3_STS_ENDPOINT', 'ATELIER_S3_CREDENTIAL_TTL'].find((name) => input[name] !== undefined);
+    if (stray) throw new ConfigError(`invalid configuration: ${stray} is set but ATELIER_S3_ENDPOINT is not (it only applies to an external S3)`);
+    return { mode: 'embedded' };
+  }
+  const missing = (['ATELIER_S3_ADMIN_ACCESS_KEY_ID', 'ATELIER_S3_ADMIN_SECRET_ACCESS_KEY'] as const).filter((name) => !e[name]);
+  if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.join(' and ')} required when ATELIER_S3_ENDPOINT is set`);
+  return {
+    mode: 'external',
+    endpoint: endpoint.replace(/\/$/, ''),
+    adminAccessKeyId: e.ATELIER_S3_ADMIN_ACCESS_KEY_ID!,
+    adminSecretAccessKey: e.ATELIER_S3_ADMIN_SECRET_ACCESS_KEY!,
+    ...(e.ATELIER_S3_ROLE_ARN ? { roleArn: e.ATELIER_S3_ROLE_ARN } : {}),
+    ...(e.ATELIER_S3_STS_ENDPOINT ? { stsEndpoint: e.ATELIER_S3_STS_ENDPOINT.replace(/\/$/, '') } : {}),
+    credentialTtl: e.ATELIER_S3_CREDENTIAL_TTL,
+  };
 }
 
 /** Reads the configuration from `env`; throws a ConfigError naming the variable at fault. */
@@ -87,10 +183,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(e.ATELIER_DATA_DIR),
     siteDir: resolve(e.ATELIER_SITE_DIR),
     labsDir: resolve(e.ATELIER_LABS_DIR),
-    limits: { maxTtl: e.ATELIER_MAX_TTL, maxLabs: e.ATELIER_MAX_LABS, maxLabsPerClient: e.ATELIER_MAX_LABS_PER_CLIENT },
+    limits: {
+      maxTtl: e.ATELIER_MAX_TTL,
+      maxLabs: e.ATELIER_MAX_LABS,
+      maxLabsPerClient: e.ATELIER_MAX_LABS_PER_CLIENT,
+      maxLabsPerLearner: e.ATELIER_MAX_LABS_PER_LEARNER,
+      launchesPerMinute: e.ATELIER_LAUNCHES_PER_MINUTE,
+      maxStarting: e.ATELIER_MAX_STARTING,
+      maxQueue: e.ATELIER_MAX_QUEUE,
+      maxLifetime: e.ATELIER_MAX_LIFETIME,
+      ...(e.ATELIER_EXTEND_STEP === undefined ? {} : { extendStep: e.ATELIER_EXTEND_STEP }),
+      maxIdle: e.ATELIER_MAX_IDLE,
+    },
+    labUids: { base: e.ATELIER_LAB_UID_BASE, count: e.ATELIER_LAB_UID_COUNT },
     driver: e.ATELIER_DRIVER,
     trustProxy: e.ATELIER_TRUST_PROXY,
     s3Region: e.ATELIER_S3_REGION,
+    s3: s3Mode(e, input),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -17,7 +17,8 @@ try {
   process.exit(2);
 }
 
-const server = await startServer({ config, labs });
+// Labs left by a previous process (a crash, a SIGKILL) are stopped before anyone can launch.
+const server = await startServer({ config, labs, reapOrphans: true });
 server.app.log.info(`Atelier on http://localhost:${server.port}`);
 
 let stopping = false;

@@ -1,6 +1,7 @@
 /**
  * "My files": the learner's own bucket from the browser, through the same object store as the
- * S3 endpoint (so what the page shows is what `mc ls` shows in the lab).
+ * S3 endpoint (so what the page shows is what `mc ls` shows in the lab): the embedded one, or
+ * the external S3 (reached with the lab server's admin credentials).
  *   GET    /api/me/files?prefix=        → { bucket, prefix, folders, files }
  *   GET    /api/me/files/content?key=   → the object (download)
  *   PUT    /api/me/files?key=           → upload (raw body)
@@ -8,7 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ObjectStore } from '../storage/object-store.ts';
+import type { LearnerObjects } from '../storage/external.ts';
 import type { LearnerStore } from '../learners/store.ts';
 import { ApiError, parseWith } from './errors.ts';
 import { ensureLearner, requireLearner } from './identity.ts';
@@ -30,7 +31,7 @@ export const maxUploadBytes = 512 * 1024 * 1024;
 export function registerFileRoutes(
   app: FastifyInstance,
   store: LearnerStore,
-  objects: ObjectStore,
+  objects: LearnerObjects,
   onWrite: (learnerId: string) => void,
 ): void {
   app.get<{ Querystring: { prefix?: string } }>('/api/me/files', async (request, reply) => {
@@ -51,15 +52,15 @@ export function registerFileRoutes(
   app.get<{ Querystring: { key?: string } }>('/api/me/files/content', async (request, reply) => {
     const bucket = requireLearner(request, store);
     const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
-    const found = await objects.open(bucket, key);
+    const found = await objects.read(bucket, key);
     if (!found) throw new ApiError('not_found');
-    const { meta, file } = found;
+    const { meta, stream } = found;
     const name = key.split('/').pop()!;
     return reply
       .header('content-type', meta.headers['content-type'] ?? 'application/octet-stream')
       .header('content-length', String(meta.size))
       .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
-      .send(file.createReadStream());
+      .send(stream);
   });
 
   // Uploads stream straight to the object store: no body parser buffers them.
@@ -72,7 +73,7 @@ export function registerFileRoutes(
       const length = Number(request.headers['content-length'] ?? NaN);
       if (!(length <= maxUploadBytes)) throw new ApiError('too_large');
       const type = request.headers['content-type'] ?? 'application/octet-stream';
-      const meta = await objects.put(bucket, key, [request.raw], { headers: { 'content-type': type }, metadata: {} });
+      const meta = await objects.put(bucket, key, request.raw, type);
       onWrite(bucket);
       return reply.code(201).send({ key, size: meta.size });
     });

@@ -1,18 +1,32 @@
 /**
- * Lab sessions over HTTP:
+ * Lab sessions over HTTP (the browser's contract; README "HTTP API" has the prose):
  *   POST   /api/labs        { lab, secrets?, repository?, resources? }
- *                           → 201 { id, token, lab, status, createdAt, expiresAt, limits, configured, progress }
- *                             (200 with a fresh token when the learner already runs that lab)
- *   GET    /api/labs/:id              → 200 the same without the token
- *   DELETE /api/labs/:id              → 204
+ *            → 201 { id, token, …view } the lab runs (there was room: it started at once)
+ *            → 202 { id, token, …view, status: 'queued', position, estimatedWaitSeconds }
+ *                  the server is full: the lab starts when a slot frees (Location: /api/labs/:id)
+ *            → 202 { id, token, …view, status: 'starting' } room, but not ready within 1.5 s
+ *            → 200 { id, token, …view } the learner already has that lab (a fresh token for it)
+ *            → 429 too_many_labs (per learner / per client address) | rate_limited (Retry-After)
+ *            → 503 queue_full (Retry-After) | lab_failed
+ *   GET    /api/labs/:id              → 200 view (no token)
+ *   GET    /api/labs/:id?wait=<n>     → long-poll: answers once the lab has more than n progress
+ *            events, changes status, moves in the queue or turns slow, or after 25 s; at once
+ *            when it is neither queued nor starting. A lab that failed to start → 503 lab_failed.
+ *   POST   /api/labs/:id/extend       → 200 view (expiresAt pushed by one step, within
+ *            maxExpiresAt) | 409 extend_limit | 409 lab_not_started (queued)
+ *   DELETE /api/labs/:id              → 204 (queued labs too: they leave the queue)
+ * view = { id, lab, status: queued|starting|running, createdAt, expiresAt, maxExpiresAt,
+ *          idleExpiresAt, position?, estimatedWaitSeconds?, slow, startDurationMs, limits,
+ *          configured, progress: [{ step, percent }] }
  * A lab belongs to the learner: every page of theirs that names it gets the same lab.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Sessions, SessionError, type LaunchOptions } from '../labs/sessions.ts';
+import { Sessions, SessionError, type LaunchOptions, type Session } from '../labs/sessions.ts';
 import { byteSize } from '../labs/schema.ts';
 import type { LearnerContext } from '../learners/context.ts';
 import { launchOptions, LaunchError } from '../learners/launch.ts';
+import { translator } from '../../i18n/index.ts';
 import { ApiError, parseWith } from './errors.ts';
 import { authorizeLab } from './auth.ts';
 import { currentLearner, ensureLearner } from './identity.ts';
@@ -25,50 +39,130 @@ export const createLabBody = z.object({
   resources: z.object({ cpu: z.number().positive().max(64).optional(), memory: byteSize.optional() }).strict().optional(),
 });
 
+export const labQuery = z.object({
+  /** Progress events the page has already seen: long-poll until there are more (or a change). */
+  wait: z.coerce.number().int().min(0).max(10_000).optional(),
+});
+
+/**
+ * How long POST /api/labs waits for a lab that has room to be ready (201) before answering 202
+ * with status 'starting' for the page to follow: under the 2 s after which a start is `slow`.
+ */
+export const fastPathMs = 1_500;
+
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** How long a long-poll holds before answering the unchanged view. */
+export const longPollMs = 25_000;
+
+/**
+ * Refusals whose codes errors.ts does not know (rate_limited, queue_full, extend_limit,
+ * lab_not_started): the same `{ error: { code, message } }` body, worded in the caller's language.
+ */
+function refuse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  params: Record<string, string | number> = {},
+  retryAfterSeconds?: number,
+): FastifyReply {
+  const message = translator(languageOf(request.headers))(`errors.${code}`, params);
+  if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
+  return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message } });
+}
+
+function sessionRefusal(request: FastifyRequest, reply: FastifyReply, error: SessionError): FastifyReply {
+  switch (error.code) {
+    case 'rate_limited':
+      return refuse(request, reply, 429, 'rate_limited', error.details, error.retryAfterSeconds);
+    case 'queue_full':
+      return refuse(request, reply, 503, 'queue_full', error.details, error.retryAfterSeconds);
+    default:
+      throw new ApiError(error.code, error.details);
+  }
+}
+
 export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, learners?: LearnerContext): void {
+  const withToken = (session: Session, token: string) => ({ ...sessions.describe(session), token });
+
   app.post('/api/labs', async (request, reply) => {
     const body = parseWith(createLabBody, request.body, languageOf(request.headers));
     const lab = sessions.labs.get(body.lab);
     if (!lab) throw new ApiError('unknown_lab', { lab: body.lab });
     let options: LaunchOptions = {};
-    if (learners) {
-      const learnerId = ensureLearner(request, reply, learners.store);
-      const running = sessions.findForLearner(learnerId, lab.id);
-      if (running) {
-        await running.ready.catch(() => undefined);
-        const token = sessions.issueToken(running.id);
-        if (token && running.status === 'running') return reply.code(200).send({ ...Sessions.view(running), token });
-      }
-      try {
-        const { secrets, repository, resources } = body;
-        options = await launchOptions(learners.launch, {
-          learnerId,
-          lab,
-          ...(secrets ? { secrets } : {}),
-          ...(repository ? { repository } : {}),
-          ...(resources ? { resources } : {}),
-        });
-      } catch (error) {
-        if (!(error instanceof LaunchError)) throw error;
-        throw new ApiError('bad_request', { field: error.field, problem: error.message }, error.field);
-      }
-    }
     try {
-      const { session, token } = await sessions.create(lab.id, request.ip, options);
-      return reply.code(201).send({ ...Sessions.view(session), token });
+      if (learners) {
+        const learnerId = ensureLearner(request, reply, learners.store);
+        const running = sessions.findForLearner(learnerId, lab.id);
+        if (running) {
+          if (running.status === 'starting') await waitAtMost(running.ready, fastPathMs);
+          const token = sessions.issueToken(running.id);
+          if (token && running.status === 'running') return reply.code(200).send(withToken(running, token));
+          // Still queued or starting: a token for this page too, which follows it as the first does.
+          if (token && (running.status === 'queued' || running.status === 'starting')) {
+            return reply.code(202).header('location', `/api/labs/${running.id}`).send(withToken(running, token));
+          }
+        }
+        // Refuse before the launch's preparations (S3 credentials, seeded repositories).
+        sessions.admit(lab.id, request.ip, learnerId);
+        try {
+          const { secrets, repository, resources } = body;
+          options = await launchOptions(learners.launch, {
+            learnerId,
+            lab,
+            ...(secrets ? { secrets } : {}),
+            ...(repository ? { repository } : {}),
+            ...(resources ? { resources } : {}),
+          });
+        } catch (error) {
+          if (!(error instanceof LaunchError)) throw error;
+          throw new ApiError('bad_request', { field: error.field, problem: error.message }, error.field);
+        }
+      }
+      const { session, token, queued } = await sessions.create(lab.id, request.ip, options, { waitMs: fastPathMs });
+      if (queued) return reply.code(202).header('location', `/api/labs/${session.id}`).send(withToken(session, token));
+      return reply.code(201).send(withToken(session, token));
     } catch (error) {
       if (!(error instanceof SessionError)) throw error;
-      if (error.code === 'lab_failed') request.log.warn({ lab: lab.id, reason: error.message }, 'lab failed to start');
-      throw new ApiError(error.code, error.details);
+      return sessionRefusal(request, reply, error);
     }
   });
 
   const owner = (request: Parameters<typeof currentLearner>[0]) => (learners ? currentLearner(request, learners.store) : undefined);
 
-  app.get<{ Params: { id: string } }>('/api/labs/:id', async (request) => {
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/api/labs/:id', async (request, reply) => {
+    const { wait } = parseWith(labQuery, request.query ?? {}, languageOf(request.headers), 'query');
     const session = authorizeLab(sessions, request, request.params.id, owner(request));
     sessions.touch(session.id);
-    return Sessions.view(session);
+    if (wait !== undefined) {
+      // The response closing before it was sent: the page went away; stop holding for it.
+      const abort = new AbortController();
+      const onClose = (): void => abort.abort();
+      reply.raw.once('close', onClose);
+      try {
+        await sessions.waitForChange(session, wait, longPollMs, abort.signal);
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+      if (session.status === 'failed') throw new ApiError('lab_failed');
+      if (session.status === 'stopped') throw new ApiError('lab_gone');
+    }
+    return sessions.describe(session);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/labs/:id/extend', async (request, reply) => {
+    const session = authorizeLab(sessions, request, request.params.id, owner(request));
+    const result = sessions.extend(session.id);
+    if (!result) throw new ApiError('lab_gone');
+    if (!result.ok) {
+      return refuse(request, reply, 409, result.code, { max: new Date(session.maxExpiresAt).toISOString() });
+    }
+    return sessions.describe(result.session);
   });
 
   app.delete<{ Params: { id: string } }>('/api/labs/:id', async (request, reply) => {

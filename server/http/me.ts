@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { LearnerStore } from '../learners/store.ts';
+import type { LearnerStore, S3Credentials } from '../learners/store.ts';
 import { ApiError, parseWith } from './errors.ts';
 import { currentLearner, ensureLearner, requireLearner } from './identity.ts';
 import { languageOf } from './language.ts';
@@ -24,9 +24,11 @@ export const secretGroupBody = z.object({
 });
 
 export interface StorageInfo {
-  /** S3 endpoint as seen from the learner's browser (scheme, host, port). */
+  /** S3 endpoint as seen from the learner's browser (scheme, host, port): this server's, or the external S3's. */
   endpointFor(request: FastifyRequest): string;
   region: string;
+  /** The learner's current S3 credentials (stored, or minted by STS for an external S3). */
+  credentialsFor(learnerId: string): Promise<S3Credentials>;
 }
 
 export function originOf(request: FastifyRequest): string {
@@ -37,7 +39,7 @@ export function registerMeRoutes(app: FastifyInstance, store: LearnerStore, stor
   app.get('/api/me', async (request, reply) => {
     const id = ensureLearner(request, reply, store);
     const learner = store.get(id)!;
-    const s3 = store.s3Credentials(id);
+    const s3 = await storage.credentialsFor(id);
     return {
       learner: { id },
       git: { ...learner.git, forgeUrl: `${originOf(request)}/git/${id}`, hasToken: store.gitToken(id) !== undefined },

@@ -1,14 +1,33 @@
 /**
- * Lab sessions: the lifecycle of running labs over a Driver. A session is minted with a random
- * id and a random 256-bit token; the token is the only credential of the lab (HTTP and terminal).
- * Stopped or expired sessions are forgotten at once, so their token never works again.
+ * Lab sessions: the lifecycle of labs over a Driver. A session is minted with a random id and a
+ * random 256-bit token; the token is the only credential of the lab (HTTP and terminal).
+ *
+ *   queued ──(a slot frees)──▶ starting ──▶ running ──▶ stopped (deleted, expired, idle, shutdown)
+ *      │                          └──────────▶ failed
+ *      └──(deleted)──▶ stopped
+ *
+ * A launch starts at once when the server has room (fewer than `maxLabs` labs starting or
+ * running, fewer than `maxStarting` sandboxes being built); otherwise it waits in a FIFO queue and
+ * starts when a lab leaves or a start ends. Quotas (per learner, per client address, launches per
+ * minute) refuse before anything is queued. A lab's clock (ttl, lifetime cap) starts when its
+ * start begins, not while it waits.
+ *
+ * Stopped or expired sessions are forgotten at once, so their token never works again; a lab that
+ * failed to start leaves a short-lived tombstone so its page learns why (`lab_failed`).
+ *
+ * Every lab event is one structured log line (`lab queued`, `lab started`, `lab stopped`,
+ * `lab extended`, `quota refused`): ids, lab, learner, durations and reasons — never a token and
+ * never an environment value (error texts are scrubbed of the lab's environment values).
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import type { Driver, EnforcedLimits, LabHandle, LabResources, LabSpec, ProgressEvent } from '../drivers/driver.ts';
 import type { LabDefinition } from './schema.ts';
+import { labQuotaRefusal, RateLimiter, type QuotaRefusal } from './quotas.ts';
+import { LaunchQueue, StartStatistics, estimateWaitSeconds } from './queue.ts';
+import { launches, launchDuration } from '../metrics.ts';
 
-export type LabStatus = 'starting' | 'running' | 'stopped' | 'failed';
+export type LabStatus = 'queued' | 'starting' | 'running' | 'stopped' | 'failed';
 
 export type StopReason = 'deleted' | 'expired' | 'idle' | 'failed' | 'shutdown';
 
@@ -16,7 +35,7 @@ export interface Session {
   readonly id: string;
   readonly labId: string;
   readonly lab: LabDefinition;
-  /** Who created it (client address until learners exist); used for quotas. */
+  /** The client address that launched it; the per-client quota counts by it. */
   readonly owner: string;
   /** The learner the lab belongs to: they reach it from any page, and its checks see their data. */
   readonly learnerId?: string;
@@ -24,13 +43,26 @@ export interface Session {
   readonly resources: LabResources;
   /** What the learner chose at launch, shown in the lab's note. */
   readonly configured: LaunchChoices;
+  /** When the launch was asked for. */
   readonly createdAt: number;
-  readonly expiresAt: number;
+  /** Milliseconds: the lab's ttl and idle limit, capped by the server's. */
+  readonly ttl: number;
+  readonly idle: number;
+  /** When its start began (it left the queue); undefined while queued. */
+  startedAt?: number;
+  /** When it became ready. */
+  readyAt?: number;
+  /** Hard expiry; provisional while queued (the clock starts with the start). Extended by extend(). */
+  expiresAt: number;
+  /** The latest expiresAt may ever be (extensions included). */
+  maxExpiresAt: number;
   status: LabStatus;
   progress: ProgressEvent[];
+  /** The start took (or is taking) longer than the slow threshold (~2 s). */
+  slow: boolean;
   handle?: LabHandle;
   lastActivity: number;
-  /** Resolves once the lab runs; rejects if it failed to start. */
+  /** Resolves once the lab runs; rejects if it failed to start or was deleted before. */
   ready: Promise<LabHandle>;
 }
 
@@ -40,7 +72,20 @@ export interface SessionView {
   lab: string;
   status: LabStatus;
   createdAt: string;
+  /** Hard expiry (provisional while queued). */
   expiresAt: string;
+  /** How far POST /api/labs/:id/extend may push expiresAt. */
+  maxExpiresAt: string;
+  /** When the idle reaper stops it unless something happens (API call, terminal open or typing). */
+  idleExpiresAt: string;
+  /** Queued only: 1 = next to start. */
+  position?: number;
+  /** Queued or starting: seconds until ready, estimated. */
+  estimatedWaitSeconds?: number;
+  /** The start took, or is taking, more than ~2 s. */
+  slow: boolean;
+  /** Milliseconds from the start's beginning to ready; null until ready. */
+  startDurationMs: number | null;
   limits: { resources: LabResources; enforced: EnforcedLimits | null };
   configured: LaunchChoices;
   progress: ProgressEvent[];
@@ -62,25 +107,61 @@ export interface LaunchOptions {
   prepare?: (handle: LabHandle, onProgress: (event: ProgressEvent) => void) => Promise<void>;
 }
 
-export type SessionErrorCode = 'unknown_lab' | 'too_many_labs' | 'lab_failed';
+export type SessionErrorCode = 'unknown_lab' | 'too_many_labs' | 'rate_limited' | 'queue_full' | 'lab_failed';
 
 export class SessionError extends Error {
   readonly code: SessionErrorCode;
   readonly details: Record<string, string>;
-  constructor(code: SessionErrorCode, message: string, details: Record<string, string> = {}) {
+  /** rate_limited, queue_full: seconds after which trying again makes sense. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: SessionErrorCode, message: string, details: Record<string, string> = {}, retryAfterSeconds?: number) {
     super(message);
     this.name = 'SessionError';
     this.code = code;
     this.details = details;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
-export type Authorization = { ok: true; session: Session } | { ok: false; code: 'unauthorized' | 'forbidden' | 'lab_gone' };
+export type Authorization =
+  | { ok: true; session: Session }
+  | { ok: false; code: 'unauthorized' | 'forbidden' | 'lab_gone' | 'lab_failed' };
+
+export type Extension = { ok: true; session: Session } | { ok: false; code: 'extend_limit' | 'lab_not_started' };
+
+/** The logger's shape (pino's, as fastify's `app.log`). */
+export interface SessionsLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface SessionLimits {
+  /** Milliseconds: cap on a lab's ttl. */
+  maxTtl: number;
+  /** Labs starting or running at once; more are queued. */
+  maxLabs: number;
+  /** Labs (queued included) per client address. */
+  maxLabsPerClient: number;
+  /** Labs (queued included) per learner; default 3. */
+  maxLabsPerLearner?: number;
+  /** Launches per learner (or address, without a learner) per minute; default 10. */
+  launchesPerMinute?: number;
+  /** Sandboxes being built at once; default 8. */
+  maxStarting?: number;
+  /** Launches waiting; default 1000. */
+  maxQueue?: number;
+  /** Milliseconds: cap on a lab's whole life, extensions included; default 8 h. */
+  maxLifetime?: number;
+  /** Milliseconds one extension adds; default the lab's (capped) ttl. */
+  extendStep?: number;
+  /** Milliseconds: cap on a lab's idle limit; default none. */
+  maxIdle?: number;
+}
 
 export interface SessionsOptions {
   driver: Driver;
   labs: ReadonlyMap<string, LabDefinition>;
-  limits: { maxTtl: number; maxLabs: number; maxLabsPerClient: number };
+  limits: SessionLimits;
   /** Where labs reach the lab server's forge and S3 endpoint (see LabSpec.gateway); known once listening. */
   gateway?: () => LabSpec['gateway'];
   /** Programs shipped into every lab (labs/tools/*). */
@@ -89,6 +170,10 @@ export interface SessionsOptions {
   reapInterval?: number;
   /** Called when stopping a lab fails (the lab is forgotten anyway). */
   onError?: (error: unknown, context: string) => void;
+  /** Lab events, one structured line each. */
+  log?: SessionsLog | (() => SessionsLog | undefined);
+  /** A start longer than this is flagged `slow` (ms, default 2000). */
+  slowStartMs?: number;
   now?: () => number;
 }
 
@@ -96,25 +181,59 @@ interface Entry {
   session: Session;
   /** Several tokens: each page of a course that opens the learner's lab gets its own. */
   tokenHashes: Buffer[];
+  /** Kept until the start begins (a queued lab starts later with them), then dropped. */
+  launch?: LaunchOptions;
+  resolve: (handle: LabHandle) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Tombstone {
+  tokenHashes: Buffer[];
+  until: number;
 }
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
 
+/** How long a lab that failed to start answers `lab_failed` (then `lab_gone`). */
+const tombstoneMs = 5 * 60_000;
+const maxTombstones = 10_000;
+
+/** `text` with every environment value of the lab (credentials, secrets) masked. */
+export function scrub(text: string, env: Record<string, string> | undefined): string {
+  let out = text;
+  const values = Object.values(env ?? {})
+    .filter((value) => value.length >= 4)
+    .sort((a, b) => b.length - a.length);
+  for (const value of values) out = out.split(value).join('[redacted]');
+  return out;
+}
+
 export interface SessionsEvents {
   /** A lab stopped (deleted, expired, idle, failed or shutdown): terminals must close. */
   stopped: [session: Session, reason: StopReason];
+  /** Something a page shows changed: status, progress, queue position, slow, expiry. */
+  changed: [session: Session];
 }
 
 export class Sessions extends EventEmitter<SessionsEvents> {
   readonly driver: Driver;
   readonly labs: ReadonlyMap<string, LabDefinition>;
-  readonly #limits: SessionsOptions['limits'];
+  readonly #limits: Required<Omit<SessionLimits, 'extendStep' | 'maxIdle'>> & Pick<SessionLimits, 'extendStep' | 'maxIdle'>;
   readonly #gateway: SessionsOptions['gateway'];
   readonly #tools: SessionsOptions['tools'];
   readonly #entries = new Map<string, Entry>();
+  readonly #failed = new Map<string, Tombstone>();
+  readonly #queue = new LaunchQueue();
+  readonly #stats: StartStatistics;
+  readonly #rate: RateLimiter;
+  readonly #waiters = new Map<string, Set<() => void>>();
   readonly #now: () => number;
   readonly #onError: (error: unknown, context: string) => void;
+  readonly #log: () => SessionsLog | undefined;
+  readonly #slowStartMs: number;
   readonly #pending = new Set<Promise<unknown>>();
+  /** Driver starts in progress (including those of labs deleted meanwhile). */
+  #inFlight = 0;
   #reaper: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -122,11 +241,28 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     super();
     this.driver = options.driver;
     this.labs = options.labs;
-    this.#limits = options.limits;
+    const limits = options.limits;
+    this.#limits = {
+      maxTtl: limits.maxTtl,
+      maxLabs: limits.maxLabs,
+      maxLabsPerClient: limits.maxLabsPerClient,
+      maxLabsPerLearner: limits.maxLabsPerLearner ?? 3,
+      launchesPerMinute: limits.launchesPerMinute ?? 10,
+      maxStarting: limits.maxStarting ?? 8,
+      maxQueue: limits.maxQueue ?? 1000,
+      maxLifetime: limits.maxLifetime ?? 8 * 3600_000,
+      ...(limits.extendStep === undefined ? {} : { extendStep: limits.extendStep }),
+      ...(limits.maxIdle === undefined ? {} : { maxIdle: limits.maxIdle }),
+    };
     this.#gateway = options.gateway;
     this.#tools = options.tools;
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => {});
+    const log = options.log;
+    this.#log = typeof log === 'function' ? log : () => log;
+    this.#slowStartMs = options.slowStartMs ?? 2_000;
+    this.#stats = new StartStatistics({ now: this.#now });
+    this.#rate = new RateLimiter(this.#limits.launchesPerMinute, 60_000, this.#now);
     const interval = options.reapInterval ?? 15_000;
     if (interval > 0) {
       this.#reaper = setInterval(() => void this.reap(), interval);
@@ -134,28 +270,106 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     }
   }
 
+  /** The server's limits, as configured (for the API and tests). */
+  get limits(): Readonly<SessionLimits> {
+    return this.#limits;
+  }
+
+  #info(fields: Record<string, unknown>, message: string): void {
+    this.#log()?.info(fields, message);
+  }
+
+  #warn(fields: Record<string, unknown>, message: string): void {
+    this.#log()?.warn(fields, message);
+  }
+
+  static #fields(session: Session): Record<string, unknown> {
+    return { session: session.id, lab: session.labId, ...(session.learnerId ? { learner: session.learnerId } : {}) };
+  }
+
+  /** Labs starting or running (what the server-wide cap counts). */
+  #activeCount(): number {
+    let count = 0;
+    for (const { session } of this.#entries.values()) if (session.status === 'starting' || session.status === 'running') count += 1;
+    return count;
+  }
+
+  #hasRoom(): boolean {
+    return !this.#closed && this.#inFlight < this.#limits.maxStarting && this.#activeCount() < this.#limits.maxLabs;
+  }
+
+  #rateKey(owner: string, learnerId: string | undefined): string {
+    return learnerId === undefined ? `client:${owner}` : `learner:${learnerId}`;
+  }
+
+  /** Why one more launch by (owner, learner) would be refused now, if it would. */
+  quotaRefusal(owner: string, learnerId?: string): QuotaRefusal | undefined {
+    const live = [...this.#entries.values()].map((entry) => entry.session);
+    const quota = labQuotaRefusal(live, { owner, ...(learnerId === undefined ? {} : { learnerId }) }, this.#limits);
+    if (quota) return quota;
+    const retryMs = this.#rate.retryAfterMs(this.#rateKey(owner, learnerId));
+    if (retryMs > 0) return { code: 'rate_limited', max: this.#limits.launchesPerMinute, retryAfterSeconds: Math.ceil(retryMs / 1000) };
+    if ((this.#queue.size > 0 || !this.#hasRoom()) && this.#queue.size >= this.#limits.maxQueue) {
+      // The head of the queue moves after about one start, or one departure when full.
+      const retryAfterSeconds = Math.min(300, Math.max(5, this.#estimate(1)));
+      return { code: 'queue_full', max: this.#limits.maxQueue, retryAfterSeconds };
+    }
+    return undefined;
+  }
+
   /**
-   * Creates a session and starts its lab. Resolves once the driver has started it; throws a
-   * SessionError (unknown lab, quota, start failure).
+   * Throws the SessionError a launch by (owner, learner) would get from the quotas, logging it
+   * (`quota refused`). Callers check before expensive launch preparations; create() checks again.
    */
-  async create(labId: string, owner: string, options: LaunchOptions = {}): Promise<{ session: Session; token: string }> {
+  admit(labId: string, owner: string, learnerId?: string): void {
+    const refusal = this.quotaRefusal(owner, learnerId);
+    if (!refusal) return;
+    launches.inc({ lab: labId, result: 'refused' });
+    this.#info(
+      { lab: labId, ...(learnerId ? { learner: learnerId } : {}), client: owner, code: refusal.code, max: refusal.max, ...('scope' in refusal ? { scope: refusal.scope } : {}) },
+      'quota refused',
+    );
+    const details: Record<string, string> = { max: String(refusal.max) };
+    if (refusal.code === 'too_many_labs') throw new SessionError('too_many_labs', `at most ${refusal.max} labs per ${refusal.scope}`, details);
+    if (refusal.code === 'rate_limited') {
+      throw new SessionError('rate_limited', `at most ${refusal.max} launches a minute`, { ...details, seconds: String(refusal.retryAfterSeconds) }, refusal.retryAfterSeconds);
+    }
+    throw new SessionError('queue_full', `the queue holds ${refusal.max} launches`, { ...details, seconds: String(refusal.retryAfterSeconds) }, refusal.retryAfterSeconds);
+  }
+
+  /**
+   * Creates a session. With room, starts it and resolves once it runs, or after `waitMs` with the
+   * lab still starting (the page then follows it); without room, queues it and resolves at once
+   * (it starts when a slot frees). `queued` is true when the lab does not run yet. Throws a
+   * SessionError: unknown lab, quota (too_many_labs, rate_limited, queue_full), a start failure
+   * within `waitMs`.
+   */
+  async create(
+    labId: string,
+    owner: string,
+    options: LaunchOptions = {},
+    { waitMs = Infinity }: { waitMs?: number } = {},
+  ): Promise<{ session: Session; token: string; queued: boolean }> {
     if (this.#closed) throw new SessionError('lab_failed', 'the server is shutting down');
     const lab = this.labs.get(labId);
     if (!lab) throw new SessionError('unknown_lab', `no lab named ${labId}`, { lab: labId });
-    const live = [...this.#entries.values()].map((entry) => entry.session);
-    if (live.length >= this.#limits.maxLabs) {
-      throw new SessionError('too_many_labs', 'the server runs as many labs as it can', { max: String(this.#limits.maxLabs) });
-    }
-    if (live.filter((session) => session.owner === owner).length >= this.#limits.maxLabsPerClient) {
-      throw new SessionError('too_many_labs', 'this client runs as many labs as it may', { max: String(this.#limits.maxLabsPerClient) });
-    }
+    this.admit(labId, owner, options.learnerId);
+    this.#rate.hit(this.#rateKey(owner, options.learnerId));
 
     const id = randomBytes(12).toString('base64url');
     const token = randomBytes(32).toString('base64url');
     const createdAt = this.#now();
-    const expiresAt = createdAt + Math.min(lab.ttl, this.#limits.maxTtl);
-    const progress: ProgressEvent[] = [{ step: 'queued', percent: 0 }];
+    const ttl = Math.min(lab.ttl, this.#limits.maxTtl, this.#limits.maxLifetime);
+    const idle = Math.min(lab.idle, this.#limits.maxIdle ?? Infinity);
 
+    let resolve!: (handle: LabHandle) => void;
+    let reject!: (error: unknown) => void;
+    const ready = new Promise<LabHandle>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Callers that only look at the status must not see an unhandled rejection.
+    ready.catch(() => {});
     const session: Session = {
       id,
       labId,
@@ -165,27 +379,76 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       resources: options.resources ?? lab.resources,
       configured: options.choices ?? {},
       createdAt,
-      expiresAt,
-      status: 'starting',
-      progress,
+      ttl,
+      idle,
+      expiresAt: createdAt + ttl,
+      maxExpiresAt: createdAt + Math.max(ttl, this.#limits.maxLifetime),
+      status: 'queued',
+      progress: [{ step: 'queued', percent: 0 }],
+      slow: false,
       lastActivity: createdAt,
-      ready: Promise.resolve() as unknown as Promise<LabHandle>,
+      ready,
     };
-    this.#entries.set(id, { session, tokenHashes: [sha256(token)] });
+    const entry: Entry = { session, tokenHashes: [sha256(token)], launch: options, resolve, reject };
+    this.#entries.set(id, entry);
 
+    if (this.#queue.size === 0 && this.#hasRoom()) {
+      // Same instant as createdAt: a lab that never waited has expiresAt - createdAt = its ttl.
+      const started = this.#begin(entry, createdAt);
+      if (waitMs === Infinity) return { session: await started, token, queued: false };
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(resolve, waitMs, undefined);
+      });
+      try {
+        const running = await Promise.race([started, timeout]);
+        return { session, token, queued: running === undefined };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const position = this.#queue.push(id);
+    launches.inc({ lab: labId, result: 'queued' });
+    this.#info({ ...Sessions.#fields(session), position, estimatedWaitSeconds: this.#estimate(position) }, 'lab queued');
+    return { session, token, queued: true };
+  }
+
+  /** Starts the entry's lab now; resolves with its session once it runs, rejects if it fails. */
+  #begin(entry: Entry, startedAt = this.#now()): Promise<Session> {
+    const { session } = entry;
+    const options = entry.launch ?? {};
+    delete entry.launch;
+    const { id, lab, progress } = session;
+    session.status = 'starting';
+    session.startedAt = startedAt;
+    session.expiresAt = startedAt + session.ttl;
+    session.maxExpiresAt = startedAt + Math.max(session.ttl, this.#limits.maxLifetime);
+    session.lastActivity = startedAt;
+    this.#inFlight += 1;
+    const slowTimer = setTimeout(() => {
+      if (session.status !== 'starting') return;
+      session.slow = true;
+      this.#notify(session);
+    }, this.#slowStartMs);
+    slowTimer.unref();
+
+    const gateway = this.#gateway?.();
     const spec: LabSpec = {
       id,
-      labId,
+      labId: session.labId,
       workspace: lab.workspace,
       resources: session.resources,
       env: { ...lab.env, ...options.env },
       image: lab.image,
-      expiresAt,
-      ...(this.#gateway?.() ? { gateway: this.#gateway()! } : {}),
+      expiresAt: session.expiresAt,
+      ...(gateway ? { gateway } : {}),
       ...(this.#tools ? { tools: this.#tools } : {}),
     };
     const onProgress = (event: ProgressEvent): void => {
-      if (session.status === 'starting' && event.step !== 'ready') progress.push({ step: event.step, percent: event.percent });
+      if (session.status === 'starting' && event.step !== 'ready') {
+        progress.push({ step: event.step, percent: event.percent });
+        this.#notify(session);
+      }
     };
     // async wrapper: a driver that throws synchronously still yields a rejected promise.
     const ready = (async () => {
@@ -198,19 +461,20 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       }
       return handle;
     })();
-    session.ready = ready;
-    // Callers that only look at the status must not see an unhandled rejection.
-    ready.catch(() => {});
-    const settled = this.#settle(session, ready);
-    this.#pending.add(settled);
-    try {
-      return { session: await settled, token };
-    } finally {
+    ready.then(entry.resolve, entry.reject);
+    this.#notify(session);
+    const settled = this.#settle(session, ready, spec.env).finally(() => {
+      this.#inFlight -= 1;
+      clearTimeout(slowTimer);
       this.#pending.delete(settled);
-    }
+      this.#pump();
+    });
+    this.#pending.add(settled);
+    settled.catch(() => {});
+    return settled;
   }
 
-  async #settle(session: Session, ready: Promise<LabHandle>): Promise<Session> {
+  async #settle(session: Session, ready: Promise<LabHandle>, env: Record<string, string>): Promise<Session> {
     const { id, progress } = session;
 
     try {
@@ -221,21 +485,122 @@ export class Sessions extends EventEmitter<SessionsEvents> {
         await this.driver.stop(handle).catch((error: unknown) => this.#onError(error, `stop ${id}`));
         throw new SessionError('lab_failed', 'the lab was stopped while it started');
       }
+      const readyAt = this.#now();
       session.status = 'running';
+      session.readyAt = readyAt;
+      const durationMs = readyAt - (session.startedAt ?? readyAt);
+      if (durationMs > this.#slowStartMs) session.slow = true;
       if (progress.at(-1)?.step !== 'ready') progress.push({ step: 'ready', percent: 100 });
+      this.#stats.recordStart(durationMs);
+      launches.inc({ lab: session.labId, result: 'started' });
+      launchDuration.observe({ lab: session.labId }, (readyAt - session.createdAt) / 1000);
+      this.#info(
+        { ...Sessions.#fields(session), durationMs, waitedMs: (session.startedAt ?? readyAt) - session.createdAt, slow: session.slow },
+        'lab started',
+      );
+      this.#notify(session);
       return session;
     } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
       if (this.#entries.get(id)?.session === session) {
         session.status = 'failed';
+        const entry = this.#entries.get(id)!;
         this.#entries.delete(id);
+        this.#bury(id, entry.tokenHashes);
+        launches.inc({ lab: session.labId, result: 'failed' });
+        this.#warn({ ...Sessions.#fields(session), reason: 'failed', error: scrub(message, env) }, 'lab stopped');
         this.emit('stopped', session, 'failed');
+        this.#notify(session);
       }
       if (error instanceof SessionError) throw error;
-      throw new SessionError('lab_failed', error instanceof Error ? error.message : String(error));
+      throw new SessionError('lab_failed', scrub(message, env));
     }
   }
 
-  /** The live session with that id (starting or running), if any. */
+  /** Starts queued labs while there is room. */
+  #pump(): void {
+    let moved = false;
+    while (this.#queue.size > 0 && this.#hasRoom()) {
+      const id = this.#queue.shift()!;
+      const entry = this.#entries.get(id);
+      if (!entry || entry.session.status !== 'queued') continue;
+      moved = true;
+      void this.#begin(entry);
+    }
+    if (moved) this.#notifyQueued();
+  }
+
+  #bury(id: string, tokenHashes: Buffer[]): void {
+    const now = this.#now();
+    for (const [known, tombstone] of this.#failed) {
+      if (tombstone.until > now && this.#failed.size < maxTombstones) break;
+      this.#failed.delete(known);
+    }
+    this.#failed.set(id, { tokenHashes, until: now + tombstoneMs });
+  }
+
+  /** Wakes long-polls of that session. */
+  #notify(session: Session): void {
+    const waiters = this.#waiters.get(session.id);
+    if (waiters) {
+      this.#waiters.delete(session.id);
+      for (const wake of waiters) wake();
+    }
+    this.emit('changed', session);
+  }
+
+  #notifyQueued(): void {
+    for (const id of this.#queue.ids()) {
+      const entry = this.#entries.get(id);
+      if (entry) this.#notify(entry.session);
+    }
+  }
+
+  /** Seconds until the lab at `position` in the queue runs, estimated. */
+  #estimate(position: number): number {
+    const now = this.#now();
+    const dueInMs: number[] = [];
+    for (const { session } of this.#entries.values()) {
+      if (session.status !== 'running') continue;
+      dueInMs.push(Math.min(session.expiresAt, session.lastActivity + session.idle) - now);
+    }
+    return estimateWaitSeconds({
+      position,
+      active: this.#activeCount(),
+      maxActive: this.#limits.maxLabs,
+      maxStarting: this.#limits.maxStarting,
+      averageStartMs: this.#stats.averageStartMs(),
+      departureRate: this.#stats.departureRate(),
+      dueInMs,
+    });
+  }
+
+  /**
+   * Resolves when something about the session changes (progress, status, queue position, slow),
+   * at once if it already has more than `seen` progress events or is no longer queued or
+   * starting, or after `timeoutMs`, or when `signal` aborts.
+   */
+  waitForChange(session: Session, seen: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (session.progress.length > seen || (session.status !== 'queued' && session.status !== 'starting')) return Promise.resolve();
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(session.id);
+      if (!waiters) this.#waiters.set(session.id, (waiters = new Set()));
+      const set = waiters;
+      const wake = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
+        set.delete(wake);
+        if (set.size === 0 && this.#waiters.get(session.id) === set) this.#waiters.delete(session.id);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      signal?.addEventListener('abort', wake, { once: true });
+      set.add(wake);
+    });
+  }
+
+  /** The live session with that id (queued, starting or running), if any. */
   get(id: string): Session | undefined {
     return this.#entries.get(id)?.session;
   }
@@ -243,12 +608,18 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   /** Token check in constant time (hashes compared, so lengths never leak either). */
   authorize(id: string, token: string | undefined): Authorization {
     if (!token) return { ok: false, code: 'unauthorized' };
-    const entry = this.#entries.get(id);
-    if (!entry || entry.session.expiresAt <= this.#now()) return { ok: false, code: 'lab_gone' };
     const hash = sha256(token);
     // Every hash is compared, so the time taken does not tell which token (if any) matched.
-    const matches = entry.tokenHashes.map((known) => timingSafeEqual(hash, known));
-    if (!matches.includes(true)) return { ok: false, code: 'forbidden' };
+    const matches = (known: Buffer[]): boolean => known.map((candidate) => timingSafeEqual(hash, candidate)).includes(true);
+    const entry = this.#entries.get(id);
+    const now = this.#now();
+    if (!entry) {
+      const tombstone = this.#failed.get(id);
+      if (tombstone && tombstone.until > now && matches(tombstone.tokenHashes)) return { ok: false, code: 'lab_failed' };
+      return { ok: false, code: 'lab_gone' };
+    }
+    if (entry.session.status !== 'queued' && entry.session.expiresAt <= now) return { ok: false, code: 'lab_gone' };
+    if (!matches(entry.tokenHashes)) return { ok: false, code: 'forbidden' };
     return { ok: true, session: entry.session };
   }
 
@@ -281,23 +652,60 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     if (entry) entry.session.lastActivity = this.#now();
   }
 
-  /** Stops a lab and forgets it. Idempotent; resolves once the driver released it. */
+  /**
+   * Pushes the lab's expiry by one step (the configured step, or the lab's ttl), never past its
+   * lifetime cap. A queued lab has no clock yet: lab_not_started.
+   */
+  extend(id: string): Extension | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    const { session } = entry;
+    if (session.status !== 'running' && session.status !== 'starting') return { ok: false, code: 'lab_not_started' };
+    if (session.expiresAt >= session.maxExpiresAt) return { ok: false, code: 'extend_limit' };
+    const step = this.#limits.extendStep ?? session.ttl;
+    const before = session.expiresAt;
+    session.expiresAt = Math.min(session.expiresAt + step, session.maxExpiresAt);
+    session.lastActivity = this.#now();
+    this.#info(
+      { ...Sessions.#fields(session), addedMs: session.expiresAt - before, expiresAt: new Date(session.expiresAt).toISOString() },
+      'lab extended',
+    );
+    this.#notify(session);
+    return { ok: true, session };
+  }
+
+  /** Stops a lab (or drops it from the queue) and forgets it. Idempotent; resolves once the driver released it. */
   async stop(id: string, reason: StopReason = 'deleted'): Promise<boolean> {
     const entry = this.#entries.get(id);
     if (!entry) return false;
     this.#entries.delete(id);
     const { session } = entry;
-    const wasStarting = session.status === 'starting';
+    const previous = session.status;
     session.status = 'stopped';
+    const now = this.#now();
+    this.#info(
+      { ...Sessions.#fields(session), reason, was: previous, ...(session.startedAt === undefined ? {} : { livedMs: now - session.startedAt }) },
+      'lab stopped',
+    );
     this.emit('stopped', session, reason);
-    // A lab still starting is released by create() once the driver hands its handle back.
-    if (!wasStarting && session.handle) {
+    this.#notify(session);
+    if (previous === 'queued') {
+      delete entry.launch;
+      this.#queue.remove(id);
+      entry.reject(new SessionError('lab_failed', 'the lab was stopped before it started'));
+      this.#notifyQueued();
+      return true;
+    }
+    // A lab still starting is released by #settle once the driver hands its handle back.
+    if (previous !== 'starting' && session.handle) {
       try {
         await this.driver.stop(session.handle);
       } catch (error) {
         this.#onError(error, `stop ${id}`);
       }
     }
+    this.#stats.recordDeparture();
+    this.#pump();
     return true;
   }
 
@@ -306,10 +714,11 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     const now = this.#now();
     const reaped: Promise<unknown>[] = [];
     const ids: string[] = [];
+    for (const [id, tombstone] of this.#failed) if (tombstone.until <= now) this.#failed.delete(id);
     for (const { session } of this.#entries.values()) {
       if (session.status !== 'running') continue;
       const reason: StopReason | undefined =
-        session.expiresAt <= now ? 'expired' : now - session.lastActivity >= session.lab.idle ? 'idle' : undefined;
+        session.expiresAt <= now ? 'expired' : now - session.lastActivity >= session.idle ? 'idle' : undefined;
       if (reason) {
         ids.push(session.id);
         reaped.push(this.stop(session.id, reason));
@@ -326,21 +735,45 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     return count;
   }
 
+  /** Launches waiting for a slot. */
+  queuedCount(): number {
+    return this.#queue.size;
+  }
+
   all(): Session[] {
     return [...this.#entries.values()].map((entry) => entry.session);
   }
 
-  /** On shutdown: no new labs, stop every lab, stop the reaper. */
+  /** On shutdown: no new labs, drop the queue, stop every lab, stop the reaper. */
   async stopAll(): Promise<void> {
     this.#closed = true;
     if (this.#reaper) clearInterval(this.#reaper);
     this.#reaper = undefined;
+    for (const id of [...this.#queue.ids()]) await this.stop(id, 'shutdown');
     const starting = [...this.#pending].map((promise) => promise.catch(() => undefined));
     await Promise.all(this.all().map((session) => this.stop(session.id, 'shutdown')));
-    // Labs that were starting are released by create() once their start settles.
+    // Labs that were starting are released by #settle once their start settles.
     await Promise.all(starting);
+    for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake();
   }
 
+  /** The session as the API shows it, with its queue position and wait estimate. */
+  describe(session: Session): SessionView {
+    const view = Sessions.view(session);
+    if (session.status === 'queued') {
+      const position = this.#queue.position(session.id);
+      if (position !== undefined) {
+        view.position = position;
+        view.estimatedWaitSeconds = this.#estimate(position);
+      }
+    } else if (session.status === 'starting') {
+      const elapsed = this.#now() - (session.startedAt ?? this.#now());
+      view.estimatedWaitSeconds = Math.max(1, Math.ceil((this.#stats.averageStartMs() - elapsed) / 1000));
+    }
+    return view;
+  }
+
+  /** The session as the API shows it, without queue information (see describe()). */
   static view(session: Session): SessionView {
     return {
       id: session.id,
@@ -348,6 +781,10 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       status: session.status,
       createdAt: new Date(session.createdAt).toISOString(),
       expiresAt: new Date(session.expiresAt).toISOString(),
+      maxExpiresAt: new Date(session.maxExpiresAt).toISOString(),
+      idleExpiresAt: new Date(session.lastActivity + session.idle).toISOString(),
+      slow: session.slow,
+      startDurationMs: session.readyAt !== undefined && session.startedAt !== undefined ? session.readyAt - session.startedAt : null,
       limits: { resources: { ...session.resources }, enforced: session.handle ? session.handle.limits : null },
       configured: { ...session.configured },
       progress: session.progress.map((event) => ({ ...event })),

@@ -6,7 +6,7 @@
 import type { LabHandle, LabResources, ProgressEvent, Driver } from '../drivers/driver.ts';
 import type { LabDefinition } from '../labs/schema.ts';
 import type { LaunchOptions } from '../labs/sessions.ts';
-import type { LearnerStore } from './store.ts';
+import type { LearnerStore, S3Credentials } from './store.ts';
 
 /** Names the platform sets; a secret group cannot override them (nor the shell's own). */
 const reservedNames = /^(PATH|HOME|USER|LOGNAME|SHELL|TERM|PWD|LANG|LC_.*|LD_.*|BASH_ENV|ENV|IFS|GIT_.*|AWS_.*|MC_HOST_.*|FORGE_URL|ATELIER_.*)$/;
@@ -25,6 +25,14 @@ export interface LaunchServices {
   /** Base URL of the lab server as a lab reaches it (through its gateway), e.g. http://127.0.0.1:4321. */
   labSideOrigin: () => string;
   region: string;
+  /** The learner's S3 credentials: stored ones (embedded endpoint) or minted by STS (external S3). */
+  s3Credentials(learnerId: string): Promise<S3Credentials>;
+  /**
+   * The external S3 endpoint (http(s)://host[:port]) labs are given; absent: the embedded one,
+   * at labSideOrigin. Labs of the local driver reach only the lab server (its gateway): they
+   * cannot reach an external endpoint.
+   */
+  s3Endpoint?: string;
   /** Creates the lab's seed repositories in the learner's forge when missing. */
   seedRepositories: (learnerId: string, lab: LabDefinition) => Promise<void>;
   repositoryExists: (learnerId: string, name: string) => boolean;
@@ -52,13 +60,14 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-export function learnerEnvironment(services: LaunchServices, request: LaunchRequest): Record<string, string> {
+export async function learnerEnvironment(services: LaunchServices, request: LaunchRequest): Promise<Record<string, string>> {
   const { store } = services;
   const { learnerId } = request;
   const learner = store.get(learnerId);
   const origin = services.labSideOrigin();
-  const host = origin.replace(/^https?:\/\//, '');
-  const s3 = store.s3Credentials(learnerId);
+  const s3Origin = services.s3Endpoint ?? origin;
+  const s3Host = s3Origin.replace(/^https?:\/\//, '');
+  const s3 = await services.s3Credentials(learnerId);
   const token = store.gitToken(learnerId);
   const forgeUrl = `${origin}/git/${learnerId}`;
   const secrets = request.secrets ? store.secretGroup(learnerId, request.secrets) ?? {} : {};
@@ -74,10 +83,10 @@ export function learnerEnvironment(services: LaunchServices, request: LaunchRequ
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
     AWS_SESSION_TOKEN: s3.sessionToken,
     AWS_DEFAULT_REGION: services.region,
-    AWS_S3_ENDPOINT: host,
-    AWS_ENDPOINT_URL: origin,
+    AWS_S3_ENDPOINT: s3Host,
+    AWS_ENDPOINT_URL: s3Origin,
     AWS_BUCKET: learnerId,
-    MC_HOST_s3: `${origin.replace('://', `://${s3.accessKeyId}:${s3.secretAccessKey}:${s3.sessionToken}@`)}`,
+    MC_HOST_s3: `${s3Origin.replace('://', `://${encodeURIComponent(s3.accessKeyId)}:${encodeURIComponent(s3.secretAccessKey)}:${encodeURIComponent(s3.sessionToken)}@`)}`,
   };
 }
 
@@ -110,10 +119,12 @@ export function prepareLab(services: LaunchServices, request: LaunchRequest, env
       '[default]',
       `access_key = ${env.AWS_ACCESS_KEY_ID}`,
       `secret_key = ${env.AWS_SECRET_ACCESS_KEY}`,
+      // Both endpoints check the session token: s3cmd reads it from here, not from the environment.
+      `access_token = ${env.AWS_SESSION_TOKEN}`,
       `host_base = ${env.AWS_S3_ENDPOINT}`,
       `host_bucket = ${env.AWS_S3_ENDPOINT}`,
       `bucket_location = ${services.region}`,
-      'use_https = False',
+      `use_https = ${env.AWS_ENDPOINT_URL?.startsWith('https:') ? 'True' : 'False'}`,
       'signature_v2 = False',
       '',
     ].join('\n');
@@ -135,7 +146,7 @@ export async function launchOptions(services: LaunchServices, request: LaunchReq
   if (request.repository && !services.repositoryExists(request.learnerId, request.repository)) {
     throw new LaunchError('repository', `no repository named ${request.repository}`);
   }
-  const env = learnerEnvironment(services, request);
+  const env = await learnerEnvironment(services, request);
   return {
     learnerId: request.learnerId,
     env,

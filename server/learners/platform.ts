@@ -2,22 +2,32 @@
  * The learner side of the platform, assembled once: durable store (SQLite), forge (git smart
  * HTTP), S3 endpoint and object store, launch services, and the events that tell which
  * learner's forge or bucket just changed (so their checks can tick on their own).
+ *
+ * Buckets live either in the embedded S3 endpoint (the default: served on the lab server's own
+ * port, credentials from the learner store) or in an external S3/MinIO (`config.s3`): the lab
+ * server then reaches it with admin credentials through `ExternalS3`, serves no S3 itself, and
+ * learners get credentials minted by STS AssumeRole with the same scope as a session policy.
+ * The server does not see lab writes to an external S3: it polls the keys of `s3.object`
+ * checks of running labs instead (see `pollS3Evidence`).
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, relative, sep } from 'node:path';
 import type { FastifyRequest } from 'fastify';
+import type { S3Mode } from '../config.ts';
 import type { Driver } from '../drivers/driver.ts';
 import type { LabDefinition } from '../labs/schema.ts';
 import { createForgeHandler, isForgeRequest, RepositoryStore } from '../forge/index.ts';
 import { createS3Handler, isS3Request } from '../storage/index.ts';
 import { ObjectStore } from '../storage/object-store.ts';
+import { embeddedObjects, ExternalS3, type LearnerObjects } from '../storage/external.ts';
 import type { LearnerContext } from './context.ts';
 import type { LaunchServices } from './launch.ts';
 import { loadOrCreateKey } from './keys.ts';
 import { Sealer } from './sealed.ts';
 import { SqliteLearnerStore } from './sqlite-store.ts';
+import type { S3Credentials } from './store.ts';
 import type { StorageInfo } from '../http/me.ts';
 import { originOf } from '../http/me.ts';
 
@@ -30,12 +40,20 @@ export interface LearnerEvents {
 
 export interface LearnerPlatform {
   context: LearnerContext & { storage: StorageInfo };
-  objects: ObjectStore;
+  /** Learner buckets, embedded or external: what the files API and checks read and write. */
+  objects: LearnerObjects;
   repos: RepositoryStore;
   events: EventEmitter<LearnerEvents>;
-  /** Serves forge and S3 requests; returns false for anything else (the site and API's). */
+  /** Serves forge and (embedded mode) S3 requests; returns false for anything else (the site and API's). */
   dispatch(req: IncomingMessage, res: ServerResponse): boolean;
   close(): void;
+}
+
+/** A lab as the external-mode poll sees it (a `Session` fits). */
+export interface RunningLab {
+  learnerId?: string;
+  lab: LabDefinition;
+  status: string;
 }
 
 export interface PlatformOptions {
@@ -47,6 +65,73 @@ export interface PlatformOptions {
   /** Base URL of the lab server as labs reach it (through the gateway). */
   labSideOrigin: () => string;
   log: (message: string, error?: unknown) => void;
+  /** Where buckets live; embedded when absent. */
+  s3?: S3Mode;
+  /** External mode: the labs whose `s3.object` keys are polled (see pollS3Evidence). */
+  runningLabs?: () => Iterable<RunningLab>;
+  /** Period of that poll (ms); 5 s when absent. */
+  s3PollMs?: number;
+}
+
+/**
+ * Learner ids are `u` + 11 characters (sqlite-store.ts): the session policy lets learners read
+ * the `diffusion/` of those buckets and of the shared one only, with patterns that cannot span a
+ * `/` (see session-policy.ts) and keep them out of other tenants' buckets on the same S3.
+ */
+export const diffusionBuckets = [sharedBucket, 'u???????????'];
+
+/**
+ * External mode: the server does not see labs write to the external S3, so every `intervalMs`
+ * it HEADs the keys of the `s3.object` checks of running learner labs and announces a learner's
+ * bucket as changed when one of them appeared, changed or went (auto-checks then run those
+ * checks). Bounded: one round at a time, one request at a time, only those keys; the first
+ * round that sees a learner records their state without announcing it.
+ */
+export function pollS3Evidence(
+  objects: Pick<LearnerObjects, 'head'>,
+  runningLabs: () => Iterable<RunningLab>,
+  onChange: (learnerId: string) => void,
+  log: (message: string, error?: unknown) => void,
+  intervalMs = 5_000,
+): { round(): Promise<void>; stop(): void } {
+  const seen = new Map<string, string>();
+  let current: Promise<void> | undefined;
+  const run = async (): Promise<void> => {
+    const keys = new Map<string, Set<string>>();
+    for (const lab of runningLabs()) {
+      if (lab.status !== 'running' || !lab.learnerId) continue;
+      for (const check of Object.values(lab.lab.checks)) {
+        if (check.kind !== 's3.object') continue;
+        const set = keys.get(lab.learnerId) ?? new Set<string>();
+        keys.set(lab.learnerId, set.add(check.key));
+      }
+    }
+    for (const learnerId of seen.keys()) if (!keys.has(learnerId)) seen.delete(learnerId);
+    for (const [learnerId, wanted] of keys) {
+      try {
+        const parts: string[] = [];
+        for (const key of [...wanted].sort()) {
+          const object = await objects.head(learnerId, key);
+          parts.push(object ? `${key}\0${object.etag}\0${object.size}` : `${key}\0-`);
+        }
+        const state = parts.join('\n');
+        const before = seen.get(learnerId);
+        seen.set(learnerId, state);
+        if (before !== undefined && before !== state) onChange(learnerId);
+      } catch (error) {
+        log(`s3 evidence poll: ${learnerId}`, error);
+      }
+    }
+  };
+  const round = (): Promise<void> => {
+    current ??= run().finally(() => {
+      current = undefined;
+    });
+    return current;
+  };
+  const timer = setInterval(() => void round(), intervalMs);
+  timer.unref();
+  return { round, stop: () => clearInterval(timer) };
 }
 
 function filesUnder(dir: string): string[] {
@@ -57,11 +142,62 @@ function filesUnder(dir: string): string[] {
 
 export async function createLearnerPlatform(options: PlatformOptions): Promise<LearnerPlatform> {
   const { dataDir } = options;
-  for (const dir of ['keys', 'forge', 's3']) mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
+  const mode = options.s3 ?? { mode: 'embedded' };
+  for (const dir of ['keys', 'forge', ...(mode.mode === 'embedded' ? ['s3'] : [])]) mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
   const store = new SqliteLearnerStore({ path: join(dataDir, 'learners.db'), sealer: Sealer.fromKeyFile(join(dataDir, 'keys', 'sealing.key')) });
   const repos = new RepositoryStore(join(dataDir, 'forge'));
-  const objects = new ObjectStore(join(dataDir, 's3'));
   const events = new EventEmitter<LearnerEvents>();
+
+  let objects: LearnerObjects;
+  let credentialsFor: (learnerId: string) => Promise<S3Credentials>;
+  /** Embedded mode: the S3 endpoint served beside the forge. */
+  let s3: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  let external: ExternalS3 | undefined;
+  let poll: ReturnType<typeof pollS3Evidence> | undefined;
+  if (mode.mode === 'external') {
+    const remote = new ExternalS3({
+      endpoint: mode.endpoint,
+      region: options.region,
+      adminAccessKeyId: mode.adminAccessKeyId,
+      adminSecretAccessKey: mode.adminSecretAccessKey,
+      durationSeconds: Math.round(mode.credentialTtl / 1000),
+      ...(mode.roleArn ? { roleArn: mode.roleArn } : {}),
+      ...(mode.stsEndpoint ? { stsEndpoint: mode.stsEndpoint } : {}),
+      policy: { otherBuckets: diffusionBuckets },
+    });
+    external = remote;
+    objects = {
+      head: (bucket, key) => remote.head(bucket, key),
+      list: (bucket) => remote.list(bucket),
+      read: (bucket, key) => remote.read(bucket, key),
+      // A learner may upload from the page before anything created their bucket.
+      put: async (bucket, key, body, contentType) => {
+        await remote.ensureBucket(bucket);
+        return remote.put(bucket, key, body, contentType);
+      },
+      delete: (bucket, key) => remote.delete(bucket, key),
+    };
+    credentialsFor = (learnerId) => remote.credentialsFor(learnerId);
+    if (options.runningLabs) poll = pollS3Evidence(objects, options.runningLabs, (learnerId) => events.emit('changed', learnerId, 's3'), options.log, options.s3PollMs);
+  } else {
+    const objectStore = new ObjectStore(join(dataDir, 's3'));
+    objects = embeddedObjects(objectStore);
+    credentialsFor = async (learnerId) => store.s3Credentials(learnerId);
+    s3 = createS3Handler({
+      root: join(dataDir, 's3'),
+      store: objectStore,
+      region: options.region,
+      credentials: {
+        byAccessKey: (accessKeyId) => {
+          const credential = store.s3CredentialsByAccessKey(accessKeyId);
+          return credential && { ...credential, bucket: credential.learnerId };
+        },
+      },
+      buckets: () => [sharedBucket, ...store.learnerIds()],
+      onWrite: (bucket) => events.emit('changed', bucket, 's3'),
+      log: options.log,
+    });
+  }
 
   const forge = createForgeHandler({
     root: join(dataDir, 'forge'),
@@ -72,20 +208,6 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     },
     onError: (error, context) => options.log(`forge: ${context}`, error),
   });
-  const s3 = createS3Handler({
-    root: join(dataDir, 's3'),
-    store: objects,
-    region: options.region,
-    credentials: {
-      byAccessKey: (accessKeyId) => {
-        const credential = store.s3CredentialsByAccessKey(accessKeyId);
-        return credential && { ...credential, bucket: credential.learnerId };
-      },
-    },
-    buckets: () => [sharedBucket, ...store.learnerIds()],
-    onWrite: (bucket) => events.emit('changed', bucket, 's3'),
-    log: options.log,
-  });
 
   // Trainers' shared files (labs/<id>/<from>) are published under the shared bucket at start.
   for (const lab of options.labs.values()) {
@@ -94,7 +216,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     const from = join(options.labsDir, lab.id, shared.from);
     for (const file of filesUnder(from)) {
       const key = shared.to + relative(from, file).split(sep).join('/');
-      await objects.put(sharedBucket, key, [createReadStream(file)], { headers: { 'content-type': key.endsWith('.csv') ? 'text/csv' : 'application/octet-stream' }, metadata: {} });
+      await objects.put(sharedBucket, key, createReadStream(file), key.endsWith('.csv') ? 'text/csv' : 'application/octet-stream');
     }
   }
 
@@ -103,6 +225,8 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     driver: options.driver,
     labSideOrigin: options.labSideOrigin,
     region: options.region,
+    s3Credentials: credentialsFor,
+    ...(mode.mode === 'external' ? { s3Endpoint: mode.endpoint } : {}),
     repositoryExists: (learnerId, name) => repos.exists(learnerId, name),
     seedRepositories: async (learnerId, lab) => {
       for (const repo of lab.services.git?.repos ?? []) {
@@ -111,7 +235,11 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     },
   };
 
-  const storage: StorageInfo = { endpointFor: (request: FastifyRequest) => originOf(request), region: options.region };
+  const storage: StorageInfo = {
+    endpointFor: mode.mode === 'external' ? () => mode.endpoint : (request: FastifyRequest) => originOf(request),
+    region: options.region,
+    credentialsFor,
+  };
 
   return {
     context: {
@@ -131,10 +259,14 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     events,
     dispatch(req, res) {
       if (isForgeRequest(req)) forge(req, res);
-      else if (isS3Request(req)) s3(req, res);
+      else if (s3 && isS3Request(req)) s3(req, res);
       else return false;
       return true;
     },
-    close: () => store.close(),
+    close: () => {
+      poll?.stop();
+      external?.close();
+      store.close();
+    },
   };
 }
