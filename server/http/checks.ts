@@ -30,6 +30,8 @@ export function registerCheckRoutes(
     const definition = Object.hasOwn(session.lab.checks, checkId) ? session.lab.checks[checkId] : undefined;
     if (!definition) throw new ApiError('unknown_check', { check: checkId.slice(0, 64) });
     sessions.touch(session.id);
+    // A queued lab may wait minutes: say so rather than hold the request.
+    if (session.status === 'queued') throw new ApiError('lab_not_started');
     const handle = session.handle ?? (await session.ready.catch(() => undefined));
     if (!handle || session.status !== 'running') throw new ApiError('lab_gone');
 

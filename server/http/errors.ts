@@ -19,6 +19,10 @@ export const errorStatus = {
   too_large: 413,
   too_many_labs: 429,
   too_many_terminals: 429,
+  rate_limited: 429,
+  extend_limit: 409,
+  lab_not_started: 409,
+  queue_full: 503,
   internal: 500,
   lab_failed: 503,
 } as const;
@@ -36,6 +40,8 @@ export class ApiError extends Error {
   readonly params: Record<string, string | number>;
   /** For bad_request: the offending field, as a dotted path ("lab", "body"). */
   readonly field: string | undefined;
+  /** Sent as Retry-After when the caller may simply try again later. */
+  retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, params: Record<string, string | number> = {}, field?: string) {
     super(code);
@@ -64,6 +70,7 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, langua
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   if (error.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer');
+  if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
   return reply
     .code(error.status)
     .header('cache-control', 'no-store')

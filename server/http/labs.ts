@@ -20,13 +20,12 @@
  *          configured, progress: [{ step, percent }] }
  * A lab belongs to the learner: every page of theirs that names it gets the same lab.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Sessions, SessionError, type LaunchOptions, type Session } from '../labs/sessions.ts';
 import { byteSize } from '../labs/schema.ts';
 import type { LearnerContext } from '../learners/context.ts';
 import { launchOptions, LaunchError } from '../learners/launch.ts';
-import { translator } from '../../i18n/index.ts';
 import { ApiError, parseWith } from './errors.ts';
 import { authorizeLab } from './auth.ts';
 import { currentLearner, ensureLearner } from './identity.ts';
@@ -59,32 +58,10 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> 
 /** How long a long-poll holds before answering the unchanged view. */
 export const longPollMs = 25_000;
 
-/**
- * Refusals whose codes errors.ts does not know (rate_limited, queue_full, extend_limit,
- * lab_not_started): the same `{ error: { code, message } }` body, worded in the caller's language.
- */
-function refuse(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  status: number,
-  code: string,
-  params: Record<string, string | number> = {},
-  retryAfterSeconds?: number,
-): FastifyReply {
-  const message = translator(languageOf(request.headers))(`errors.${code}`, params);
-  if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
-  return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message } });
-}
-
-function sessionRefusal(request: FastifyRequest, reply: FastifyReply, error: SessionError): FastifyReply {
-  switch (error.code) {
-    case 'rate_limited':
-      return refuse(request, reply, 429, 'rate_limited', error.details, error.retryAfterSeconds);
-    case 'queue_full':
-      return refuse(request, reply, 503, 'queue_full', error.details, error.retryAfterSeconds);
-    default:
-      throw new ApiError(error.code, error.details);
-  }
+function sessionRefusal(error: SessionError): ApiError {
+  const refusal = new ApiError(error.code, error.details);
+  refusal.retryAfterSeconds = error.retryAfterSeconds;
+  return refusal;
 }
 
 export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, learners?: LearnerContext): void {
@@ -129,7 +106,7 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
       return reply.code(201).send(withToken(session, token));
     } catch (error) {
       if (!(error instanceof SessionError)) throw error;
-      return sessionRefusal(request, reply, error);
+      throw sessionRefusal(error);
     }
   });
 
@@ -160,7 +137,7 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
     const result = sessions.extend(session.id);
     if (!result) throw new ApiError('lab_gone');
     if (!result.ok) {
-      return refuse(request, reply, 409, result.code, { max: new Date(session.maxExpiresAt).toISOString() });
+      throw new ApiError(result.code, { max: new Date(session.maxExpiresAt).toISOString() });
     }
     return sessions.describe(result.session);
   });
