@@ -6,8 +6,18 @@ import { LaunchConfig } from './launch-config.ts';
 import type { LabView } from './lab-note.ts';
 
 interface LabStatus extends LabSession, LabView {
-  status: 'starting' | 'running' | 'stopped' | 'failed';
+  status: 'queued' | 'starting' | 'running' | 'stopped' | 'failed';
+  progress: { step: string; percent: number }[];
+  position?: number;
+  estimatedWaitSeconds?: number;
+  slow?: boolean;
+  maxExpiresAt?: string;
+  idleExpiresAt?: string;
 }
+
+/** Warnings start this long before the lab expires or stops for inactivity. */
+const warnBeforeMs = 10 * 60_000;
+const idleWarnBeforeMs = 5 * 60_000;
 
 /** <atelier-launch data-lab="…">: launch, watch, use and delete the page's lab. */
 export class AtelierLaunch extends HTMLElement {
@@ -15,6 +25,8 @@ export class AtelierLaunch extends HTMLElement {
   #terminal: TerminalTabs | undefined;
   #timer: number | undefined;
   #config: LaunchConfig | undefined;
+  #view: LabStatus | undefined;
+  #lastRefresh = 0;
 
   get #lab(): string {
     return this.dataset.lab ?? '';
@@ -27,6 +39,7 @@ export class AtelierLaunch extends HTMLElement {
   connectedCallback(): void {
     this.#part('[data-action="launch"]').addEventListener('click', () => void this.launch());
     this.#part('[data-action="delete"]').addEventListener('click', () => void this.remove());
+    this.#part('[data-action="extend"]').addEventListener('click', () => void this.extend());
     const caps = { cpu: Number(this.dataset.cpu), memory: Number(this.dataset.memory) };
     this.#config = new LaunchConfig(this.#part('.atelier-launch__form'), caps);
     this.#part('.atelier-launch__configure').addEventListener('toggle', () => void this.#config?.load());
@@ -44,10 +57,11 @@ export class AtelierLaunch extends HTMLElement {
     button.disabled = true;
     this.#status(t('launch.starting'), 'starting');
     try {
-      const lab = await api<LabStatus>('POST', '/api/labs', { body: { lab: this.#lab, ...this.#config?.choices() } });
-      const session = { id: lab.id, token: lab.token, lab: this.#lab, expiresAt: lab.expiresAt };
+      const created = await api<LabStatus>('POST', '/api/labs', { body: { lab: this.#lab, ...this.#config?.choices() } });
+      const session = { id: created.id, token: created.token, lab: this.#lab, expiresAt: created.expiresAt };
       saveSession(session);
-      await this.#showRunning(session, lab);
+      const lab = await this.#untilStarted(session, created);
+      await this.#showRunning({ ...session, expiresAt: lab.expiresAt }, lab);
     } catch (error) {
       this.#status(t('launch.failed', { message: (error as Error).message }), 'failed');
       button.disabled = false;
@@ -56,7 +70,9 @@ export class AtelierLaunch extends HTMLElement {
 
   async #resume(session: LabSession): Promise<void> {
     try {
-      const lab = await api<LabStatus>('GET', `/api/labs/${encodeURIComponent(session.id)}`, { token: session.token });
+      const found = await api<LabStatus>('GET', `/api/labs/${encodeURIComponent(session.id)}`, { token: session.token });
+      if (found.status === 'queued' || found.status === 'starting') this.#part<HTMLButtonElement>('[data-action="launch"]').disabled = true;
+      const lab = await this.#untilStarted(session, found);
       if (lab.status === 'running') return await this.#showRunning({ ...session, expiresAt: lab.expiresAt }, lab);
     } catch (error) {
       if (error instanceof ApiError && error.code === 'network') return this.#status(error.message, 'failed');
@@ -64,8 +80,33 @@ export class AtelierLaunch extends HTMLElement {
     forgetSession(this.#lab);
   }
 
-  async #showRunning(session: LabSession, view: LabView): Promise<void> {
+  /**
+   * A full server queues the launch: follow it (long-poll on the lab's progress) and say where
+   * it stands — position and estimated wait, the provisioning step, or that it is slow.
+   */
+  async #untilStarted(session: LabSession, first: LabStatus): Promise<LabStatus> {
+    let view = first;
+    while (view.status === 'queued' || view.status === 'starting') {
+      this.#showProgress(view);
+      const path = `/api/labs/${encodeURIComponent(session.id)}?wait=${view.progress.length}`;
+      view = await api<LabStatus>('GET', path, { token: session.token });
+    }
+    return view;
+  }
+
+  #showProgress(view: LabStatus): void {
+    const time = formatDuration((view.estimatedWaitSeconds ?? 0) * 1000);
+    if (view.status === 'queued') {
+      this.#status(view.position === 1 ? t('launch.queuedNext', { time }) : t('launch.queued', { position: view.position ?? '?', time }), 'queued');
+      return;
+    }
+    const step = view.progress.at(-1)?.step ?? 'queued';
+    this.#status(view.slow ? t('launch.slow') : `${t('launch.starting')} ${t(`progress.${step}`)}`, 'starting');
+  }
+
+  async #showRunning(session: LabSession, view: LabStatus): Promise<void> {
     this.#session = session;
+    this.#view = view;
     this.#part('[data-action="launch"]').hidden = true;
     this.#part('.atelier-launch__configure').hidden = true;
     const note = this.#part<HTMLDetailsElement>('.atelier-launch__note');
@@ -92,10 +133,46 @@ export class AtelierLaunch extends HTMLElement {
   }
 
   #tick(): void {
-    if (!this.#session) return;
-    const left = new Date(this.#session.expiresAt).getTime() - Date.now();
+    const session = this.#session;
+    if (!session) return;
+    const now = Date.now();
+    const left = new Date(session.expiresAt).getTime() - now;
     if (left <= 0) return this.#ended(t('launch.expired'));
     this.#part('.atelier-launch__timer').textContent = t('launch.expiresIn', { time: formatDuration(left) });
+    const idleLeft = this.#view?.idleExpiresAt ? new Date(this.#view.idleExpiresAt).getTime() - now : Infinity;
+    const extendable = this.#view?.maxExpiresAt !== undefined && new Date(this.#view.maxExpiresAt).getTime() > new Date(session.expiresAt).getTime();
+    this.#part('[data-action="extend"]').hidden = !(left < warnBeforeMs && extendable);
+    const warning = left < warnBeforeMs ? t('launch.expiresSoon', { time: formatDuration(left) }) : idleLeft < idleWarnBeforeMs ? t('launch.idleSoon', { time: formatDuration(Math.max(0, idleLeft)) }) : '';
+    if (warning) this.#status(warning, 'warning');
+    else if (this.dataset.state === 'warning') this.#status(t('launch.running'), 'running');
+    // Activity moves the idle deadline on the server: refresh the view now and then.
+    if (now - this.#lastRefresh > 60_000) {
+      this.#lastRefresh = now;
+      void api<LabStatus>('GET', `/api/labs/${encodeURIComponent(session.id)}`, { token: session.token })
+        .then((view) => {
+          this.#view = view;
+          session.expiresAt = view.expiresAt;
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  async extend(): Promise<void> {
+    const session = this.#session;
+    if (!session) return;
+    const button = this.#part<HTMLButtonElement>('[data-action="extend"]');
+    button.disabled = true;
+    try {
+      const view = await api<LabStatus>('POST', `/api/labs/${encodeURIComponent(session.id)}/extend`, { token: session.token });
+      this.#view = view;
+      session.expiresAt = view.expiresAt;
+      saveSession(session);
+      this.#status(t('launch.extended', { time: new Date(view.expiresAt).toLocaleTimeString(document.documentElement.lang) }), 'running');
+    } catch (error) {
+      this.#status((error as Error).message, 'warning');
+    } finally {
+      button.disabled = false;
+    }
   }
 
   async remove(): Promise<void> {
@@ -127,6 +204,8 @@ export class AtelierLaunch extends HTMLElement {
     launch.hidden = false;
     launch.disabled = false;
     this.#part('[data-action="delete"]').hidden = true;
+    this.#part('[data-action="extend"]').hidden = true;
+    this.#view = undefined;
     this.#part('.atelier-launch__configure').hidden = false;
     this.#part('.atelier-launch__note').hidden = true;
     this.#part('.atelier-launch__terminal').hidden = true;

@@ -51,6 +51,9 @@ export function transformLaunchBlocks(
           ]),
           element('span', { className: ['atelier-launch__status'], role: 'status', ariaLive: 'polite' }),
           element('span', { className: ['atelier-launch__timer'] }),
+          element('button', { type: 'button', className: ['atelier-launch__extend'], dataAction: 'extend', hidden: true }, [
+            text(t('launch.extend')),
+          ]),
           element('button', { type: 'button', className: ['atelier-launch__delete'], dataAction: 'delete', hidden: true }, [
             text(t('launch.delete')),
           ]),
