@@ -74,6 +74,9 @@ export function rssKiB(pid: number): number {
   }
 }
 
+/** Uids handed out by every pool of this process (tests run several servers side by side). */
+const allocatedInProcess = new Set<number>();
+
 export class UidPool {
   readonly base: number;
   readonly size: number;
@@ -91,24 +94,44 @@ export class UidPool {
     return uid >= this.base && uid < this.base + this.size;
   }
 
-  /** Lowest uid neither allocated here nor owning a live process (e.g. a lab from before a restart). */
+  /**
+   * Lowest uid neither allocated (by any pool of this process) nor owning a live process (a lab
+   * from before a restart). /proc is scanned once, then again only when the range looks full:
+   * scanning on every launch cost a class-wide burst seconds of the server's only thread.
+   */
   allocate(): number {
-    const busy = new Set(scanProcs((u) => this.contains(u)).map((p) => p.uid));
+    if (!this.#scanned) this.#rescan();
+    const uid = this.#firstFree() ?? (this.#rescan(), this.#firstFree());
+    if (uid === undefined) throw new Error(`no free lab uid in ${this.base}..${this.base + this.size - 1}: too many labs`);
+    this.used.add(uid);
+    allocatedInProcess.add(uid);
+    return uid;
+  }
+
+  #scanned = false;
+  #busy = new Set<number>();
+
+  #rescan(): void {
+    this.#busy = new Set(scanProcs((u) => this.contains(u)).map((p) => p.uid));
+    this.#scanned = true;
+  }
+
+  #firstFree(): number | undefined {
     for (let uid = this.base; uid < this.base + this.size; uid++) {
-      if (!this.used.has(uid) && !busy.has(uid)) {
-        this.used.add(uid);
-        return uid;
-      }
+      if (!this.used.has(uid) && !this.#busy.has(uid) && !allocatedInProcess.has(uid)) return uid;
     }
-    throw new Error(`no free lab uid in ${this.base}..${this.base + this.size - 1}: too many labs`);
+    return undefined;
   }
 
   /** Mark a uid in use (a lab recovered by list()). */
   claim(uid: number): void {
     this.used.add(uid);
+    allocatedInProcess.add(uid);
   }
 
   release(uid: number): void {
     this.used.delete(uid);
+    this.#busy.delete(uid);
+    allocatedInProcess.delete(uid);
   }
 }
