@@ -542,11 +542,20 @@ export class LocalDriver implements Driver {
     }
     killCgroup(cgroupDirs);
     const deadline = Date.now() + 5000;
+    // Every process entering a lab joins its cgroups before it can fork, so while the cgroups
+    // still hold processes they are the list to kill; /proc is scanned by uid (a full scan, which
+    // a class deleting its labs at once would pay per pass) only to confirm the end, or without cgroups.
+    let scanEveryPass = cgroupDirs.length === 0;
     for (let n = 0; ; n++) {
-      const pids = new Set<number>(scanProcs((u) => u === uid).map((p) => p.pid));
+      const pids = new Set<number>();
       for (const p of cgroupPids(cgroupDirs)) {
         const info = procInfo(p);
         if (info && info.state !== 'Z') pids.add(p);
+      }
+      if (pids.size === 0 || scanEveryPass) {
+        for (const p of scanProcs((u) => u === uid)) pids.add(p.pid);
+        // Stragglers outside the cgroups: from now on the uid is the list.
+        if (pids.size > 0) scanEveryPass = true;
       }
       if (pids.size === 0) return;
       // Give the kernel a moment to tear the pid namespace down before killing stragglers by uid
