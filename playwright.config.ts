@@ -23,7 +23,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'node server/main.ts',
+    // node:sqlite (the learner store) is still flagged experimental in Node 22.
+    command: 'node --disable-warning=ExperimentalWarning server/main.ts',
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -14,7 +14,7 @@ const origin = `http://127.0.0.1:${port}`;
 let server: ChildProcess;
 
 test.beforeAll(async () => {
-  server = spawn(process.execPath, ['server/main.ts'], {
+  server = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'server/main.ts'], {
     env: {
       ...process.env,
       PORT: String(port),
