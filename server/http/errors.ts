@@ -20,6 +20,7 @@ export const errorStatus = {
   too_many_labs: 429,
   too_many_terminals: 429,
   rate_limited: 429,
+  too_many_visitors: 429,
   extend_limit: 409,
   lab_not_started: 409,
   queue_full: 503,

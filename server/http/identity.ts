@@ -6,9 +6,17 @@ import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LearnerStore } from '../learners/store.ts';
 import { ApiError } from './errors.ts';
+import { RateLimiter } from '../labs/quotas.ts';
 
 export const learnerCookie = 'atelier_learner';
 const oneYear = 365 * 24 * 3600;
+
+/**
+ * New identities per address and minute: a whole class behind one school NAT arrives at once,
+ * a script minting learners in a loop must not grow the database without end.
+ */
+export const newLearnersPerMinute = 1000;
+const creations = new RateLimiter(newLearnersPerMinute, 60_000);
 
 export async function registerIdentity(app: FastifyInstance, cookieSecret: Buffer): Promise<void> {
   await app.register(cookie, { secret: cookieSecret.toString('base64') });
@@ -26,6 +34,13 @@ export function currentLearner(request: FastifyRequest, store: LearnerStore): st
 export function ensureLearner(request: FastifyRequest, reply: FastifyReply, store: LearnerStore): string {
   const existing = currentLearner(request, store);
   if (existing) return existing;
+  const wait = creations.retryAfterMs(request.ip);
+  if (wait > 0) {
+    const refusal = new ApiError('too_many_visitors', { max: newLearnersPerMinute, seconds: Math.ceil(wait / 1000) });
+    refusal.retryAfterSeconds = Math.ceil(wait / 1000);
+    throw refusal;
+  }
+  creations.hit(request.ip);
   const { id } = store.create();
   void reply.setCookie(learnerCookie, id, {
     signed: true,

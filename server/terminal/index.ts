@@ -21,6 +21,8 @@ import type { ExitInfo, Shell, Viewer } from './shell.ts';
 
 /** Characters of one `input` message; larger ones are ignored. */
 export const maxInput = 16 * 1024;
+/** Sockets watching one shell (a learner's tabs and windows), each getting a copy of its output. */
+export const maxViewersPerShell = 16;
 
 export const terminalSize = z.object({
   cols: z.number().int().min(2).max(500),
@@ -126,6 +128,8 @@ export function attachTerminals(server: HttpServer, sessions: Sessions, options:
       },
     ).then(
       (shell) => {
+        // Every viewer costs the shell a copy of its output: a page may open a few, not hundreds.
+        if (shell.viewers >= maxViewersPerShell) return next(new RefusedError('too_many_terminals', language, { max: maxViewersPerShell }));
         socket.data.shell = shell;
         socket.data.labSessionId = session.id;
         next();
