@@ -12,8 +12,8 @@ import path from 'node:path';
 import type { IPty } from 'node-pty';
 import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+import { MiB, hostPidsOfUid, internal } from '../helpers/driver.ts';
 
-const MiB = 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
 const REPO = path.resolve(import.meta.dirname, '../..');
 const MARKER = 'ATELIER_ATTACK_MARKER_91c2';
@@ -47,21 +47,7 @@ async function listening(lab: LabHandle): Promise<string[]> {
 }
 
 const sh = (lab: LabHandle, script: string, timeoutMs = 10_000) => driver.exec(lab, ['bash', '-c', script], { timeoutMs });
-const internal = (h: LabHandle) => h.internal as { uid: number; pid1: number; cgroupDirs: string[] };
 
-function hostPidsOfUid(uid: number): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const s = fs.readFileSync(`/proc/${e}/status`, 'utf8');
-      if (Number(/Uid:\s+(\d+)/.exec(s)?.[1]) === uid && /State:\s+Z/.test(s) === false) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 async function shellOutput(term: IPty, command: string, ms = 5000): Promise<string> {
   let buf = '';

@@ -13,25 +13,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+import { MiB, hostPidsOfUid, internal, labSpec } from '../helpers/driver.ts';
 
-const MiB = 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
 // A uid range of its own (local-driver.test uses 210000, the attack suite 230000).
 const driver = new LocalDriver({ uidBase: 220_000, uidCount: 50, cgroupName: 'atelier-test' });
 const PORT = 4321;
 const BIG = 4 * MiB;
 
-function spec(id: string, extra: Partial<LabSpec> = {}): LabSpec {
-  return {
-    id,
-    labId: 'datalab-discovery',
-    workspace: '/home/onyxia/work',
-    resources: { cpu: 1, memory: 256 * MiB, disk: 64 * MiB, pids: 128 },
-    env: {},
-    expiresAt: Date.now() + 600_000,
-    ...extra,
-  };
-}
+const spec = (id: string, extra: Partial<LabSpec> = {}) => labSpec(id, extra);
 
 /** Deterministic bytes for GET /big?n=N, so that the lab can be checked against the host. */
 function bigBody(n: number): Buffer {
@@ -46,19 +36,6 @@ interface Seen {
   headers: http.IncomingHttpHeaders;
 }
 
-function hostPidsOfUid(uid: number): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const s = fs.readFileSync(`/proc/${e}/status`, 'utf8');
-      if (Number(/Uid:\s+(\d+)/.exec(s)?.[1]) === uid && !/State:\s+Z/.test(s)) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 /** python3 -c script with its arguments, inside the lab. */
 const py = (lab: LabHandle, script: string, args: string[] = [], timeoutMs = 15_000) =>

@@ -8,24 +8,14 @@ import fs from 'node:fs';
 import type { IPty } from 'node-pty';
 import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+import { MiB, hostPidsOfUid, internal, labSpec } from '../helpers/driver.ts';
 
-const MiB = 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
 // A uid range of its own, so this file never meets labs of the attack suite or of a running server.
 const driver = new LocalDriver({ uidBase: 210_000, uidCount: 100, cgroupName: 'atelier-test' });
 const MARKER = 'ATELIER_SERVER_ONLY_MARKER_7f3a';
 
-function spec(id: string, extra: Partial<LabSpec> = {}): LabSpec {
-  return {
-    id,
-    labId: 'datalab-discovery',
-    workspace: '/home/onyxia/work',
-    resources: { cpu: 1, memory: 256 * MiB, disk: 64 * MiB, pids: 128 },
-    env: { GIT_USER_NAME: 'Ada Lovelace', AWS_S3_ENDPOINT: 'minio.example:9000' },
-    expiresAt: Date.now() + 600_000,
-    ...extra,
-  };
-}
+const spec = (id: string, extra: Partial<LabSpec> = {}) => labSpec(id, { env: { GIT_USER_NAME: 'Ada Lovelace', AWS_S3_ENDPOINT: 'minio.example:9000' }, ...extra });
 
 /** Collects a pty's output and waits for a pattern. */
 function screen(term: IPty) {
@@ -50,23 +40,7 @@ function screen(term: IPty) {
   };
 }
 
-function hostPidsOfUid(uid: number): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const s = fs.readFileSync(`/proc/${e}/status`, 'utf8');
-      const st = /State:\s+(\S)/.exec(s)?.[1];
-      const u = Number(/Uid:\s+(\d+)/.exec(s)?.[1]);
-      if (u === uid && st !== 'Z') out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
-const internal = (h: LabHandle) => h.internal as { uid: number; pid1: number; cgroupDirs: string[] };
 
 describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () => {
   let lab: LabHandle;
