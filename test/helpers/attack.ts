@@ -16,6 +16,9 @@ import { loadLabs } from '../../server/labs/registry.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
 import { makeLabsDir, startTestServer, type ApiInit, type TestServer } from './server.ts';
 import { connectTerminal, type TerminalClient } from './terminal.ts';
+import { hostPidsOfUid } from './driver.ts';
+
+export { hostPidsOfUid };
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -150,20 +153,6 @@ export function assertNoInternals(text: string, what: string): void {
   assert.doesNotMatch(text, /root:x:0:0|root:[*!]:/, `${what}: host file content in the answer`);
 }
 
-/** Host pids (not zombies) owned by `uid`. */
-export function hostPidsOfUid(uid: number): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
-      if (Number(/Uid:\s+(\d+)/.exec(status)?.[1]) === uid && !/State:\s+[ZX]/.test(status)) out.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 /** The host uid of a running lab (the local driver's handle knows it). */
 export function labUid(server: TestServer, labId: string): number {

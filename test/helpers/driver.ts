@@ -24,7 +24,7 @@ export function hostPidsOfUid(uid: number): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
-      if (Number(/Uid:\s+(\d+)/.exec(status)?.[1]) === uid && !/State:\s+Z/.test(status)) out.push(Number(entry));
+      if (Number(/Uid:\s+(\d+)/.exec(status)?.[1]) === uid && !/State:\s+[ZX]/.test(status)) out.push(Number(entry));
     } catch {
       // The process ended while we read it.
     }
