@@ -36,6 +36,8 @@ export interface LabSpec {
   gateway?: { socketPath: string; port: number };
   /** Programs shipped into the lab, read-only and first on its PATH (e.g. mc): name → content. */
   tools?: Record<string, string>;
+  /** Files created in the lab user's home at start, mode 0600 (dotfiles): name → content. Never logged. */
+  homeFiles?: Record<string, string>;
 }
 
 export interface ProgressEvent {

@@ -103,7 +103,9 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   resources?: LabResources;
   choices?: LaunchChoices;
-  /** Runs once the sandbox is up and before the lab is ready (git setup, clone…). */
+  /** Files for the lab user's home (git and s3cmd settings), written when the sandbox is made. */
+  homeFiles?: Record<string, string>;
+  /** Runs once the sandbox is up and before the lab is ready (a clone…). */
   prepare?: (handle: LabHandle, onProgress: (event: ProgressEvent) => void) => Promise<void>;
 }
 
@@ -443,6 +445,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       expiresAt: session.expiresAt,
       ...(gateway ? { gateway } : {}),
       ...(this.#tools ? { tools: this.#tools } : {}),
+      ...(options.homeFiles ? { homeFiles: options.homeFiles } : {}),
     };
     const onProgress = (event: ProgressEvent): void => {
       if (session.status === 'starting' && event.step !== 'ready') {

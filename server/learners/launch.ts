@@ -56,14 +56,6 @@ export function grantedResources(lab: LabDefinition, asked: LaunchRequest['resou
   };
 }
 
-/** Between the files written by writeFilesScript: a NUL, which no text file holds. */
-const fileSeparator = '\0';
-
-/** A bash script writing each named file of the home from stdin, NUL-separated, mode 0600. */
-function writeFilesScript(names: string[]): string {
-  return ['set -e', 'umask 077', ...names.map((name) => `IFS= read -r -d '' content || true; printf '%s' "$content" > ~/${name}`)].join('\n');
-}
-
 /** A git config value, quoted so that nothing in a learner's name can start a new section. */
 function gitValue(value: string): string {
   return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
@@ -117,36 +109,36 @@ export async function learnerEnvironment(services: LaunchServices, request: Laun
  * token (as the datalab's init script does), an s3cmd configuration, and the chosen clone.
  * Everything lands in the lab's ephemeral home and dies with it.
  */
-export function prepareLab(services: LaunchServices, request: LaunchRequest, env: Record<string, string>) {
+/**
+ * The learner's dotfiles, as the datalab's init script leaves them: git identity and a credential
+ * helper holding the token, and s3cmd's settings. The driver writes them into the new lab's
+ * ephemeral home as it creates it (no process runs in the lab for that), and they die with it.
+ */
+export function homeFiles(services: LaunchServices, request: LaunchRequest, env: Record<string, string>): Record<string, string> {
+  const origin = services.labSideOrigin();
+  const credentials = env.GIT_PERSONAL_ACCESS_TOKEN ? `${origin.replace('://', `://${request.learnerId}:${env.GIT_PERSONAL_ACCESS_TOKEN}@`)}\n` : '';
+  const s3cfg = [
+    '[default]',
+    `access_key = ${env.AWS_ACCESS_KEY_ID}`,
+    `secret_key = ${env.AWS_SECRET_ACCESS_KEY}`,
+    // Both endpoints check the session token: s3cmd reads it from here, not from the environment.
+    `access_token = ${env.AWS_SESSION_TOKEN}`,
+    `host_base = ${env.AWS_S3_ENDPOINT}`,
+    `host_bucket = ${env.AWS_S3_ENDPOINT}`,
+    `bucket_location = ${services.region}`,
+    `use_https = ${env.AWS_ENDPOINT_URL?.startsWith('https:') ? 'True' : 'False'}`,
+    'signature_v2 = False',
+    '',
+  ].join('\n');
+  return { '.gitconfig': gitConfig(env), '.git-credentials': credentials, '.s3cfg': s3cfg };
+}
+
+/** Before the lab is ready: the clone the learner asked for, if any. */
+export function cloneRepository(services: LaunchServices) {
   return async (handle: LabHandle, onProgress: (event: ProgressEvent) => void): Promise<void> => {
-    const run = async (argv: string[], stdin?: string) => {
-      const result = await services.driver.exec(handle, argv, { timeoutMs: 60_000, ...(stdin === undefined ? {} : { stdin }) });
-      if (result.code !== 0) throw new Error(`lab setup failed: ${argv.slice(0, 3).join(' ')}: ${result.stderr.trim().slice(0, 300)}`);
-      return result;
-    };
-    onProgress({ step: 'git', percent: 80 });
-    const origin = services.labSideOrigin();
-    const credentials = env.GIT_PERSONAL_ACCESS_TOKEN ? `${origin.replace('://', `://${request.learnerId}:${env.GIT_PERSONAL_ACCESS_TOKEN}@`)}\n` : '';
-    const s3cfg = [
-      '[default]',
-      `access_key = ${env.AWS_ACCESS_KEY_ID}`,
-      `secret_key = ${env.AWS_SECRET_ACCESS_KEY}`,
-      // Both endpoints check the session token: s3cmd reads it from here, not from the environment.
-      `access_token = ${env.AWS_SESSION_TOKEN}`,
-      `host_base = ${env.AWS_S3_ENDPOINT}`,
-      `host_bucket = ${env.AWS_S3_ENDPOINT}`,
-      `bucket_location = ${services.region}`,
-      `use_https = ${env.AWS_ENDPOINT_URL?.startsWith('https:') ? 'True' : 'False'}`,
-      'signature_v2 = False',
-      '',
-    ].join('\n');
-    // One process for every dotfile (each spawn into a lab blocks the server a few ms, which adds
-    // up when a class launches at once): the files travel on stdin, never on a command line.
-    await run(['bash', '-c', writeFilesScript(['.gitconfig', '.git-credentials', '.s3cfg'])], [gitConfig(env), credentials, s3cfg].join(fileSeparator));
-    if (env.GIT_REPOSITORY) {
-      onProgress({ step: 'clone', percent: 90 });
-      await run(['bash', '-c', 'cd ~/work && git clone --quiet "$GIT_REPOSITORY"']);
-    }
+    onProgress({ step: 'clone', percent: 90 });
+    const result = await services.driver.exec(handle, ['bash', '-c', 'cd ~/work && git clone --quiet "$GIT_REPOSITORY"'], { timeoutMs: 60_000 });
+    if (result.code !== 0) throw new Error(`lab setup failed: git clone: ${result.stderr.trim().slice(0, 300)}`);
   };
 }
 
@@ -166,6 +158,7 @@ export async function launchOptions(services: LaunchServices, request: LaunchReq
     env,
     resources: grantedResources(request.lab, request.resources),
     choices: { ...(request.repository ? { repository: request.repository } : {}), ...(request.secrets ? { secrets: request.secrets } : {}) },
-    prepare: prepareLab(services, request, env),
+    homeFiles: homeFiles(services, request, env),
+    ...(env.GIT_REPOSITORY ? { prepare: cloneRepository(services) } : {}),
   };
 }

@@ -214,4 +214,16 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
     assert.deepEqual(hostPidsOfUid(uid), []);
     await driver.stop(l);
   });
+
+  it('writes home files at creation, private to the lab user, and refuses names that are paths', async () => {
+    const l = await driver.start(spec('it-home-files', { homeFiles: { '.gitconfig': '[user]\n\tname = Ada\n', '.s3cfg': 'x' } }));
+    try {
+      const stat = await driver.exec(l, ['stat', '-c', '%a %U %n', '/home/onyxia/.gitconfig', '/home/onyxia/.s3cfg']);
+      assert.equal(stat.stdout, '600 onyxia /home/onyxia/.gitconfig\n600 onyxia /home/onyxia/.s3cfg\n');
+      assert.equal((await driver.exec(l, ['git', 'config', '--global', 'user.name'])).stdout, 'Ada\n');
+    } finally {
+      await driver.stop(l);
+    }
+    await assert.rejects(driver.start(spec('it-home-escape', { homeFiles: { '../../etc/x': 'x' } })), /home file name/);
+  });
 });

@@ -250,6 +250,9 @@ export class LocalDriver implements Driver {
     let child: ChildProcess | null = null;
     let gatewayFd: number | null = null;
     const tools = Object.entries(spec.tools ?? {});
+    const homeFiles = Object.entries(spec.homeFiles ?? {});
+    // Everything bwrap reads from a descriptor after /etc/profile: the tools, then the home files.
+    const dataFiles = [...tools, ...homeFiles];
     try {
       // Leftovers of a crashed server with the same uid.
       removeCgroupDirs(labCgroupDirs(cgroups, uid));
@@ -268,12 +271,13 @@ export class LocalDriver implements Driver {
         host,
         ...(gatewayPort !== undefined ? { gateway: { port: gatewayPort } } : {}),
         ...(tools.length ? { tools: tools.map(([name]) => name) } : {}),
+        ...(homeFiles.length ? { homeFiles: homeFiles.map(([name]) => name) } : {}),
       });
       if (spec.gateway && gatewayPort !== undefined) gatewayFd = openGatewaySocket(spec.gateway.socketPath);
       const bwrap = which('bwrap') as string;
       // The helper keeps fds up to the last one bwrap reads: 7 (the gateway socket) and 8
       // (gateway.pl) when there is a gateway, 9 (/etc/profile), then one per tool.
-      const fds = FD.firstTool + tools.length;
+      const fds = FD.firstTool + dataFiles.length;
       const gatewayStdio = gatewayFd === null ? ['ignore' as const, 'ignore' as const] : [gatewayFd, 'pipe' as const];
       child = spawn(
         '/usr/bin/perl',
@@ -281,7 +285,7 @@ export class LocalDriver implements Driver {
         {
           cwd: '/',
           env: {},
-          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, 'pipe', ...tools.map(() => 'pipe' as const)],
+          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, 'pipe', ...dataFiles.map(() => 'pipe' as const)],
         },
       );
       if (gatewayFd !== null) {
@@ -296,7 +300,7 @@ export class LocalDriver implements Driver {
       stdio[FD.hosts]?.end(hostsFile(spec.labId));
       if (gatewayStdio[1] === 'pipe') stdio[FD.forwarder]?.end(gatewaySource ?? '');
       stdio[FD.profile]?.end(profileFile());
-      tools.forEach(([, content], index) => stdio[FD.firstTool + index]?.end(content));
+      dataFiles.forEach(([, content], index) => stdio[FD.firstTool + index]?.end(content));
       const pid1 = await this.waitForSandbox(child);
       onProgress({ step: 'workspace', percent: 70 });
       await this.waitForKeeper(pid1, child);

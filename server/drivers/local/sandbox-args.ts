@@ -72,6 +72,14 @@ export interface SandboxOptions {
   gateway?: { port: number };
   /** Names of the tools passed as FD.firstTool, FD.firstTool + 1, … (installed in TOOLS_DIR). */
   tools?: string[];
+  /** Names of the home files passed right after the tools' fds (written 0600 in the lab's home). */
+  homeFiles?: string[];
+}
+
+/** Home files are dotfiles and such at the top of the home: plain names only. */
+export function checkHomeFileName(name: string): string {
+  if (!/^\.?[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new Error(`invalid home file name: ${name}`);
+  return name;
 }
 
 /** Tool names become file names in the lab: plain names only. */
@@ -149,10 +157,16 @@ export function bwrapArgs(o: SandboxOptions): string[] {
       '--symlink', `/proc/${KEEPER_PID}/fd/${FD.gateway}`, GATEWAY_SOCKET,
     );
   }
-  if (o.tools?.length) {
+  const tools = o.tools ?? [];
+  if (tools.length) {
     a.push('--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/opt/atelier', '--perms', '0755', '--dir', TOOLS_DIR);
-    o.tools.forEach((name, index) => a.push('--perms', '0555', '--ro-bind-data', String(FD.firstTool + index), `${TOOLS_DIR}/${checkToolName(name)}`));
+    tools.forEach((name, index) => a.push('--perms', '0555', '--ro-bind-data', String(FD.firstTool + index), `${TOOLS_DIR}/${checkToolName(name)}`));
   }
+  // Written into the home tmpfs at creation (the learner's own files, editable): no process has
+  // to be started in the lab to set it up.
+  (o.homeFiles ?? []).forEach((name, index) =>
+    a.push('--perms', '0600', '--file', String(FD.firstTool + tools.length + index), `${LAB_HOME}/${checkHomeFileName(name)}`),
+  );
   a.push(
     '--chdir', ws,
     '--remount-ro', '/', // the sandbox's root tmpfs has no size cap either
