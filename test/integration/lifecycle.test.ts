@@ -233,7 +233,7 @@ test('queue: position and estimate, long-poll follows it, a queued lab can be de
   const { views, last } = await follow(carol, c.body.id, c.body.token);
   assert.equal(last.body.status, 'running');
   const steps = last.body.progress.map((event: { step: string }) => event.step);
-  assert.deepEqual(steps, ['queued', 'sandbox', 'limits', 'workspace', 'git', 'ready']);
+  assert.deepEqual(steps, ['queued', 'sandbox', 'limits', 'workspace', 'ready']);
   const percents = last.body.progress.map((event: { percent: number }) => event.percent);
   assert.deepEqual(percents, [...percents].sort((x, y) => x - y), 'percent never goes back');
   assert.ok(views.length >= 1);
