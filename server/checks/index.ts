@@ -17,39 +17,33 @@ export { shellExpected } from './shell.ts';
 /** Default upper bound for one check's commands (ms). */
 export const defaultCheckTimeout = 10_000;
 
-function observe(check: CheckDefinition, context: CheckContext): Promise<Observation> {
-  switch (check.kind) {
-    case 'file':
-      return runFileCheck(check, context);
-    case 'shell':
-      return runShellCheck(check, context);
-    case 'git.pushed':
-      return runGitPushedCheck(check, context);
-    case 's3.object':
-      return runS3ObjectCheck(check, context);
-  }
-}
+/** One entry per check kind: how it looks at the lab, and what it expects, in words. */
+type Kinds = {
+  [K in CheckDefinition['kind']]: {
+    run(check: Extract<CheckDefinition, { kind: K }>, context: CheckContext): Promise<Observation>;
+    expected(check: Extract<CheckDefinition, { kind: K }>, context: CheckContext): string;
+  };
+};
 
-function expectedOf(check: CheckDefinition, context: CheckContext): string {
-  switch (check.kind) {
-    case 'file':
-      return fileExpected(check, context);
-    case 'shell':
-      return shellExpected(check, context);
-    case 'git.pushed':
-      return gitPushedExpected(check, context);
-    case 's3.object':
-      return s3ObjectExpected(check, context);
-  }
+const kinds: Kinds = {
+  file: { run: runFileCheck, expected: fileExpected },
+  shell: { run: runShellCheck, expected: shellExpected },
+  'git.pushed': { run: runGitPushedCheck, expected: gitPushedExpected },
+  's3.object': { run: runS3ObjectCheck, expected: s3ObjectExpected },
+};
+
+/** The entry of the check's own kind (TypeScript cannot pair the union with the mapped type by itself). */
+function kindOf(check: CheckDefinition): { run(check: CheckDefinition, context: CheckContext): Promise<Observation>; expected(check: CheckDefinition, context: CheckContext): string } {
+  return kinds[check.kind] as never;
 }
 
 export async function runCheck(id: string, check: CheckDefinition, context: CheckContext): Promise<CheckResult> {
   let observation: Observation;
   try {
-    observation = await observe(check, context);
+    observation = await kindOf(check).run(check, context);
   } catch (error) {
     if (!(error instanceof CheckTimeout)) throw error;
-    observation = { ok: false, expected: expectedOf(check, context), found: context.t('checks.found.timeout') };
+    observation = { ok: false, expected: kindOf(check).expected(check, context), found: context.t('checks.found.timeout') };
   }
   checkResults.inc({ kind: check.kind, result: observation.ok ? 'passed' : 'failed' });
   return describeResult(id, check, observation, context);
