@@ -193,7 +193,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
           return credential && { ...credential, bucket: credential.learnerId };
         },
       },
-      buckets: () => [sharedBucket, ...store.learnerIds()],
+      bucketExists: (bucket) => bucket === sharedBucket || store.get(bucket) !== undefined,
       onWrite: (bucket) => events.emit('changed', bucket, 's3'),
       log: options.log,
     });

@@ -104,10 +104,6 @@ export class SqliteLearnerStore implements LearnerStore {
     return row && { id: row.id, createdAt: row.created_at, git: { name: row.git_name, email: row.git_email } };
   }
 
-  learnerIds(): string[] {
-    return (this.#db.prepare('SELECT id FROM learners ORDER BY created_at').all() as { id: string }[]).map((row) => row.id);
-  }
-
   setGit(id: string, git: GitSettings): void {
     this.#db.prepare('UPDATE learners SET git_name = ?, git_email = ? WHERE id = ?').run(git.name, git.email, id);
   }

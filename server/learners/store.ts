@@ -39,7 +39,6 @@ export interface LearnerStore {
   /** Current S3 credentials, minted anew when missing or close to expiry. */
   s3Credentials(id: string): S3Credentials;
   s3CredentialsByAccessKey(accessKeyId: string): (S3Credentials & { learnerId: string }) | undefined;
-  learnerIds(): string[];
   progress(id: string, page: string): string[];
   setProgress(id: string, page: string, step: string, done: boolean): void;
   close(): void;

@@ -23,8 +23,8 @@ export interface S3HandlerOptions {
   root: string;
   region: string;
   credentials: CredentialStore;
-  /** Every learner bucket (for reads of other learners' `diffusion/`). */
-  buckets: () => string[];
+  /** Whether a bucket exists (for reads of other learners' `diffusion/`): an indexed lookup, called per request. */
+  bucketExists: (bucket: string) => boolean;
   /** The object store to use (shared with code that publishes files); one on `root` otherwise. */
   store?: ObjectStore;
   /** Called after every successful change of a bucket's objects (checks watch it). */
@@ -215,7 +215,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
   };
 
   function knownBucket(credential: S3Credential, bucket: string): boolean {
-    return ownsBucket(credential, bucket) || options.buckets().includes(bucket);
+    return ownsBucket(credential, bucket) || options.bucketExists(bucket);
   }
 
   function requireBucket(ctx: Context, bucket = ctx.bucket): void {

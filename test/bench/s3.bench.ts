@@ -20,7 +20,7 @@ if (process.argv[2] === '--serve') {
   const [root, keyJson] = [process.argv[3]!, process.argv[4]!];
   const credentials = new MemoryCredentialStore();
   credentials.add(JSON.parse(keyJson));
-  const s3 = createS3Handler({ root, region: 'us-east-1', credentials, buckets: () => ['bench'] });
+  const s3 = createS3Handler({ root, region: 'us-east-1', credentials, bucketExists: (bucket) => bucket === 'bench' });
   const server = createServer((req, res) => (isS3Request(req) ? s3(req, res) : res.writeHead(404).end()));
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
   process.stdin.on('end', () => process.exit(0));

@@ -143,7 +143,7 @@ async function startFakeMinio(root: string) {
       return { accessKeyId, secretAccessKey: admin.secret, sessionToken: '', expiresAt: Date.now() + 3600_000, learnerId: 'admin', bucket };
     },
   };
-  const s3 = createS3Handler({ root: join(root, 's3'), store, region, credentials, buckets: () => ['atelier', ...mintedBuckets], log: (message, error) => console.error(message, error) });
+  const s3 = createS3Handler({ root: join(root, 's3'), store, region, credentials, bucketExists: (bucket) => ['atelier', ...mintedBuckets].includes(bucket), log: (message, error) => console.error(message, error) });
   const server: Server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'POST' && path === '/' && String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {

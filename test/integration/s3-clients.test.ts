@@ -34,7 +34,7 @@ before(async () => {
   alice = credentials.issue('alice', 'learner-alice');
   bob = credentials.issue('bob', 'learner-bob');
   expired = credentials.add({ ...credentials.issue('carol', 'learner-carol'), expiresAt: Date.now() - 1000 });
-  const s3 = createS3Handler({ root: join(workDir, 'data'), region, credentials, buckets: () => ['learner-alice', 'learner-bob', 'learner-carol'], log: (message, error) => console.error(message, error) });
+  const s3 = createS3Handler({ root: join(workDir, 'data'), region, credentials, bucketExists: (bucket) => ['learner-alice', 'learner-bob', 'learner-carol'].includes(bucket), log: (message, error) => console.error(message, error) });
   const server = createServer((req, res) => (isS3Request(req) ? s3(req, res) : res.writeHead(404).end('site')));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -301,7 +301,7 @@ describe('the object API, for real against the embedded S3 endpoint', () => {
     // The "admin": a permanent key (no session token, as an admin's is) scoped to one bucket.
     admin = credentials.add({ ...credentials.issue('admin', 'ualice000001'), sessionToken: '' });
     bob = credentials.issue('bob', 'ubob00000002');
-    s3 = createS3Handler({ root: join(workDir, 's3'), store, region, credentials, buckets: () => ['ualice000001', 'ubob00000002'], log: (message, error) => console.error(message, error) });
+    s3 = createS3Handler({ root: join(workDir, 's3'), store, region, credentials, bucketExists: (bucket) => ['ualice000001', 'ubob00000002'].includes(bucket), log: (message, error) => console.error(message, error) });
     endpoint = await listen(server);
     const options = { endpoint, region, adminAccessKeyId: admin.accessKeyId, adminSecretAccessKey: admin.secretAccessKey, durationSeconds: 3600 };
     external = new ExternalS3(options);

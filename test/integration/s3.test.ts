@@ -58,7 +58,7 @@ before(async () => {
     root: dataDir,
     region,
     credentials,
-    buckets: () => ['learner-alice', 'learner-bob', 'learner-carol'],
+    bucketExists: (bucket) => ['learner-alice', 'learner-bob', 'learner-carol'].includes(bucket),
     log: (message, error) => console.error(message, error),
     onWrite: (bucket, key) => writes.push(`${bucket}/${key}`),
   });
