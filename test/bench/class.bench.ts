@@ -17,7 +17,7 @@
  *   --max-starting=N: override the server's "labs starting at once" (an experiment).
  * Profiles stay in a temp dir (printed) for DevTools or `node --cpu-prof`-style reading.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,7 @@ import { Typist, typeFor, type TypingResult } from './lib/typing.ts';
 import { MachineCpuMeter, mib, ms, pct, procCpuMs, procMemory, reapedChildrenCpuMs, sleep, summarize, table, type Summary } from './lib/stats.ts';
 import { summarizeProfile } from './lib/cpuprofile.ts';
 import { scanProcs } from '../../server/drivers/local/uids.ts';
+import { children, forkPeer, peer, type Peer } from './lib/peer.ts';
 
 const quick = process.argv.includes('--quick');
 const profileOnly = process.argv.includes('--profile-only');
@@ -63,52 +64,8 @@ if (process.getuid?.() !== 0) {
 
 // ---------------------------------------------------------------- child processes over IPC
 
-interface Peer {
-  child: ChildProcess;
-  call<T>(command: unknown, timeoutMs?: number): Promise<T>;
-}
-
-function peer(child: ChildProcess): Peer {
-  let next = 0;
-  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
-  child.on('message', (message: { id?: number; ok?: boolean; result?: unknown; error?: string }) => {
-    if (typeof message.id !== 'number') return;
-    const w = waiting.get(message.id);
-    if (!w) return;
-    waiting.delete(message.id);
-    clearTimeout(w.timer);
-    if (message.ok) w.resolve(message.result);
-    else w.reject(new Error(message.error));
-  });
-  child.on('exit', (code, signal) => {
-    for (const w of waiting.values()) {
-      clearTimeout(w.timer);
-      w.reject(new Error(`child exited (${signal ?? code})`));
-    }
-    waiting.clear();
-  });
-  return {
-    child,
-    call: <T>(command: unknown, timeoutMs = 180_000) =>
-      new Promise<T>((resolve, reject) => {
-        const id = next++;
-        const timer = setTimeout(() => {
-          waiting.delete(id);
-          reject(new Error(`${JSON.stringify(command).slice(0, 80)}: no answer within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-        child.send({ id, command });
-      }),
-  };
-}
-
-const children = new Set<ChildProcess>();
-
 function forkClients(): Peer {
-  const child = fork(join(import.meta.dirname, 'lib', 'class-clients.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return peer(child);
+  return forkPeer(join(import.meta.dirname, 'lib', 'class-clients.ts'));
 }
 
 const clientsCall = <T>(clients: Peer, command: Command, timeoutMs?: number) => clients.call<T>(command, timeoutMs);

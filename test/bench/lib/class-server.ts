@@ -28,6 +28,11 @@ title: { fr: Banc de classe, en: Class bench }
 resources: { cpu: ${resources.cpu}, memory: ${resources.memory}, disk: ${resources.disk}, pids: ${resources.pids} }
 ttl: 30m
 idle: 30m
+checks:
+  home:
+    kind: file
+    path: "~"
+    type: dir
 `;
 
 export interface BenchServer {
