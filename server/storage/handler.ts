@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { payloadStages } from './chunked.ts';
 import type { CredentialStore, S3Credential } from './credentials.ts';
@@ -16,7 +15,7 @@ import { listPage } from './listing.ts';
 import { isValidBucketName, ObjectStore, storedHeaders, type ObjectInfo, type ObjectMeta } from './object-store.ts';
 import { listScope, mayReadObject, mayWriteObject, ownsBucket } from './policy.ts';
 import { authenticate, groupHeaders, headerValue, uriEncode, type Authenticated } from './sigv4.ts';
-import { childText, childTexts, element, s3Namespace, xmlDeclaration } from './xml.ts';
+import { childrenNamed, childText, element, s3Namespace, xmlDeclaration, XmlDocumentSink, type XmlElement, type XmlLimits } from './xml.ts';
 
 export interface S3HandlerOptions {
   /** Data directory: objects, multipart uploads, temporary files. */
@@ -156,20 +155,16 @@ function declaredLength(headers: Map<string, string[]>): number | undefined {
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-/** Reads a small request document (after the same verification as any payload). */
-async function readSmallBody(ctx: Context, checksumHeadersDescribeBody: boolean): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      size += chunk.length;
-      if (size > maxXmlBody) return callback(new S3Error('MalformedXML', 'The request document is too large'));
-      chunks.push(chunk);
-      callback();
-    },
-  });
+/** Where the endpoint's request documents stop being what S3 accepts (1000 keys, 10000 parts). */
+const deleteLimits: XmlLimits = { maxDepth: 8, maxElements: 1000 * 6 + 8, maxBytes: maxXmlBody };
+const completeLimits: XmlLimits = { maxDepth: 8, maxElements: 10_000 * 8 + 8, maxBytes: maxXmlBody };
+
+/** Reads and parses a request document (after the same verification as any payload), root checked. */
+async function readXmlBody(ctx: Context, rootName: string, limits: XmlLimits, checksumHeadersDescribeBody: boolean): Promise<XmlElement> {
+  const sink = new XmlDocumentSink(limits);
   await pipeline([...payloadStages(ctx.req, ctx.headers, ctx.auth, checksumHeadersDescribeBody), sink]);
-  return Buffer.concat(chunks).toString('utf8');
+  if (sink.root?.name !== rootName) throw new S3Error('MalformedXML');
+  return sink.root;
 }
 
 /** `/bucket/key` (or `bucket/key`) of x-amz-copy-source, optionally `?versionId=…`. */
@@ -404,10 +399,9 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
 
   async function deleteObjects(ctx: Context): Promise<void> {
     requireWrite(ctx);
-    const xml = await readSmallBody(ctx, true);
-    if (!/<(?:[A-Za-z0-9_]+:)?Delete[\s>]/.test(xml)) throw new S3Error('MalformedXML');
+    const xml = await readXmlBody(ctx, 'Delete', deleteLimits, true);
     const quiet = childText(xml, 'Quiet')?.trim() === 'true';
-    const objects = childTexts(xml, 'Object');
+    const objects = childrenNamed(xml, 'Object');
     if (objects.length === 0 || objects.length > 1000) throw new S3Error('MalformedXML');
     let out = `<DeleteResult xmlns="${s3Namespace}">`;
     for (const object of objects) {
@@ -474,8 +468,8 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
   async function completeMultipart(ctx: Context, uploadId: string): Promise<void> {
     requireWrite(ctx);
     await requireUpload(ctx, uploadId);
-    const xml = await readSmallBody(ctx, false);
-    const parts = childTexts(xml, 'Part').map((part) => {
+    const xml = await readXmlBody(ctx, 'CompleteMultipartUpload', completeLimits, false);
+    const parts = childrenNamed(xml, 'Part').map((part) => {
       const number = childText(part, 'PartNumber')?.trim() ?? '';
       const etag = childText(part, 'ETag')?.trim();
       if (!/^\d{1,5}$/.test(number) || etag === undefined) throw new S3Error('MalformedXML');
