@@ -67,7 +67,7 @@ export function embeddedObjects(store: ObjectStore): LearnerObjects {
       const meta = await store.head(bucket, key);
       return meta && summary(meta);
     },
-    list: async (bucket) => (await store.list(bucket)).map((meta) => ({ ...summary(meta), headers: {} })),
+    list: async (bucket) => (await store.list(bucket)).map(({ key, size, etag, lastModified }) => ({ key, size, etag, lastModified, headers: {} })),
     read: async (bucket, key) => {
       const found = await store.open(bucket, key);
       return found && { meta: summary(found.meta), stream: found.file.createReadStream() };

@@ -11,7 +11,6 @@ import { pipeline } from 'node:stream/promises';
 import { payloadStages } from './chunked.ts';
 import type { CredentialStore, S3Credential } from './credentials.ts';
 import { S3Error, sendError } from './errors.ts';
-import { listPage } from './listing.ts';
 import { isValidBucketName, ObjectStore, storedHeaders, type ObjectInfo, type ObjectMeta } from './object-store.ts';
 import { listScope, mayReadObject, mayWriteObject, ownsBucket } from './policy.ts';
 import { authenticate, groupHeaders, headerValue, uriEncode, type Authenticated } from './sigv4.ts';
@@ -257,9 +256,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       after = v2 ? q.get('start-after') : q.get('marker');
       if (after === '') after = undefined;
     }
-    const all = await store.list(ctx.bucket);
-    const objects = scope.only === undefined ? all : all.filter((meta) => meta.key.startsWith(scope.only!));
-    const page = listPage({ objects, prefix, delimiter, after, maxKeys });
+    const page = await store.listPage(ctx.bucket, { prefix, delimiter, after, maxKeys, only: scope.only });
 
     const encode = (value: string): string => (encodingType === 'url' ? uriEncode(value, true) : value);
     let xml = `<ListBucketResult xmlns="${s3Namespace}">${element('Name', ctx.bucket)}${element('Prefix', encode(prefix))}`;
@@ -361,7 +358,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const length = declaredLength(ctx.headers);
     if (length !== undefined && length > maxObjectSize) throw new S3Error('EntityTooLarge');
     const info = objectInfo(ctx.headers);
-    const meta = await store.put(ctx.bucket, ctx.key, payloadStages(ctx.req, ctx.headers, ctx.auth), info);
+    const meta = await store.put(ctx.bucket, ctx.key, payloadStages(ctx.req, ctx.headers, ctx.auth), info, length);
     changed(ctx.bucket, ctx.key);
     sendEmpty(ctx, 200, { etag: quoted(meta.etag) });
   }
@@ -385,7 +382,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const replace = (headerValue(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
     const info: ObjectInfo = replace ? objectInfo(ctx.headers) : { headers: source.headers, metadata: source.metadata };
     const stream = file.createReadStream({ autoClose: true });
-    const meta = await store.put(ctx.bucket, ctx.key, [stream], info);
+    const meta = await store.put(ctx.bucket, ctx.key, [stream], info, source.size);
     changed(ctx.bucket, ctx.key);
     sendXml(ctx, `<CopyObjectResult xmlns="${s3Namespace}">${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}</CopyObjectResult>`);
   }
@@ -461,7 +458,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     }
     const length = declaredLength(ctx.headers);
     if (length !== undefined && length > maxObjectSize) throw new S3Error('EntityTooLarge');
-    const part = await store.putPart(ctx.bucket, uploadId, number, payloadStages(ctx.req, ctx.headers, ctx.auth));
+    const part = await store.putPart(ctx.bucket, uploadId, number, payloadStages(ctx.req, ctx.headers, ctx.auth), length);
     sendEmpty(ctx, 200, { etag: quoted(part.etag) });
   }
 

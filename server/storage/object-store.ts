@@ -5,6 +5,12 @@
  * written the same way, is the commit point: a crash leaves either the old object or the new
  * one, never half of one (at worst an unreferenced data file, removed by `sweep`).
  *
+ * Listings, usage and multipart bookkeeping read the index (`object-index.ts`, `<root>/index.db`),
+ * changed with every commit and rebuilt from the sidecars when missing. Writes to a bucket with
+ * limits go through its quota (`quota.ts`); uploads left incomplete past `multipartTtl` are
+ * aborted by a timer, a few per tick.
+ *
+ *   <root>/index.db                                the index (SQLite)
  *   <root>/.tmp/…                                  in-flight writes
  *   <root>/buckets/<bucket>/objects/<sha>.json     sidecar: key, size, ETag, headers, metadata
  *   <root>/buckets/<bucket>/objects/<sha>.<id>.data
@@ -17,6 +23,12 @@ import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from './errors.ts';
+import { listPage, prefixEnd, type ListOutput } from './listing.ts';
+import { ObjectIndex, type IndexedObject, type IndexedUpload, type Usage } from './object-index.ts';
+import { QuotaMeter, type BucketLimits, type Reservation } from './quota.ts';
+
+export type { IndexedObject, IndexedUpload, Usage } from './object-index.ts';
+export type { BucketLimits } from './quota.ts';
 
 /** Headers kept from the upload and answered on GET/HEAD. */
 export const storedHeaders = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'] as const;
@@ -88,15 +100,140 @@ export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+function indexed(meta: ObjectMeta): IndexedObject {
+  return { key: meta.key, size: meta.size, etag: meta.etag, lastModified: meta.lastModified, contentType: meta.headers['content-type'], data: meta.data };
+}
+
+export interface ListRequest {
+  prefix: string;
+  delimiter: string;
+  /** Resume strictly after this key or common prefix. */
+  after: string | undefined;
+  maxKeys: number;
+  /** Only keys under this prefix are visible. */
+  only?: string | undefined;
+}
+
+export interface ObjectStoreOptions {
+  /** A bucket's quota; undefined: unlimited (the trainers' shared bucket). */
+  limits?: (bucket: string) => BucketLimits | undefined;
+  /** Milliseconds after which an incomplete multipart upload is aborted; never when absent. */
+  multipartTtl?: number;
+  /** Period of that sweep (ms); 60 s when absent. */
+  sweepIntervalMs?: number;
+  /** Progress of an index rebuild (a data directory from before the index, or a lost index). */
+  log?: (message: string) => void;
+  now?: () => number;
+}
+
+/** Uploads aborted per sweep tick: bounded work, whatever piled up. */
+const uploadsPerSweep = 16;
+/** Sidecars read at once while rebuilding the index. */
+const rebuildBatch = 256;
+
 export class ObjectStore {
   readonly #root: string;
   readonly #tmp: string;
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #options: ObjectStoreOptions;
+  readonly #now: () => number;
   #ready: Promise<void> | undefined;
+  #index: Promise<ObjectIndex> | undefined;
+  #quota: QuotaMeter | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+  #sweeping: Promise<number> | undefined;
+  #closed = false;
 
-  constructor(root: string) {
+  constructor(root: string, options: ObjectStoreOptions = {}) {
     this.#root = root;
     this.#tmp = join(root, '.tmp');
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    if (options.multipartTtl !== undefined) {
+      this.#sweeper = setInterval(() => void this.sweepUploads().catch((error: unknown) => options.log?.(`s3: multipart sweep failed: ${String(error)}`)), options.sweepIntervalMs ?? 60_000);
+      this.#sweeper.unref();
+    }
+  }
+
+  /** Opens (and if needed rebuilds) the index; the server awaits it before serving. */
+  async ready(): Promise<void> {
+    await this.#idx();
+  }
+
+  #idx(): Promise<ObjectIndex> {
+    this.#index ??= this.#openIndex();
+    return this.#index;
+  }
+
+  async #openIndex(): Promise<ObjectIndex> {
+    await mkdir(this.#root, { recursive: true });
+    const index = new ObjectIndex(join(this.#root, 'index.db'));
+    try {
+      if (index.current) await this.#replay(index);
+      else await this.#rebuild(index);
+    } catch (error) {
+      index.close();
+      throw error;
+    }
+    this.#quota = new QuotaMeter(this.#options.limits ?? (() => undefined), (bucket) => index.usage(bucket));
+    return index;
+  }
+
+  /** Settles the changes a crash interrupted, from what their sidecars say now. */
+  async #replay(index: ObjectIndex): Promise<void> {
+    for (const { bucket, key } of index.pending()) {
+      const meta = isValidBucketName(bucket) ? await this.#readJson<ObjectMeta>(this.#sidecar(bucket, key)).catch(() => undefined) : undefined;
+      if (meta?.key === key) index.put(bucket, indexed(meta));
+      else index.remove(bucket, key);
+    }
+  }
+
+  /** Builds the index from the sidecars and upload directories on disk. */
+  async #rebuild(index: ObjectIndex): Promise<void> {
+    const log = this.#options.log ?? (() => undefined);
+    const started = this.#now();
+    index.reset();
+    const buckets = (await readdir(join(this.#root, 'buckets')).catch(() => [] as string[])).filter(isValidBucketName);
+    if (buckets.length > 0) log(`s3: building the object index of ${buckets.length} buckets`);
+    let objects = 0;
+    let nextReport = 10_000;
+    for (const bucket of buckets) {
+      const dir = this.#objectsDir(bucket);
+      const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.json'));
+      for (let i = 0; i < names.length; i += rebuildBatch) {
+        const metas = await Promise.all(names.slice(i, i + rebuildBatch).map((name) => this.#readJson<ObjectMeta>(join(dir, name)).catch(() => undefined)));
+        const batch = metas.filter((meta): meta is ObjectMeta => typeof meta?.key === 'string').map((meta) => ({ bucket, object: indexed(meta) }));
+        index.load({ objects: batch, uploads: [], parts: [] });
+        objects += batch.length;
+        if (objects >= nextReport) {
+          log(`s3: object index: ${objects} objects so far`);
+          nextReport += 10_000;
+        }
+      }
+      const ids = (await readdir(join(this.#bucketDir(bucket), 'uploads')).catch(() => [] as string[])).filter((id) => uploadIdPattern.test(id));
+      for (const uploadId of ids) {
+        const upload = await this.upload(bucket, uploadId).catch(() => undefined);
+        if (!upload) continue;
+        const parts = await this.listParts(bucket, uploadId);
+        index.load({
+          objects: [],
+          uploads: [{ bucket, uploadId, key: upload.key, initiated: upload.initiated }],
+          parts: parts.map((part) => ({ bucket, uploadId, partNumber: part.partNumber, size: part.size })),
+        });
+      }
+    }
+    index.markCurrent();
+    if (buckets.length > 0) log(`s3: object index built: ${objects} objects in ${buckets.length} buckets, ${this.#now() - started} ms`);
+  }
+
+  /** Stops the multipart sweep and closes the index. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    await this.#sweeping?.catch(() => undefined);
+    const index = await this.#index?.catch(() => undefined);
+    this.#index = undefined;
+    index?.close();
   }
 
   #bucketDir(bucket: string): string {
@@ -111,6 +248,23 @@ export class ObjectStore {
   #uploadDir(bucket: string, uploadId: string): string {
     if (!uploadIdPattern.test(uploadId)) throw new S3Error('NoSuchUpload');
     return join(this.#bucketDir(bucket), 'uploads', uploadId);
+  }
+
+  #sidecar(bucket: string, key: string): string {
+    return join(this.#objectsDir(bucket), `${keyHash(key)}.json`);
+  }
+
+  /** The quota claim of a write (a no-op for unlimited buckets). */
+  async #reserve(bucket: string, claim: { credit: number; newObject: boolean }, expected: number | undefined): Promise<Reservation> {
+    await this.#idx();
+    const reservation = this.#quota!.reserve(bucket, claim);
+    try {
+      if (expected !== undefined) reservation.expect(expected);
+    } catch (error) {
+      reservation.release();
+      throw error;
+    }
+    return reservation;
   }
 
   /** Before the first write of this process: clear what a crash left, then make the temp dir. */
@@ -162,37 +316,62 @@ export class ObjectStore {
     }
   }
 
-  /** Moves a spooled file into place as `key` and commits its sidecar. */
-  async #commit(bucket: string, key: string, spooled: { path: string; size: number }, etag: string, info: ObjectInfo): Promise<ObjectMeta> {
+  /**
+   * Moves a spooled file into place as `key`, commits its sidecar, then records it in the index
+   * (`record`: a plain put, or the completion of a multipart upload).
+   */
+  async #commit(
+    bucket: string,
+    key: string,
+    spooled: { path: string; size: number },
+    etag: string,
+    info: ObjectInfo,
+    record: (index: ObjectIndex, object: IndexedObject) => void = (index, object) => index.put(bucket, object),
+  ): Promise<ObjectMeta> {
     const dir = this.#objectsDir(bucket);
     const hash = keyHash(key);
+    const index = await this.#idx();
     await mkdir(dir, { recursive: true });
     return this.#exclusive(`${bucket}/${hash}`, async () => {
       const data = `${hash}.${newId()}.data`;
-      const meta: ObjectMeta = { key, size: spooled.size, etag, lastModified: Date.now(), headers: info.headers, metadata: info.metadata, data };
+      const meta: ObjectMeta = { key, size: spooled.size, etag, lastModified: this.#now(), headers: info.headers, metadata: info.metadata, data };
       const sidecar = join(dir, `${hash}.json`);
       const previous = await this.#readJson<ObjectMeta>(sidecar);
+      index.intend(bucket, key);
       try {
         await rename(spooled.path, join(dir, data));
         await this.#writeJson(sidecar, meta);
       } catch (error) {
         await rm(spooled.path, { force: true });
         await rm(join(dir, data), { force: true });
+        if (previous) index.put(bucket, indexed(previous));
+        else index.remove(bucket, key);
         throw error;
       }
+      record(index, indexed(meta));
       if (previous && previous.data !== data) await rm(join(dir, previous.data), { force: true });
       return meta;
     });
   }
 
-  /** Writes an object from a stream (the request's verified payload, or another object). */
-  async put(bucket: string, key: string, stages: NodeJS.ReadableStream[], info: ObjectInfo): Promise<ObjectMeta> {
-    const spooled = await this.#spool(stages);
-    return this.#commit(bucket, key, spooled, spooled.md5.toString('hex'), info);
+  /**
+   * Writes an object from a stream (the request's verified payload, or another object), within
+   * the bucket's quota; `expectedSize` (a declared length) lets an oversized write be refused
+   * before any byte is read.
+   */
+  async put(bucket: string, key: string, stages: NodeJS.ReadableStream[], info: ObjectInfo, expectedSize?: number): Promise<ObjectMeta> {
+    const existing = (await this.#idx()).get(bucket, key);
+    const reservation = await this.#reserve(bucket, { credit: existing?.size ?? 0, newObject: !existing }, expectedSize);
+    try {
+      const spooled = await this.#spool([...stages, reservation.guard()]);
+      return await this.#commit(bucket, key, spooled, spooled.md5.toString('hex'), info);
+    } finally {
+      reservation.release();
+    }
   }
 
   async head(bucket: string, key: string): Promise<ObjectMeta | undefined> {
-    return this.#readJson<ObjectMeta>(join(this.#objectsDir(bucket), `${keyHash(key)}.json`));
+    return this.#readJson<ObjectMeta>(this.#sidecar(bucket, key));
   }
 
   /** The object's sidecar and an open handle on its data (stable even if overwritten meanwhile). */
@@ -213,40 +392,39 @@ export class ObjectStore {
   async delete(bucket: string, key: string): Promise<void> {
     const dir = this.#objectsDir(bucket);
     const hash = keyHash(key);
+    const index = await this.#idx();
     await this.#exclusive(`${bucket}/${hash}`, async () => {
       const meta = await this.#readJson<ObjectMeta>(join(dir, `${hash}.json`));
       if (!meta) return;
+      index.intend(bucket, key);
       await rm(join(dir, `${hash}.json`), { force: true });
+      index.remove(bucket, key);
       await rm(join(dir, meta.data), { force: true });
     });
   }
 
+  /** One page of a listing (see listing.ts), from the index. */
+  async listPage(bucket: string, request: ListRequest): Promise<ListOutput<IndexedObject>> {
+    this.#bucketDir(bucket);
+    const index = await this.#idx();
+    return listPage({ ...request, scan: (lower, upper, limit) => index.scan(bucket, lower, upper, limit) });
+  }
+
   /** Every object of the bucket, sorted as S3 lists them. */
-  async list(bucket: string): Promise<ObjectMeta[]> {
-    const dir = this.#objectsDir(bucket);
-    let names: string[];
-    try {
-      names = (await readdir(dir)).filter((name) => name.endsWith('.json'));
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw error;
-    }
-    const metas: ObjectMeta[] = [];
-    for (let i = 0; i < names.length; i += 64) {
-      const batch = await Promise.all(names.slice(i, i + 64).map((name) => this.#readJson<ObjectMeta>(join(dir, name))));
-      for (const meta of batch) if (meta) metas.push(meta);
-    }
-    const sortKeys = new Map(metas.map((meta) => [meta, Buffer.from(meta.key, 'utf8')]));
-    return metas.sort((a, b) => Buffer.compare(sortKeys.get(a)!, sortKeys.get(b)!));
+  async list(bucket: string): Promise<IndexedObject[]> {
+    this.#bucketDir(bucket);
+    return (await this.#idx()).scan(bucket, Buffer.alloc(0), prefixEnd(Buffer.alloc(0)), Number.MAX_SAFE_INTEGER);
   }
 
   async hasObjects(bucket: string): Promise<boolean> {
-    try {
-      return (await readdir(this.#objectsDir(bucket))).some((name) => name.endsWith('.json'));
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+    this.#bucketDir(bucket);
+    return (await this.#idx()).hasObjects(bucket);
+  }
+
+  /** Bytes (uploads in progress included) and objects the bucket holds. */
+  async usage(bucket: string): Promise<Usage> {
+    this.#bucketDir(bucket);
+    return (await this.#idx()).usage(bucket);
   }
 
   // Multipart uploads.
@@ -254,9 +432,13 @@ export class ObjectStore {
   async createUpload(bucket: string, key: string, info: ObjectInfo): Promise<UploadMeta> {
     const uploadId = newId();
     const dir = this.#uploadDir(bucket, uploadId);
+    const index = await this.#idx();
+    // Refused now rather than after every part is sent, when the object could not be added anyway.
+    (await this.#reserve(bucket, { credit: 0, newObject: !index.get(bucket, key) }, undefined)).release();
     await mkdir(dir, { recursive: true });
-    const upload: UploadMeta = { uploadId, key, initiated: Date.now(), headers: info.headers, metadata: info.metadata };
+    const upload: UploadMeta = { uploadId, key, initiated: this.#now(), headers: info.headers, metadata: info.metadata };
     await this.#writeJson(join(dir, 'upload.json'), upload);
+    index.addUpload({ bucket, uploadId, key, initiated: upload.initiated });
     return upload;
   }
 
@@ -265,38 +447,43 @@ export class ObjectStore {
     return this.#readJson<UploadMeta>(join(this.#uploadDir(bucket, uploadId), 'upload.json'));
   }
 
-  async listUploads(bucket: string): Promise<UploadMeta[]> {
-    let ids: string[];
-    try {
-      ids = await readdir(join(this.#bucketDir(bucket), 'uploads'));
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw error;
-    }
-    const uploads = await Promise.all(ids.filter((id) => uploadIdPattern.test(id)).map((id) => this.upload(bucket, id)));
-    return uploads.filter((upload): upload is UploadMeta => upload !== undefined).sort((a, b) => compareKeys(a.key, b.key) || a.initiated - b.initiated);
+  /** Uploads in progress, by key then age. */
+  async listUploads(bucket: string): Promise<IndexedUpload[]> {
+    this.#bucketDir(bucket);
+    return (await this.#idx()).uploads(bucket);
   }
 
-  async putPart(bucket: string, uploadId: string, partNumber: number, stages: NodeJS.ReadableStream[]): Promise<PartMeta> {
+  async putPart(bucket: string, uploadId: string, partNumber: number, stages: NodeJS.ReadableStream[], expectedSize?: number): Promise<PartMeta> {
     const dir = this.#uploadDir(bucket, uploadId);
     if (!(await this.upload(bucket, uploadId))) throw new S3Error('NoSuchUpload');
-    const spooled = await this.#spool(stages);
-    return this.#exclusive(`${bucket}/upload/${uploadId}/${partNumber}`, async () => {
-      const part: PartMeta = { partNumber, etag: spooled.md5.toString('hex'), size: spooled.size, lastModified: Date.now(), data: `${partNumber}.${newId()}.part` };
-      const sidecar = join(dir, `${partNumber}.json`);
-      const previous = await this.#readJson<PartMeta>(sidecar);
-      try {
-        await rename(spooled.path, join(dir, part.data));
-        await this.#writeJson(sidecar, part);
-      } catch (error) {
-        await rm(spooled.path, { force: true });
-        // Aborted meanwhile: the upload directory is gone.
-        if (isNotFound(error)) throw new S3Error('NoSuchUpload');
-        throw error;
-      }
-      if (previous) await rm(join(dir, previous.data), { force: true });
-      return part;
-    });
+    const index = await this.#idx();
+    const reservation = await this.#reserve(bucket, { credit: index.partSize(bucket, uploadId, partNumber), newObject: false }, expectedSize);
+    try {
+      const spooled = await this.#spool([...stages, reservation.guard()]);
+      return await this.#exclusive(`${bucket}/upload/${uploadId}/${partNumber}`, async () => {
+        const part: PartMeta = { partNumber, etag: spooled.md5.toString('hex'), size: spooled.size, lastModified: this.#now(), data: `${partNumber}.${newId()}.part` };
+        const sidecar = join(dir, `${partNumber}.json`);
+        const previous = await this.#readJson<PartMeta>(sidecar);
+        try {
+          await rename(spooled.path, join(dir, part.data));
+          await this.#writeJson(sidecar, part);
+        } catch (error) {
+          await rm(spooled.path, { force: true });
+          // Aborted meanwhile: the upload directory is gone.
+          if (isNotFound(error)) throw new S3Error('NoSuchUpload');
+          throw error;
+        }
+        if (!index.putPart(bucket, uploadId, partNumber, part.size)) {
+          // Aborted or swept between the write and now: nothing may count this part any more.
+          await rm(dir, { recursive: true, force: true });
+          throw new S3Error('NoSuchUpload');
+        }
+        if (previous) await rm(join(dir, previous.data), { force: true });
+        return part;
+      });
+    } finally {
+      reservation.release();
+    }
   }
 
   async listParts(bucket: string, uploadId: string): Promise<PartMeta[]> {
@@ -311,8 +498,12 @@ export class ObjectStore {
     const upload = await this.upload(bucket, uploadId);
     if (!upload) throw new S3Error('NoSuchUpload');
     const dir = this.#uploadDir(bucket, uploadId);
+    const index = await this.#idx();
     return this.#exclusive(`${bucket}/upload/${uploadId}/complete`, async () => {
       if (requested.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part');
+      // The parts' bytes are already counted (they become the object's): only the count can be over.
+      const reservation = await this.#reserve(bucket, { credit: 0, newObject: !index.get(bucket, upload.key) }, undefined);
+      reservation.release();
       const stored = new Map((await this.listParts(bucket, uploadId)).map((part) => [part.partNumber, part]));
       const parts: PartMeta[] = [];
       let previousNumber = 0;
@@ -342,7 +533,7 @@ export class ObjectStore {
         await rm(output, { force: true });
         throw error;
       }
-      const meta = await this.#commit(bucket, upload.key, { path: output, size }, `${md5s.digest('hex')}-${parts.length}`, upload);
+      const meta = await this.#commit(bucket, upload.key, { path: output, size }, `${md5s.digest('hex')}-${parts.length}`, upload, (idx, object) => idx.completeUpload(bucket, uploadId, object));
       await rm(dir, { recursive: true, force: true });
       return meta;
     });
@@ -350,16 +541,41 @@ export class ObjectStore {
 
   async abort(bucket: string, uploadId: string): Promise<boolean> {
     if (!(await this.upload(bucket, uploadId))) return false;
+    const index = await this.#idx();
+    index.removeUpload(bucket, uploadId);
     await rm(this.#uploadDir(bucket, uploadId), { recursive: true, force: true });
     return true;
   }
 
   /**
+   * Aborts up to `uploadsPerSweep` uploads initiated more than `multipartTtl` ago (their bytes
+   * leave the quota); returns how many. The timer calls it; one sweep runs at a time.
+   */
+  sweepUploads(): Promise<number> {
+    const ttl = this.#options.multipartTtl;
+    if (ttl === undefined || this.#closed) return Promise.resolve(0);
+    this.#sweeping ??= (async () => {
+      const index = await this.#idx();
+      const expired = index.uploadsBefore(this.#now() - ttl, uploadsPerSweep);
+      for (const upload of expired) {
+        index.removeUpload(upload.bucket, upload.uploadId);
+        if (isValidBucketName(upload.bucket)) await rm(this.#uploadDir(upload.bucket, upload.uploadId), { recursive: true, force: true });
+      }
+      return expired.length;
+    })().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  /**
    * Removes what a crash can leave behind: temporary files and data files no sidecar names.
-   * Runs by itself before the first write; one process per data directory.
+   * Runs by itself before the first write; one process per data directory. The index says which
+   * data files are referenced; the sidecar of any other one is read before it goes.
    */
   async sweep(): Promise<void> {
     await rm(this.#tmp, { recursive: true, force: true });
+    const index = await this.#idx();
     let buckets: string[];
     try {
       buckets = await readdir(join(this.#root, 'buckets'));
@@ -370,13 +586,11 @@ export class ObjectStore {
     for (const bucket of buckets.filter(isValidBucketName)) {
       const dir = this.#objectsDir(bucket);
       const names = await readdir(dir).catch(() => [] as string[]);
-      const referenced = new Set<string>();
-      for (const name of names.filter((entry) => entry.endsWith('.json'))) {
-        const meta = await this.#readJson<ObjectMeta>(join(dir, name)).catch(() => undefined);
-        if (meta) referenced.add(meta.data);
-      }
+      const referenced = index.dataFiles(bucket);
       for (const name of names) {
-        if (name.endsWith('.data') && !referenced.has(name)) await unlink(join(dir, name)).catch(() => undefined);
+        if (!name.endsWith('.data') || referenced.has(name)) continue;
+        const owner = await this.#readJson<ObjectMeta>(join(dir, `${name.slice(0, name.indexOf('.'))}.json`)).catch(() => undefined);
+        if (owner?.data !== name) await unlink(join(dir, name)).catch(() => undefined);
       }
     }
   }

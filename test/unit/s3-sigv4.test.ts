@@ -11,8 +11,6 @@ import { payloadStages } from '../../server/storage/chunked.ts';
 import { createChecksum } from '../../server/storage/checksums.ts';
 import { MemoryCredentialStore } from '../../server/storage/credentials.ts';
 import { S3Error } from '../../server/storage/errors.ts';
-import { listPage } from '../../server/storage/listing.ts';
-import { compareKeys } from '../../server/storage/object-store.ts';
 import { authenticate, groupHeaders } from '../../server/storage/sigv4.ts';
 
 const exampleKey = 'AKIAIOSFODNN7EXAMPLE';
@@ -174,19 +172,4 @@ test('checksums match their published check values', () => {
     checksum.update(Buffer.from('123456789'));
     assert.equal(Buffer.from(checksum.digest(), 'base64').toString('hex'), hex, name);
   }
-});
-
-test('listing pages through keys and common prefixes without repeats', () => {
-  const keys = ['a/1', 'a/2', 'b', 'c/x/1', 'c/y', 'd', 'é'].map((key) => ({ key }));
-  const seen: string[] = [];
-  let after: string | undefined;
-  for (let page = 0; page < 10; page++) {
-    const out = listPage({ objects: keys, prefix: '', delimiter: '/', after, maxKeys: 2 });
-    seen.push(...[...out.contents.map((object) => object.key), ...out.commonPrefixes].sort(compareKeys));
-    if (!out.isTruncated) break;
-    after = out.last;
-  }
-  assert.deepEqual(seen, ['a/', 'b', 'c/', 'd', 'é']);
-  const inside = listPage({ objects: keys, prefix: 'c/', delimiter: '/', after: undefined, maxKeys: 1000 });
-  assert.deepEqual([inside.contents.map((object) => object.key), inside.commonPrefixes], [['c/y'], ['c/x/']]);
 });
