@@ -101,6 +101,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     log: (message, error) => app?.log.error({ err: error }, message),
     s3: config.s3,
     runningLabs: () => sessions.all(),
+    anonymousTtlMs: config.learners.anonymousTtl,
+    newLearnersPerHour: config.learners.newLearnersPerHour,
   });
   let terminals: TerminalServer | undefined;
   app = await buildHttpApp({

@@ -5,7 +5,7 @@
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { duration } from './labs/schema.ts';
+import { byteSize, duration } from './labs/schema.ts';
 
 /** The project's root folder (the one holding package.json, labs/ and dist/). */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,6 +67,26 @@ const environment = z.object({
   ATELIER_S3_STS_ENDPOINT: z.string().regex(s3EndpointPattern, 'expected http(s)://host[:port]').optional(),
   /** Lifetime of minted learner credentials (STS DurationSeconds), 15m to 12h. */
   ATELIER_S3_CREDENTIAL_TTL: duration.refine((ms) => ms >= 900_000 && ms <= 43_200_000, 'must be from 15m to 12h').default(12 * 3600_000),
+  /** Anonymous learners unseen this long, with no data and no lab, are deleted (168h: a week). */
+  ATELIER_ANONYMOUS_TTL: duration.refine((ms) => ms >= 600_000, 'must be at least 10m').default(168 * 3600_000),
+  /** New learner identities per client address (per /64 for IPv6) in any hour. */
+  ATELIER_NEW_LEARNERS_PER_HOUR: integer(1, 1_000_000).default(1000),
+  /** Open connections of one client address (per /64 for IPv6); ignored behind a trusted proxy. */
+  ATELIER_MAX_CONNECTIONS_PER_CLIENT: integer(1, 1_000_000).default(2000),
+  /** Open connections in all; unset: three quarters of the process's file descriptor limit. */
+  ATELIER_MAX_CONNECTIONS: integer(1, 10_000_000).optional(),
+  /** Time a client has to send a request's headers (slow clients are cut off). */
+  ATELIER_HEADERS_TIMEOUT: duration.default(15_000),
+  /** A connection silent this long (no byte either way, body included) is closed. */
+  ATELIER_IDLE_TIMEOUT: duration.default(120_000),
+  /** Embedded S3: bytes a learner's bucket may hold (objects and uploads in progress), e.g. 10Gi. */
+  ATELIER_S3_MAX_BYTES: byteSize.default(10 * 1024 ** 3),
+  /** Embedded S3: objects a learner's bucket may hold. */
+  ATELIER_S3_MAX_OBJECTS: integer(1, 1_000_000_000).default(100_000),
+  /** Embedded S3: incomplete multipart uploads older than this are aborted (their bytes freed). */
+  ATELIER_S3_MULTIPART_TTL: duration.default(24 * 3600_000),
+  /** Embedded S3: requests one learner may have in progress; beyond, 503 SlowDown. */
+  ATELIER_S3_MAX_CONCURRENT_PER_LEARNER: integer(1, 10_000).default(16),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
   .refine((e) => e.ATELIER_MAX_LIFETIME >= e.ATELIER_MAX_TTL, {
@@ -116,7 +136,32 @@ export interface Config {
   s3Region: string;
   /** Where learner buckets live: the embedded endpoint (default) or an external S3/MinIO. */
   s3: S3Mode;
+  /** The embedded endpoint's per-learner limits (the trainers' shared bucket has none). */
+  s3Limits: S3Limits;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  learners: {
+    /** Milliseconds unseen after which an anonymous learner with no data is deleted. */
+    anonymousTtl: number;
+    newLearnersPerHour: number;
+  };
+  connections: {
+    perClient: number;
+    /** Undefined: from the file descriptor limit. */
+    total?: number;
+    /** Milliseconds. */
+    headersTimeout: number;
+    idleTimeout: number;
+  };
+}
+
+export interface S3Limits {
+  /** Bytes of one learner's bucket, multipart uploads in progress included. */
+  maxBytes: number;
+  maxObjects: number;
+  /** Milliseconds after which an incomplete multipart upload is aborted. */
+  multipartTtl: number;
+  /** S3 requests of one learner in progress at once. */
+  maxConcurrentPerLearner: number;
 }
 
 export type S3Mode =
@@ -200,7 +245,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.ATELIER_TRUST_PROXY,
     s3Region: e.ATELIER_S3_REGION,
     s3: s3Mode(e, input),
+    s3Limits: {
+      maxBytes: e.ATELIER_S3_MAX_BYTES,
+      maxObjects: e.ATELIER_S3_MAX_OBJECTS,
+      multipartTtl: e.ATELIER_S3_MULTIPART_TTL,
+      maxConcurrentPerLearner: e.ATELIER_S3_MAX_CONCURRENT_PER_LEARNER,
+    },
     logLevel: e.LOG_LEVEL,
+    learners: { anonymousTtl: e.ATELIER_ANONYMOUS_TTL, newLearnersPerHour: e.ATELIER_NEW_LEARNERS_PER_HOUR },
+    connections: {
+      perClient: e.ATELIER_MAX_CONNECTIONS_PER_CLIENT,
+      ...(e.ATELIER_MAX_CONNECTIONS === undefined ? {} : { total: e.ATELIER_MAX_CONNECTIONS }),
+      headersTimeout: e.ATELIER_HEADERS_TIMEOUT,
+      idleTimeout: e.ATELIER_IDLE_TIMEOUT,
+    },
   };
 }
 

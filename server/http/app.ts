@@ -64,7 +64,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   const learners = options.learners;
   if (learners) {
     const { store } = learners.context;
-    await registerIdentity(app, learners.context.cookieSecret);
+    await registerIdentity(app, learners.context);
     registerMeRoutes(app, store, learners.context.storage);
     registerFileRoutes(app, store, learners.objects, (learnerId) => learners.events.emit('changed', learnerId, 's3'));
     registerRepoRoutes(app, store, learners.repos);

@@ -7,19 +7,33 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LearnerStore } from '../learners/store.ts';
 import { ApiError } from './errors.ts';
 import { RateLimiter } from '../labs/quotas.ts';
+import { clientKey } from './client-address.ts';
 
 export const learnerCookie = 'atelier_learner';
 const oneYear = 365 * 24 * 3600;
+/** A learner's last sighting is written at most this often (a purge counts in days). */
+const lastSeenResolutionMs = 60_000;
 
-/**
- * New identities per address and minute: a whole class behind one school NAT arrives at once,
- * a script minting learners in a loop must not grow the database without end.
- */
-export const newLearnersPerMinute = 1000;
-const creations = new RateLimiter(newLearnersPerMinute, 60_000);
+export interface IdentityOptions {
+  cookieSecret: Buffer;
+  /**
+   * New identities per client address (per /64 for IPv6) and hour: a whole class behind one
+   * school NAT arrives at once, a script minting learners in a loop must not grow the database
+   * without end.
+   */
+  newLearnersPerHour: number;
+}
 
-export async function registerIdentity(app: FastifyInstance, cookieSecret: Buffer): Promise<void> {
-  await app.register(cookie, { secret: cookieSecret.toString('base64') });
+declare module 'fastify' {
+  interface FastifyInstance {
+    learnerCreations: RateLimiter;
+  }
+}
+
+export async function registerIdentity(app: FastifyInstance, options: IdentityOptions): Promise<void> {
+  await app.register(cookie, { secret: options.cookieSecret.toString('base64') });
+  // One limiter per server (not per module): in-process test servers do not share a budget.
+  app.decorate('learnerCreations', new RateLimiter(options.newLearnersPerHour, 3600_000));
 }
 
 /** The learner the request's cookie names, if the signature holds and the learner exists. */
@@ -27,20 +41,26 @@ export function currentLearner(request: FastifyRequest, store: LearnerStore): st
   const raw = request.cookies[learnerCookie];
   if (!raw) return undefined;
   const { valid, value } = request.unsignCookie(raw);
-  return valid && value && store.get(value) ? value : undefined;
+  if (!valid || !value) return undefined;
+  const learner = store.get(value);
+  if (!learner) return undefined;
+  if (Date.now() - learner.lastSeenAt >= lastSeenResolutionMs) store.touch(learner.id);
+  return learner.id;
 }
 
 /** The caller's learner id, creating the learner (and setting the cookie) on first visit. */
 export function ensureLearner(request: FastifyRequest, reply: FastifyReply, store: LearnerStore): string {
   const existing = currentLearner(request, store);
   if (existing) return existing;
-  const wait = creations.retryAfterMs(request.ip);
+  const creations = request.server.learnerCreations;
+  const client = clientKey(request.ip);
+  const wait = creations.retryAfterMs(client);
   if (wait > 0) {
-    const refusal = new ApiError('too_many_visitors', { max: newLearnersPerMinute, seconds: Math.ceil(wait / 1000) });
+    const refusal = new ApiError('too_many_visitors', { max: creations.limit, seconds: Math.ceil(wait / 1000) });
     refusal.retryAfterSeconds = Math.ceil(wait / 1000);
     throw refusal;
   }
-  creations.hit(request.ip);
+  creations.hit(client);
   const { id } = store.create();
   void reply.setCookie(learnerCookie, id, {
     signed: true,

@@ -10,6 +10,8 @@ export interface LearnerContext {
   store: LearnerStore;
   /** Signs the learner cookie. */
   cookieSecret: Buffer;
+  /** New learner identities per client address and hour. */
+  newLearnersPerHour: number;
   launch: LaunchServices;
   evidence(learnerId: string): LearnerEvidence;
 }

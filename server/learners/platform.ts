@@ -27,6 +27,7 @@ import type { LaunchServices } from './launch.ts';
 import { loadOrCreateKey } from './keys.ts';
 import { Sealer } from './sealed.ts';
 import { SqliteLearnerStore } from './sqlite-store.ts';
+import { removeEmptyDirs, startAnonymousPurge } from './purge.ts';
 import type { S3Credentials } from './store.ts';
 import type { StorageInfo } from '../http/me.ts';
 import { originOf } from '../http/me.ts';
@@ -71,6 +72,10 @@ export interface PlatformOptions {
   runningLabs?: () => Iterable<RunningLab>;
   /** Period of that poll (ms); 5 s when absent. */
   s3PollMs?: number;
+  /** Anonymous learners unseen this long with no data are deleted (ms); a week when absent. */
+  anonymousTtlMs?: number;
+  /** New learner identities per client address and hour; 1000 when absent. */
+  newLearnersPerHour?: number;
 }
 
 /**
@@ -154,6 +159,9 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
   let s3: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let external: ExternalS3 | undefined;
   let poll: ReturnType<typeof pollS3Evidence> | undefined;
+  /** Whether the learner's bucket holds objects or uploads, and the directories left when it does not. */
+  let bucketInUse: (learnerId: string) => Promise<boolean>;
+  let bucketDirs: (learnerId: string) => string[] = () => [];
   if (mode.mode === 'external') {
     const remote = new ExternalS3({
       endpoint: mode.endpoint,
@@ -178,11 +186,14 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       delete: (bucket, key) => remote.delete(bucket, key),
     };
     credentialsFor = (learnerId) => remote.credentialsFor(learnerId);
+    bucketInUse = async (learnerId) => (await objects.list(learnerId)).length > 0;
     if (options.runningLabs) poll = pollS3Evidence(objects, options.runningLabs, (learnerId) => events.emit('changed', learnerId, 's3'), options.log, options.s3PollMs);
   } else {
     const objectStore = new ObjectStore(join(dataDir, 's3'));
     objects = embeddedObjects(objectStore);
     credentialsFor = async (learnerId) => store.s3Credentials(learnerId);
+    bucketInUse = async (learnerId) => (await objectStore.hasObjects(learnerId)) || (await objectStore.listUploads(learnerId)).length > 0;
+    bucketDirs = (learnerId) => ['objects', 'uploads', ''].map((sub) => join(dataDir, 's3', 'buckets', learnerId, sub));
     s3 = createS3Handler({
       root: join(dataDir, 's3'),
       store: objectStore,
@@ -235,6 +246,15 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     },
   };
 
+  const purge = startAnonymousPurge({
+    store,
+    ttlMs: options.anonymousTtlMs ?? 7 * 24 * 3600e3,
+    holdsData: async (learnerId) => (await repos.list(learnerId)).length > 0 || (await bucketInUse(learnerId)),
+    inUse: (learnerId) => [...(options.runningLabs?.() ?? [])].some((lab) => lab.learnerId === learnerId),
+    remove: (learnerId) => removeEmptyDirs([repos.learnerDir(learnerId), ...bucketDirs(learnerId)]),
+    log: options.log,
+  });
+
   const storage: StorageInfo = {
     endpointFor: mode.mode === 'external' ? () => mode.endpoint : (request: FastifyRequest) => originOf(request),
     region: options.region,
@@ -245,6 +265,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     context: {
       store,
       cookieSecret: loadOrCreateKey(join(dataDir, 'keys', 'cookie.key')),
+      newLearnersPerHour: options.newLearnersPerHour ?? 1000,
       launch,
       storage,
       evidence: (learnerId) => ({
@@ -265,6 +286,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     },
     close: () => {
       poll?.stop();
+      purge.stop();
       external?.close();
       store.close();
     },

@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Sealer } from './sealed.ts';
-import type { GitSettings, Learner, LearnerStore, S3Credentials, SecretVars } from './store.ts';
+import type { GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, UnseenLearner } from './store.ts';
 
 /** Forward-only schema migrations; the database records how many have run. */
 const migrations: string[] = [
@@ -41,6 +41,10 @@ const migrations: string[] = [
      done_at INTEGER NOT NULL,
      PRIMARY KEY (learner_id, page, step)
    );`,
+  // Anonymous learners are purged once unseen for a while: the sweep walks them by last sighting.
+  `ALTER TABLE learners ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
+   UPDATE learners SET last_seen = created_at;
+   CREATE INDEX learners_by_last_seen ON learners(last_seen, id);`,
 ];
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -92,16 +96,43 @@ export class SqliteLearnerStore implements LearnerStore {
 
   create(): Learner {
     // Learner ids double as bucket names and forge paths: lower-case letters and digits only.
-    const learner: Learner = { id: `u${randomId(11)}`, createdAt: this.#now(), git: { name: '', email: '' } };
-    this.#db.prepare('INSERT INTO learners (id, created_at) VALUES (?, ?)').run(learner.id, learner.createdAt);
+    const now = this.#now();
+    const learner: Learner = { id: `u${randomId(11)}`, createdAt: now, lastSeenAt: now, git: { name: '', email: '' } };
+    this.#db.prepare('INSERT INTO learners (id, created_at, last_seen) VALUES (?, ?, ?)').run(learner.id, now, now);
     return learner;
   }
 
   get(id: string): Learner | undefined {
-    const row = this.#db.prepare('SELECT id, created_at, git_name, git_email FROM learners WHERE id = ?').get(id) as
-      | { id: string; created_at: number; git_name: string; git_email: string }
+    const row = this.#db.prepare('SELECT id, created_at, last_seen, git_name, git_email FROM learners WHERE id = ?').get(id) as
+      | { id: string; created_at: number; last_seen: number; git_name: string; git_email: string }
       | undefined;
-    return row && { id: row.id, createdAt: row.created_at, git: { name: row.git_name, email: row.git_email } };
+    return row && { id: row.id, createdAt: row.created_at, lastSeenAt: row.last_seen, git: { name: row.git_name, email: row.git_email } };
+  }
+
+  touch(id: string): void {
+    this.#db.prepare('UPDATE learners SET last_seen = ? WHERE id = ?').run(this.#now(), id);
+  }
+
+  unseenLearners(before: number, cursor: LearnerCursor | undefined, limit: number): UnseenLearner[] {
+    // A range of the (last_seen, id) index, LIMIT rows: each tick of a purge does bounded work
+    // however many learners are kept, and the subqueries are primary-key/index lookups.
+    const rows = this.#db
+      .prepare(
+        `SELECT id, last_seen,
+           git_name <> '' OR git_email <> ''
+             OR EXISTS (SELECT 1 FROM secret_groups WHERE learner_id = l.id)
+             OR EXISTS (SELECT 1 FROM progress WHERE learner_id = l.id) AS holds_data
+         FROM learners l
+         WHERE last_seen < ? AND (last_seen, id) > (?, ?)
+         ORDER BY last_seen, id LIMIT ?`,
+      )
+      .all(before, cursor?.lastSeenAt ?? -1, cursor?.id ?? '', limit) as { id: string; last_seen: number; holds_data: number }[];
+    return rows.map((row) => ({ id: row.id, lastSeenAt: row.last_seen, holdsData: row.holds_data !== 0 }));
+  }
+
+  deleteIfIdle(id: string, before: number): boolean {
+    // Tokens, credentials, secrets and progress go with the row (ON DELETE CASCADE).
+    return this.#db.prepare('DELETE FROM learners WHERE id = ? AND last_seen < ?').run(id, before).changes > 0;
   }
 
   setGit(id: string, git: GitSettings): void {

@@ -19,7 +19,18 @@ export interface S3Credentials {
 export interface Learner {
   id: string;
   createdAt: number;
+  /** Last time the learner's cookie was seen (updated coarsely: see `touch`). */
+  lastSeenAt: number;
   git: GitSettings;
+}
+
+export interface LearnerCursor {
+  lastSeenAt: number;
+  id: string;
+}
+
+export interface UnseenLearner extends LearnerCursor {
+  holdsData: boolean;
 }
 
 export type SecretVars = Record<string, string>;
@@ -27,6 +38,16 @@ export type SecretVars = Record<string, string>;
 export interface LearnerStore {
   create(): Learner;
   get(id: string): Learner | undefined;
+  /** Records that the learner is around now. */
+  touch(id: string): void;
+  /**
+   * Up to `limit` learners last seen before `before`, in (lastSeenAt, id) order from after
+   * `cursor`, each saying whether this store holds data of theirs (git settings, secret groups,
+   * progress): a purge walks them a page at a time.
+   */
+  unseenLearners(before: number, cursor: LearnerCursor | undefined, limit: number): UnseenLearner[];
+  /** Deletes the learner and everything the store holds of them, if still unseen since `before`. */
+  deleteIfIdle(id: string, before: number): boolean;
   setGit(id: string, git: GitSettings): void;
   /** A new personal access token; earlier ones stop working. */
   rotateGitToken(id: string): string;

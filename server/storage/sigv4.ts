@@ -177,6 +177,37 @@ export class ChunkSigner {
   }
 }
 
+const imfFixdate = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * The signing time of a header-authenticated request, as `x-amz-date` writes it: `x-amz-date`, or
+ * else the HTTP `Date` header (RFC 7231 form), as AWS accepts. Whichever dates it must be signed.
+ */
+function requestDate(headers: Map<string, string[]>, signedHeaders: string[]): string {
+  const amzDate = headerValue(headers, 'x-amz-date');
+  if (amzDate) return amzDate;
+  const date = headerValue(headers, 'date')?.trim();
+  const match = date === undefined ? null : imfFixdate.exec(date);
+  if (!match) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  if (!signedHeaders.includes('date')) throw new S3Error('AccessDenied', 'The Date header must be signed');
+  const [, day, month, year, hours, minutes, seconds] = match;
+  return `${year}${String(months.indexOf(month!) + 1).padStart(2, '0')}${day}T${hours}${minutes}${seconds}Z`;
+}
+
+/**
+ * AWS refuses any `x-amz-*` header the signature does not cover: otherwise whoever holds a
+ * presigned URL (or replays a signed request) could add `x-amz-copy-source`, `x-amz-acl`,
+ * metadata… and have them obeyed. `x-amz-content-sha256` is exempt, as on AWS: in header
+ * authentication its value is the canonical request's payload line anyway.
+ */
+function requireAmzHeadersSigned(headers: Map<string, string[]>, signedHeaders: string[]): void {
+  const unsigned = [...headers.keys()].filter((name) => name.startsWith('x-amz-') && name !== 'x-amz-content-sha256' && !signedHeaders.includes(name));
+  if (unsigned.length > 0) {
+    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: unsigned.join(', ') });
+  }
+}
+
 interface ParsedAuth {
   scope: Scope;
   signedHeaders: string[];
@@ -200,8 +231,7 @@ function parseHeaderAuth(request: SignedRequest, authorization: string): ParsedA
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
   if (!credential || !signedHeaders || !signature) throw new S3Error('AuthorizationHeaderMalformed');
-  const amzDate = headerValue(request.headers, 'x-amz-date');
-  if (!amzDate) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const amzDate = requestDate(request.headers, signedHeaders.split(';'));
   const payloadHash = headerValue(request.headers, 'x-amz-content-sha256');
   if (!payloadHash) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   return {
@@ -261,6 +291,7 @@ export function authenticate(request: SignedRequest, credentials: CredentialStor
     throw new S3Error(parsed.presigned ? 'AuthorizationQueryParametersError' : 'AuthorizationHeaderMalformed', 'The credential date does not match X-Amz-Date');
   }
   if (!parsed.signedHeaders.includes('host')) throw new S3Error('AccessDenied', 'The host header must be signed');
+  requireAmzHeadersSigned(request.headers, parsed.signedHeaders);
 
   const credential = credentials.byAccessKey(parsed.scope.accessKeyId);
   if (!credential) throw new S3Error('InvalidAccessKeyId');

@@ -3,7 +3,6 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, testLabId } from '../helpers/server.ts';
 import { connectTerminal } from '../helpers/terminal.ts';
-import { newLearnersPerMinute } from '../../server/http/identity.ts';
 import { maxViewersPerShell } from '../../server/terminal/index.ts';
 
 const server = await startTestServer();
@@ -28,7 +27,7 @@ test('one shell takes a bounded number of viewers; the next is refused, the othe
 
 test("new learner identities per address are rate limited, in the caller's language", async () => {
   let refused: { status: number; headers: Headers; body: any } | undefined;
-  for (let i = 0; i <= newLearnersPerMinute && !refused; i++) {
+  for (let i = 0; i <= server.config.learners.newLearnersPerHour && !refused; i++) {
     const response = await server.api('/api/me', { lang: 'en' });
     if (response.status !== 200) refused = response;
   }

@@ -4,6 +4,7 @@
  * Payload in Multiple Chunks"), plus the listing and checksum primitives.
  */
 import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
@@ -11,7 +12,7 @@ import { payloadStages } from '../../server/storage/chunked.ts';
 import { createChecksum } from '../../server/storage/checksums.ts';
 import { MemoryCredentialStore } from '../../server/storage/credentials.ts';
 import { S3Error } from '../../server/storage/errors.ts';
-import { authenticate, groupHeaders } from '../../server/storage/sigv4.ts';
+import { authenticate, emptySha256, groupHeaders } from '../../server/storage/sigv4.ts';
 
 const exampleKey = 'AKIAIOSFODNN7EXAMPLE';
 const exampleSecret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -83,6 +84,59 @@ test('the presigned URL example of the AWS documentation verifies, and expires',
   assert.equal(code(() => authenticate(request, credentials, exampleTime + 86401_000)), 'AccessDenied');
   const tampered = query.map(([name, value]): [string, string] => [name, name === 'X-Amz-Signature' ? `b${value.slice(1)}` : value]);
   assert.equal(code(() => authenticate({ ...request, query: tampered }, credentials, exampleTime + 3600_000)), 'SignatureDoesNotMatch');
+});
+
+function detail(fn: () => unknown, name: string): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof S3Error) return error.details[name];
+    throw error;
+  }
+  return undefined;
+}
+
+test('x-amz-* headers the signature does not cover are refused (HeadersNotSigned), header auth and presigned', () => {
+  const withMeta = new Map(getObjectExample.headers);
+  withMeta.set('x-amz-meta-added', ['after signing']);
+  const meta = { ...getObjectExample, headers: withMeta };
+  assert.equal(code(() => authenticate(meta, store(), exampleTime)), 'AccessDenied');
+  assert.equal(detail(() => authenticate(meta, store(), exampleTime), 'HeadersNotSigned'), 'x-amz-meta-added');
+
+  const query: Array<[string, string]> = [
+    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
+    ['X-Amz-Credential', 'AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request'],
+    ['X-Amz-Date', '20130524T000000Z'],
+    ['X-Amz-Expires', '86400'],
+    ['X-Amz-SignedHeaders', 'host'],
+    ['X-Amz-Signature', 'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404'],
+  ];
+  const presigned = (extra: Record<string, string>) => ({ method: 'GET', rawPath: '/test.txt', query, headers: headers({ Host: 'examplebucket.s3.amazonaws.com', ...extra }) });
+  const copy = presigned({ 'x-amz-copy-source': 'examplebucket/private.txt', 'X-Amz-Acl': 'public-read' });
+  assert.equal(detail(() => authenticate(copy, store(), exampleTime), 'HeadersNotSigned'), 'x-amz-copy-source, x-amz-acl');
+  // As on AWS, x-amz-content-sha256 may travel unsigned.
+  assert.equal(authenticate(presigned({ 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }), store(), exampleTime).presigned, true);
+});
+
+test('a request dated by the HTTP Date header (no x-amz-date) verifies; the Date must be signed', () => {
+  const date = 'Fri, 24 May 2013 00:00:00 GMT';
+  const host = 'examplebucket.s3.amazonaws.com';
+  const canonical = `GET\n/test.txt\n\ndate:${date}\nhost:${host}\nx-amz-content-sha256:${emptySha256}\n\ndate;host;x-amz-content-sha256\n${emptySha256}`;
+  const scope = '20130524/us-east-1/s3/aws4_request';
+  let key: Buffer = createHmac('sha256', `AWS4${exampleSecret}`).update('20130524').digest();
+  for (const part of ['us-east-1', 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  const signature = createHmac('sha256', key).update(`AWS4-HMAC-SHA256\n20130524T000000Z\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`).digest('hex');
+  const request = (signedHeaders: string, sentDate = date) => ({
+    method: 'GET',
+    rawPath: '/test.txt',
+    query: [] as Array<[string, string]>,
+    headers: headers({ Host: host, Date: sentDate, 'x-amz-content-sha256': emptySha256, Authorization: `AWS4-HMAC-SHA256 Credential=${exampleKey}/${scope},SignedHeaders=${signedHeaders},Signature=${signature}` }),
+  });
+  assert.equal(authenticate(request('date;host;x-amz-content-sha256'), store(), exampleTime).credential.learnerId, 'example');
+  assert.equal(code(() => authenticate(request('date;host;x-amz-content-sha256', 'Fri, 24 May 2013 00:00:01 GMT'), store(), exampleTime)), 'SignatureDoesNotMatch');
+  assert.equal(code(() => authenticate(request('host;x-amz-content-sha256'), store(), exampleTime)), 'AccessDenied');
+  assert.equal(code(() => authenticate(request('date;host;x-amz-content-sha256', '24 May 2013 00:00:00'), store(), exampleTime)), 'AccessDenied');
+  assert.equal(code(() => authenticate(request('date;host;x-amz-content-sha256'), store(), exampleTime + 16 * 60_000)), 'RequestTimeTooSkewed');
 });
 
 /** The chunked upload example: 66560 bytes of 'a' in chunks of 65536, 1024 and 0. */

@@ -1,0 +1,80 @@
+/**
+ * Anonymous learners do not accumulate: a learner unseen for `ttlMs` who left nothing behind
+ * (no git settings, secret groups or progress in the store; no repository, object or upload
+ * elsewhere) and has no lab running is deleted with their empty forge and bucket directories.
+ * A periodic sweep walks the store's (last seen, id) index a page at a time from a cursor, so a
+ * tick costs at most `pageSize` rows and lookups however many learners are kept; it wraps
+ * around to the oldest once it reaches learners seen within the TTL.
+ */
+import { rmdir } from 'node:fs/promises';
+import type { LearnerCursor, LearnerStore } from './store.ts';
+
+export interface PurgeOptions {
+  store: LearnerStore;
+  ttlMs: number;
+  /** Data the store does not hold: repositories, objects, multipart uploads. */
+  holdsData(learnerId: string): Promise<boolean>;
+  /** A learner with a lab queued, starting or running is kept. */
+  inUse(learnerId: string): boolean;
+  /** Removes what is left of the learner outside the store (empty directories). */
+  remove(learnerId: string): Promise<void>;
+  log: (message: string, error?: unknown) => void;
+  pageSize?: number;
+  intervalMs?: number;
+  now?: () => number;
+}
+
+export interface Purge {
+  /** One page of the walk; how many learners it deleted. */
+  tick(): Promise<number>;
+  stop(): void;
+}
+
+export function startAnonymousPurge(options: PurgeOptions): Purge {
+  const { store, ttlMs, pageSize = 200, intervalMs = 60_000, now = Date.now } = options;
+  let cursor: LearnerCursor | undefined;
+  let running: Promise<number> | undefined;
+
+  const page = async (): Promise<number> => {
+    const before = now() - ttlMs;
+    const learners = store.unseenLearners(before, cursor, pageSize);
+    cursor = learners.length < pageSize ? undefined : learners[learners.length - 1];
+    let deleted = 0;
+    for (const learner of learners) {
+      if (learner.holdsData || options.inUse(learner.id)) continue;
+      try {
+        if (await options.holdsData(learner.id)) {
+          // Looking costs a directory read or a listing: not again before another TTL.
+          store.touch(learner.id);
+          continue;
+        }
+        // Conditional on last_seen: a learner who came back while we looked is kept.
+        if (!store.deleteIfIdle(learner.id, before)) continue;
+        deleted += 1;
+        await options.remove(learner.id);
+      } catch (error) {
+        options.log(`purge of anonymous learner ${learner.id}`, error);
+      }
+    }
+    return deleted;
+  };
+
+  const tick = (): Promise<number> => {
+    running ??= page().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const timer = setInterval(() => void tick(), intervalMs);
+  timer.unref();
+  return { tick, stop: () => clearInterval(timer) };
+}
+
+/** rmdir of each path in order, keeping any that is not empty (or gone): never removes data. */
+export async function removeEmptyDirs(paths: string[]): Promise<void> {
+  for (const path of paths) {
+    await rmdir(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    });
+  }
+}
