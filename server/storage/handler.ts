@@ -13,6 +13,7 @@ import type { CredentialStore, S3Credential } from './credentials.ts';
 import { S3Error, sendError } from './errors.ts';
 import { isValidBucketName, ObjectStore, storedHeaders, type ObjectInfo, type ObjectMeta } from './object-store.ts';
 import { listScope, mayReadObject, mayWriteObject, ownsBucket } from './policy.ts';
+import { RequestLimiter } from './request-limits.ts';
 import { authenticate, groupHeaders, headerValue, uriEncode, type Authenticated } from './sigv4.ts';
 import { childrenNamed, childText, element, s3Namespace, xmlDeclaration, XmlDocumentSink, type XmlElement, type XmlLimits } from './xml.ts';
 
@@ -31,6 +32,8 @@ export interface S3HandlerOptions {
   log?: (message: string, error: unknown) => void;
   /** Clock, for tests. */
   now?: () => number;
+  /** Requests one learner may have in progress; beyond, 503 SlowDown. Unlimited when absent. */
+  maxConcurrentPerLearner?: number;
 }
 
 const maxKeyBytes = 1024;
@@ -199,6 +202,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 
 export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const store = options.store ?? new ObjectStore(options.root);
+  const limiter = options.maxConcurrentPerLearner === undefined ? undefined : new RequestLimiter(options.maxConcurrentPerLearner);
   const now = options.now ?? Date.now;
   const changed = (bucket: string, key: string): void => {
     try {
@@ -643,6 +647,12 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       const headers = groupHeaders(req.rawHeaders);
       resource = decodeComponent(rawPath);
       const auth = authenticate({ method, rawPath, query: queryList, headers }, options.credentials, now());
+      if (limiter) {
+        const release = limiter.acquire(auth.credential.learnerId);
+        if (!release) throw new S3Error('SlowDown');
+        // 'close' comes both when the response is done and when the client went away.
+        res.once('close', release);
+      }
 
       const slash = rawPath.indexOf('/', 1);
       const bucket = decodeComponent(slash === -1 ? rawPath.slice(1) : rawPath.slice(1, slash));
