@@ -27,7 +27,7 @@ import type { LaunchServices } from './launch.ts';
 import { loadOrCreateKey } from './keys.ts';
 import { Sealer } from './sealed.ts';
 import { SqliteLearnerStore } from './sqlite-store.ts';
-import { removeEmptyDirs, startAnonymousPurge } from './purge.ts';
+import { removeEmptyDirs, startAnonymousPurge, type Purge } from './purge.ts';
 import type { S3Credentials } from './store.ts';
 import type { StorageInfo } from '../http/me.ts';
 import { originOf } from '../http/me.ts';
@@ -45,6 +45,8 @@ export interface LearnerPlatform {
   objects: LearnerObjects;
   repos: RepositoryStore;
   events: EventEmitter<LearnerEvents>;
+  /** The periodic purge of anonymous learners (its tick, for tests and tools). */
+  purge: Purge;
   /** Serves forge and (embedded mode) S3 requests; returns false for anything else (the site and API's). */
   dispatch(req: IncomingMessage, res: ServerResponse): boolean;
   close(): void;
@@ -277,6 +279,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     },
     objects,
     repos,
+    purge,
     events,
     dispatch(req, res) {
       if (isForgeRequest(req)) forge(req, res);
