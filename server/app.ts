@@ -100,6 +100,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     labSideOrigin: () => `http://127.0.0.1:${port}`,
     log: (message, error) => app?.log.error({ err: error }, message),
     s3: config.s3,
+    s3Limits: config.s3Limits,
+    // The object index may be built before fastify's logger exists: say so on stderr then.
+    info: (message) => (app ? app.log.info(message) : process.stderr.write(`atelier: ${message}\n`)),
     runningLabs: () => sessions.all(),
     anonymousTtlMs: config.learners.anonymousTtl,
     newLearnersPerHour: config.learners.newLearnersPerHour,

@@ -22,6 +22,7 @@ import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type Fil
 import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ChecksumAlgorithm } from './checksums.ts';
 import { S3Error } from './errors.ts';
 import { listPage, prefixEnd, type ListOutput } from './listing.ts';
 import { ObjectIndex, type IndexedObject, type IndexedUpload, type Usage } from './object-index.ts';
@@ -38,7 +39,21 @@ export interface ObjectInfo {
   headers: Record<string, string>;
   /** User metadata, names without the `x-amz-meta-` prefix, lower case. */
   metadata: Record<string, string>;
+  /** The additional checksum (x-amz-checksum-*); on an upload, the algorithm asked for (value ''). */
+  checksum?: StoredChecksum | undefined;
+  /** Multipart objects: each part's size, in order (for GET ?partNumber=). */
+  parts?: number[] | undefined;
 }
+
+export interface StoredChecksum {
+  algorithm: ChecksumAlgorithm;
+  /** Base64, as S3 transmits it (`…-<parts>` for a composite checksum). */
+  value: string;
+  type: 'FULL_OBJECT' | 'COMPOSITE';
+}
+
+/** Checked against the current object (or none) at the commit point of a conditional write; throws to refuse. */
+export type WriteCondition = (current: ObjectMeta | undefined) => void;
 
 export interface ObjectMeta extends ObjectInfo {
   key: string;
@@ -60,6 +75,8 @@ export interface UploadMeta extends ObjectInfo {
 export interface PartMeta {
   partNumber: number;
   etag: string;
+  /** Base64 additional checksum of the part, in the upload's algorithm. */
+  checksum?: string | undefined;
   size: number;
   lastModified: number;
   data: string;
@@ -327,6 +344,7 @@ export class ObjectStore {
     etag: string,
     info: ObjectInfo,
     record: (index: ObjectIndex, object: IndexedObject) => void = (index, object) => index.put(bucket, object),
+    condition?: WriteCondition,
   ): Promise<ObjectMeta> {
     const dir = this.#objectsDir(bucket);
     const hash = keyHash(key);
@@ -334,11 +352,12 @@ export class ObjectStore {
     await mkdir(dir, { recursive: true });
     return this.#exclusive(`${bucket}/${hash}`, async () => {
       const data = `${hash}.${newId()}.data`;
-      const meta: ObjectMeta = { key, size: spooled.size, etag, lastModified: this.#now(), headers: info.headers, metadata: info.metadata, data };
+      const meta: ObjectMeta = { key, size: spooled.size, etag, lastModified: this.#now(), headers: info.headers, metadata: info.metadata, checksum: info.checksum, parts: info.parts, data };
       const sidecar = join(dir, `${hash}.json`);
       const previous = await this.#readJson<ObjectMeta>(sidecar);
       index.intend(bucket, key);
       try {
+        condition?.(previous);
         await rename(spooled.path, join(dir, data));
         await this.#writeJson(sidecar, meta);
       } catch (error) {
@@ -357,14 +376,15 @@ export class ObjectStore {
   /**
    * Writes an object from a stream (the request's verified payload, or another object), within
    * the bucket's quota; `expectedSize` (a declared length) lets an oversized write be refused
-   * before any byte is read.
+   * before any byte is read. `info` may be given as a function, called once the payload is in (a
+   * checksum sent as a trailer is known only then); `condition` makes the write conditional.
    */
-  async put(bucket: string, key: string, stages: NodeJS.ReadableStream[], info: ObjectInfo, expectedSize?: number): Promise<ObjectMeta> {
+  async put(bucket: string, key: string, stages: NodeJS.ReadableStream[], info: ObjectInfo | (() => ObjectInfo), expectedSize?: number, condition?: WriteCondition): Promise<ObjectMeta> {
     const existing = (await this.#idx()).get(bucket, key);
     const reservation = await this.#reserve(bucket, { credit: existing?.size ?? 0, newObject: !existing }, expectedSize);
     try {
       const spooled = await this.#spool([...stages, reservation.guard()]);
-      return await this.#commit(bucket, key, spooled, spooled.md5.toString('hex'), info);
+      return await this.#commit(bucket, key, spooled, spooled.md5.toString('hex'), typeof info === 'function' ? info() : info, undefined, condition);
     } finally {
       reservation.release();
     }
@@ -436,7 +456,7 @@ export class ObjectStore {
     // Refused now rather than after every part is sent, when the object could not be added anyway.
     (await this.#reserve(bucket, { credit: 0, newObject: !index.get(bucket, key) }, undefined)).release();
     await mkdir(dir, { recursive: true });
-    const upload: UploadMeta = { uploadId, key, initiated: this.#now(), headers: info.headers, metadata: info.metadata };
+    const upload: UploadMeta = { uploadId, key, initiated: this.#now(), headers: info.headers, metadata: info.metadata, checksum: info.checksum };
     await this.#writeJson(join(dir, 'upload.json'), upload);
     index.addUpload({ bucket, uploadId, key, initiated: upload.initiated });
     return upload;
@@ -453,7 +473,8 @@ export class ObjectStore {
     return (await this.#idx()).uploads(bucket);
   }
 
-  async putPart(bucket: string, uploadId: string, partNumber: number, stages: NodeJS.ReadableStream[], expectedSize?: number): Promise<PartMeta> {
+  /** `checksum` (called once the payload is in) gives the part's additional checksum, if any. */
+  async putPart(bucket: string, uploadId: string, partNumber: number, stages: NodeJS.ReadableStream[], expectedSize?: number, checksum?: () => string | undefined): Promise<PartMeta> {
     const dir = this.#uploadDir(bucket, uploadId);
     if (!(await this.upload(bucket, uploadId))) throw new S3Error('NoSuchUpload');
     const index = await this.#idx();
@@ -461,7 +482,7 @@ export class ObjectStore {
     try {
       const spooled = await this.#spool([...stages, reservation.guard()]);
       return await this.#exclusive(`${bucket}/upload/${uploadId}/${partNumber}`, async () => {
-        const part: PartMeta = { partNumber, etag: spooled.md5.toString('hex'), size: spooled.size, lastModified: this.#now(), data: `${partNumber}.${newId()}.part` };
+        const part: PartMeta = { partNumber, etag: spooled.md5.toString('hex'), checksum: checksum?.(), size: spooled.size, lastModified: this.#now(), data: `${partNumber}.${newId()}.part` };
         const sidecar = join(dir, `${partNumber}.json`);
         const previous = await this.#readJson<PartMeta>(sidecar);
         try {
@@ -494,7 +515,8 @@ export class ObjectStore {
   }
 
   /** Assembles the listed parts into the object; checks ETags, order and minimum part size. */
-  async complete(bucket: string, uploadId: string, requested: Array<{ partNumber: number; etag: string }>, minPartSize: number): Promise<ObjectMeta> {
+  /** `checksum` is the object's (computed by the caller from the parts'); `condition` makes it conditional. */
+  async complete(bucket: string, uploadId: string, requested: Array<{ partNumber: number; etag: string }>, minPartSize: number, checksum?: StoredChecksum, condition?: WriteCondition): Promise<ObjectMeta> {
     const upload = await this.upload(bucket, uploadId);
     if (!upload) throw new S3Error('NoSuchUpload');
     const dir = this.#uploadDir(bucket, uploadId);
@@ -533,7 +555,8 @@ export class ObjectStore {
         await rm(output, { force: true });
         throw error;
       }
-      const meta = await this.#commit(bucket, upload.key, { path: output, size }, `${md5s.digest('hex')}-${parts.length}`, upload, (idx, object) => idx.completeUpload(bucket, uploadId, object));
+      const info: ObjectInfo = { headers: upload.headers, metadata: upload.metadata, checksum, parts: parts.map((part) => part.size) };
+      const meta = await this.#commit(bucket, upload.key, { path: output, size }, `${md5s.digest('hex')}-${parts.length}`, info, (idx, object) => idx.completeUpload(bucket, uploadId, object), condition);
       await rm(dir, { recursive: true, force: true });
       return meta;
     });
