@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, relative, sep } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import type { S3Mode } from '../config.ts';
+import type { S3Limits, S3Mode } from '../config.ts';
 import type { Driver } from '../drivers/driver.ts';
 import type { LabDefinition } from '../labs/schema.ts';
 import { createForgeHandler, isForgeRequest, RepositoryStore } from '../forge/index.ts';
@@ -74,6 +74,10 @@ export interface PlatformOptions {
   runningLabs?: () => Iterable<RunningLab>;
   /** Period of that poll (ms); 5 s when absent. */
   s3PollMs?: number;
+  /** Embedded mode: per-learner quotas, multipart expiry and request cap; unlimited when absent. */
+  s3Limits?: S3Limits;
+  /** Progress worth an operator's eye (the object index being built from an older data directory). */
+  info?: (message: string) => void;
   /** Anonymous learners unseen this long with no data are deleted (ms); a week when absent. */
   anonymousTtlMs?: number;
   /** New learner identities per client address and hour; 1000 when absent. */
@@ -161,6 +165,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
   let s3: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let external: ExternalS3 | undefined;
   let poll: ReturnType<typeof pollS3Evidence> | undefined;
+  let closeObjects: (() => Promise<void>) | undefined;
   /** Whether the learner's bucket holds objects or uploads, and the directories left when it does not. */
   let bucketInUse: (learnerId: string) => Promise<boolean>;
   let bucketDirs: (learnerId: string) => string[] = () => [];
@@ -191,7 +196,15 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     bucketInUse = async (learnerId) => (await objects.list(learnerId)).length > 0;
     if (options.runningLabs) poll = pollS3Evidence(objects, options.runningLabs, (learnerId) => events.emit('changed', learnerId, 's3'), options.log, options.s3PollMs);
   } else {
-    const objectStore = new ObjectStore(join(dataDir, 's3'));
+    const limits = options.s3Limits;
+    const objectStore = new ObjectStore(join(dataDir, 's3'), {
+      // The trainers' shared bucket is theirs to fill: only learner buckets have quotas.
+      ...(limits ? { limits: (bucket: string) => (bucket === sharedBucket ? undefined : { maxBytes: limits.maxBytes, maxObjects: limits.maxObjects }), multipartTtl: limits.multipartTtl } : {}),
+      log: options.info ?? (() => undefined),
+    });
+    // Indexes a data directory from before the object index, before anything is served.
+    await objectStore.ready();
+    closeObjects = () => objectStore.close();
     objects = embeddedObjects(objectStore);
     credentialsFor = async (learnerId) => store.s3Credentials(learnerId);
     bucketInUse = async (learnerId) => (await objectStore.hasObjects(learnerId)) || (await objectStore.listUploads(learnerId)).length > 0;
@@ -209,6 +222,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       bucketExists: (bucket) => bucket === sharedBucket || store.get(bucket) !== undefined,
       onWrite: (bucket) => events.emit('changed', bucket, 's3'),
       log: options.log,
+      ...(limits ? { maxConcurrentPerLearner: limits.maxConcurrentPerLearner } : {}),
     });
   }
 
@@ -291,6 +305,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       poll?.stop();
       purge.stop();
       external?.close();
+      void closeObjects?.();
       store.close();
     },
   };
