@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { translator, type Language } from '../../i18n/index.ts';
+import { QuotaExceededError } from '../storage/quota.ts';
 import { languageOf } from './language.ts';
 
 export const errorStatus = {
@@ -17,6 +18,8 @@ export const errorStatus = {
   unknown_check: 404,
   lab_gone: 404,
   too_large: 413,
+  files_quota_bytes: 403,
+  files_quota_objects: 403,
   too_many_labs: 429,
   too_many_terminals: 429,
   rate_limited: 429,
@@ -78,9 +81,29 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     .send(errorBody(error.code, languageOf(request.headers), error.params, error.field));
 }
 
-/** Maps fastify's own errors (body parsing, limits) to API errors; undefined: unexpected. */
+const byteUnits = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
+
+/** Binary multiples with the language's own unit names ("10 Go", "10 GB"). */
+function formatBytes(bytes: number, language: Language): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < byteUnits.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return new Intl.NumberFormat(language, { style: 'unit', unit: byteUnits[unit], unitDisplay: 'short', maximumFractionDigits: 1 }).format(value);
+}
+
+/** A bucket quota the object store refused a write with, for "My files". */
+function quotaError(error: QuotaExceededError, language: Language): ApiError {
+  if (error.kind === 'objects') return new ApiError('files_quota_objects', { maximum: error.maximum, used: error.used });
+  return new ApiError('files_quota_bytes', { maximum: formatBytes(error.maximum, language), used: formatBytes(error.used, language) });
+}
+
+/** Maps fastify's own errors (body parsing, limits) and storage quotas to API errors; undefined: unexpected. */
 function toApiError(error: FastifyError, language: Language): ApiError | undefined {
   if (error instanceof ApiError) return error;
+  if ((error as unknown) instanceof QuotaExceededError) return quotaError(error as unknown as QuotaExceededError, language);
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) return new ApiError('too_large');
   const clientError = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500;
   if (error.code?.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError || clientError) {
