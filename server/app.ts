@@ -13,6 +13,7 @@ import { buildHttpApp, type HttpAppOptions } from './http/app.ts';
 import { attachTerminals, type TerminalServer } from './terminal/index.ts';
 import { createLearnerPlatform, type LearnerPlatform } from './learners/platform.ts';
 import { listenGateway } from './http/gateway.ts';
+import { routeByOrigin } from './http/origins.ts';
 import { attachAutoChecks } from './learners/auto-checks.ts';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -43,6 +44,8 @@ export interface StartOptions {
 export interface RunningServer {
   /** http://localhost:<port> */
   url: string;
+  /** The S3 origin (http/origins.ts): http://s3.localhost:<port> unless configured. */
+  s3Origin: string;
   port: number;
   config: Config;
   app: FastifyInstance;
@@ -91,6 +94,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     gateway: () => (gatewayReady ? { socketPath: gatewaySocket, port } : undefined),
     tools: loadLabTools(config.labsDir),
   });
+  // The S3 origin: configured, the external S3's, or s3.localhost on the port listened on.
+  let contentOrigin = config.s3.mode === 'external' ? config.s3.endpoint : (config.s3Origin ?? `http://s3.localhost:${port}`);
   const platform: LearnerPlatform = await createLearnerPlatform({
     dataDir: config.dataDir,
     labsDir: config.labsDir,
@@ -104,6 +109,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // The object index may be built before fastify's logger exists: say so on stderr then.
     info: (message) => (app ? app.log.info(message) : process.stderr.write(`atelier: ${message}\n`)),
     runningLabs: () => sessions.all(),
+    contentOrigin: () => contentOrigin,
+    s3CredentialTtlMs: config.s3CredentialTtl,
+    presignMaxMs: config.s3PresignMaxExpiry,
     anonymousTtlMs: config.learners.anonymousTtl,
     newLearnersPerHour: config.learners.newLearnersPerHour,
   });
@@ -119,7 +127,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     learners: platform,
     // The forge and S3 share the port but not fastify: their bodies are streams for git and
     // for the object store, and fastify's parsers must never read them.
-    serverFactory: (handler) => createServer((req, res) => platform.dispatch(req, res) || handler(req, res)) as Server,
+    // Learner bytes (S3) have an origin of their own, told apart by Host on this same port.
+    serverFactory: (handler) => {
+      const route = routeByOrigin({ contentOrigin: () => contentOrigin, trustProxy: config.trustProxy, s3: platform.s3, platform: platform.dispatch });
+      return createServer((req, res) => route(req, res) || handler(req, res)) as Server;
+    },
   });
   const fastify = app;
   const attached = attachTerminals(fastify.server, sessions, {
@@ -144,6 +156,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   await fastify.listen({ port: config.port, host: config.host });
   const address = fastify.server.address();
   port = typeof address === 'object' && address ? address.port : config.port;
+  if (config.s3.mode === 'embedded' && config.s3Origin === undefined) contentOrigin = `http://s3.localhost:${port}`;
   const gateway = await listenGateway(gatewaySocket, platform);
   gatewayReady = true;
 
@@ -160,5 +173,5 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return closing;
   };
 
-  return { url: `http://localhost:${port}`, port, config, app: fastify, sessions, driver, terminals: attached, close };
+  return { url: `http://localhost:${port}`, s3Origin: contentOrigin, port, config, app: fastify, sessions, driver, terminals: attached, close };
 }

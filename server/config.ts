@@ -65,8 +65,15 @@ const environment = z.object({
   ATELIER_S3_ROLE_ARN: z.string().optional(),
   /** STS endpoint when it is not ATELIER_S3_ENDPOINT (MinIO serves STS at the S3 endpoint). */
   ATELIER_S3_STS_ENDPOINT: z.string().regex(s3EndpointPattern, 'expected http(s)://host[:port]').optional(),
-  /** Lifetime of minted learner credentials (STS DurationSeconds), 15m to 12h. */
-  ATELIER_S3_CREDENTIAL_TTL: duration.refine((ms) => ms >= 900_000 && ms <= 43_200_000, 'must be from 15m to 12h').default(12 * 3600_000),
+  /** Lifetime of learner S3 credentials, 15m to 168h (external: STS DurationSeconds, at most 12h); unset: 24h embedded, 12h external. */
+  ATELIER_S3_CREDENTIAL_TTL: duration.refine((ms) => ms >= 900_000 && ms <= 168 * 3600_000, 'must be from 15m to 168h').optional(),
+  /**
+   * The origin (scheme, host, port) the embedded S3 endpoint answers on: learner bytes never come
+   * from the site's own origin. Unset: http://s3.localhost:<PORT> (browsers resolve *.localhost).
+   */
+  ATELIER_S3_ORIGIN: z.string().regex(s3EndpointPattern, 'expected http(s)://host[:port]').optional(),
+  /** Longest life of a presigned URL, whatever its X-Amz-Expires says (AWS's own cap is 168h). */
+  ATELIER_S3_PRESIGN_MAX_EXPIRY: duration.refine((ms) => ms >= 1000 && ms <= 168 * 3600_000, 'must be from 1s to 168h').default(24 * 3600_000),
   /** Anonymous learners unseen this long, with no data and no lab, are deleted (168h: a week). */
   ATELIER_ANONYMOUS_TTL: duration.refine((ms) => ms >= 600_000, 'must be at least 10m').default(168 * 3600_000),
   /** New learner identities per client address (per /64 for IPv6) in any hour. */
@@ -138,6 +145,12 @@ export interface Config {
   s3: S3Mode;
   /** The embedded endpoint's per-learner limits (the trainers' shared bucket has none). */
   s3Limits: S3Limits;
+  /** Embedded endpoint's origin, no trailing slash; undefined: http://s3.localhost:<listening port>. */
+  s3Origin?: string;
+  /** Milliseconds: lifetime of learner S3 credentials (embedded store; external: s3.credentialTtl). */
+  s3CredentialTtl: number;
+  /** Milliseconds: cap on a presigned URL's life. */
+  s3PresignMaxExpiry: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   learners: {
     /** Milliseconds unseen after which an anonymous learner with no data is deleted. */
@@ -189,12 +202,16 @@ export class ConfigError extends Error {
 function s3Mode(e: z.infer<typeof environment>, input: Record<string, string>): S3Mode {
   const endpoint = e.ATELIER_S3_ENDPOINT;
   if (endpoint === undefined) {
-    const stray = ['ATELIER_S3_ADMIN_ACCESS_KEY_ID', 'ATELIER_S3_ADMIN_SECRET_ACCESS_KEY', 'ATELIER_S3_ROLE_ARN', 'ATELIER_S3_STS_ENDPOINT', 'ATELIER_S3_CREDENTIAL_TTL'].find((name) => input[name] !== undefined);
+    const stray = ['ATELIER_S3_ADMIN_ACCESS_KEY_ID', 'ATELIER_S3_ADMIN_SECRET_ACCESS_KEY', 'ATELIER_S3_ROLE_ARN', 'ATELIER_S3_STS_ENDPOINT'].find((name) => input[name] !== undefined);
     if (stray) throw new ConfigError(`invalid configuration: ${stray} is set but ATELIER_S3_ENDPOINT is not (it only applies to an external S3)`);
     return { mode: 'embedded' };
   }
   const missing = (['ATELIER_S3_ADMIN_ACCESS_KEY_ID', 'ATELIER_S3_ADMIN_SECRET_ACCESS_KEY'] as const).filter((name) => !e[name]);
   if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.join(' and ')} required when ATELIER_S3_ENDPOINT is set`);
+  // STS hands out sessions of 12 h at most.
+  if (e.ATELIER_S3_CREDENTIAL_TTL !== undefined && e.ATELIER_S3_CREDENTIAL_TTL > 12 * 3600_000) {
+    throw new ConfigError(`invalid configuration: ATELIER_S3_CREDENTIAL_TTL=${JSON.stringify(input.ATELIER_S3_CREDENTIAL_TTL)}: must be from 15m to 12h with an external S3`);
+  }
   return {
     mode: 'external',
     endpoint: endpoint.replace(/\/$/, ''),
@@ -202,7 +219,7 @@ function s3Mode(e: z.infer<typeof environment>, input: Record<string, string>): 
     adminSecretAccessKey: e.ATELIER_S3_ADMIN_SECRET_ACCESS_KEY!,
     ...(e.ATELIER_S3_ROLE_ARN ? { roleArn: e.ATELIER_S3_ROLE_ARN } : {}),
     ...(e.ATELIER_S3_STS_ENDPOINT ? { stsEndpoint: e.ATELIER_S3_STS_ENDPOINT.replace(/\/$/, '') } : {}),
-    credentialTtl: e.ATELIER_S3_CREDENTIAL_TTL,
+    credentialTtl: e.ATELIER_S3_CREDENTIAL_TTL ?? 12 * 3600_000,
   };
 }
 
@@ -251,6 +268,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       multipartTtl: e.ATELIER_S3_MULTIPART_TTL,
       maxConcurrentPerLearner: e.ATELIER_S3_MAX_CONCURRENT_PER_LEARNER,
     },
+    ...(e.ATELIER_S3_ORIGIN === undefined ? {} : { s3Origin: e.ATELIER_S3_ORIGIN.replace(/\/$/, '') }),
+    s3CredentialTtl: e.ATELIER_S3_CREDENTIAL_TTL ?? (e.ATELIER_S3_ENDPOINT === undefined ? 24 : 12) * 3600_000,
+    s3PresignMaxExpiry: e.ATELIER_S3_PRESIGN_MAX_EXPIRY,
     logLevel: e.LOG_LEVEL,
     learners: { anonymousTtl: e.ATELIER_ANONYMOUS_TTL, newLearnersPerHour: e.ATELIER_NEW_LEARNERS_PER_HOUR },
     connections: {

@@ -66,7 +66,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     const { store } = learners.context;
     await registerIdentity(app, learners.context);
     registerMeRoutes(app, store, learners.context.storage);
-    registerFileRoutes(app, store, learners.objects, (learnerId) => learners.events.emit('changed', learnerId, 's3'));
+    registerFileRoutes(app, store, learners.objects, learners.context.storage, (learnerId) => learners.events.emit('changed', learnerId, 's3'));
     registerRepoRoutes(app, store, learners.repos);
   }
   registerLabRoutes(app, options.sessions, learners?.context);

@@ -1,7 +1,9 @@
 /**
  * Who may act on a lab: the holder of its token (`Authorization: Bearer <token>`), and only from
- * the lab server's own pages: a state-changing request whose Origin names another site is refused,
- * so a token can never be used cross-site even if a page elsewhere got hold of it.
+ * the lab server's own pages: a state-changing request whose Origin names another origin is
+ * refused, so neither a token nor the learner cookie can be used from a page elsewhere — the S3
+ * origin's learner-uploaded pages included (another host, hence another origin, even on the same
+ * site), and sandboxed ones (Origin: null).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Session, Sessions } from '../labs/sessions.ts';
@@ -51,12 +53,19 @@ export function isSameOrigin(origin: string, host: string | undefined): boolean 
 
 const stateChanging = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Refuses cross-site state-changing requests (403 forbidden) before any body is read. */
+/** Refuses state-changing requests from another origin (403 cross_site) before any body is read. */
 export function registerOriginGuard(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     if (!stateChanging.has(request.method)) return;
     const origin = request.headers.origin;
-    if (origin === undefined) return;
-    if (!isSameOrigin(origin, request.host)) throw new ApiError('forbidden');
+    if (origin !== undefined) {
+      if (!isSameOrigin(origin, request.host)) throw new ApiError('cross_site');
+      return;
+    }
+    // Browsers send Origin with every such request; without one, their Fetch Metadata still says
+    // where it comes from ('none': typed by the user). Clients that send neither are not browsers
+    // and carry no ambient cookie of a victim.
+    const site = request.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ApiError('cross_site');
   });
 }

@@ -13,6 +13,8 @@ export const errorStatus = {
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  cross_site: 403,
+  s3_keys_fixed: 409,
   not_found: 404,
   unknown_lab: 404,
   unknown_check: 404,

@@ -3,7 +3,7 @@
  * S3 endpoint (so what the page shows is what `mc ls` shows in the lab): the embedded one, or
  * the external S3 (reached with the lab server's admin credentials).
  *   GET    /api/me/files?prefix=        → { bucket, prefix, folders, files }
- *   GET    /api/me/files/content?key=   → the object (download)
+ *   GET    /api/me/files/content?key=   → 303 to a presigned download of the object on the S3 origin
  *   PUT    /api/me/files?key=           → upload (raw body)
  *   DELETE /api/me/files?key=
  */
@@ -11,6 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { LearnerObjects } from '../storage/external.ts';
 import type { LearnerStore } from '../learners/store.ts';
+import { presignedDownload } from '../storage/presign.ts';
+import type { StorageInfo } from './me.ts';
 import { ApiError, parseWith } from './errors.ts';
 import { ensureLearner, requireLearner } from './identity.ts';
 import { languageOf } from './language.ts';
@@ -25,6 +27,9 @@ const objectKey = z
   });
 const prefix = z.union([z.literal(''), objectKey.refine((value) => value.endsWith('/'), { message: 'a folder ends with /' })]);
 
+/** Life of a download link: long enough to follow it, short enough that a leaked one is soon dead. */
+export const downloadLinkSeconds = 300;
+
 /** Uploads from the page; bigger files belong in `mc cp` from a lab. */
 export const maxUploadBytes = 512 * 1024 * 1024;
 
@@ -32,6 +37,7 @@ export function registerFileRoutes(
   app: FastifyInstance,
   store: LearnerStore,
   objects: LearnerObjects,
+  storage: StorageInfo,
   onWrite: (learnerId: string) => void,
 ): void {
   app.get<{ Querystring: { prefix?: string } }>('/api/me/files', async (request, reply) => {
@@ -49,18 +55,21 @@ export function registerFileRoutes(
     return { bucket, prefix: wanted, folders: [...folders], files };
   });
 
+  // Learner bytes never come from the site's origin: the page's link leads to the S3 origin,
+  // signed with the learner's own keys (new keys end the link too).
   app.get<{ Querystring: { key?: string } }>('/api/me/files/content', async (request, reply) => {
     const bucket = requireLearner(request, store);
     const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
-    const found = await objects.read(bucket, key);
-    if (!found) throw new ApiError('not_found');
-    const { meta, stream } = found;
-    const name = key.split('/').pop()!;
-    return reply
-      .header('content-type', meta.headers['content-type'] ?? 'application/octet-stream')
-      .header('content-length', String(meta.size))
-      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
-      .send(stream);
+    if (!(await objects.head(bucket, key))) throw new ApiError('not_found');
+    const url = await presignedDownload({
+      endpoint: storage.endpointFor(request),
+      region: storage.region,
+      credentials: await storage.credentialsFor(bucket),
+      bucket,
+      key,
+      expiresIn: downloadLinkSeconds,
+    });
+    return reply.header('cache-control', 'no-store').redirect(url, 303);
   });
 
   // Uploads stream straight to the object store: no body parser buffers them.

@@ -1,6 +1,6 @@
 /**
  * The caller's own learner data, as the datalab's "My account" and "My secrets" show it:
- *   GET /api/me · PUT /api/me/git · POST /api/me/git/token
+ *   GET /api/me · PUT /api/me/git · POST /api/me/git/token · POST /api/me/s3/keys
  *   GET /api/me/secrets · PUT /api/me/secrets/:group · DELETE /api/me/secrets/:group
  * Secret values go in and never come back out: only the learner's own labs receive them.
  */
@@ -24,11 +24,26 @@ export const secretGroupBody = z.object({
 });
 
 export interface StorageInfo {
-  /** S3 endpoint as seen from the learner's browser (scheme, host, port): this server's, or the external S3's. */
+  /** S3 endpoint as seen from the learner's browser (scheme, host, port): this server's S3 origin, or the external S3's. */
   endpointFor(request: FastifyRequest): string;
   region: string;
   /** The learner's current S3 credentials (stored, or minted by STS for an external S3). */
   credentialsFor(learnerId: string): Promise<S3Credentials>;
+  /** New credentials, every earlier key refused from now on; absent where keys cannot be revoked (STS). */
+  rotateCredentials?(learnerId: string): Promise<S3Credentials>;
+}
+
+/** What GET /api/me and POST /api/me/s3/keys say of S3. */
+function s3View(request: FastifyRequest, storage: StorageInfo, bucket: string, s3: S3Credentials) {
+  return {
+    endpoint: storage.endpointFor(request),
+    region: storage.region,
+    bucket,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    sessionToken: s3.sessionToken,
+    expiresAt: new Date(s3.expiresAt).toISOString(),
+  };
 }
 
 export function originOf(request: FastifyRequest): string {
@@ -43,16 +58,14 @@ export function registerMeRoutes(app: FastifyInstance, store: LearnerStore, stor
     return {
       learner: { id },
       git: { ...learner.git, forgeUrl: `${originOf(request)}/git/${id}`, hasToken: store.gitToken(id) !== undefined },
-      s3: {
-        endpoint: storage.endpointFor(request),
-        region: storage.region,
-        bucket: id,
-        accessKeyId: s3.accessKeyId,
-        secretAccessKey: s3.secretAccessKey,
-        sessionToken: s3.sessionToken,
-        expiresAt: new Date(s3.expiresAt).toISOString(),
-      },
+      s3: { ...s3View(request, storage, id, s3), rotatable: storage.rotateCredentials !== undefined },
     };
+  });
+
+  app.post('/api/me/s3/keys', async (request, reply) => {
+    const id = ensureLearner(request, reply, store);
+    if (!storage.rotateCredentials) throw new ApiError('s3_keys_fixed');
+    return { s3: s3View(request, storage, id, await storage.rotateCredentials(id)) };
   });
 
   app.put('/api/me/git', async (request, reply) => {

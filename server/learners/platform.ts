@@ -14,7 +14,6 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, relative, sep } from 'node:path';
-import type { FastifyRequest } from 'fastify';
 import type { S3Limits, S3Mode } from '../config.ts';
 import type { Driver } from '../drivers/driver.ts';
 import type { LabDefinition } from '../labs/schema.ts';
@@ -30,7 +29,7 @@ import { SqliteLearnerStore } from './sqlite-store.ts';
 import { removeEmptyDirs, startAnonymousPurge, type Purge } from './purge.ts';
 import type { S3Credentials } from './store.ts';
 import type { StorageInfo } from '../http/me.ts';
-import { originOf } from '../http/me.ts';
+import { guardEndpoint } from '../storage/content-safety.ts';
 
 /** The bucket trainers' shared files live in (read-only for learners, under diffusion/). */
 export const sharedBucket = 'atelier';
@@ -49,6 +48,8 @@ export interface LearnerPlatform {
   purge: Purge;
   /** Serves forge and (embedded mode) S3 requests; returns false for anything else (the site and API's). */
   dispatch(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The embedded S3 endpoint alone (what the S3 origin serves); undefined with an external S3. */
+  s3?: (req: IncomingMessage, res: ServerResponse) => void;
   close(): void;
 }
 
@@ -78,6 +79,12 @@ export interface PlatformOptions {
   s3Limits?: S3Limits;
   /** Progress worth an operator's eye (the object index being built from an older data directory). */
   info?: (message: string) => void;
+  /** The embedded endpoint's origin as browsers reach it (http/origins.ts). */
+  contentOrigin: () => string;
+  /** Lifetime of embedded learner credentials (ms); 24 h when absent. */
+  s3CredentialTtlMs?: number;
+  /** Cap on presigned URLs' life at the embedded endpoint (ms); 7 days (AWS's own) when absent. */
+  presignMaxMs?: number;
   /** Anonymous learners unseen this long with no data are deleted (ms); a week when absent. */
   anonymousTtlMs?: number;
   /** New learner identities per client address and hour; 1000 when absent. */
@@ -155,7 +162,11 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
   const { dataDir } = options;
   const mode = options.s3 ?? { mode: 'embedded' };
   for (const dir of ['keys', 'forge', ...(mode.mode === 'embedded' ? ['s3'] : [])]) mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
-  const store = new SqliteLearnerStore({ path: join(dataDir, 'learners.db'), sealer: Sealer.fromKeyFile(join(dataDir, 'keys', 'sealing.key')) });
+  const store = new SqliteLearnerStore({
+    path: join(dataDir, 'learners.db'),
+    sealer: Sealer.fromKeyFile(join(dataDir, 'keys', 'sealing.key')),
+    ...(options.s3CredentialTtlMs === undefined ? {} : { s3CredentialTtlMs: options.s3CredentialTtlMs }),
+  });
   const repos = new RepositoryStore(join(dataDir, 'forge'));
   const events = new EventEmitter<LearnerEvents>();
 
@@ -209,7 +220,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     credentialsFor = async (learnerId) => store.s3Credentials(learnerId);
     bucketInUse = async (learnerId) => (await objectStore.hasObjects(learnerId)) || (await objectStore.listUploads(learnerId)).length > 0;
     bucketDirs = (learnerId) => ['objects', 'uploads', ''].map((sub) => join(dataDir, 's3', 'buckets', learnerId, sub));
-    s3 = createS3Handler({
+    const endpoint = createS3Handler({
       root: join(dataDir, 's3'),
       store: objectStore,
       region: options.region,
@@ -224,6 +235,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       log: options.log,
       ...(limits ? { maxConcurrentPerLearner: limits.maxConcurrentPerLearner } : {}),
     });
+    s3 = guardEndpoint(endpoint, options.presignMaxMs ?? 7 * 24 * 3600_000);
   }
 
   const forge = createForgeHandler({
@@ -272,9 +284,11 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
   });
 
   const storage: StorageInfo = {
-    endpointFor: mode.mode === 'external' ? () => mode.endpoint : (request: FastifyRequest) => originOf(request),
+    endpointFor: mode.mode === 'external' ? () => mode.endpoint : () => options.contentOrigin(),
     region: options.region,
     credentialsFor,
+    // STS sessions cannot be revoked: with an external S3, old keys live out their lifetime.
+    ...(mode.mode === 'external' ? {} : { rotateCredentials: async (learnerId: string) => store.rotateS3Credentials(learnerId) }),
   };
 
   return {
@@ -295,6 +309,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     repos,
     purge,
     events,
+    ...(s3 ? { s3 } : {}),
     dispatch(req, res) {
       if (isForgeRequest(req)) forge(req, res);
       else if (s3 && isS3Request(req)) s3(req, res);

@@ -222,6 +222,13 @@ export class SqliteLearnerStore implements LearnerStore {
     return credentials;
   }
 
+  rotateS3Credentials(id: string): S3Credentials {
+    // Deleting every key of the learner first: the next lookup mints a fresh one, and requests
+    // (presigned URLs included) signed with an old key fail with InvalidAccessKeyId from now on.
+    this.#db.prepare('DELETE FROM s3_credentials WHERE learner_id = ?').run(id);
+    return this.s3Credentials(id);
+  }
+
   s3CredentialsByAccessKey(accessKeyId: string): (S3Credentials & { learnerId: string }) | undefined {
     const row = this.#db
       .prepare('SELECT learner_id, secret_sealed, session_token_sealed, expires_at FROM s3_credentials WHERE access_key_id = ?')

@@ -59,6 +59,8 @@ export interface LearnerStore {
   deleteSecretGroup(id: string, group: string): boolean;
   /** Current S3 credentials, minted anew when missing or close to expiry. */
   s3Credentials(id: string): S3Credentials;
+  /** New S3 credentials; every earlier key of the learner stops working at once. */
+  rotateS3Credentials(id: string): S3Credentials;
   s3CredentialsByAccessKey(accessKeyId: string): (S3Credentials & { learnerId: string }) | undefined;
   progress(id: string, page: string): string[];
   setProgress(id: string, page: string, step: string, done: boolean): void;

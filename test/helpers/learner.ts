@@ -94,6 +94,18 @@ export class LearnerClient {
     return { status: response.status, headers: response.headers, body: parsed, text, bytes, ...(setCookie ? { setCookie } : {}) };
   }
 
+  /**
+   * A "My files" download as the page's link makes it: the site answers 303 to a presigned URL of
+   * the S3 origin, followed here (without the cookie: another origin); other answers as they are.
+   */
+  async download(key: string): Promise<LearnerResponse> {
+    const link = await this.api(`/api/me/files/content?key=${encodeURIComponent(key)}`);
+    if (link.status !== 303) return link;
+    const response = await fetch(link.headers.get('location')!);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, headers: response.headers, body: bytes.toString('utf8'), text: bytes.toString('utf8'), bytes };
+  }
+
   /** GET /api/me (creating the learner on first call); throws unless 200. */
   async me(): Promise<{ learner: { id: string }; git: any; s3: any }> {
     const response = await this.api('/api/me');

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { startServer, type RunningServer, type StartOptions } from '../../server/app.ts';
 import type { Driver } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+// The S3 origin is http://s3.localhost:<port>: resolved as browsers do.
+import './loopback.ts';
 
 export const testLabId = 'test-lab';
 

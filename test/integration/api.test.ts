@@ -213,7 +213,7 @@ test('malformed bodies → 400 bad_request naming the field; invalid JSON → 40
 test('a cross-origin POST is refused with 403 even with a valid token; same origin passes', async () => {
   const crossCreate = await server.api('/api/labs', { method: 'POST', body: { lab: testLabId }, headers: { origin: 'https://evil.example' }, lang: 'en' });
   assert.equal(crossCreate.status, 403);
-  assert.equal(crossCreate.body.error.code, 'forbidden');
+  assert.equal(crossCreate.body.error.code, 'cross_site');
   assert.equal(server.sessions.all().length, 0, 'no lab was started');
 
   const lab = await createLab();

@@ -286,7 +286,7 @@ describe('the lab server with an external S3', () => {
     const folder = await learner.api('/api/me/files?prefix=tp/');
     assert.deepEqual(folder.body.files.map((file: { key: string; size: number }) => [file.key, file.size]), [['tp/data.bin', bytes.length]]);
 
-    const download = await learner.api('/api/me/files/content?key=tp/data.bin');
+    const download = await learner.download('tp/data.bin');
     assert.equal(download.status, 200);
     assert.equal(download.headers.get('content-type'), 'application/x-test');
     assert.equal(download.headers.get('content-length'), String(bytes.length));

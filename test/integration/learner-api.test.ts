@@ -68,7 +68,7 @@ test('GET /api/me without a cookie creates a learner and sets a signed HttpOnly 
   assert.equal(body.git.email, '');
   assert.equal(body.git.forgeUrl, `${server.url}/git/${id}`);
   const { s3 } = body;
-  assert.equal(s3.endpoint, server.url);
+  assert.equal(s3.endpoint, server.s3Origin, 'the S3 origin, not the site\'s');
   assert.equal(typeof s3.region, 'string');
   assert.ok(s3.region.length > 0);
   assert.equal(s3.bucket, id);
@@ -275,7 +275,7 @@ test('/api/me/files: upload, list, download (same bytes), delete; seen by a real
   assert.equal(folder.body.files[0].key, 'tp/data.bin');
   assert.equal(folder.body.files[0].size, bytes.length);
 
-  const download = await owner.api('/api/me/files/content?key=tp/data.bin');
+  const download = await owner.download('tp/data.bin');
   assert.equal(download.status, 200);
   assert.ok(download.bytes.equals(bytes), 'the same bytes come back');
 
@@ -295,7 +295,7 @@ test('/api/me/files: upload, list, download (same bytes), delete; seen by a real
   }
   const both = await owner.api('/api/me/files?prefix=tp/');
   assert.deepEqual(both.body.files.map((file: { key: string }) => file.key).sort(), ['tp/data.bin', 'tp/from-s3.csv']);
-  assert.equal((await owner.api('/api/me/files/content?key=tp/from-s3.csv')).text, 'a,b\n1,2\n');
+  assert.equal((await owner.download('tp/from-s3.csv')).text, 'a,b\n1,2\n');
 
   // Keys that would leave the bucket, or name nothing a file browser can show.
   for (const key of ['../x', 'tp/../../x', '..', 'a/..', './a', 'a/./b', '/etc/passwd', '%2e%2e/x', 'a%00b']) {
@@ -319,7 +319,7 @@ test('/api/me/files: upload, list, download (same bytes), delete; seen by a real
   assert.deepEqual((await other.api('/api/me/files?prefix=tp/')).body.files, []);
   assert.equal((await other.api('/api/me/files/content?key=tp/data.bin')).status, 404);
   assert.equal((await other.api('/api/me/files?key=tp/data.bin', { method: 'DELETE' })).status, 404);
-  assert.equal((await owner.api('/api/me/files/content?key=tp/data.bin')).status, 200, 'still there');
+  assert.equal((await owner.download('tp/data.bin')).status, 200, 'still there');
 
   const removed = await owner.api('/api/me/files?key=tp/data.bin', { method: 'DELETE' });
   assert.equal(removed.status, 204);

@@ -1,0 +1,209 @@
+/**
+ * Attacks on where learner bytes are served and on S3 keys: a learner's upload read as a page
+ * of the site's own origin, S3 spoken to the site's origin, active content rendered inline
+ * through a presigned URL's overrides, a leaked key or presigned URL that works for ever,
+ * state-changing API calls from the S3 origin. Real server, real S3 client (@aws-sdk/client-s3).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Browser } from '../helpers/attack.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { sitePolicy } from '../../server/http/site.ts';
+import { projectRoot } from '../../server/config.ts';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+
+let server: TestServer;
+const presignMaxMs = 60_000;
+const credentialTtlMs = 20 * 60_000;
+
+before(async () => {
+  server = await startTestServer({ config: { s3PresignMaxExpiry: presignMaxMs, s3CredentialTtl: credentialTtlMs } });
+});
+
+after(async () => {
+  await server?.cleanup();
+});
+
+type Me = Awaited<ReturnType<Browser['me']>> & { s3: { expiresAt: string; rotatable?: boolean } };
+
+async function learner(): Promise<{ browser: Browser; me: Me; s3: S3Client }> {
+  const browser = new Browser(server);
+  const me = (await browser.me()) as Me;
+  return { browser, me, s3: s3Client(me.s3.endpoint, me.s3.region, me.s3) };
+}
+
+/** A GET as a browser's address bar sends it (no redirect followed), the whole answer read. */
+async function get(url: string): Promise<{ status: number; headers: Headers; body: string }> {
+  const response = await fetch(url, { redirect: 'manual' });
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+const s3Client = (endpoint: string, region: string, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
+  new S3Client({ endpoint, region, forcePathStyle: true, credentials, maxAttempts: 1 });
+
+const errorCode = async (promise: Promise<unknown>): Promise<string> => {
+  try {
+    await promise;
+    return 'no error';
+  } catch (error) {
+    return (error as { Code?: string; name: string }).Code ?? (error as Error).name;
+  }
+};
+
+test('S3 is not spoken on the site origin: a real client there is refused, the S3 origin serves it', async () => {
+  const { me, s3 } = await learner();
+  assert.notEqual(new URL(me.s3.endpoint).host, new URL(server.url).host, '/api/me gives an S3 origin of its own');
+  assert.equal(me.s3.endpoint, server.s3Origin);
+  const onSite = new S3Client({ endpoint: server.url, region: me.s3.region, forcePathStyle: true, credentials: me.s3, maxAttempts: 1 });
+  const refused = await errorCode(onSite.send(new PutObjectCommand({ Bucket: me.s3.bucket, Key: 'diffusion/page.html', Body: '<script>1</script>', ContentType: 'text/html' })));
+  assert.equal(refused, 'AccessDenied', 'a PUT through the site origin is refused');
+  await s3.send(new PutObjectCommand({ Bucket: me.s3.bucket, Key: 'diffusion/page.html', Body: '<script>1</script>', ContentType: 'text/html' }));
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: me.s3.bucket }));
+  assert.deepEqual(listed.Contents?.map((object) => object.Key), ['diffusion/page.html']);
+  // Presigned reads too: the signed Host is the S3 origin's, and the site origin answers no object.
+  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: me.s3.bucket, Key: 'diffusion/page.html' }), { expiresIn: 60 });
+  const path = url.slice(new URL(url).origin.length);
+  const viaSite = await fetch(server.url + path);
+  assert.equal(viaSite.status, 403);
+  assert.doesNotMatch(await viaSite.text(), /<script>1<\/script>/);
+});
+
+test('objects are inert in a browser: nosniff, a sandbox CSP, and active types downloaded even when a presigned URL asks for inline', async () => {
+  const { me, s3 } = await learner();
+  const objects: [key: string, type: string, inline: boolean][] = [
+    ['diffusion/evil.html', 'text/html', false],
+    ['diffusion/evil.svg', 'image/svg+xml', false],
+    ['diffusion/evil.xml', 'application/xml', false],
+    ['diffusion/evil.xhtml', 'application/xhtml+xml', false],
+    ['diffusion/doc.pdf', 'application/pdf', false],
+    ['diffusion/blob', 'application/x-unknown', false],
+    ['diffusion/plot.png', 'image/png', true],
+    ['diffusion/notes.txt', 'text/plain; charset=utf-8', true],
+    ['diffusion/people.csv', 'text/csv', true],
+  ];
+  for (const [key, type] of objects) await s3.send(new PutObjectCommand({ Bucket: me.s3.bucket, Key: key, Body: `<html><script>alert(1)</script></html>`, ContentType: type }));
+  for (const [key, , inline] of objects) {
+    const plain = await get(await getSignedUrl(s3, new GetObjectCommand({ Bucket: me.s3.bucket, Key: key }), { expiresIn: 60 }));
+    assert.equal(plain.status, 200, key);
+    assert.equal(plain.headers.get('x-content-type-options'), 'nosniff', key);
+    assert.match(String(plain.headers.get('content-security-policy')), /(^|;\s*)sandbox(;|$)/, `${key}: sandboxed`);
+    assert.match(String(plain.headers.get('content-security-policy')), /default-src 'none'/, key);
+    if (inline) assert.equal(plain.headers.get('content-disposition'), null, `${key} may show inline`);
+    else assert.match(String(plain.headers.get('content-disposition')), /^attachment/, `${key} is downloaded`);
+    // The signer asks for a page: the type changes, the page stays a download.
+    const forced = await get(
+      await getSignedUrl(s3, new GetObjectCommand({ Bucket: me.s3.bucket, Key: key, ResponseContentType: 'text/html', ResponseContentDisposition: 'inline' }), { expiresIn: 60 }),
+    );
+    assert.equal(forced.status, 200, key);
+    assert.equal(forced.headers.get('content-type'), 'text/html', key);
+    assert.match(String(forced.headers.get('content-disposition')), /^attachment/, `${key} as text/html inline is still downloaded`);
+    assert.match(String(forced.headers.get('content-security-policy')), /(^|;\s*)sandbox(;|$)/, key);
+  }
+  // Errors echo learner-chosen keys: they are inert too.
+  const missing = await get(await getSignedUrl(s3, new GetObjectCommand({ Bucket: me.s3.bucket, Key: 'diffusion/<html:script xmlns:html="http://www.w3.org/1999/xhtml">' }), { expiresIn: 60 }));
+  assert.equal(missing.status, 404);
+  assert.match(String(missing.headers.get('content-security-policy')), /sandbox/);
+  assert.match(String(missing.headers.get('content-disposition')), /^attachment/);
+});
+
+test('"My files" downloads are links to the S3 origin, never bytes from the site origin', async () => {
+  const { browser, me } = await learner();
+  const upload = await browser.api('/api/me/files?key=report.html', { method: 'PUT', raw: '<script>steal()</script>', headers: { 'content-type': 'text/html' } });
+  assert.equal(upload.status, 201);
+  const download = await browser.api('/api/me/files/content?key=report.html');
+  assert.equal(download.status, 303);
+  assert.doesNotMatch(String(download.body), /steal/, 'the site origin sends no byte of the object');
+  const location = new URL(download.headers.get('location')!);
+  assert.equal(location.origin, me.s3.endpoint, 'the link leads to the S3 origin');
+  assert.ok(Number(location.searchParams.get('X-Amz-Expires')) <= 300, 'a short-lived link');
+  const followed = await get(location.href);
+  assert.equal(followed.status, 200);
+  assert.equal(followed.body, '<script>steal()</script>');
+  assert.match(String(followed.headers.get('content-disposition')), /^attachment; filename\*=UTF-8''report\.html$/);
+  assert.match(String(followed.headers.get('content-security-policy')), /sandbox/);
+});
+
+test('new S3 keys: the old key and every URL presigned with it stop working at once; the new key works', async () => {
+  const { browser, me, s3: oldClient } = await learner();
+  assert.equal(me.s3.rotatable, true);
+  await oldClient.send(new PutObjectCommand({ Bucket: me.s3.bucket, Key: 'data.csv', Body: 'a,b\n1,2\n' }));
+  const leaked = await getSignedUrl(oldClient, new GetObjectCommand({ Bucket: me.s3.bucket, Key: 'data.csv' }), { expiresIn: 3600 });
+  assert.equal((await get(leaked)).status, 200, 'the presigned URL works before');
+
+  // Another site, or a page of the S3 origin, cannot rotate them for the learner.
+  for (const origin of ['https://evil.example', server.s3Origin, 'null']) {
+    const refused = await browser.api('/api/me/s3/keys', { method: 'POST', headers: { origin } });
+    assert.equal(refused.status, 403, origin);
+    assert.equal(refused.body.error.code, 'cross_site');
+  }
+  const rotated = await browser.api('/api/me/s3/keys', { method: 'POST', headers: { origin: server.url } });
+  assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+  assert.notEqual(rotated.body.s3.accessKeyId, me.s3.accessKeyId);
+  assert.equal((await browser.me()).s3.accessKeyId, rotated.body.s3.accessKeyId, '/api/me gives the new keys');
+
+  assert.equal(await errorCode(oldClient.send(new ListObjectsV2Command({ Bucket: me.s3.bucket }))), 'InvalidAccessKeyId', 'the old key is refused');
+  const afterRotation = await get(leaked);
+  assert.equal(afterRotation.status, 403, 'the leaked presigned URL is dead');
+  assert.match(afterRotation.body, /<Code>InvalidAccessKeyId<\/Code>/);
+  const newClient = s3Client(me.s3.endpoint, me.s3.region, rotated.body.s3);
+  const object = await newClient.send(new GetObjectCommand({ Bucket: me.s3.bucket, Key: 'data.csv' }));
+  assert.equal(await object.Body!.transformToString(), 'a,b\n1,2\n');
+});
+
+test('presigned URLs live no longer than ATELIER_S3_PRESIGN_MAX_EXPIRY, whatever X-Amz-Expires says', async () => {
+  const { me, s3 } = await learner();
+  await s3.send(new PutObjectCommand({ Bucket: me.s3.bucket, Key: 'diffusion/table.csv', Body: 'x\n' }));
+  const read = new GetObjectCommand({ Bucket: me.s3.bucket, Key: 'diffusion/table.csv' });
+  const fresh = await getSignedUrl(s3, read, { expiresIn: 7 * 24 * 3600 });
+  assert.equal((await get(fresh)).status, 200);
+  // Signed two minutes ago for a week: past the one-minute cap.
+  const old = await getSignedUrl(s3, read, { expiresIn: 7 * 24 * 3600, signingDate: new Date(Date.now() - 2 * presignMaxMs) });
+  const refused = await get(old);
+  assert.equal(refused.status, 403);
+  assert.match(refused.body, /<Code>AccessDenied<\/Code><Message>Request has expired<\/Message>/);
+  // Within the cap it still works.
+  const recent = await getSignedUrl(s3, read, { expiresIn: 7 * 24 * 3600, signingDate: new Date(Date.now() - presignMaxMs / 2) });
+  assert.equal((await get(recent)).status, 200);
+});
+
+test('learner S3 credentials last ATELIER_S3_CREDENTIAL_TTL', async () => {
+  const { me } = await learner();
+  const left = Date.parse(me.s3.expiresAt) - Date.now();
+  assert.ok(left <= credentialTtlMs && left > credentialTtlMs - 60_000, `credentials expire in ${Math.round(left / 60_000)} min, not in the 20 min configured`);
+});
+
+test('state-changing API calls from the S3 origin or a sandboxed page are refused, with or without Origin', async () => {
+  const { browser } = await learner();
+  const calls: [string, string][] = [['POST', '/api/me/git/token'], ['POST', '/api/labs'], ['PUT', '/api/me/git'], ['POST', '/api/me/s3/keys'], ['PUT', '/api/me/files?key=x']];
+  for (const [method, path] of calls) {
+    for (const headers of [{ origin: server.s3Origin }, { origin: 'null' }, { 'sec-fetch-site': 'same-site' }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
+      const response = await browser.api(path, { method, body: {}, headers });
+      assert.equal(response.status, 403, `${method} ${path} ${JSON.stringify(headers)}`);
+      assert.equal(response.body.error.code, 'cross_site');
+    }
+  }
+  const own = await browser.api('/api/me/git/token', { method: 'POST', headers: { origin: server.url, 'sec-fetch-site': 'same-origin' } });
+  assert.equal(own.status, 200);
+});
+
+test('the site sends a strict Content-Security-Policy header and may not be framed', async () => {
+  const page = await fetch(`${server.url}/fr/`);
+  const policy = page.headers.get('content-security-policy') ?? '';
+  assert.match(policy, /frame-ancestors 'none'/);
+  assert.match(policy, /script-src 'self'/);
+  assert.doesNotMatch(policy, /'unsafe-inline'[^;]*$|script-src[^;]*'unsafe-inline'/);
+  assert.equal(page.headers.get('x-frame-options'), 'DENY');
+  const api = await fetch(`${server.url}/api/me`);
+  assert.match(api.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  // The real build: Astro's hashes of its inline scripts, no inline script otherwise.
+  const dist = join(projectRoot, 'dist');
+  if (existsSync(join(dist, 'fr', 'index.html'))) {
+    const built = sitePolicy(dist);
+    assert.match(built, /script-src 'self'( 'sha256-[A-Za-z0-9+/=]+')+/);
+    assert.doesNotMatch(built, /script-src[^;]*'unsafe-inline'/);
+    assert.match(built, /frame-ancestors 'none'/);
+  }
+});
