@@ -5,8 +5,10 @@ import { pageLanguage, t } from './strings.ts';
 export interface Me {
   learner: { id: string };
   git: { name: string; email: string; forgeUrl: string; hasToken?: boolean };
-  s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; sessionToken: string; expiresAt: string };
+  s3: S3Connection & { rotatable?: boolean };
 }
+
+type S3Connection = { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; sessionToken: string; expiresAt: string };
 
 /** <atelier-account>: the learner's Git settings, personal access token and S3 connection. */
 class AtelierAccount extends HTMLElement {
@@ -18,7 +20,7 @@ class AtelierAccount extends HTMLElement {
     }
   }
 
-  #render(me: Me): void {
+  #render(me: Me, notice?: string): void {
     const language = pageLanguage();
     const copy = (value: string, secret = false) => copyable(value, t('account.copy'), t('account.copied'), secret);
     const status = h('span', { role: 'status', class: 'atelier-form__status' });
@@ -52,6 +54,14 @@ class AtelierAccount extends HTMLElement {
     });
 
     const s3 = me.s3;
+    const keysStatus = h('p', { role: 'status', class: 'atelier-form__status' }, notice ?? '');
+    const keysButton = h('button', { type: 'button' }, t('account.s3KeysNew'));
+    keysButton.addEventListener('click', () => {
+      if (!window.confirm(t('account.s3KeysConfirm'))) return;
+      api<{ s3: S3Connection }>('POST', '/api/me/s3/keys')
+        .then((rotated) => this.#render({ ...me, s3: { ...rotated.s3, rotatable: true } }, t('account.s3KeysDone')))
+        .catch((error: Error) => (keysStatus.textContent = error.message));
+    });
     const envBlock = [
       `export AWS_ACCESS_KEY_ID=${s3.accessKeyId}`,
       `export AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`,
@@ -87,6 +97,8 @@ class AtelierAccount extends HTMLElement {
       h('p', {}, t('account.s3Expires', { date: formatDate(s3.expiresAt, language) })),
       h('p', {}, t('account.s3Env')),
       h('pre', { class: 'atelier-pre' }, envBlock),
+      h('h3', {}, t('account.s3KeysTitle')),
+      ...(s3.rotatable === false ? [h('p', {}, t('account.s3KeysFixed'))] : [h('p', {}, t('account.s3KeysIntro')), keysButton, keysStatus]),
     );
   }
 }
