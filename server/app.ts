@@ -13,6 +13,7 @@ import { buildHttpApp, type HttpAppOptions } from './http/app.ts';
 import { attachTerminals, type TerminalServer } from './terminal/index.ts';
 import { createLearnerPlatform, type LearnerPlatform } from './learners/platform.ts';
 import { listenGateway } from './http/gateway.ts';
+import { limitConnections, openFileLimit, serverOptions, totalConnections, type ConnectionLimits } from './http/connection-limits.ts';
 import { routeByOrigin } from './http/origins.ts';
 import { attachAutoChecks } from './learners/auto-checks.ts';
 import { createServer, type Server } from 'node:http';
@@ -116,6 +117,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     newLearnersPerHour: config.learners.newLearnersPerHour,
   });
   let terminals: TerminalServer | undefined;
+  const connectionLimits: ConnectionLimits = {
+    ...config.connections,
+    total: totalConnections(config.connections.total, openFileLimit()),
+    trustProxy: config.trustProxy,
+  };
   app = await buildHttpApp({
     sessions,
     siteDir: config.siteDir,
@@ -130,10 +136,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Learner bytes (S3) have an origin of their own, told apart by Host on this same port.
     serverFactory: (handler) => {
       const route = routeByOrigin({ contentOrigin: () => contentOrigin, trustProxy: config.trustProxy, s3: platform.s3, platform: platform.dispatch });
-      return createServer((req, res) => route(req, res) || handler(req, res)) as Server;
+      return createServer(serverOptions(connectionLimits), (req, res) => route(req, res) || handler(req, res)) as Server;
     },
   });
   const fastify = app;
+  limitConnections(fastify.server, connectionLimits);
   const attached = attachTerminals(fastify.server, sessions, {
     trustProxy: config.trustProxy,
     onError: (error, context) => fastify.log.error({ err: error }, context),

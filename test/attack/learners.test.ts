@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -99,8 +100,8 @@ test('an S3 request for another learner\'s bucket does not read every learner (1
   store.close();
 
   // The endpoint /api/me gives (its own origin, perhaps a *.localhost name), reached on loopback.
-  const httpAgent = new Agent({ keepAlive: true, lookup: (_host, options, done: (...args: unknown[]) => void) =>
-      options.all ? done(null, [{ address: '127.0.0.1', family: 4 }]) : done(null, '127.0.0.1', 4),
+  const httpAgent = new Agent({ keepAlive: true, lookup: ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) =>
+      options.all ? done(null, [{ address: '127.0.0.1', family: 4 }]) : done(null, '127.0.0.1', 4)) as unknown as LookupFunction,
   });
   const client = (me: typeof a) =>
     new S3Client({
