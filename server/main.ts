@@ -5,6 +5,7 @@
 import { configFromEnvironment } from './config.ts';
 import { loadLabs, LabDefinitionError } from './labs/registry.ts';
 import { startServer } from './app.ts';
+import { openFileLimit } from './http/connection-limits.ts';
 
 const config = configFromEnvironment();
 
@@ -20,6 +21,13 @@ try {
 // Labs left by a previous process (a crash, a SIGKILL) are stopped before anyone can launch.
 const server = await startServer({ config, labs, reapOrphans: true });
 server.app.log.info(`Atelier on http://localhost:${server.port}`);
+// Node raised the soft limit on open files to the hard limit as it started: what is left to do
+// is to say when that is too low for a class (each connection, lab pty and git pipe is one).
+const fdLimit = openFileLimit();
+server.app.log.info({ fdLimit, maxConnections: server.app.server.maxConnections }, 'connection limits');
+if (fdLimit !== undefined && fdLimit < 8192) {
+  server.app.log.warn({ fdLimit }, 'the open file limit is low for a class: raise the hard limit (ulimit -Hn, systemd LimitNOFILE)');
+}
 
 let stopping = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
