@@ -82,7 +82,7 @@ export function registerFileRoutes(
       const length = Number(request.headers['content-length'] ?? NaN);
       if (!(length <= maxUploadBytes)) throw new ApiError('too_large');
       const type = request.headers['content-type'] ?? 'application/octet-stream';
-      const meta = await objects.put(bucket, key, request.raw, type);
+      const meta = await objects.put(bucket, key, request.raw, type, length);
       onWrite(bucket);
       return reply.code(201).send({ key, size: meta.size });
     });

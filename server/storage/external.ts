@@ -48,7 +48,8 @@ export interface LearnerObjects {
   list(bucket: string): Promise<ObjectSummary[]>;
   /** The object's data as a stream, for downloads; undefined when missing. */
   read(bucket: string, key: string): Promise<{ meta: ObjectSummary; stream: Readable } | undefined>;
-  put(bucket: string, key: string, body: Readable | Buffer | string, contentType: string): Promise<ObjectSummary>;
+  /** `size`, when known, lets a write over the bucket's quota be refused before its body is read. */
+  put(bucket: string, key: string, body: Readable | Buffer | string, contentType: string, size?: number): Promise<ObjectSummary>;
   /** Succeeds when the object is already gone. */
   delete(bucket: string, key: string): Promise<void>;
 }
@@ -72,9 +73,9 @@ export function embeddedObjects(store: ObjectStore): LearnerObjects {
       const found = await store.open(bucket, key);
       return found && { meta: summary(found.meta), stream: found.file.createReadStream() };
     },
-    put: async (bucket, key, body, contentType) => {
+    put: async (bucket, key, body, contentType, size) => {
       const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
-      return summary(await store.put(bucket, key, [source], { headers: { 'content-type': contentType }, metadata: {} }));
+      return summary(await store.put(bucket, key, [source], { headers: { 'content-type': contentType }, metadata: {} }, size));
     },
     delete: (bucket, key) => store.delete(bucket, key),
   };

@@ -94,7 +94,10 @@ export class QuotaMeter {
     this.#inflight.set(bucket, inflight);
     let reserved = 0;
     let released = false;
-    const used = (): number => this.#usage(bucket).bytes + inflight.bytes - credit;
+    // What the bucket holds or is receiving besides this write (what a refusal reports)…
+    const others = (): number => this.#usage(bucket).bytes + inflight.bytes - reserved;
+    // …and what it would hold with this write, the bytes it replaces given back.
+    const total = (): number => others() + reserved - credit;
     const release = (): void => {
       if (released) return;
       released = true;
@@ -105,8 +108,7 @@ export class QuotaMeter {
     };
     return {
       expect: (bytes) => {
-        const now = used();
-        if (now + bytes > limits.maxBytes) throw new QuotaExceededError('bytes', limits.maxBytes, Math.max(0, now));
+        if (total() + bytes > limits.maxBytes) throw new QuotaExceededError('bytes', limits.maxBytes, others());
       },
       guard: () =>
         new Transform({
@@ -114,8 +116,7 @@ export class QuotaMeter {
             if (released) return callback(null, chunk);
             reserved += chunk.length;
             inflight.bytes += chunk.length;
-            const now = used();
-            if (now > limits.maxBytes) return callback(new QuotaExceededError('bytes', limits.maxBytes, Math.max(0, now - chunk.length)));
+            if (total() > limits.maxBytes) return callback(new QuotaExceededError('bytes', limits.maxBytes, others()));
             callback(null, chunk);
           },
         }),
