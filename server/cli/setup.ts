@@ -2,10 +2,13 @@
  * Installs the system tools the platform runs on, from Debian's packages, when they are missing:
  * bubblewrap and util-linux for the sandboxes, git for the forge, the tools labs offer their
  * learners (python3 with boto3, which the labs' mc uses; awscli; s3cmd; curl), and (with --test)
- * Chromium for the end-to-end tests. Prints what it does; changes nothing when all is there.
+ * Chromium for the end-to-end tests; then the labs' Python environment (lab-python.ts). Prints what it does; changes nothing when all is there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../config.ts';
+import { ensureLabPython } from './lab-python.ts';
 
 interface Tool {
   /** A command whose presence tells the package is installed. */
@@ -27,6 +30,7 @@ const runtimeTools: Tool[] = [
   { command: 'aws', probe: 'test -x /usr/bin/aws', debianPackage: 'awscli', why: 'the AWS CLI in labs' },
   { command: 's3cmd', probe: 'test -x /usr/bin/s3cmd', debianPackage: 's3cmd', why: 's3cmd in labs' },
   { command: 'curl', probe: 'test -x /usr/bin/curl', debianPackage: 'curl', why: 'curl in labs' },
+  { command: 'python3', probe: "/usr/bin/python3 -c 'import ensurepip, venv'", debianPackage: 'python3-venv', why: "the labs' Python environment" },
 ];
 
 const testTools: Tool[] = [{ command: 'chromium', debianPackage: 'chromium', why: 'end-to-end tests' }];
@@ -39,7 +43,20 @@ function present(tool: Tool): boolean {
 const wanted = [...runtimeTools, ...(process.argv.includes('--test') ? testTools : [])];
 const missing = wanted.filter((tool) => !present(tool));
 
-if (missing.length === 0) process.exit(0);
+/** The labs' Python environment (aws v1…), from pinned requirements, rebuilt when they change. */
+function labPython(): void {
+  try {
+    ensureLabPython(join(projectRoot, 'labs', 'tools', 'python', 'requirements.txt'));
+  } catch {
+    console.error("Could not build the labs' Python environment (pip output above); fix it and start again.");
+    process.exit(1);
+  }
+}
+
+if (missing.length === 0) {
+  labPython();
+  process.exit(0);
+}
 
 const packages = [...new Set(missing.map((tool) => tool.debianPackage))];
 const reasons = missing.map((tool) => `${tool.command} (${tool.why})`).join(', ');
@@ -62,3 +79,4 @@ if (stillMissing.length > 0) {
   process.exit(1);
 }
 console.log('System tools ready.');
+labPython();

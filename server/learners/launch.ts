@@ -105,11 +105,6 @@ export async function learnerEnvironment(services: LaunchServices, request: Laun
 }
 
 /**
- * Inside the new lab, before it is ready: git identity and a credential helper holding the
- * token (as the datalab's init script does), an s3cmd configuration, and the chosen clone.
- * Everything lands in the lab's ephemeral home and dies with it.
- */
-/**
  * The learner's dotfiles, as the datalab's init script leaves them: git identity and a credential
  * helper holding the token, and s3cmd's settings. The driver writes them into the new lab's
  * ephemeral home as it creates it (no process runs in the lab for that), and they die with it.
@@ -118,11 +113,12 @@ export function homeFiles(services: LaunchServices, request: LaunchRequest, env:
   const origin = services.labSideOrigin();
   const credentials = env.GIT_PERSONAL_ACCESS_TOKEN ? `${origin.replace('://', `://${request.learnerId}:${env.GIT_PERSONAL_ACCESS_TOKEN}@`)}\n` : '';
   const s3cfg = [
+    // No keys here: s3cmd takes a session token found in its configuration for a cloud role's and
+    // asks the metadata address (169.254.169.254) to refresh it before every request; taken from
+    // the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), it does not
+    // (S3/Config.py: _access_token_refresh).
+    '# Credentials: from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).',
     '[default]',
-    `access_key = ${env.AWS_ACCESS_KEY_ID}`,
-    `secret_key = ${env.AWS_SECRET_ACCESS_KEY}`,
-    // Both endpoints check the session token: s3cmd reads it from here, not from the environment.
-    `access_token = ${env.AWS_SESSION_TOKEN}`,
     `host_base = ${env.AWS_S3_ENDPOINT}`,
     `host_bucket = ${env.AWS_S3_ENDPOINT}`,
     `bucket_location = ${services.region}`,

@@ -463,3 +463,23 @@ test('POST /api/labs twice by a learner gives the same lab (200, a new working t
   assert.notEqual(again.body.id, first.body.id);
   await alice.deleteLab(again.body.id);
 });
+
+test('in a real lab, aws and s3cmd reach Atelier with no flag; s3cmd asks no cloud metadata address', async () => {
+  const ada = await newLearner();
+  const started = await ada.api('/api/labs', { method: 'POST', body: { lab } });
+  assert.equal(started.status, 201, started.text);
+  try {
+    await inLabOk(server, started.body.id, 'echo bonjour > hello.txt && aws s3 cp hello.txt "s3://$AWS_BUCKET/clients/hello.txt"', 60_000);
+    const aws = await inLabOk(server, started.body.id, 'command -v aws; aws s3 ls "s3://$AWS_BUCKET/clients/"', 60_000);
+    assert.match(aws.stdout, /^\/opt\/atelier\/python\/bin\/aws$/m, 'the lab environment\'s aws v1 comes first');
+    assert.match(aws.stdout, /hello\.txt/, 'aws lists the bucket with no --endpoint-url');
+    const s3cmd = await inLabOk(server, started.body.id, 's3cmd -d ls "s3://$AWS_BUCKET/clients/" 2>debug.txt; grep -c . debug.txt >/dev/null; cat debug.txt >&2', 60_000);
+    assert.match(s3cmd.stdout, /clients\/hello\.txt/);
+    assert.doesNotMatch(s3cmd.stderr, /169\.254\.169\.254|Could not refresh role/, 's3cmd does not try to refresh a cloud role');
+    assert.match(s3cmd.stderr, /x-amz-security-token/, 'and still sends the session token (from the environment)');
+    const boto3 = await inLabOk(server, started.body.id, `python3 -c 'import boto3; print(boto3.__version__)'`);
+    assert.match(boto3.stdout, /^\d+\.\d+\.\d+$/m, 'python3 still has boto3');
+  } finally {
+    await ada.api(`/api/labs/${started.body.id}`, { method: 'DELETE' });
+  }
+});

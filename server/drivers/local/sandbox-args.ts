@@ -11,7 +11,12 @@ export const LAB_HOME = '/home/onyxia';
 export const LAB_SHELL = '/bin/bash';
 /** Programs the platform ships into labs (LabSpec.tools), first on the PATH. */
 export const TOOLS_DIR = '/opt/atelier/bin';
-export const LAB_PATH = `${TOOLS_DIR}:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin`;
+/**
+ * The labs' Python virtual environment (aws v1, boto3…; server/cli/lab-python.ts builds it):
+ * bound read-only at the same path as on the host (a venv's scripts name it), when present.
+ */
+export const LAB_PYTHON_DIR = '/opt/atelier/python';
+export const LAB_PATH = `${LAB_PYTHON_DIR}/bin:${TOOLS_DIR}:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin`;
 
 /** Files of the host's /etc a shell needs; each is bound read-only only if it exists. */
 export const ETC_FILES = [
@@ -167,6 +172,7 @@ export function bwrapArgs(o: SandboxOptions): string[] {
   (o.homeFiles ?? []).forEach((name, index) =>
     a.push('--perms', '0600', '--file', String(FD.firstTool + tools.length + index), `${LAB_HOME}/${checkHomeFileName(name)}`),
   );
+  a.push('--ro-bind-try', LAB_PYTHON_DIR, LAB_PYTHON_DIR);
   a.push(
     '--chdir', ws,
     '--remount-ro', '/', // the sandbox's root tmpfs has no size cap either
