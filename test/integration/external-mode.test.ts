@@ -320,8 +320,7 @@ describe('the lab server with an external S3', () => {
     assert.equal(line, `${minio.endpoint}|${host}|${s3.accessKeyId}|${id}|http://${encoded}@${host}`);
     const config = s3cfg.join('\n');
     assert.match(config, new RegExp(`^host_base = ${host}$`, 'm'));
-    assert.match(config, new RegExp(`^access_key = ${s3.accessKeyId}$`, 'm'));
-    assert.ok(config.includes(`access_token = ${s3.sessionToken}\n`), 'the session token for s3cmd');
+    assert.ok(!config.includes(s3.secretAccessKey!) && !config.includes(s3.sessionToken!), 'no keys: s3cmd takes them from the environment (it would refresh a token of its configuration from the cloud metadata address)');
     assert.match(config, /^use_https = False$/m);
     assert.equal(minio.stsCalls.length, 2, 'the launch reused the credentials (one more STS call: the fresh learner of the files test)');
 

@@ -27,7 +27,7 @@ describe('bwrapArgs', () => {
   });
   it('binds only /usr, the host symlinks and chosen /etc files, read-only', () => {
     const binds = a.flatMap((x, i) => (x === '--bind' || x === '--ro-bind' || x === '--ro-bind-try' ? [a[i + 1]] : []));
-    assert.deepEqual(binds, ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile']);
+    assert.deepEqual(binds, ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile', '/opt/atelier/python']);
     assert.ok(!a.includes('--bind'), 'no writable host bind');
     assert.equal(after(a, '--symlink'), 'usr/bin');
     for (const forbidden of ['/', '/etc', '/root', '/home', '/proc', '/work', '/var', '/run', '/etc/shadow']) {
@@ -68,7 +68,7 @@ describe('bwrapArgs with a gateway', () => {
     assert.ok(!a.includes('--share-net'));
     assert.ok(!a.includes('--bind'));
     const binds = a.flatMap((x, j) => (x === '--bind' || x === '--ro-bind' || x === '--ro-bind-try' ? [a[j + 1]] : []));
-    assert.deepEqual(binds, ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile']);
+    assert.deepEqual(binds, ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile', '/opt/atelier/python']);
   });
   it('without a gateway, no /run at all', () => {
     assert.ok(!bwrapArgs(base).some((x) => x.startsWith('/run')));
