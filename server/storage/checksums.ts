@@ -5,6 +5,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import type { StoredChecksum } from './object-store.ts';
 
 export interface Checksum {
   update(chunk: Buffer): void;
@@ -114,4 +115,33 @@ export function createChecksum(algorithm: ChecksumAlgorithm): Checksum {
     case 'sha1': return new Digest('sha1');
     case 'sha256': return new Digest('sha256');
   }
+}
+
+const elementNames: Record<ChecksumAlgorithm, string> = {
+  crc32: 'ChecksumCRC32',
+  crc32c: 'ChecksumCRC32C',
+  crc64nvme: 'ChecksumCRC64NVME',
+  sha1: 'ChecksumSHA1',
+  sha256: 'ChecksumSHA256',
+};
+
+/** `ChecksumCRC32`…: the element naming an algorithm's value in S3 documents. */
+export function checksumElementName(algorithm: ChecksumAlgorithm): string {
+  return elementNames[algorithm];
+}
+
+/** The response headers announcing a stored checksum. */
+export function checksumHeaders(checksum: StoredChecksum | undefined): Record<string, string> {
+  if (!checksum?.value) return {};
+  return { [`x-amz-checksum-${checksum.algorithm}`]: checksum.value, 'x-amz-checksum-type': checksum.type };
+}
+
+/**
+ * A multipart object's COMPOSITE checksum, as S3 computes it: the checksum of the concatenated
+ * binary checksums of its parts, then `-<number of parts>`.
+ */
+export function compositeChecksum(algorithm: ChecksumAlgorithm, partValues: string[]): string {
+  const checksum = createChecksum(algorithm);
+  for (const value of partValues) checksum.update(Buffer.from(value, 'base64'));
+  return `${checksum.digest()}-${partValues.length}`;
 }

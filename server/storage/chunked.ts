@@ -7,7 +7,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { createChecksum, isChecksumAlgorithm, type Checksum } from './checksums.ts';
+import { createChecksum, isChecksumAlgorithm, type Checksum, type ChecksumAlgorithm } from './checksums.ts';
 import { S3Error } from './errors.ts';
 import { headerValue, type Authenticated, type ChunkSigner } from './sigv4.ts';
 
@@ -174,13 +174,15 @@ export class PayloadVerifier extends Transform {
   readonly #expectedSha256: string | undefined;
   readonly #md5: Hash | undefined;
   readonly #expectedMd5: string | undefined;
-  readonly #checksum: { name: string; checksum: Checksum; expected: () => string | undefined } | undefined;
+  readonly #checksum: { name: ChecksumAlgorithm; checksum: Checksum; expected: () => string | undefined } | undefined;
   readonly #expectedLength: number | undefined;
+  #computed: { algorithm: ChecksumAlgorithm; value: string } | undefined;
 
   constructor(options: {
     expectedSha256?: string;
     expectedMd5Base64?: string;
-    checksum?: { algorithm: string; expected: () => string | undefined };
+    /** `expected` undefined: the checksum is computed (to be stored) but there is nothing to check. */
+    checksum?: { algorithm: string; expected: (() => string | undefined) | undefined };
     expectedLength?: number;
   }) {
     super();
@@ -189,7 +191,8 @@ export class PayloadVerifier extends Transform {
     this.#expectedMd5 = options.expectedMd5Base64;
     this.#md5 = this.#expectedMd5 ? createHash('md5') : undefined;
     if (options.checksum && isChecksumAlgorithm(options.checksum.algorithm)) {
-      this.#checksum = { name: options.checksum.algorithm, checksum: createChecksum(options.checksum.algorithm), expected: options.checksum.expected };
+      const expected = options.checksum.expected;
+      this.#checksum = { name: options.checksum.algorithm, checksum: createChecksum(options.checksum.algorithm), expected: expected ?? (() => this.#computed?.value) };
     }
     this.#expectedLength = options.expectedLength;
   }
@@ -211,14 +214,26 @@ export class PayloadVerifier extends Transform {
     }
     if (this.#md5 && this.#md5.digest('base64') !== this.#expectedMd5) return callback(new S3Error('BadDigest'));
     if (this.#checksum) {
+      this.#computed = { algorithm: this.#checksum.name, value: this.#checksum.checksum.digest() };
       const expected = this.#checksum.expected();
       if (expected === undefined) return callback(new S3Error('InvalidRequest', `Missing x-amz-checksum-${this.#checksum.name}`));
-      if (this.#checksum.checksum.digest() !== expected) {
+      if (this.#computed.value !== expected) {
         return callback(new S3Error('BadDigest', `The ${this.#checksum.name.toUpperCase()} you specified did not match the calculated checksum.`));
       }
     }
     callback();
   }
+
+  /** The additional checksum of the payload, verified; known once the stream has ended. */
+  get checksum(): { algorithm: ChecksumAlgorithm; value: string } | undefined {
+    return this.#computed;
+  }
+}
+
+/** The additional checksum of the payload that went through `stages` (from `payloadStages`). */
+export function payloadChecksum(stages: NodeJS.ReadableStream[]): { algorithm: ChecksumAlgorithm; value: string } | undefined {
+  const verifier = stages.at(-1);
+  return verifier instanceof PayloadVerifier ? verifier.checksum : undefined;
 }
 
 /**
@@ -256,7 +271,7 @@ export function payloadStages(
   if (decoder) stages.push(decoder);
 
   // Which additional checksum the client sent: as a trailer (declared by x-amz-trailer) or a header.
-  let checksum: { algorithm: string; expected: () => string | undefined } | undefined;
+  let checksum: { algorithm: string; expected: (() => string | undefined) | undefined } | undefined;
   const trailer = headerValue(headers, 'x-amz-trailer')?.trim().toLowerCase();
   if (trailer && decoder) {
     const match = /^x-amz-checksum-([a-z0-9]+)$/.exec(trailer);
@@ -271,6 +286,12 @@ export function payloadStages(
         checksum = { algorithm: match[1]!, expected: () => value };
         break;
       }
+    }
+    // An algorithm named without a value (x-amz-sdk-checksum-algorithm): computed, to be stored.
+    const named = headerValue(headers, 'x-amz-sdk-checksum-algorithm')?.trim().toLowerCase();
+    if (!checksum && named !== undefined) {
+      if (!isChecksumAlgorithm(named)) throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');
+      checksum = { algorithm: named, expected: undefined };
     }
   }
 
