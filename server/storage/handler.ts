@@ -3,18 +3,21 @@
  * authenticates it, applies the learner policy and runs the operation, answering with the
  * headers and XML documents S3 itself answers with.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { payloadStages } from './chunked.ts';
+import { payloadChecksum, payloadStages } from './chunked.ts';
+import { checksumElementName, checksumHeaders, compositeChecksum, isChecksumAlgorithm } from './checksums.ts';
+import { checkCopySourceConditions, writeCondition } from './conditions.ts';
 import type { CredentialStore, S3Credential } from './credentials.ts';
 import { S3Error, sendError } from './errors.ts';
-import { isValidBucketName, ObjectStore, storedHeaders, type ObjectInfo, type ObjectMeta } from './object-store.ts';
+import { isValidBucketName, ObjectStore, storedHeaders, type ObjectInfo, type ObjectMeta, type StoredChecksum, type UploadMeta } from './object-store.ts';
 import { listScope, mayReadObject, mayWriteObject, ownsBucket } from './policy.ts';
 import { RequestLimiter } from './request-limits.ts';
 import { authenticate, groupHeaders, headerValue, uriEncode, type Authenticated } from './sigv4.ts';
+import { refuseUnknownObjectParameters, refuseUnsupportedHeaders } from './unsupported.ts';
 import { childrenNamed, childText, element, s3Namespace, xmlDeclaration, XmlDocumentSink, type XmlElement, type XmlLimits } from './xml.ts';
 
 export interface S3HandlerOptions {
@@ -169,6 +172,26 @@ async function readXmlBody(ctx: Context, rootName: string, limits: XmlLimits, ch
   return sink.root;
 }
 
+/** The ETag S3 gives the object made of parts with these ETags: MD5 of their MD5s, `-<count>`. */
+function multipartEtag(etags: string[]): string {
+  const md5s = createHash('md5');
+  for (const etag of etags) md5s.update(Buffer.from(etag.replace(/"/g, '').toLowerCase(), 'hex'));
+  return `${md5s.digest('hex')}-${etags.length}`;
+}
+
+/** The checksum a CreateMultipartUpload asks for (`x-amz-checksum-algorithm`, `-type`). */
+function uploadChecksum(headers: Map<string, string[]>): StoredChecksum | undefined {
+  const algorithm = headerValue(headers, 'x-amz-checksum-algorithm')?.trim().toLowerCase();
+  if (algorithm === undefined) return undefined;
+  if (!isChecksumAlgorithm(algorithm)) throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
+  const type = headerValue(headers, 'x-amz-checksum-type')?.trim().toUpperCase() ?? (algorithm === 'crc64nvme' ? 'FULL_OBJECT' : 'COMPOSITE');
+  if (type === 'FULL_OBJECT' || algorithm === 'crc64nvme') {
+    throw new S3Error('NotImplemented', 'Full-object checksums of multipart uploads are not implemented: use a COMPOSITE CRC32, CRC32C, SHA1 or SHA256');
+  }
+  if (type !== 'COMPOSITE') throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+  return { algorithm, value: '', type: 'COMPOSITE' };
+}
+
 /** `/bucket/key` (or `bucket/key`) of x-amz-copy-source, optionally `?versionId=…`. */
 function parseCopySource(value: string): { bucket: string; key: string } {
   let raw = value;
@@ -254,13 +277,18 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const token = q.get('continuation-token');
     if (v2 && token !== undefined) {
       const decoded = Buffer.from(token, 'base64url').toString('utf8');
-      if (!token || Buffer.from(decoded, 'utf8').toString('base64url') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+      if (!token || Buffer.from(decoded, 'utf8').toString('base64url') !== token) {
+        throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+      }
       after = decoded;
     } else {
       after = v2 ? q.get('start-after') : q.get('marker');
       if (after === '') after = undefined;
     }
-    const page = await store.listPage(ctx.bucket, { prefix, delimiter, after, maxKeys, only: scope.only });
+    // S3 answers max-keys=0 with an empty page that is not truncated (so paginators stop).
+    const page = maxKeys === 0
+      ? { contents: [], commonPrefixes: [], isTruncated: false, last: undefined }
+      : await store.listPage(ctx.bucket, { prefix, delimiter, after, maxKeys, only: scope.only });
 
     const encode = (value: string): string => (encodingType === 'url' ? uriEncode(value, true) : value);
     let xml = `<ListBucketResult xmlns="${s3Namespace}">${element('Name', ctx.bucket)}${element('Prefix', encode(prefix))}`;
@@ -287,15 +315,18 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     sendXml(ctx, `${xml}</ListBucketResult>`);
   }
 
-  function setObjectHeaders(ctx: Context, meta: ObjectMeta): void {
+  function setObjectHeaders(ctx: Context, meta: ObjectMeta, whole: boolean, partsCount: number | undefined): void {
     const res = ctx.res;
     res.setHeader('etag', quoted(meta.etag));
     res.setHeader('last-modified', httpDate(meta.lastModified));
     res.setHeader('accept-ranges', 'bytes');
     for (const [name, value] of Object.entries(meta.headers)) res.setHeader(name, value);
     for (const [name, value] of Object.entries(meta.metadata)) res.setHeader(`x-amz-meta-${name}`, value);
-    if (meta.etag.includes('-')) res.setHeader('x-amz-mp-parts-count', meta.etag.split('-')[1]!);
+    if (partsCount !== undefined && meta.etag.includes('-')) res.setHeader('x-amz-mp-parts-count', partsCount);
     res.setHeader('x-amz-storage-class', 'STANDARD');
+    if (whole && headerValue(ctx.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+      for (const [name, value] of Object.entries(checksumHeaders(meta.checksum))) res.setHeader(name, value);
+    }
     // Presigned URLs may override the stored response headers.
     for (const name of ['content-type', 'content-language', 'expires', 'cache-control', 'content-disposition', 'content-encoding']) {
       const override = ctx.query.get(`response-${name}`);
@@ -325,6 +356,15 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     return false;
   }
 
+  /** The bytes of part `number` (`?partNumber=`): a part of a multipart object, the whole of a simple one. */
+  function partRange(meta: ObjectMeta, number: number): { start: number; end: number; count: number } {
+    const sizes = meta.parts ?? (meta.etag.includes('-') ? undefined : [meta.size]);
+    if (!sizes) throw new S3Error('NotImplemented', 'The part sizes of this object were not recorded (it predates them)');
+    if (number > sizes.length) throw new S3Error('InvalidPartNumber', undefined, { PartNumberRequested: String(number), ActualPartCount: String(sizes.length) });
+    const start = sizes.slice(0, number - 1).reduce((sum, size) => sum + size, 0);
+    return { start, end: start + sizes[number - 1]! - 1, count: sizes.length };
+  }
+
   async function getObject(ctx: Context): Promise<void> {
     if (!mayReadObject(ctx.credential, ctx.bucket, ctx.key)) throw new S3Error('AccessDenied');
     requireBucket(ctx);
@@ -334,8 +374,17 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     let streaming = false;
     try {
       if (preconditions(ctx, meta)) return;
-      const range = parseRange(headerValue(ctx.headers, 'range'), meta.size);
-      setObjectHeaders(ctx, meta);
+      const rangeHeader = headerValue(ctx.headers, 'range');
+      let range = parseRange(rangeHeader, meta.size);
+      let partsCount: number | undefined;
+      if (ctx.query.has('partNumber')) {
+        if (rangeHeader !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+        const part = partRange(meta, partNumber(ctx));
+        partsCount = part.count;
+        // An empty object has no byte to range over: its part 1 is answered whole.
+        range = meta.size === 0 ? undefined : part;
+      }
+      setObjectHeaders(ctx, meta, range === undefined, partsCount);
       const res = ctx.res;
       if (range) {
         res.statusCode = 206;
@@ -362,9 +411,15 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const length = declaredLength(ctx.headers);
     if (length !== undefined && length > maxObjectSize) throw new S3Error('EntityTooLarge');
     const info = objectInfo(ctx.headers);
-    const meta = await store.put(ctx.bucket, ctx.key, payloadStages(ctx.req, ctx.headers, ctx.auth), info, length);
+    const condition = writeCondition(ctx.headers, await store.head(ctx.bucket, ctx.key));
+    const stages = payloadStages(ctx.req, ctx.headers, ctx.auth);
+    const withChecksum = (): ObjectInfo => {
+      const computed = payloadChecksum(stages);
+      return computed ? { ...info, checksum: { ...computed, type: 'FULL_OBJECT' } } : info;
+    };
+    const meta = await store.put(ctx.bucket, ctx.key, stages, withChecksum, length, condition);
     changed(ctx.bucket, ctx.key);
-    sendEmpty(ctx, 200, { etag: quoted(meta.etag) });
+    sendEmpty(ctx, 200, { etag: quoted(meta.etag), ...checksumHeaders(meta.checksum) });
   }
 
   async function openCopySource(ctx: Context): Promise<{ meta: ObjectMeta; file: import('node:fs/promises').FileHandle }> {
@@ -373,6 +428,12 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     requireBucket(ctx, source.bucket);
     const opened = await store.open(source.bucket, source.key);
     if (!opened) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
+    try {
+      checkCopySourceConditions(ctx.headers, opened.meta);
+    } catch (error) {
+      await opened.file.close();
+      throw error;
+    }
     if (source.bucket === ctx.bucket && source.key === ctx.key && (headerValue(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() !== 'REPLACE' && ctx.query.get('partNumber') === undefined) {
       await opened.file.close();
       throw new S3Error('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
@@ -382,11 +443,14 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
 
   async function copyObject(ctx: Context): Promise<void> {
     requireWrite(ctx);
+    const condition = writeCondition(ctx.headers, await store.head(ctx.bucket, ctx.key));
     const { meta: source, file } = await openCopySource(ctx);
     const replace = (headerValue(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
-    const info: ObjectInfo = replace ? objectInfo(ctx.headers) : { headers: source.headers, metadata: source.metadata };
+    // Same bytes, same full-object checksum; a composite one describes parts the copy does not have.
+    const checksum = source.checksum?.type === 'FULL_OBJECT' ? source.checksum : undefined;
+    const info: ObjectInfo = { ...(replace ? objectInfo(ctx.headers) : { headers: source.headers, metadata: source.metadata }), checksum };
     const stream = file.createReadStream({ autoClose: true });
-    const meta = await store.put(ctx.bucket, ctx.key, [stream], info, source.size);
+    const meta = await store.put(ctx.bucket, ctx.key, [stream], info, source.size, condition);
     changed(ctx.bucket, ctx.key);
     sendXml(ctx, `<CopyObjectResult xmlns="${s3Namespace}">${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}</CopyObjectResult>`);
   }
@@ -423,13 +487,18 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
 
   async function createMultipart(ctx: Context): Promise<void> {
     requireWrite(ctx);
-    const upload = await store.createUpload(ctx.bucket, ctx.key, objectInfo(ctx.headers));
+    const upload = await store.createUpload(ctx.bucket, ctx.key, { ...objectInfo(ctx.headers), checksum: uploadChecksum(ctx.headers) });
+    if (upload.checksum) {
+      ctx.res.setHeader('x-amz-checksum-algorithm', upload.checksum.algorithm.toUpperCase());
+      ctx.res.setHeader('x-amz-checksum-type', upload.checksum.type);
+    }
     sendXml(ctx, `<InitiateMultipartUploadResult xmlns="${s3Namespace}">${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('UploadId', upload.uploadId)}</InitiateMultipartUploadResult>`);
   }
 
-  async function requireUpload(ctx: Context, uploadId: string): Promise<void> {
+  async function requireUpload(ctx: Context, uploadId: string): Promise<UploadMeta> {
     const upload = await store.upload(ctx.bucket, uploadId);
     if (!upload || upload.key !== ctx.key) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
+    return upload;
   }
 
   function partNumber(ctx: Context): number {
@@ -442,7 +511,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
   async function uploadPart(ctx: Context, uploadId: string): Promise<void> {
     requireWrite(ctx);
     const number = partNumber(ctx);
-    await requireUpload(ctx, uploadId);
+    const upload = await requireUpload(ctx, uploadId);
     if (headerValue(ctx.headers, 'x-amz-copy-source') !== undefined) {
       const { meta: source, file } = await openCopySource(ctx);
       let range = { start: 0, end: source.size - 1 };
@@ -462,25 +531,65 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     }
     const length = declaredLength(ctx.headers);
     if (length !== undefined && length > maxObjectSize) throw new S3Error('EntityTooLarge');
-    const part = await store.putPart(ctx.bucket, uploadId, number, payloadStages(ctx.req, ctx.headers, ctx.auth), length);
-    sendEmpty(ctx, 200, { etag: quoted(part.etag) });
+    const stages = payloadStages(ctx.req, ctx.headers, ctx.auth);
+    const algorithm = upload.checksum?.algorithm;
+    const checksum = (): string | undefined => {
+      const computed = payloadChecksum(stages);
+      if (algorithm && computed && computed.algorithm !== algorithm) {
+        throw new S3Error('InvalidRequest', `The upload was created using the ${algorithm.toUpperCase()} checksum algorithm, not ${computed.algorithm.toUpperCase()}`);
+      }
+      return computed?.value;
+    };
+    const part = await store.putPart(ctx.bucket, uploadId, number, stages, length, checksum);
+    sendEmpty(ctx, 200, { etag: quoted(part.etag), ...(part.checksum && algorithm ? { [`x-amz-checksum-${algorithm}`]: part.checksum } : {}) });
   }
 
   async function completeMultipart(ctx: Context, uploadId: string): Promise<void> {
     requireWrite(ctx);
-    await requireUpload(ctx, uploadId);
+    const upload = await store.upload(ctx.bucket, uploadId);
     const xml = await readXmlBody(ctx, 'CompleteMultipartUpload', completeLimits, false);
     const parts = childrenNamed(xml, 'Part').map((part) => {
       const number = childText(part, 'PartNumber')?.trim() ?? '';
       const etag = childText(part, 'ETag')?.trim();
       if (!/^\d{1,5}$/.test(number) || etag === undefined) throw new S3Error('MalformedXML');
-      return { partNumber: Number(number), etag };
+      return { partNumber: Number(number), etag, element: part };
     });
-    const meta = await store.complete(ctx.bucket, uploadId, parts, minPartSize);
-    changed(ctx.bucket, ctx.key);
     const host = headerValue(ctx.headers, 'host') ?? 'localhost';
-    const location = `http://${host}/${ctx.bucket}/${uriEncode(ctx.key, true)}`;
-    sendXml(ctx, `<CompleteMultipartUploadResult xmlns="${s3Namespace}">${element('Location', location)}${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('ETag', quoted(meta.etag))}</CompleteMultipartUploadResult>`);
+    const answer = (meta: ObjectMeta): void => {
+      const location = `http://${host}/${ctx.bucket}/${uriEncode(ctx.key, true)}`;
+      const checksum = meta.checksum ? `${element(checksumElementName(meta.checksum.algorithm), meta.checksum.value)}${element('ChecksumType', meta.checksum.type)}` : '';
+      sendXml(ctx, `<CompleteMultipartUploadResult xmlns="${s3Namespace}">${element('Location', location)}${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('ETag', quoted(meta.etag))}${checksum}</CompleteMultipartUploadResult>`);
+    };
+    if (!upload || upload.key !== ctx.key) {
+      // A retry of a completion that succeeded (its answer lost): S3 answers it again, the same.
+      const current = await store.head(ctx.bucket, ctx.key);
+      if (current && current.etag === multipartEtag(parts.map((part) => part.etag))) return answer(current);
+      throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
+    }
+    const condition = writeCondition(ctx.headers, await store.head(ctx.bucket, ctx.key));
+    const checksum = await completedChecksum(ctx, upload, parts);
+    const meta = await store.complete(ctx.bucket, uploadId, parts, minPartSize, checksum, condition);
+    changed(ctx.bucket, ctx.key);
+    answer(meta);
+  }
+
+  /**
+   * The COMPOSITE checksum of the object the listed parts make, in the upload's algorithm; each
+   * part's checksum the client lists must be the one it was uploaded with (InvalidPart otherwise).
+   */
+  async function completedChecksum(ctx: Context, upload: UploadMeta, parts: Array<{ partNumber: number; element: XmlElement }>): Promise<StoredChecksum | undefined> {
+    const algorithm = upload.checksum?.algorithm;
+    if (!algorithm) return undefined;
+    const stored = new Map((await store.listParts(ctx.bucket, upload.uploadId)).map((part) => [part.partNumber, part.checksum]));
+    const values: string[] = [];
+    for (const part of parts) {
+      const value = stored.get(part.partNumber);
+      const listed = childText(part.element, checksumElementName(algorithm))?.trim();
+      if (listed !== undefined && listed !== value) throw new S3Error('InvalidPart', undefined, { PartNumber: String(part.partNumber) });
+      if (value === undefined) return undefined;
+      values.push(value);
+    }
+    return { algorithm, value: compositeChecksum(algorithm, values), type: 'COMPOSITE' };
   }
 
   async function abortMultipart(ctx: Context, uploadId: string): Promise<void> {
@@ -492,7 +601,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
 
   async function listParts(ctx: Context, uploadId: string): Promise<void> {
     requireWrite(ctx);
-    await requireUpload(ctx, uploadId);
+    const upload = await requireUpload(ctx, uploadId);
     const marker = Number(ctx.query.get('part-number-marker') ?? '0') || 0;
     const maxParts = Math.min(1000, Number(ctx.query.get('max-parts') ?? '1000') || 1000);
     const all = (await store.listParts(ctx.bucket, uploadId)).filter((part) => part.partNumber > marker);
@@ -502,7 +611,8 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     xml += `<Initiator>${element('ID', ctx.credential.learnerId)}${element('DisplayName', ctx.credential.learnerId)}</Initiator>${owner(ctx.credential)}<StorageClass>STANDARD</StorageClass>`;
     xml += `${element('PartNumberMarker', marker)}${element('NextPartNumberMarker', parts.at(-1)?.partNumber ?? marker)}${element('MaxParts', maxParts)}${element('IsTruncated', truncated)}`;
     for (const part of parts) {
-      xml += `<Part>${element('PartNumber', part.partNumber)}${element('LastModified', isoDate(part.lastModified))}${element('ETag', quoted(part.etag))}${element('Size', part.size)}</Part>`;
+      const checksum = part.checksum && upload.checksum ? element(checksumElementName(upload.checksum.algorithm), part.checksum) : '';
+      xml += `<Part>${element('PartNumber', part.partNumber)}${element('LastModified', isoDate(part.lastModified))}${element('ETag', quoted(part.etag))}${checksum}${element('Size', part.size)}</Part>`;
     }
     sendXml(ctx, `${xml}</ListPartsResult>`);
   }
@@ -569,7 +679,6 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       }
       case 'PUT': {
         requireOwn(ctx);
-        if (q.has('acl')) return sendEmpty(ctx);
         if ([...q.keys()].some((name) => !name.startsWith('X-Amz-') && name !== 'x-id')) throw new S3Error('NotImplemented');
         // The learner's bucket always exists: creating it again succeeds (as us-east-1 does).
         return sendEmpty(ctx, 200, { location: `/${ctx.bucket}` });
@@ -579,6 +688,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
         throw new S3Error('NotImplemented');
       case 'DELETE':
         requireOwn(ctx);
+        if ([...q.keys()].some((name) => !name.startsWith('X-Amz-') && name !== 'x-id')) throw new S3Error('NotImplemented');
         if (await store.hasObjects(ctx.bucket)) throw new S3Error('BucketNotEmpty', undefined, { BucketName: ctx.bucket });
         throw new S3Error('AccessDenied', 'Learner buckets cannot be deleted');
       default:
@@ -589,6 +699,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
   async function objectRoute(ctx: Context): Promise<void> {
     const q = ctx.query;
     const uploadId = q.get('uploadId');
+    refuseUnknownObjectParameters(ctx.method, q);
     switch (ctx.method) {
       case 'GET':
         if (uploadId !== undefined) return listParts(ctx, uploadId);
@@ -604,19 +715,11 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
           if (!(await store.head(ctx.bucket, ctx.key))) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
           return sendXml(ctx, `<Tagging xmlns="${s3Namespace}"><TagSet/></Tagging>`);
         }
-        for (const name of ['attributes', 'retention', 'legal-hold', 'torrent', 'restore']) {
-          if (q.has(name)) throw new S3Error('NotImplemented');
-        }
         return getObject(ctx);
       case 'HEAD':
         return getObject(ctx);
       case 'PUT':
         if (uploadId !== undefined) return uploadPart(ctx, uploadId);
-        if (q.has('acl')) {
-          requireWrite(ctx);
-          return sendEmpty(ctx);
-        }
-        if (q.has('tagging') || q.has('retention') || q.has('legal-hold')) throw new S3Error('NotImplemented');
         if (headerValue(ctx.headers, 'x-amz-copy-source') !== undefined) return copyObject(ctx);
         return putObject(ctx);
       case 'POST':
@@ -659,6 +762,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       const key = slash === -1 ? '' : decodeComponent(rawPath.slice(slash + 1));
       const ctx: Context = { req, res, method, bucket, key, query: new Map(queryList), headers, auth, credential: auth.credential, requestId };
 
+      refuseUnsupportedHeaders(headers);
       if (bucket === '') {
         if (method !== 'GET') throw new S3Error('MethodNotAllowed');
         return await listBuckets(ctx);
