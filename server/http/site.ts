@@ -46,6 +46,8 @@ export function sitePolicy(siteDir: string): string {
 export async function registerSite(app: FastifyInstance, siteDir: string): Promise<void> {
   const pagePolicy = sitePolicy(siteDir);
   app.addHook('onSend', async (_request, reply) => {
+    // A 304 carries no type, and its headers replace the cached page's: it keeps the page's own.
+    if (reply.statusCode === 304) return;
     const type = reply.getHeader('content-type');
     void reply.header('content-security-policy', typeof type === 'string' && type.startsWith('text/html') ? pagePolicy : nonPagePolicy);
     void reply.header('x-frame-options', 'DENY');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { Browser } from '../helpers/attack.ts';
+import { Browser, rawRequest } from '../helpers/attack.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { sitePolicy } from '../../server/http/site.ts';
 import { projectRoot } from '../../server/config.ts';
@@ -196,6 +196,11 @@ test('the site sends a strict Content-Security-Policy header and may not be fram
   assert.match(policy, /script-src 'self'/);
   assert.doesNotMatch(policy, /'unsafe-inline'[^;]*$|script-src[^;]*'unsafe-inline'/);
   assert.equal(page.headers.get('x-frame-options'), 'DENY');
+  // A revalidated page keeps its policy: a 304's headers replace the cached ones.
+  // (fetch would send its own cache headers: a raw request revalidates as a browser's reload does.)
+  const revalidated = await rawRequest(server.url, { path: '/fr/', headers: { 'if-none-match': page.headers.get('etag') ?? '' } });
+  assert.equal(revalidated.status, 304);
+  assert.equal(revalidated.headers['content-security-policy'], undefined, 'a 304 does not replace the page policy');
   const api = await fetch(`${server.url}/api/me`);
   assert.match(api.headers.get('content-security-policy') ?? '', /default-src 'none'/);
   // The real build: Astro's hashes of its inline scripts, no inline script otherwise.
