@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { LAB_PYTHON_DIR } from '../../server/drivers/local/sandbox-args.ts';
 import { createS3Handler, isS3Request, MemoryCredentialStore, type S3Credential } from '../../server/storage/index.ts';
 
 const region = 'us-east-1';
@@ -279,6 +280,80 @@ test('boto3 (python3): the tutorial\'s calls, multipart transfer, presign; refus
     [out.read_private, out.write_diffusion, out.delete_diffusion, out.expired, out.forged, out.bad_secret, out.bad_token, out.traversal],
     ['AccessDenied', 'AccessDenied', 'AccessDenied', 'ExpiredToken', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'InvalidArgument'],
   );
+});
+
+/** The protocol edges as current boto3 (the labs' Python environment) meets them. */
+const boto3EdgesScript = String.raw`
+import base64, hashlib, json, os, sys
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import ClientError
+cfg = json.loads(sys.argv[1])
+s3 = boto3.client('s3', endpoint_url='http://' + os.environ['AWS_S3_ENDPOINT'], region_name=os.environ['AWS_DEFAULT_REGION'],
+    config=Config(signature_version='s3v4', s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
+b = cfg['bucket']
+out = {}
+def code(fn):
+    try:
+        fn()
+        return 'ok'
+    except ClientError as e:
+        return '%s %s' % (e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code'])
+out['create'] = code(lambda: s3.put_object(Bucket=b, Key='edges/once.txt', Body=b'first', IfNoneMatch='*'))
+out['create_again'] = code(lambda: s3.put_object(Bucket=b, Key='edges/once.txt', Body=b'second', IfNoneMatch='*'))
+once = s3.head_object(Bucket=b, Key='edges/once.txt')['ETag']
+out['copy_if_none_match'] = code(lambda: s3.copy_object(Bucket=b, Key='edges/copy.txt', CopySource={'Bucket': b, 'Key': 'edges/once.txt'}, CopySourceIfNoneMatch=once))
+out['copy_if_match'] = code(lambda: s3.copy_object(Bucket=b, Key='edges/copy.txt', CopySource={'Bucket': b, 'Key': 'edges/once.txt'}, CopySourceIfMatch=once))
+put = s3.put_object(Bucket=b, Key='edges/sha.txt', Body=b'hello', ChecksumAlgorithm='SHA256')
+head = s3.head_object(Bucket=b, Key='edges/sha.txt', ChecksumMode='ENABLED')
+out['sha256'] = [put.get('ChecksumSHA256'), head.get('ChecksumSHA256'), base64.b64encode(hashlib.sha256(b'hello').digest()).decode()]
+plain = s3.put_object(Bucket=b, Key='edges/default.txt', Body=b'hello')
+out['default'] = [plain.get('ChecksumCRC32'), s3.head_object(Bucket=b, Key='edges/default.txt', ChecksumMode='ENABLED').get('ChecksumCRC32')]
+out['validated_get'] = s3.get_object(Bucket=b, Key='edges/default.txt', ChecksumMode='ENABLED')['Body'].read().decode()
+five = 5 * 1024 * 1024
+s3.upload_file(cfg['big'], b, 'edges/big.bin', Config=TransferConfig(multipart_threshold=five, multipart_chunksize=five))
+big = s3.head_object(Bucket=b, Key='edges/big.bin', ChecksumMode='ENABLED')
+out['big_checksum'] = [big.get('ChecksumType'), big.get('ChecksumCRC32', '').split('-')[-1]]
+part = s3.get_object(Bucket=b, Key='edges/big.bin', PartNumber=2)
+out['part2'] = [part['ResponseMetadata']['HTTPStatusCode'], part['PartsCount'], part['ContentLength'], part['ContentRange']]
+path = os.path.join(os.environ['HOME'], 'big.copy')
+s3.download_file(b, 'edges/big.bin', path)
+out['big_sha'] = hashlib.sha256(open(path, 'rb').read()).hexdigest()
+zero = s3.list_objects_v2(Bucket=b, Prefix='edges/', MaxKeys=0)
+out['max_keys_0'] = [zero['KeyCount'], zero['IsTruncated'], 'Contents' in zero]
+s3.put_object(Bucket=b, Key='edges/odd name+é.txt', Body=b'x')
+out['keys_v2'] = [o['Key'] for o in s3.list_objects_v2(Bucket=b, Prefix='edges/odd')['Contents']]
+out['prefixes_v1'] = [p['Prefix'] for p in s3.list_objects(Bucket=b, Prefix='edges/', Delimiter='+')['CommonPrefixes']]
+mpu = s3.create_multipart_upload(Bucket=b, Key='edges/retry.bin')
+p1 = s3.upload_part(Bucket=b, Key='edges/retry.bin', UploadId=mpu['UploadId'], PartNumber=1, Body=b'x' * 100)
+parts = {'Parts': [{'PartNumber': 1, 'ETag': p1['ETag']}]}
+first = s3.complete_multipart_upload(Bucket=b, Key='edges/retry.bin', UploadId=mpu['UploadId'], MultipartUpload=parts)
+again = s3.complete_multipart_upload(Bucket=b, Key='edges/retry.bin', UploadId=mpu['UploadId'], MultipartUpload=parts)
+out['retry'] = [again['ResponseMetadata']['HTTPStatusCode'], again['ETag'] == first['ETag']]
+out['tagging'] = code(lambda: s3.put_object(Bucket=b, Key='edges/tagged.txt', Body=b'x', Tagging='a=b'))
+out['sse'] = code(lambda: s3.put_object(Bucket=b, Key='edges/sse.txt', Body=b'x', ServerSideEncryption='aws:kms'))
+print(json.dumps(out))
+`;
+
+test('boto3 of the labs\' Python environment: conditional writes, checksums, parts, listing edges, a repeated completion, 501s', async () => {
+  const args = JSON.stringify({ bucket: alice.bucket, big });
+  const out = JSON.parse(ok(await run(join(LAB_PYTHON_DIR, 'bin', 'python3'), ['-c', boto3EdgesScript, args], labEnv(alice)), 'boto3 edges script')) as Record<string, unknown>;
+  assert.deepEqual([out.create, out.create_again], ['ok', '412 PreconditionFailed']);
+  assert.deepEqual([out.copy_if_none_match, out.copy_if_match], ['412 PreconditionFailed', 'ok']);
+  const [putSha, headSha, ownSha] = out.sha256 as string[];
+  assert.deepEqual([putSha, headSha], [ownSha, ownSha]);
+  const [putCrc, headCrc] = out.default as string[];
+  assert.ok(putCrc && putCrc === headCrc, `botocore's default CRC32 is kept: ${JSON.stringify(out.default)}`);
+  assert.equal(out.validated_get, 'hello');
+  assert.deepEqual(out.big_checksum, ['COMPOSITE', '2']);
+  assert.deepEqual(out.part2, [206, 2, 9 * 1024 * 1024 + 321 - 5 * 1024 * 1024, `bytes ${5 * 1024 * 1024}-${9 * 1024 * 1024 + 320}/${9 * 1024 * 1024 + 321}`]);
+  assert.equal(out.big_sha, bigSha);
+  assert.deepEqual(out.max_keys_0, [0, false, false]);
+  assert.deepEqual(out.keys_v2, ['edges/odd name+é.txt']);
+  assert.deepEqual(out.prefixes_v1, ['edges/odd name+']);
+  assert.deepEqual(out.retry, [200, true]);
+  assert.deepEqual([out.tagging, out.sse], ['501 NotImplemented', '501 NotImplemented']);
 });
 
 test('mc (labs/tools/mc): the tutorial commands with MC_HOST_s3, MinIO-like output; refusals by code', async () => {
