@@ -8,18 +8,6 @@ export default defineConfig({
   srcDir: './site',
   outDir: './dist',
   trailingSlash: 'always',
-  // Every page carries a policy that runs no script but the site's own files and the inline
-  // ones Astro hashes at build. Styles stay open: Starlight writes style attributes and xterm.js
-  // writes <style> elements at run time, and a style cannot run code. The lab server adds what a
-  // <meta> cannot say (frame-ancestors) as a header: server/http/site.ts.
-  security: {
-    csp: {
-      styleDirective: {
-        resources: ["'self'", { resource: "'self'", kind: 'element' }, { resource: "'unsafe-inline'", kind: 'element' }, { resource: "'unsafe-inline'", kind: 'attribute' }],
-      },
-      directives: ["default-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "img-src 'self' data:"],
-    },
-  },
   // The build sees `content/` through a symlink; resolving it would break Starlight's paths.
   vite: { resolve: { preserveSymlinks: true } },
   markdown: { processor: unified({ remarkPlugins: [atelierRemark] }) },

@@ -3,45 +3,18 @@
  *   GET /        → 302 /fr/ or /en/ from Accept-Language (French by default)
  *   GET /<path>  → the file under dist/ (folders serve their index.html)
  *   anything else → dist/404.html with status 404 (JSON `not_found` under /api/)
- * Every response carries a Content-Security-Policy header: for pages, the policy Astro wrote in
- * their <meta> (scripts: the site's own files and the hashed inline ones), plus what only a
- * header can say (no framing); for the rest, nothing at all may load.
+ * Every response carries a Content-Security-Policy header: for pages, the site's (site-policy.ts);
+ * for the rest, nothing at all may load.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { ApiError, sendError } from './errors.ts';
 import { languageOf } from './language.ts';
+import { sitePolicy } from './site-policy.ts';
 
-/** Where the built site gives no policy (a site built without Astro's CSP, the tests' tiny one). */
-const fallbackPolicy = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'";
 const nonPagePolicy = "default-src 'none'; frame-ancestors 'none'";
-const metaMarker = 'http-equiv="content-security-policy" content="';
-
-/**
- * One policy for every page: the union of the policies of the built pages' <meta> (the same
- * directives, each page's inline-script hashes), plus frame-ancestors 'none'.
- */
-export function sitePolicy(siteDir: string): string {
-  const directives = new Map<string, Set<string>>();
-  const pages = existsSync(siteDir) ? readdirSync(siteDir, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.html')) : [];
-  for (const page of pages) {
-    const html = readFileSync(join(siteDir, page), 'utf8');
-    const start = html.indexOf(metaMarker);
-    if (start === -1) continue;
-    const end = html.indexOf('"', start + metaMarker.length);
-    for (const directive of html.slice(start + metaMarker.length, end).split(';')) {
-      const [name, ...values] = directive.trim().split(/\s+/);
-      if (!name) continue;
-      const set = directives.get(name) ?? new Set<string>();
-      for (const value of values) set.add(value);
-      directives.set(name, set);
-    }
-  }
-  const policy = directives.size === 0 ? fallbackPolicy : [...directives].map(([name, values]) => [name, ...values].join(' ')).join('; ');
-  return `${policy}; frame-ancestors 'none'`;
-}
 
 export async function registerSite(app: FastifyInstance, siteDir: string): Promise<void> {
   const pagePolicy = sitePolicy(siteDir);

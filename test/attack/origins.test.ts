@@ -10,7 +10,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Browser, rawRequest } from '../helpers/attack.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { sitePolicy } from '../../server/http/site.ts';
+import { sitePolicy } from '../../server/http/site-policy.ts';
 import { projectRoot } from '../../server/config.ts';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';

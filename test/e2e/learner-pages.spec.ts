@@ -37,3 +37,32 @@ test('My secrets: values go in and never come back to the page', async ({ page }
   await page.locator('li[data-group="projet"]').getByRole('button', { name: 'Supprimer' }).click();
   await expect(page.locator('li[data-group="projet"]')).toHaveCount(0);
 });
+
+test('My account: new S3 keys replace the shown ones, and the old key no longer opens the bucket', async ({ page }) => {
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => void (message.type() === 'error' && consoleErrors.push(message.text())));
+  await page.goto('/en/account/');
+  const account = page.locator('atelier-account');
+  const keyOf = () => account.locator('dt:text-is("AWS_ACCESS_KEY_ID") + dd code').textContent();
+  await expect(account.locator('dt:text-is("AWS_ACCESS_KEY_ID")')).toBeVisible();
+  const before = await keyOf();
+  const endpoint = await account.locator('dt:text-is("Endpoint") + dd code').textContent();
+  expect(new URL(endpoint!).host, 'the S3 origin is not the site').not.toBe(new URL(page.url()).host);
+
+  page.once('dialog', (dialog) => void dialog.accept());
+  await account.getByRole('button', { name: 'Generate new S3 keys' }).click();
+  await expect(account.locator('[role="status"]').filter({ hasText: 'New keys in place' })).toBeVisible();
+  const after = await keyOf();
+  expect(after).not.toBe(before);
+  expect(((await (await page.request.get('/api/me')).json()) as { s3: { accessKeyId: string } }).s3.accessKeyId).toBe(after);
+  // The pages' own scripts (Starlight's inline ones included) run under the site's CSP: no refusal.
+  for (const path of ['/fr/', '/en/files/', '/fr/secrets/', '/en/forge/']) {
+    await page.goto(path);
+    await page.waitForLoadState('networkidle');
+  }
+  await page.getByRole('combobox', { name: /theme/i }).selectOption('light');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
+  await page.reload();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
+  expect(consoleErrors.filter((text) => /Content Security Policy/i.test(text))).toEqual([]);
+});

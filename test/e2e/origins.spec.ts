@@ -96,7 +96,6 @@ test('a learner page, SVG or script in diffusion/ opened by another learner cann
     const { token } = (await tokenBefore.json()) as { token: string };
     // Running labs on the server: earlier tests' labs may end meanwhile, none may start.
     const health = async () => ((await (await victim.request.get('/healthz')).json()) as { labs: number }).labs;
-    const labsBefore = await health();
 
     // The payload is potent where it has the site's origin: on A's own page it reads A's account.
     const own = await attacker.newPage();
@@ -104,6 +103,11 @@ test('a learner page, SVG or script in diffusion/ opened by another learner cann
     const control = await own.evaluate(payload, site);
     expect(control.me).toContain(a.learner.id);
     expect(control.token).toMatch(/^200 /);
+    expect(control.lab).toMatch(/^20[01] /);
+    // The lab it opened for A is deleted before B is attacked.
+    const opened = /"id":"([^"]+)"/.exec(control.lab)![1];
+    expect((await attacker.request.delete(`/api/labs/${opened}`)).status()).toBe(204);
+    const labsBefore = await health();
 
     await upload(attacker.request, 'diffusion/evil.html', page(site), 'text/html');
     await upload(attacker.request, 'diffusion/evil.svg', svg(site), 'image/svg+xml');

@@ -400,7 +400,7 @@ test('state-changing requests with a foreign Origin are refused (403) and change
       for (const origin of [foreign, 'null', `http://127.0.0.1:${server.port + 1}`]) {
         const response = await client.api(path, { method, ...init, headers: { ...headers, origin }, lang: 'en' });
         assert.equal(response.status, 403, `${method} ${path} from ${origin}: ${response.status} ${response.text}`);
-        assert.equal(response.body.error.code, 'forbidden');
+        assert.equal(response.body.error.code, 'cross_site');
         assert.equal(response.setCookie, undefined);
       }
     }
