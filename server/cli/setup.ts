@@ -26,6 +26,7 @@ const runtimeTools: Tool[] = [
   { command: 'prlimit', debianPackage: 'util-linux', why: 'per-lab resource limits' },
   { command: 'git', debianPackage: 'git', why: 'the lab forge' },
   { command: 'perl', debianPackage: 'perl-base', why: 'entering lab sandboxes' },
+  { command: 'python3', probe: "/usr/bin/python3 -c 'import seccomp'", debianPackage: 'python3-seccomp', why: "compiling the labs' seccomp filter (libseccomp)" },
   { command: 'python3', probe: "/usr/bin/python3 -c 'import boto3'", debianPackage: 'python3-boto3', why: 'mc and Python in labs' },
   { command: 'aws', probe: 'test -x /usr/bin/aws', debianPackage: 'awscli', why: 'the AWS CLI in labs' },
   { command: 's3cmd', probe: 'test -x /usr/bin/s3cmd', debianPackage: 's3cmd', why: 's3cmd in labs' },
