@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { payloadChecksum, payloadStages } from './chunked.ts';
-import { checksumElementName, checksumHeaders, compositeChecksum, isChecksumAlgorithm } from './checksums.ts';
+import { checksumElementName, checksumHeaders, combinedChecksum, compositeChecksum, isChecksumAlgorithm, isCombinable } from './checksums.ts';
 import { checkCopySourceConditions, writeCondition } from './conditions.ts';
 import type { CredentialStore, S3Credential } from './credentials.ts';
 import { S3Error, sendError } from './errors.ts';
@@ -184,12 +184,13 @@ function uploadChecksum(headers: Map<string, string[]>): StoredChecksum | undefi
   const algorithm = headerValue(headers, 'x-amz-checksum-algorithm')?.trim().toLowerCase();
   if (algorithm === undefined) return undefined;
   if (!isChecksumAlgorithm(algorithm)) throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
+  // As on AWS: CRCs may be either (CRC64NVME only FULL_OBJECT), SHAs only COMPOSITE.
   const type = headerValue(headers, 'x-amz-checksum-type')?.trim().toUpperCase() ?? (algorithm === 'crc64nvme' ? 'FULL_OBJECT' : 'COMPOSITE');
-  if (type === 'FULL_OBJECT' || algorithm === 'crc64nvme') {
-    throw new S3Error('NotImplemented', 'Full-object checksums of multipart uploads are not implemented: use a COMPOSITE CRC32, CRC32C, SHA1 or SHA256');
+  if (type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+  if (type === 'FULL_OBJECT' ? !isCombinable(algorithm) : algorithm === 'crc64nvme') {
+    throw new S3Error('InvalidRequest', `The ${type} checksum type cannot be used with the ${algorithm} checksum algorithm.`);
   }
-  if (type !== 'COMPOSITE') throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
-  return { algorithm, value: '', type: 'COMPOSITE' };
+  return { algorithm, value: '', type };
 }
 
 /** `/bucket/key` (or `bucket/key`) of x-amz-copy-source, optionally `?versionId=…`. */
@@ -574,22 +575,27 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
   }
 
   /**
-   * The COMPOSITE checksum of the object the listed parts make, in the upload's algorithm; each
-   * part's checksum the client lists must be the one it was uploaded with (InvalidPart otherwise).
+   * The checksum of the object the listed parts make, in the upload's algorithm and type (COMPOSITE,
+   * or FULL_OBJECT combined from the parts' CRCs); each part's checksum the client lists must be
+   * the one it was uploaded with (InvalidPart), a whole-object value it sends must match (BadDigest).
    */
   async function completedChecksum(ctx: Context, upload: UploadMeta, parts: Array<{ partNumber: number; element: XmlElement }>): Promise<StoredChecksum | undefined> {
     const algorithm = upload.checksum?.algorithm;
     if (!algorithm) return undefined;
-    const stored = new Map((await store.listParts(ctx.bucket, upload.uploadId)).map((part) => [part.partNumber, part.checksum]));
-    const values: string[] = [];
+    const stored = new Map((await store.listParts(ctx.bucket, upload.uploadId)).map((part) => [part.partNumber, part]));
+    const values: Array<{ value: string; size: number }> = [];
     for (const part of parts) {
-      const value = stored.get(part.partNumber);
+      const value = stored.get(part.partNumber)?.checksum;
       const listed = childText(part.element, checksumElementName(algorithm))?.trim();
       if (listed !== undefined && listed !== value) throw new S3Error('InvalidPart', undefined, { PartNumber: String(part.partNumber) });
       if (value === undefined) return undefined;
-      values.push(value);
+      values.push({ value, size: stored.get(part.partNumber)!.size });
     }
-    return { algorithm, value: compositeChecksum(algorithm, values), type: 'COMPOSITE' };
+    if (upload.checksum!.type === 'COMPOSITE') return { algorithm, value: compositeChecksum(algorithm, values.map((part) => part.value)), type: 'COMPOSITE' };
+    const value = combinedChecksum(algorithm, values);
+    const sent = headerValue(ctx.headers, `x-amz-checksum-${algorithm}`);
+    if (sent !== undefined && sent !== value) throw new S3Error('BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+    return { algorithm, value, type: 'FULL_OBJECT' };
   }
 
   async function abortMultipart(ctx: Context, uploadId: string): Promise<void> {

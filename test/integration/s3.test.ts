@@ -475,13 +475,14 @@ async function outcome(promise: Promise<unknown>): Promise<string> {
 }
 
 /** A multipart upload of `sizes` random parts; returns what completing it needs. */
-async function uploadParts(s3: S3Client, key: string, sizes: number[], extra: { ChecksumAlgorithm?: ChecksumAlgorithm } = {}) {
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: alice.bucket, Key: key, ...extra }));
+async function uploadParts(s3: S3Client, key: string, sizes: number[], extra: { ChecksumAlgorithm?: ChecksumAlgorithm; ChecksumType?: 'FULL_OBJECT' | 'COMPOSITE' } = {}) {
+  const { ChecksumType, ...partExtra } = extra;
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: alice.bucket, Key: key, ChecksumType, ...partExtra }));
   const bodies = sizes.map((size) => randomBytes(size));
   const parts = [];
   for (const [index, body] of bodies.entries()) {
-    const part = await s3.send(new UploadPartCommand({ Bucket: alice.bucket, Key: key, UploadId, PartNumber: index + 1, Body: body, ...extra }));
-    parts.push({ PartNumber: index + 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32, ChecksumSHA256: part.ChecksumSHA256 });
+    const part = await s3.send(new UploadPartCommand({ Bucket: alice.bucket, Key: key, UploadId, PartNumber: index + 1, Body: body, ...partExtra }));
+    parts.push({ PartNumber: index + 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32, ChecksumCRC64NVME: part.ChecksumCRC64NVME, ChecksumSHA256: part.ChecksumSHA256 });
   }
   return { UploadId: UploadId!, parts, bodies };
 }
@@ -618,6 +619,21 @@ test('checksums sent by the SDK are verified, stored and returned (ChecksumMode 
   const head = await s3.send(new HeadObjectCommand({ Bucket: alice.bucket, Key: 'checksums/multipart.bin', ChecksumMode: 'ENABLED' }));
   assert.deepEqual([head.ChecksumCRC32, head.ChecksumType], [done.ChecksumCRC32, 'COMPOSITE']);
   assert.equal(sha256(await bodyBytes(s3, alice.bucket, 'checksums/multipart.bin')), sha256(Buffer.concat(bodies)));
+
+  // FULL_OBJECT (the only type CRC64NVME has): the whole object's CRC, combined from the parts'.
+  const full = await uploadParts(s3, 'checksums/full.bin', [5 * 1024 * 1024, 5 * 1024 * 1024, 999], { ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'FULL_OBJECT' });
+  const whole = createChecksum('crc64nvme');
+  for (const part of full.bodies) whole.update(part);
+  const expectedWhole = whole.digest();
+  const wrongWhole = new CompleteMultipartUploadCommand({ Bucket: alice.bucket, Key: 'checksums/full.bin', UploadId: full.UploadId, MultipartUpload: { Parts: full.parts }, ChecksumType: 'FULL_OBJECT', ChecksumCRC64NVME: 'AAAAAAAAAAA=' });
+  assert.equal(await outcome(s3.send(wrongWhole)), '400 BadDigest');
+  const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: alice.bucket, Key: 'checksums/full.bin', UploadId: full.UploadId, MultipartUpload: { Parts: full.parts }, ChecksumType: 'FULL_OBJECT', ChecksumCRC64NVME: expectedWhole }));
+  assert.deepEqual([completed.ChecksumCRC64NVME, completed.ChecksumType], [expectedWhole, 'FULL_OBJECT']);
+  // The SDK validates a FULL_OBJECT checksum on GET: a wrong one would fail the read.
+  const got = await s3.send(new GetObjectCommand({ Bucket: alice.bucket, Key: 'checksums/full.bin', ChecksumMode: 'ENABLED' }));
+  assert.equal(got.ChecksumCRC64NVME, expectedWhole);
+  assert.equal(sha256(Buffer.from(await got.Body!.transformToByteArray())), sha256(Buffer.concat(full.bodies)));
+  assert.equal(await outcome(s3.send(new CreateMultipartUploadCommand({ Bucket: alice.bucket, Key: 'checksums/no.bin', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' }))), '400 InvalidRequest');
 });
 
 test('listing edges as S3: max-keys=0, empty or forged continuation-token, encoding-type=url', async () => {

@@ -4,12 +4,12 @@
  * Payload in Multiple Chunks"), plus the listing and checksum primitives.
  */
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { payloadStages } from '../../server/storage/chunked.ts';
-import { createChecksum } from '../../server/storage/checksums.ts';
+import { combinedChecksum, createChecksum } from '../../server/storage/checksums.ts';
 import { MemoryCredentialStore } from '../../server/storage/credentials.ts';
 import { S3Error } from '../../server/storage/errors.ts';
 import { authenticate, emptySha256, groupHeaders } from '../../server/storage/sigv4.ts';
@@ -225,5 +225,20 @@ test('checksums match their published check values', () => {
     const checksum = createChecksum(name as keyof typeof expected);
     checksum.update(Buffer.from('123456789'));
     assert.equal(Buffer.from(checksum.digest(), 'base64').toString('hex'), hex, name);
+  }
+});
+
+test('CRC combination gives the checksum of the concatenation (FULL_OBJECT multipart checksums)', () => {
+  const parts = [randomBytes(70_000), randomBytes(0), randomBytes(1), randomBytes(5000), randomBytes(70_000)];
+  for (const algorithm of ['crc32', 'crc32c', 'crc64nvme'] as const) {
+    const whole = createChecksum(algorithm);
+    for (const part of parts) whole.update(part);
+    const each = parts.map((part) => {
+      const checksum = createChecksum(algorithm);
+      checksum.update(part);
+      return { value: checksum.digest(), size: part.length };
+    });
+    assert.equal(combinedChecksum(algorithm, each), whole.digest(), algorithm);
+    assert.notEqual(combinedChecksum(algorithm, each.slice(1)), whole.digest(), algorithm);
   }
 });
