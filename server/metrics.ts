@@ -37,6 +37,18 @@ export const terminalBytes = new Counter({
   registers: [registry],
 });
 
+export const terminalMirrorSeconds = new Counter({
+  name: 'atelier_terminal_mirror_seconds_total',
+  help: 'Time the mirror workers spent parsing shell output for screen replay.',
+  registers: [registry],
+});
+
+export const terminalMirrorThrottled = new Counter({
+  name: 'atelier_terminal_mirror_throttled_total',
+  help: 'Times a shell used up its mirror CPU budget (its output then waits: a flood).',
+  registers: [registry],
+});
+
 export interface GaugeSource {
   name: string;
   help: string;

@@ -5,7 +5,7 @@
  * Refused connections get an Error whose `data` is { code, message }
  * (code: bad_request | unauthorized | forbidden | lab_gone | lab_failed | too_many_terminals).
  * server → client: `screen` (serialized screen, first), `output` (string), `exit` ({ code, reason? })
- * client → server: `input` (string ≤ 16 KiB), `resize` ({ cols 2..500, rows 2..200 }),
+ * client → server: `input` (string ≤ 16 KiB), `resize` ({ cols 2..300, rows 2..100 }),
  *                  `ack` (characters written since the last ack)
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
@@ -16,6 +16,8 @@ import { isLanguage, translator, type Language } from '../../i18n/index.ts';
 import { isSameOrigin } from '../http/auth.ts';
 import { languageOf } from '../http/language.ts';
 import type { ErrorCode } from '../http/errors.ts';
+import { terminalMirrorSeconds, terminalMirrorThrottled } from '../metrics.ts';
+import { MirrorPool } from './mirror-pool.ts';
 import { Shells, TooManyShells, maxShellsPerLab } from './shells.ts';
 import type { ExitInfo, Shell, Viewer } from './shell.ts';
 
@@ -24,9 +26,18 @@ export const maxInput = 16 * 1024;
 /** Sockets watching one shell (a learner's tabs and windows), each getting a copy of its output. */
 export const maxViewersPerShell = 16;
 
+/**
+ * The largest terminal a screen shows: a 4K monitor at 1:1 and the page's 14 px font is ~450
+ * columns wide, but the terminal sits in a page column and high-density screens scale by 2, so
+ * 300 × 100 is beyond any terminal a person reads. Mirror work per sequence grows with the area
+ * (a DECALN fill, an RIS reset), so every cell past that is only an attacker's.
+ */
+export const maxCols = 300;
+export const maxRows = 100;
+
 export const terminalSize = z.object({
-  cols: z.number().int().min(2).max(500),
-  rows: z.number().int().min(2).max(200),
+  cols: z.number().int().min(2).max(maxCols),
+  rows: z.number().int().min(2).max(maxRows),
 });
 
 export const handshake = z.object({
@@ -85,8 +96,15 @@ function requestHost(request: IncomingMessage, trustProxy: boolean): string | un
 }
 
 export function attachTerminals(server: HttpServer, sessions: Sessions, options: TerminalServerOptions = {}): TerminalServer {
-  const shells = new Shells(sessions.driver);
   const onError = options.onError ?? (() => {});
+  const mirrors = new MirrorPool({
+    work: (busyMs, throttled) => {
+      terminalMirrorSeconds.inc(busyMs / 1000);
+      terminalMirrorThrottled.inc(throttled);
+    },
+    error: (error) => onError(error, 'terminal mirror worker'),
+  });
+  const shells = new Shells(sessions.driver, mirrors);
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
     path: '/socket.io',
     serveClient: false,
@@ -195,6 +213,7 @@ export function attachTerminals(server: HttpServer, sessions: Sessions, options:
       namespace.disconnectSockets(true);
       // Not io.close(): that would close the HTTP server too, which fastify closes itself.
       io.engine.close();
+      await mirrors.close();
     },
   };
 }

@@ -1,26 +1,28 @@
 /**
- * One lab shell: a pty from the driver, mirrored into a headless xterm so that a reload or a
- * dropped connection can replay the screen, and streamed to every attached viewer.
+ * One lab shell: a pty from the driver, mirrored off the main thread (mirror-pool.ts) so that a
+ * reload or a dropped connection can replay the screen, and streamed to every attached viewer.
  *
  * Flow control follows xterm.js's watermark scheme (as wetty and ttyd do): each viewer acks the
- * characters it has written to its terminal; the headless mirror "acks" through write callbacks.
- * When any consumer lags more than HIGH characters the pty is paused, and it resumes once every
- * consumer is back under LOW. So a `yes` flood costs bounded memory here and in the browser.
+ * characters it has written to its terminal; the mirror acks what its worker parsed. When any
+ * consumer lags more than its HIGH watermark the pty is paused, and it resumes once every
+ * consumer is back under its LOW one. The mirror also holds the pty while its worker reports it behind (a flood
+ * of costly sequences over its CPU budget): the flood then runs at the pace its budget allows.
+ * So a `yes` flood costs bounded memory here and in the browser, and bounded CPU in the worker.
  */
 import type { IPty } from 'node-pty';
-import xtermHeadless from '@xterm/headless';
-import serializeAddon from '@xterm/addon-serialize';
 import type { TerminalSize } from '../drivers/driver.ts';
 import { terminalBytes } from '../metrics.ts';
-
-const { Terminal } = xtermHeadless;
-const { SerializeAddon } = serializeAddon;
+import { Watermarks } from './flow.ts';
+import type { MirrorEvents, RemoteMirror } from './mirror-pool.ts';
 
 export const highWatermark = 128 * 1024;
 export const lowWatermark = 16 * 1024;
-export const scrollback = 1000;
-/** Characters handed to the screen mirror per parsing step. */
-export const mirrorSlice = 16 * 1024;
+/**
+ * The mirror's own, lower: what is in flight to its worker is what a reattach waits for, and a
+ * character of a costly sequence (an RIS reset at 300 × 100) takes ~50 µs to parse, not ~10 ns.
+ */
+export const mirrorHighWatermark = 16 * 1024;
+export const mirrorLowWatermark = 4 * 1024;
 
 export interface ExitInfo {
   /** The shell's exit status; null when it did not exit by itself (its lab stopped). */
@@ -43,48 +45,36 @@ interface Attachment {
   backlog: string[] | undefined;
 }
 
+/** Opens the shell's mirror (a pool's open). */
+export type OpenMirror = (size: TerminalSize, events: MirrorEvents) => Pick<RemoteMirror, 'pending' | 'write' | 'resize' | 'snapshot' | 'close'>;
+
 export class Shell {
   readonly #pty: IPty;
-  readonly #mirror: InstanceType<typeof Terminal>;
-  readonly #serializer: InstanceType<typeof SerializeAddon>;
+  readonly #mirror: ReturnType<OpenMirror>;
+  #size: TerminalSize;
   readonly #attachments = new Map<Viewer, Attachment>();
-  /** Characters written to the mirror and not yet parsed. */
-  #mirrorPending = 0;
-  /** Output not yet handed to the mirror, fed a slice at a time (see #feedMirror). */
-  readonly #mirrorQueue: string[] = [];
-  #mirrorBusy = false;
-  readonly #whenMirrorIdle: (() => void)[] = [];
+  readonly #viewersFlow = new Watermarks(highWatermark, lowWatermark);
+  readonly #mirrorFlow = new Watermarks(mirrorHighWatermark, mirrorLowWatermark);
+  #mirrorBehind = false;
   #paused = false;
   #closed = false;
   readonly #onClosed: () => void;
 
-  constructor(pty: IPty, size: TerminalSize, onClosed: () => void) {
+  constructor(pty: IPty, size: TerminalSize, openMirror: OpenMirror, onClosed: () => void) {
     this.#pty = pty;
+    this.#size = size;
     this.#onClosed = onClosed;
-    this.#mirror = new Terminal({ cols: size.cols, rows: size.rows, scrollback, allowProposedApi: true });
-    this.#serializer = new SerializeAddon();
-    this.#mirror.loadAddon(this.#serializer);
-    this.#boundRepeats();
+    this.#mirror = openMirror(size, {
+      parsed: () => {
+        if (this.#paused) this.#updateFlow();
+      },
+      behind: (behind) => {
+        this.#mirrorBehind = behind;
+        this.#updateFlow();
+      },
+    });
     pty.onData((data) => this.#output(data));
     pty.onExit(({ exitCode }) => this.#close({ code: exitCode }));
-  }
-
-  /**
-   * The mirror parses whatever a learner's program prints, in the server's process. xterm.js
-   * accepts counts up to 2^31 for REP (CSI n b: allocates n cells) and for scroll/insert/delete
-   * lines (CSI n S/T/L/M: loops n times), so one `printf` could stall or crash the server.
-   * Past what the screen can show, a larger count changes nothing on screen: cap it there.
-   */
-  #boundRepeats(): void {
-    const cap = (final: string, limit: () => number) =>
-      this.#mirror.parser.registerCsiHandler({ final }, (params) => {
-        const count = typeof params[0] === 'number' ? params[0] : 0;
-        if (count <= limit()) return false;
-        this.#mirror.write(`\x1b[${limit()}${final}`);
-        return true;
-      });
-    cap('b', () => this.#mirror.cols * this.#mirror.rows);
-    for (const final of ['S', 'T', 'L', 'M']) cap(final, () => this.#mirror.rows);
   }
 
   get viewers(): number {
@@ -103,11 +93,10 @@ export class Shell {
     }
     const attachment: Attachment = { viewer, unacked: 0, backlog: [] };
     this.#attachments.set(viewer, attachment);
-    // The callback runs once the mirror has parsed everything written so far: the snapshot then
+    // The snapshot is taken once the mirror has parsed everything written so far: it then
     // matches the stream exactly, and what came since is in the backlog.
-    this.#afterMirror(() => {
+    void this.#mirror.snapshot().then((screen) => {
       if (this.#attachments.get(viewer) !== attachment) return;
-      const screen = this.#serializer.serialize({ scrollback });
       viewer.screen(screen);
       const backlog = attachment.backlog ?? [];
       attachment.backlog = undefined;
@@ -136,13 +125,15 @@ export class Shell {
 
   resize(size: TerminalSize): void {
     if (this.#closed) return;
-    if (size.cols === this.#mirror.cols && size.rows === this.#mirror.rows) return;
+    if (size.cols === this.#size.cols && size.rows === this.#size.rows) return;
     try {
       this.#pty.resize(size.cols, size.rows);
-      this.#mirror.resize(size.cols, size.rows);
     } catch {
       // The pty went away between the check and the call: its exit event follows.
+      return;
     }
+    this.#size = size;
+    this.#mirror.resize(size);
   }
 
   /** Ends the shell because its lab stopped: viewers get `exit` with reason lab_gone. */
@@ -159,9 +150,7 @@ export class Shell {
   #output(data: string): void {
     if (this.#closed) return;
     terminalBytes.inc({ direction: 'output' }, data.length);
-    this.#mirrorPending += data.length;
-    this.#mirrorQueue.push(data);
-    if (!this.#mirrorBusy) this.#feedMirror();
+    this.#mirror.write(data);
     for (const attachment of this.#attachments.values()) {
       if (attachment.backlog) attachment.backlog.push(data);
       else this.#send(attachment, data);
@@ -169,42 +158,13 @@ export class Shell {
     if (!this.#paused) this.#updateFlow();
   }
 
-  /**
-   * The mirror parses in the server's only thread, up to ~12 ms of queued text per step: under a
-   * flood every other terminal waits behind that step. Handing it at most mirrorSlice characters
-   * at a time, the next once the previous is parsed, keeps steps short (measured: flood-time
-   * stalls from 20–37 ms to 6–7 ms at p99); flow control pauses the shell if the mirror lags.
-   */
-  #feedMirror(): void {
-    const next = this.#mirrorQueue.shift();
-    if (next === undefined) {
-      this.#mirrorBusy = false;
-      for (const callback of this.#whenMirrorIdle.splice(0)) this.#mirror.write('', callback);
-      return;
-    }
-    this.#mirrorBusy = true;
-    const piece = next.slice(0, mirrorSlice);
-    if (next.length > mirrorSlice) this.#mirrorQueue.unshift(next.slice(mirrorSlice));
-    this.#mirror.write(piece, () => {
-      this.#mirrorPending -= piece.length;
-      if (this.#paused) this.#updateFlow();
-      this.#feedMirror();
-    });
-  }
-
-  /** Runs `callback` once the mirror has parsed everything received so far. */
-  #afterMirror(callback: () => void): void {
-    if (this.#mirrorBusy) this.#whenMirrorIdle.push(callback);
-    else this.#mirror.write('', callback);
-  }
-
   #send(attachment: Attachment, data: string): void {
     attachment.unacked += data.length;
     attachment.viewer.output(data);
   }
 
-  #lag(): number {
-    let lag = this.#mirrorPending;
+  #viewersLag(): number {
+    let lag = 0;
     for (const attachment of this.#attachments.values()) {
       const pending = attachment.unacked + (attachment.backlog?.reduce((sum, data) => sum + data.length, 0) ?? 0);
       if (pending > lag) lag = pending;
@@ -214,14 +174,13 @@ export class Shell {
 
   #updateFlow(): void {
     if (this.#closed) return;
-    const lag = this.#lag();
-    if (!this.#paused && lag > highWatermark) {
-      this.#paused = true;
-      this.#pty.pause();
-    } else if (this.#paused && lag < lowWatermark) {
-      this.#paused = false;
-      this.#pty.resume();
-    }
+    this.#viewersFlow.update(this.#viewersLag());
+    this.#mirrorFlow.update(this.#mirror.pending);
+    const pause = this.#viewersFlow.paused || this.#mirrorFlow.paused || this.#mirrorBehind;
+    if (pause === this.#paused) return;
+    this.#paused = pause;
+    if (pause) this.#pty.pause();
+    else this.#pty.resume();
   }
 
   #close(info: ExitInfo): void {
@@ -229,7 +188,7 @@ export class Shell {
     this.#closed = true;
     for (const attachment of this.#attachments.values()) attachment.viewer.exit(info);
     this.#attachments.clear();
-    this.#mirror.dispose();
+    this.#mirror.close();
     this.#onClosed();
   }
 }

@@ -3,6 +3,7 @@
  * kept when its sockets disconnect (a reload reattaches to it) and killed when its lab stops.
  */
 import type { Driver, LabHandle, TerminalSize } from '../drivers/driver.ts';
+import type { MirrorPool } from './mirror-pool.ts';
 import { Shell } from './shell.ts';
 
 /** Shells one lab may have open at once. */
@@ -17,11 +18,13 @@ export class TooManyShells extends Error {
 
 export class Shells {
   readonly #driver: Driver;
+  readonly #mirrors: MirrorPool;
   /** lab session id → terminal name → shell (or its creation). */
   readonly #byLab = new Map<string, Map<string, Promise<Shell>>>();
 
-  constructor(driver: Driver) {
+  constructor(driver: Driver, mirrors: MirrorPool) {
     this.#driver = driver;
+    this.#mirrors = mirrors;
   }
 
   /** The shell named `name` of the lab, created at `size` if it does not exist yet. */
@@ -37,7 +40,7 @@ export class Shells {
     const forLab = shells;
     const created = this.#driver.attach(handle, size).then(
       (pty) => {
-        const shell = new Shell(pty, size, () => this.#forget(labSessionId, name, created));
+        const shell = new Shell(pty, size, (at, events) => this.#mirrors.open(at, events), () => this.#forget(labSessionId, name, created));
         // The lab stopped while the pty was being made.
         if (this.#byLab.get(labSessionId)?.get(name) !== created) shell.kill();
         return shell;
