@@ -22,6 +22,18 @@ export interface LabTerminal {
 
 /** Acknowledge written output in batches: the server pauses the shell past a watermark. */
 const ackBatch = 4096;
+/** The largest terminal the server accepts (server/terminal/index.ts): a huge window or a zoomed-out page gets this. */
+const maxCols = 300;
+const maxRows = 100;
+
+/** Fits the terminal to its container, never past what the server accepts. */
+function fitWithin(terminal: Terminal, fit: FitAddon): void {
+  const proposed = fit.proposeDimensions();
+  if (!proposed || !(proposed.cols > 0) || !(proposed.rows > 0)) return;
+  const cols = Math.min(maxCols, proposed.cols);
+  const rows = Math.min(maxRows, proposed.rows);
+  if (cols !== terminal.cols || rows !== terminal.rows) terminal.resize(cols, rows);
+}
 
 /**
  * Copy and paste without stealing Ctrl+C from the shell: Ctrl+Shift+C copies the selection,
@@ -62,7 +74,7 @@ export function openTerminal(
   terminal.attachCustomKeyEventHandler(clipboardKeys(terminal));
   terminal.open(container);
   terminal.textarea?.setAttribute('aria-label', label);
-  fit.fit();
+  fitWithin(terminal, fit);
 
   const socket = io('/terminal', {
     transports: ['websocket', 'polling'],
@@ -102,7 +114,7 @@ export function openTerminal(
 
   terminal.onData((data) => socket.emit('input', data));
   terminal.onResize(({ cols, rows }) => socket.emit('resize', { cols, rows }));
-  const resizeObserver = new ResizeObserver(() => fit.fit());
+  const resizeObserver = new ResizeObserver(() => fitWithin(terminal, fit));
   resizeObserver.observe(container);
 
   return {
