@@ -38,7 +38,7 @@ test('My secrets: values go in and never come back to the page', async ({ page }
   await expect(page.locator('li[data-group="projet"]')).toHaveCount(0);
 });
 
-test('My account: new S3 keys replace the shown ones, and the old key no longer opens the bucket', async ({ page }) => {
+test('My account: new S3 keys replace the shown ones; the pages run under the site CSP, theme switch included', async ({ page }) => {
   const consoleErrors: string[] = [];
   page.on('console', (message) => void (message.type() === 'error' && consoleErrors.push(message.text())));
   await page.goto('/en/account/');
