@@ -1,0 +1,89 @@
+/**
+ * Attack suite: escape-sequence floods aimed at the server's headless screen mirror (issue 7,
+ * item 1). Learner A floods at the largest terminal the server accepts, with no viewer (only the
+ * mirror reads it); meanwhile learner B's /healthz, check round trip and terminal echo keep their
+ * idle p99 within a generous bound, A's terminal still replays its screen, and the server refuses
+ * terminal sizes no screen can show.
+ * Run: node_modules/.bin/node --disable-warning=ExperimentalWarning --test test/attack/terminal-flood.test.ts
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectTerminal } from '../helpers/terminal.ts';
+import { isRoot, startAttackServer, type AttackServer } from '../helpers/attack.ts';
+import { Bystander, Flooder, formatFigures, maxSize, measureFloods } from '../helpers/terminal-flood.ts';
+
+/**
+ * Far above an idle p99 (a few ms for /healthz, tens for a check that runs a process in the lab,
+ * more on a loaded machine: hence the multiple), far below a stalled server's (seconds).
+ */
+const bound = (idleP99: number) => Math.max(300, 3 * idleP99);
+
+let server: AttackServer;
+
+before(async () => {
+  if (!isRoot) return;
+  server = await startAttackServer({ labs: {}, uidBase: 520_000, cgroupName: 'atelier-attack-terminal' });
+});
+
+after(async () => {
+  await server?.cleanup();
+});
+
+describe('terminal floods (attack suite)', { skip: !isRoot && 'needs root (the local driver runs labs as their own uid)' }, () => {
+  it('a flood of costly escape sequences at the largest size slows no other learner', async (t) => {
+    const flooder = await Flooder.start(server.url, 'test-lab');
+    const bystander = await Bystander.start(server.url, 'test-lab', 'always-ok');
+    try {
+      const { idle, floods: results } = await measureFloods(flooder, bystander, { seconds: 4 });
+      t.diagnostic(`terminal ${maxSize.cols}×${maxSize.rows}`);
+      t.diagnostic(formatFigures('idle', idle));
+      const problems: string[] = [];
+      for (const { flood, figures } of results) {
+        t.diagnostic(formatFigures(flood, figures));
+        for (const probe of ['healthz', 'check', 'echo'] as const) {
+          const { p99 } = figures[probe];
+          if (!(p99 < bound(idle[probe].p99))) problems.push(`${flood}: another learner's ${probe} p99 ${Math.round(p99)} ms (idle ${Math.round(idle[probe].p99)} ms)`);
+        }
+      }
+      assert.deepEqual(problems, [], `a flood in one terminal stalls other learners:\n${problems.join('\n')}`);
+
+      // Each flooded terminal still works: it replays a screen, then shows the shell's last words.
+      for (const { flood, terminal } of results) {
+        const { screen, screenMs, markerMs } = await flooder.reattach(terminal, /flood-over/);
+        t.diagnostic(`${flood}: reattach after the flood: screen in ${Math.round(screenMs)} ms (${screen.length} characters), the shell's last line in ${Math.round(markerMs)} ms`);
+      }
+    } finally {
+      await bystander.close();
+      await flooder.close();
+    }
+  });
+
+  it('terminal sizes beyond what a screen shows are refused, in the handshake and in resize', async () => {
+    const browser = await Flooder.start(server.url, 'test-lab');
+    try {
+      const { id, token } = browser.lab;
+      const refusal = await connectTerminal(server.url, { lab: id, token, terminal: 'huge', cols: 500, rows: 200 }).then(
+        (client) => {
+          client.close();
+          return undefined;
+        },
+        (error: Error & { data?: { code: string } }) => error.data?.code,
+      );
+      assert.equal(refusal, 'bad_request', 'a 500×200 terminal was accepted');
+
+      const terminal = await connectTerminal(server.url, { lab: id, token, terminal: 'resized', ...maxSize });
+      try {
+        await terminal.screen;
+        terminal.socket.emit('resize', { cols: maxSize.cols + 1, rows: maxSize.rows + 1 });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const from = terminal.output().length;
+        terminal.type('stty size\r');
+        await terminal.waitFor(new RegExp(`^${maxSize.rows} ${maxSize.cols}\\r?$`, 'm'), 5_000, from);
+      } finally {
+        terminal.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});
