@@ -94,7 +94,7 @@ function rssOfEntryHelpers(): number {
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (!fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes('lab-helper.pl')) continue;
+      if (!fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').startsWith('atelier-lab-helper')) continue;
       kib += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${e}/status`, 'utf8'))?.[1] ?? 0);
     } catch {
       /* gone */

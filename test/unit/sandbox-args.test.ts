@@ -1,16 +1,41 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bwrapArgs, checkGatewayPort, checkWorkspace, diskSplit, encodeEnv, helperArgs, hostnameFor, hostsFile, keeperArgv, labEnv, passwdFile } from '../../server/drivers/local/sandbox-args.ts';
+import {
+  FD,
+  LAB_PYTHON_DIR,
+  PROC_READONLY,
+  bwrapArgs,
+  checkGatewayPort,
+  checkWorkspace,
+  diskSplit,
+  encodeEnv,
+  helperArgs,
+  hostnameFor,
+  hostsFile,
+  keeperArgv,
+  labEnv,
+  passwdFile,
+} from '../../server/drivers/local/sandbox-args.ts';
 import { createLabCgroup, labCgroupDirs, setupCgroups } from '../../server/drivers/local/cgroups.ts';
+import { SeccompError, labSeccompFilter } from '../../server/drivers/local/seccomp.ts';
 
-const host = { symlinks: { '/bin': 'usr/bin', '/lib': 'usr/lib' }, dirs: ['/lib64'], etc: ['/etc/ld.so.cache', '/etc/profile'] };
+const host = {
+  symlinks: { '/bin': 'usr/bin', '/lib': 'usr/lib' },
+  dirs: ['/lib64'],
+  etc: ['/etc/ld.so.cache', '/etc/profile'],
+  procMasked: { files: ['/proc/kcore', '/proc/keys'], dirs: ['/proc/acpi'] },
+};
 const base = { sessionId: 's1', labId: 'Datalab Discovery!', workspace: '/home/onyxia/work', homeBytes: 3 << 20, tmpBytes: 1 << 20, shmBytes: 1 << 20, network: 'none' as const, host };
 
 /** Value following a flag (first occurrence after `from`). */
 const after = (a: string[], flag: string, from = 0) => a[a.indexOf(flag, from) + 1];
+/** Sources of the host binds, in order. */
+const bindSources = (a: string[]) => a.flatMap((x, i) => (x === '--bind' || x === '--ro-bind' || x === '--ro-bind-try' ? [a[i + 1]] : []));
+const HOST_BINDS = ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile', ...PROC_READONLY, LAB_PYTHON_DIR];
 
 describe('bwrapArgs', () => {
   const a = bwrapArgs(base);
@@ -26,8 +51,8 @@ describe('bwrapArgs', () => {
     assert.equal(after(a, '--hostname'), 'datalab-discovery');
   });
   it('binds only /usr, the host symlinks and chosen /etc files, read-only', () => {
-    const binds = a.flatMap((x, i) => (x === '--bind' || x === '--ro-bind' || x === '--ro-bind-try' ? [a[i + 1]] : []));
-    assert.deepEqual(binds, ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile', '/opt/atelier/python']);
+    const binds = bindSources(a);
+    assert.deepEqual(binds, HOST_BINDS);
     assert.ok(!a.includes('--bind'), 'no writable host bind');
     assert.equal(after(a, '--symlink'), 'usr/bin');
     for (const forbidden of ['/', '/etc', '/root', '/home', '/proc', '/work', '/var', '/run', '/etc/shadow']) {
@@ -43,9 +68,36 @@ describe('bwrapArgs', () => {
     assert.equal(a[i - 3], '--size');
     assert.equal(a[i - 4], '0700');
     const rro = a.flatMap((x, j) => (x === '--remount-ro' ? [a[j + 1]] : []));
-    assert.deepEqual(rro, ['/dev', '/']);
+    assert.deepEqual(rro, ['/proc/acpi', '/dev', '/']);
     assert.equal(after(a, '--chdir'), '/home/onyxia/work');
     assert.deepEqual(a.slice(-3), ['--', '/usr/bin/sleep', 'infinity']);
+  });
+  it('masks host-wide /proc files as runc does: files read as /dev/null, directories as an empty read-only tmpfs', () => {
+    const proc = a.indexOf('--proc');
+    for (const f of ['/proc/kcore', '/proc/keys']) {
+      const i = a.indexOf(f);
+      assert.deepEqual(a.slice(i - 2, i + 1), ['--dev-bind', '/dev/null', f]);
+      assert.ok(i > proc, `${f} is masked after /proc is mounted`);
+    }
+    const i = a.indexOf('--tmpfs', proc);
+    assert.deepEqual(a.slice(i - 4, i + 4), ['--perms', '0555', '--size', '4096', '--tmpfs', '/proc/acpi', '--remount-ro', '/proc/acpi']);
+    for (const p of PROC_READONLY) {
+      const j = a.indexOf(p);
+      assert.deepEqual(a.slice(j - 1, j + 2), ['--ro-bind-try', p, p], `${p} is read-only`);
+      assert.ok(j > proc);
+    }
+  });
+  it('/dev/pts is the helper’s devpts instance (capped), bound over the one --dev makes', () => {
+    const dev = a.indexOf('--dev');
+    const i = a.indexOf('--dev-bind', dev);
+    assert.deepEqual(a.slice(i, i + 3), ['--dev-bind', '/dev/pts', '/dev/pts']);
+    assert.equal(a.filter((x) => x === '--dev-bind').length, 3, 'two masked files and /dev/pts: nothing else of /dev');
+  });
+  it('every process runs under the seccomp filter read from its fd', () => {
+    assert.equal(after(a, '--seccomp'), String(FD.seccomp));
+    assert.ok(a.indexOf('--seccomp') < a.indexOf('--'), 'a bwrap option, not part of the command');
+    const fds = Object.values(FD);
+    assert.equal(new Set(fds).size, fds.length, 'one descriptor per purpose');
   });
   it('passes /etc/passwd and friends as data fds', () => {
     assert.equal(after(a, '--ro-bind-data'), '4');
@@ -67,8 +119,7 @@ describe('bwrapArgs with a gateway', () => {
     assert.deepEqual(a.slice(i - 2, i + 1), ['--symlink', '/proc/2/fd/7', '/run/atelier/gateway.sock']);
     assert.ok(!a.includes('--share-net'));
     assert.ok(!a.includes('--bind'));
-    const binds = a.flatMap((x, j) => (x === '--bind' || x === '--ro-bind' || x === '--ro-bind-try' ? [a[j + 1]] : []));
-    assert.deepEqual(binds, ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile', '/opt/atelier/python']);
+    assert.deepEqual(bindSources(a), HOST_BINDS);
   });
   it('without a gateway, no /run at all', () => {
     assert.ok(!bwrapArgs(base).some((x) => x.startsWith('/run')));
@@ -104,11 +155,41 @@ describe('helpers', () => {
   it('helperArgs and diskSplit', () => {
     const h = helperArgs('/h.pl', 'x64', 'enter', { cgroupProcs: ['/cg/a'], rlimits: { nproc: 9, nofile: 8, core: 0 }, uid: 1000, gid: 1000, target: 42, wd: '/w' }, ['bash', '-l']);
     assert.deepEqual(h, ['/h.pl', 'x64', 'enter', '--cgroup=/cg/a', '--rlimit=nproc:9:9', '--rlimit=nofile:8:8', '--rlimit=core:0:0', '--uid=1000', '--gid=1000', '--target=42', '--wd=/w', '--', 'bash', '-l']);
-    const k = helperArgs('/h.pl', 'x64', 'start', { cgroupProcs: [], rlimits: { nproc: 9, nofile: 8, core: 0 }, uid: 7, gid: 7, fds: 9 }, ['bwrap']);
-    assert.deepEqual(k.slice(-4), ['--gid=7', '--fds=9', '--', 'bwrap']);
+    const k = helperArgs('/h.pl', 'x64', 'start', { cgroupProcs: [], rlimits: { nproc: 9, nofile: 8, core: 0 }, uid: 7, gid: 7, fds: 9, ptys: 16, gatewayFd: 7 }, ['bwrap']);
+    assert.deepEqual(k.slice(-6), ['--gid=7', '--fds=9', '--ptys=16', '--gateway-fd=7', '--', 'bwrap']);
     const d = diskSplit(64 << 20);
     assert.equal(d.home + d.tmp, 64 << 20);
     assert.equal(hostnameFor('---'), 'lab');
+  });
+});
+
+describe('seccomp filter (libseccomp, Docker’s default profile)', () => {
+  const generator = path.resolve(import.meta.dirname, '../../server/drivers/local/seccomp-bpf.py');
+  it('compiles to BPF for x86_64 and aarch64, once per process', () => {
+    for (const arch of ['x64', 'arm64']) {
+      const bpf = labSeccompFilter(arch);
+      assert.equal(bpf.length % 8, 0, 'whole sock_filter instructions');
+      assert.ok(bpf.length / 8 > 100 && bpf.length / 8 <= 4096, `${bpf.length / 8} instructions`);
+      assert.equal(labSeccompFilter(arch), bpf, 'cached');
+    }
+    assert.notDeepEqual(labSeccompFilter('x64'), labSeccompFilter('arm64'), 'syscall numbers differ by architecture');
+    assert.throws(() => labSeccompFilter('ia32'), SeccompError);
+  });
+  it('refuses a profile that would allow what labs must never call', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seccomp-'));
+    const profile = path.join(dir, 'profile.json');
+    for (const name of ['keyctl', 'ptrace', 'io_uring_setup', 'mount', 'unshare']) {
+      fs.writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', name], action: 'SCMP_ACT_ALLOW' }] }));
+      const r = spawnSync('/usr/bin/python3', [generator, 'x64', profile], { encoding: 'utf8' });
+      if (name === 'ptrace') {
+        // Allowed by Docker's profile, dropped by Atelier's: compiles, without it.
+        assert.equal(r.status, 0, r.stderr);
+      } else {
+        assert.notEqual(r.status, 0, `${name} allowed`);
+        assert.match(r.stderr, new RegExp(`allows ${name}`));
+      }
+    }
+    fs.rmSync(dir, { recursive: true });
   });
 });
 

@@ -8,12 +8,21 @@
 #    nothing exec'd after `nsenter --user` can drop the bounding set any more; this helper
 #    drops it (PR_CAPBSET_DROP) after setns and before switching to the lab user;
 #  - the lab's environment never reaches a root process: the helper runs with an environment
-#    holding only ATELIER_ENV (hex of NUL-separated KEY=VALUE), decoded after privileges are gone.
+#    holding only ATELIER_ENV (hex of NUL-separated KEY=VALUE), decoded after privileges are gone;
+#  - it loads the labs' seccomp filter (ATELIER_SECCOMP: hex of the BPF program seccomp-bpf.py
+#    compiled) into what it starts in a lab, as bwrap does for the sandbox: no process of a lab
+#    runs without it;
+#  - it starts bwrap in a mount namespace of its own, so the lab's devpts instance (with a `max`)
+#    and the gateway's neutral handle are set up by root and vanish with the lab.
 # Only perl core builtins are used (no module), so `perl-base` suffices and startup is ~3 ms.
 #
 # usage: perl lab-helper.pl <arch> <mode> [options] -- argv...
-#   mode start: --uid=U --gid=G [--fds=N]; setgroups([]) + setresgid/setresuid(U) on the host, exec
-#               argv (bwrap) with descriptors 0..N-1 (default 7: bwrap's 3-6; 9 with a lab gateway)
+#   mode start: --uid=U --gid=G --ptys=MAX [--fds=N] [--gateway-fd=FD]; setgroups([]) +
+#               setresgid/setresuid(U) on the host, exec argv (bwrap) with descriptors 0..N-1
+#               (default 7: bwrap's 3-6). --ptys: a private mount namespace where /dev/pts is a new
+#               devpts instance of at most MAX ptys (bwrap binds it into the lab); --gateway-fd: FD
+#               (an O_PATH handle of the gateway socket) becomes a detached clone of its mount, so
+#               that from inside the lab its link reads "/" instead of the server's data directory
 #   mode enter: --target=PID --uid=1000 --gid=1000 --wd=DIR; join every namespace of PID, chroot to
 #               its root, fork (pid ns), drop the bounding set, become uid/gid, no_new_privs, exec argv
 #   common:     --cgroup=FILE (cgroup.procs, repeatable), --rlimit=RES:SOFT:HARD (repeatable)
@@ -21,8 +30,10 @@ use strict;
 use warnings;
 
 my %NR = (
-  x64   => { setns => 308, prctl => 157, setresuid => 117, setresgid => 119, setgroups => 116, prlimit64 => 302, close_range => 436 },
-  arm64 => { setns => 268, prctl => 167, setresuid => 147, setresgid => 149, setgroups => 159, prlimit64 => 261, close_range => 436 },
+  x64   => { setns => 308, prctl => 157, setresuid => 117, setresgid => 119, setgroups => 116, prlimit64 => 302, close_range => 436,
+             unshare => 272, mount => 165, open_tree => 428, dup3 => 292 },
+  arm64 => { setns => 268, prctl => 167, setresuid => 147, setresgid => 149, setgroups => 159, prlimit64 => 261, close_range => 436,
+             unshare => 97, mount => 40, open_tree => 428, dup3 => 24 },
 );
 my %RLIMIT = (fsize => 1, core => 4, nproc => 6, nofile => 7, as => 9);
 my %NSTYPE = (user => 0x10000000, cgroup => 0x02000000, ipc => 0x08000000, uts => 0x04000000,
@@ -39,11 +50,14 @@ while (@ARGV) {
   last if $a eq '--';
   if ($a =~ /^--cgroup=(.+)$/) { push @cgroups, $1 }
   elsif ($a =~ /^--rlimit=(\w+):(\d+):(\d+)$/) { push @rlimits, [$1, $2, $3] }
-  elsif ($a =~ /^--(uid|gid|target|wd|fds)=(.+)$/) { $opt{$1} = $2 }
+  elsif ($a =~ /^--(uid|gid|target|wd|fds|ptys|gateway-fd)=(.+)$/) { $opt{$1} = $2 }
   else { fail("bad option $a") }
 }
 my @argv = @ARGV;
 fail('missing command') unless @argv;
+# The entry's child is visible inside the lab until its exec: its command line must not name the
+# helper's path (the project's directory on the host).
+$0 = 'atelier-lab-helper';
 defined $opt{$_} && $opt{$_} =~ /^\d+$/ or fail("missing --$_") for qw(uid gid);
 
 # Decode the lab environment now, apply it only right before the final exec.
@@ -52,6 +66,7 @@ for my $kv (split /\0/, pack('H*', $ENV{ATELIER_ENV} // '')) {
   my ($k, $v) = split /=/, $kv, 2;
   $labenv{$k} = $v if defined $v && length $k;
 }
+my $seccomp = pack('H*', $ENV{ATELIER_SECCOMP} // '');
 %ENV = ();
 
 # 1. Into the lab's cgroups before anything can fork.
@@ -87,6 +102,39 @@ sub close_from {
   for my $fd (@fds) { my $fh; open($fh, "<&=", $fd) and close($fh); }
 }
 
+# Load the labs' seccomp filter (after no_new_privs, which an unprivileged load requires).
+sub load_seccomp {
+  my $n = length($seccomp) / 8;
+  fail('missing or malformed seccomp filter') unless $n >= 1 && $n <= 4096 && length($seccomp) % 8 == 0;
+  my $prog = pack('S x![P] P', $n, $seccomp);    # struct sock_fprog { unsigned short len; filter * }
+  syscall($nr->{prctl}, 22, 2, $prog, 0, 0) == 0 or fail("seccomp: $!");    # PR_SET_SECCOMP, FILTER
+}
+
+# A mount namespace for this lab only (private propagation: nothing reaches the host's), where
+# /dev/pts is a devpts instance of at most $max ptys; bwrap binds it over the lab's /dev/pts.
+sub private_devpts {
+  my ($max) = @_;
+  fail('bad --ptys') unless $max =~ /^\d+$/ && $max >= 1 && $max <= 4096;
+  syscall($nr->{unshare}, 0x00020000) == 0 or fail("unshare mount namespace: $!");    # CLONE_NEWNS
+  my ($none, $root) = ('none', '/');
+  syscall($nr->{mount}, $none, $root, 0, 0x4000 | 0x40000, 0) == 0 or fail("private mounts: $!");    # MS_REC|MS_PRIVATE
+  my ($src, $dst, $type, $data) = ('devpts', '/dev/pts', 'devpts', "newinstance,ptmxmode=0666,mode=0620,max=$max");
+  syscall($nr->{mount}, $src, $dst, $type, 2 | 8, $data) == 0 or fail("devpts: $!");    # MS_NOSUID|MS_NOEXEC
+}
+
+# Replace descriptor $fd (the gateway socket, opened by path in the data directory) by a detached
+# clone of its mount rooted at the socket: it still connects, and names no host directory.
+sub neutral_gateway {
+  my ($fd) = @_;
+  fail('bad --gateway-fd') unless $fd =~ /^\d+$/ && $fd >= 3;
+  my $path = "/proc/self/fd/$fd";
+  my $clone = syscall($nr->{open_tree}, -100, $path, 1);    # AT_FDCWD, OPEN_TREE_CLONE
+  fail("open_tree gateway: $!") if $clone < 0;
+  syscall($nr->{dup3}, $clone, $fd + 0, 0) == $fd or fail("dup3 gateway: $!");
+  my $fh;
+  open($fh, '<&=', $clone) and close($fh);
+}
+
 sub run {
   my ($keep) = @_;
   close_from($keep);
@@ -100,7 +148,11 @@ sub run {
 
 if ($mode eq 'start') {
   my $fds = $opt{fds} // 7;
-  fail('bad --fds') unless $fds =~ /^\d+$/ && $fds >= 3 && $fds <= 16;
+  fail('bad --fds') unless $fds =~ /^\d+$/ && $fds >= 3 && $fds <= 64;
+  # Before the mount namespace changes: open_tree clones only mounts of the caller's namespace.
+  neutral_gateway($opt{'gateway-fd'}) if defined $opt{'gateway-fd'};
+  # Mandatory: bwrap binds /dev/pts from here, which would otherwise be the host's instance.
+  private_devpts($opt{ptys} // fail('missing --ptys'));
   drop_to($opt{uid}, $opt{gid});
   run($fds);    # bwrap needs 3 (info) and 4-6 (passwd, group, hosts); 7-8 (gateway socket, forwarder)
 }
@@ -133,6 +185,7 @@ if ($pid == 0) {
   # (we hold CAP_SETPCAP in the lab's userns right after setns), then become the lab user.
   for my $cap (0 .. 63) { last if syscall($nr->{prctl}, 24, $cap, 0, 0, 0) != 0; }    # PR_CAPBSET_DROP
   drop_to($opt{uid}, $opt{gid});
+  load_seccomp();
   my $wd = $opt{wd} // '/';
   chdir($wd) or chdir($labenv{HOME} // '/') or chdir('/');
   $labenv{PWD} = $wd if defined $opt{wd};

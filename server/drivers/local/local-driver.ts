@@ -1,12 +1,14 @@
 /**
  * Local driver: one long-lived bubblewrap sandbox per lab, run as a host uid unique to the lab.
  *
- *   keeper:  perl lab-helper.pl start (joins the lab cgroups, rlimits, drops to uid U)
- *              → bwrap --unshare-all --unshare-user --disable-userns --die-with-parent … sleep infinity
+ *   keeper:  perl lab-helper.pl start (joins the lab cgroups, rlimits, own mount namespace with the
+ *              lab's devpts instance, drops to uid U)
+ *              → bwrap --unshare-all --unshare-user --disable-userns --die-with-parent --seccomp … sleep infinity
  *              (with spec.gateway: … perl gateway.pl <port> 7 -- sleep infinity, which first starts
  *              the lab's forwarder from 127.0.0.1:<port> to the server's socket, passed as fd 7)
  *   enter:   perl lab-helper.pl enter (joins the lab cgroups, rlimits, setns into every namespace of
- *              the sandbox's pid 1, chroot, fork, empty bounding set, uid/gid 1000, no_new_privs)
+ *              the sandbox's pid 1, chroot, fork, empty bounding set, uid/gid 1000, no_new_privs,
+ *              seccomp)
  *              → bash -l (attach, on a node-pty) or argv (exec, on pipes)
  *
  * See lab-helper.pl for why the entry path is not `setpriv … nsenter …`.
@@ -32,8 +34,10 @@ import {
   ETC_FILES,
   FD,
   LAB_GID,
+  LAB_PTY_MAX,
   LAB_SHELL,
   LAB_UID,
+  PROC_MASKED,
   ROOT_ENTRIES,
   bwrapArgs,
   checkGatewayPort,
@@ -49,6 +53,7 @@ import {
   type HostLayout,
   type Rlimits,
 } from './sandbox-args.ts';
+import { SeccompError, labSeccompFilter } from './seccomp.ts';
 import { UidPool, procInfo, scanProcs } from './uids.ts';
 
 const HELPER = path.join(import.meta.dirname, 'lab-helper.pl');
@@ -76,6 +81,8 @@ export interface LocalDriverOptions {
   execTimeoutMs?: number;
   /** Open files per process (default 4096). */
   nofile?: number;
+  /** Ptys a lab may hold at once (default LAB_PTY_MAX). */
+  ptyMax?: number;
 }
 
 interface Internal {
@@ -152,7 +159,15 @@ function detectHostLayout(): HostLayout {
       /* absent */
     }
   }
-  return { symlinks, dirs, etc: ETC_FILES.filter((f) => fs.existsSync(f)) };
+  const procMasked: HostLayout['procMasked'] = { files: [], dirs: [] };
+  for (const p of PROC_MASKED) {
+    try {
+      (fs.statSync(p).isDirectory() ? procMasked.dirs : procMasked.files).push(p);
+    } catch {
+      /* this kernel has no such file */
+    }
+  }
+  return { symlinks, dirs, etc: ETC_FILES.filter((f) => fs.existsSync(f)), procMasked };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -170,6 +185,7 @@ export class LocalDriver implements Driver {
   private readonly arch: string;
   private cgroups: CgroupSetup | null = null;
   private host: HostLayout | null = null;
+  private seccomp: { bpf: Buffer; hex: string } | null = null;
   private readonly labs = new Map<number, LabHandle>();
   private readonly ptys = new Map<number, Set<IPty>>();
   private readonly onExit = () => this.killAllSync();
@@ -184,14 +200,15 @@ export class LocalDriver implements Driver {
       startTimeoutMs: options.startTimeoutMs ?? 10_000,
       execTimeoutMs: options.execTimeoutMs ?? 30_000,
       nofile: options.nofile ?? 4096,
+      ptyMax: options.ptyMax ?? LAB_PTY_MAX,
     };
     this.uids = new UidPool(this.opts.uidBase, this.opts.uidCount);
     this.arch = process.arch;
   }
 
   /** Checks the host once; throws errors meant for the operator. */
-  private prepare(): { cgroups: CgroupSetup; host: HostLayout } {
-    if (this.cgroups && this.host) return { cgroups: this.cgroups, host: this.host };
+  private prepare(): { cgroups: CgroupSetup; host: HostLayout; seccomp: { bpf: Buffer; hex: string } } {
+    if (this.cgroups && this.host && this.seccomp) return { cgroups: this.cgroups, host: this.host, seccomp: this.seccomp };
     if (process.platform !== 'linux') throw new LocalDriverError('unsupported', 'the local driver needs Linux');
     if (process.getuid?.() !== 0) {
       throw new LocalDriverError('not_root', 'the local driver must run as root (it gives every lab its own unprivileged uid)');
@@ -213,10 +230,18 @@ export class LocalDriver implements Driver {
     if (!m || Number(m[1]) === 0 && Number(m[2]) < 8) {
       throw new LocalDriverError('old_bwrap', `bubblewrap 0.8 or later is needed (found ${(v.stdout ?? '').trim() || 'none'})`);
     }
+    let bpf: Buffer;
+    try {
+      bpf = labSeccompFilter(this.arch);
+    } catch (e) {
+      if (e instanceof SeccompError) throw new LocalDriverError('no_seccomp', e.message);
+      throw e;
+    }
+    this.seccomp = { bpf, hex: bpf.toString('hex') };
     this.cgroups = setupCgroups(this.opts.cgroupBase, this.opts.cgroupName);
     this.host = detectHostLayout();
     process.once('exit', this.onExit);
-    return { cgroups: this.cgroups, host: this.host };
+    return { cgroups: this.cgroups, host: this.host, seccomp: this.seccomp };
   }
 
   /** What the host can enforce, for the operator (e.g. logged at server start). */
@@ -226,7 +251,7 @@ export class LocalDriver implements Driver {
   }
 
   async start(spec: LabSpec, onProgress: (e: ProgressEvent) => void = () => {}): Promise<LabHandle> {
-    const { cgroups, host } = this.prepare();
+    const { cgroups, host, seccomp } = this.prepare();
     const workspace = checkWorkspace(spec.workspace);
     const env = labEnv(spec.env, workspace);
     const r = spec.resources;
@@ -276,18 +301,23 @@ export class LocalDriver implements Driver {
       if (spec.gateway && gatewayPort !== undefined) gatewayFd = openGatewaySocket(spec.gateway.socketPath);
       const bwrap = which('bwrap') as string;
       // The helper keeps fds up to the last one bwrap reads: 7 (the gateway socket) and 8
-      // (gateway.pl) when there is a gateway, 9 (/etc/profile), then one per tool.
+      // (gateway.pl) when there is a gateway, 9 (/etc/profile), 10 (seccomp), then one per tool.
       const fds = FD.firstTool + dataFiles.length;
       const gatewayStdio = gatewayFd === null ? ['ignore' as const, 'ignore' as const] : [gatewayFd, 'pipe' as const];
-      child = spawn(
-        '/usr/bin/perl',
-        helperArgs(HELPER, this.arch, 'start', { cgroupProcs: cg.procsFiles, rlimits, uid, gid: uid, fds }, [bwrap, ...args]),
-        {
-          cwd: '/',
-          env: {},
-          stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, 'pipe', ...dataFiles.map(() => 'pipe' as const)],
-        },
-      );
+      const helperOptions = {
+        cgroupProcs: cg.procsFiles,
+        rlimits,
+        uid,
+        gid: uid,
+        fds,
+        ptys: this.opts.ptyMax,
+        ...(gatewayFd !== null ? { gatewayFd: FD.gateway } : {}),
+      };
+      child = spawn('/usr/bin/perl', helperArgs(HELPER, this.arch, 'start', helperOptions, [bwrap, ...args]), {
+        cwd: '/',
+        env: {},
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, 'pipe', 'pipe', ...dataFiles.map(() => 'pipe' as const)],
+      });
       if (gatewayFd !== null) {
         fs.closeSync(gatewayFd);
         gatewayFd = null;
@@ -300,6 +330,7 @@ export class LocalDriver implements Driver {
       stdio[FD.hosts]?.end(hostsFile(spec.labId));
       if (gatewayStdio[1] === 'pipe') stdio[FD.forwarder]?.end(gatewaySource ?? '');
       stdio[FD.profile]?.end(profileFile());
+      stdio[FD.seccomp]?.end(seccomp.bpf);
       dataFiles.forEach(([, content], index) => stdio[FD.firstTool + index]?.end(content));
       const pid1 = await this.waitForSandbox(child);
       onProgress({ step: 'workspace', percent: 70 });
@@ -325,8 +356,10 @@ export class LocalDriver implements Driver {
       };
       const handle: LabHandle = { id: spec.id, labId: spec.labId, limits, internal };
       this.labs.set(uid, handle);
-      // The keeper's stderr stays attached to us; never let it hold the event loop.
-      child.stderr?.resume();
+      // bwrap's stderr, inherited by the sandbox's pid 1, the keeper and the forwarder, was our
+      // socket: only its start errors matter, and once the lab runs nothing of it may still reach
+      // the server (a lab could take it with pidfd_getfd where seccomp is off, or flood it).
+      child.stderr?.destroy();
       child.unref();
       for (const s of stdio) (s as unknown as { unref?: () => void } | null)?.unref?.();
       onProgress({ step: 'ready', percent: 100 });
@@ -406,6 +439,11 @@ export class LocalDriver implements Driver {
     );
   }
 
+  /** The entry helper's whole environment: the lab's (decoded only once privileges are gone) and the filter. */
+  private enterEnv(i: Internal): Record<string, string> {
+    return { ATELIER_ENV: encodeEnv(i.env), ATELIER_SECCOMP: this.prepare().seccomp.hex };
+  }
+
   private checkAlive(i: Internal): void {
     if (i.stopped) throw new LocalDriverError('stopped', 'the lab is stopped');
     const p = procInfo(i.pid1);
@@ -420,7 +458,7 @@ export class LocalDriver implements Driver {
       cols: Math.max(1, Math.floor(size.cols) || 80),
       rows: Math.max(1, Math.floor(size.rows) || 24),
       cwd: '/',
-      env: { ATELIER_ENV: encodeEnv(i.env) },
+      env: this.enterEnv(i),
     });
     let set = this.ptys.get(i.uid);
     if (!set) this.ptys.set(i.uid, (set = new Set()));
@@ -439,7 +477,7 @@ export class LocalDriver implements Driver {
     return new Promise((resolve) => {
       const child = spawn('/usr/bin/perl', this.enterArgs(i, argv), {
         cwd: '/',
-        env: { ATELIER_ENV: encodeEnv(i.env) },
+        env: this.enterEnv(i),
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true, // own process group: a timeout kills the whole entry chain
       });

@@ -40,6 +40,30 @@ export const ETC_FILES = [
 /** Top-level entries bound from the host, as the host has them (symlink into /usr, or a real dir). */
 export const ROOT_ENTRIES = ['/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32'];
 
+/**
+ * Host-wide files of /proc that container runtimes hide (runc/containerd's masked paths: kernel
+ * memory, keys, timers, hardware). Files read as /dev/null, directories as an empty read-only tmpfs.
+ * (/sys/firmware and the like need nothing: labs have no /sys.)
+ */
+export const PROC_MASKED = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/config.gz',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+];
+
+/** Parts of /proc that stay visible but read-only, as in runc's readonly paths. */
+export const PROC_READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** Ptys one lab may hold at once (its own devpts instance's `max`): terminals, tmux panes, script. */
+export const LAB_PTY_MAX = 64;
+
 export interface HostLayout {
   /** path → symlink target, e.g. /bin → usr/bin */
   symlinks: Record<string, string>;
@@ -47,14 +71,16 @@ export interface HostLayout {
   dirs: string[];
   /** subset of ETC_FILES present on the host */
   etc: string[];
+  /** PROC_MASKED entries the host's kernel has, by kind (a mount needs an existing target) */
+  procMasked: { files: string[]; dirs: string[] };
 }
 
 /**
  * Fds the keeper's spawn passes to bwrap (see LocalDriver.start). With a gateway, 7 is an O_PATH
  * descriptor of the lab server's gateway socket (it stays open in the keeper and the forwarder)
- * and 8 carries gateway.pl's source.
+ * and 8 carries gateway.pl's source. 10 carries the seccomp filter's BPF.
  */
-export const FD = { info: 3, passwd: 4, group: 5, hosts: 6, gateway: 7, forwarder: 8, profile: 9, firstTool: 10 } as const;
+export const FD = { info: 3, passwd: 4, group: 5, hosts: 6, gateway: 7, forwarder: 8, profile: 9, seccomp: 10, firstTool: 11 } as const;
 
 /** Where the gateway lives inside a lab that has one (absent otherwise). */
 export const GATEWAY_DIR = '/run/atelier';
@@ -144,7 +170,16 @@ export function bwrapArgs(o: SandboxOptions): string[] {
   if (o.network === 'host') a.push('--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf');
   a.push(
     '--proc', '/proc',
+  );
+  for (const f of o.host.procMasked.files) a.push('--dev-bind', '/dev/null', f);
+  for (const d of o.host.procMasked.dirs) a.push('--perms', '0555', '--size', '4096', '--tmpfs', d, '--remount-ro', d);
+  // Sources are the host's procfs: what these show is host-wide (or the reader's own netns) anyway.
+  for (const p of PROC_READONLY) a.push('--ro-bind-try', p, p);
+  a.push(
     '--dev', '/dev',
+    // Not the host's: lab-helper.pl (start, --ptys, mandatory) mounted a devpts instance with a
+    // `max` there in the lab's own mount namespace, which bwrap 0.8's --dev cannot do.
+    '--dev-bind', '/dev/pts', '/dev/pts',
     '--perms', '1777', '--size', String(o.shmBytes), '--tmpfs', '/dev/shm',
     '--remount-ro', '/dev', // bwrap's /dev tmpfs has no size: keep it read-only
     '--perms', '0700', '--size', String(o.homeBytes), '--tmpfs', LAB_HOME,
@@ -181,6 +216,8 @@ export function bwrapArgs(o: SandboxOptions): string[] {
     '--setenv', 'ATELIER_LAB_ID', o.labId,
     '--setenv', 'ATELIER_WORKSPACE', ws,
     '--info-fd', String(FD.info),
+    // Docker's default profile and Atelier's extra denials (seccomp.ts), for pid 1 and everything below.
+    '--seccomp', String(FD.seccomp),
     '--',
     ...keeperArgv(o.gateway),
   );
@@ -272,7 +309,19 @@ export function helperArgs(
   helper: string,
   arch: string,
   mode: 'start' | 'enter',
-  o: { cgroupProcs: string[]; rlimits: Rlimits; uid: number; gid: number; target?: number; wd?: string; fds?: number },
+  o: {
+    cgroupProcs: string[];
+    rlimits: Rlimits;
+    uid: number;
+    gid: number;
+    target?: number;
+    wd?: string;
+    fds?: number;
+    /** start: how many ptys the lab's devpts instance holds (LAB_PTY_MAX) */
+    ptys?: number;
+    /** start: the descriptor of the gateway socket, re-opened so that it names no host directory */
+    gatewayFd?: number;
+  },
   argv: string[],
 ): string[] {
   const a = [helper, arch, mode];
@@ -282,6 +331,8 @@ export function helperArgs(
   if (o.target !== undefined) a.push(`--target=${o.target}`);
   if (o.wd !== undefined) a.push(`--wd=${o.wd}`);
   if (o.fds !== undefined) a.push(`--fds=${o.fds}`);
+  if (o.ptys !== undefined) a.push(`--ptys=${o.ptys}`);
+  if (o.gatewayFd !== undefined) a.push(`--gateway-fd=${o.gatewayFd}`);
   a.push('--', ...argv);
   return a;
 }
