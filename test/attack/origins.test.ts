@@ -14,6 +14,9 @@ import { sitePolicy } from '../../server/http/site-policy.ts';
 import { projectRoot } from '../../server/config.ts';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 let server: TestServer;
 const presignMaxMs = 60_000;
@@ -211,4 +214,29 @@ test('the site sends a strict Content-Security-Policy header and may not be fram
     assert.doesNotMatch(built, /script-src[^;]*'unsafe-inline'/);
     assert.match(built, /frame-ancestors 'none'/);
   }
+});
+
+test('labs still reach S3 through the gateway socket, whatever Host they send; the gateway serves no API', async () => {
+  const { me, s3 } = await learner();
+  await s3.send(new PutObjectCommand({ Bucket: me.s3.bucket, Key: 'lab/seen.txt', Body: 'from the browser side' }));
+  const socketPath = join(server.config.dataDir, 'run', 'gateway.sock');
+  // What a lab's forwarder does: every connection ends on the gateway socket.
+  class GatewayAgent extends http.Agent {
+    override createConnection(): net.Socket {
+      return net.connect(socketPath);
+    }
+  }
+  for (const endpoint of [`http://127.0.0.1:${server.port}`, server.url, server.s3Origin]) {
+    const inLab = new S3Client({ endpoint, region: me.s3.region, forcePathStyle: true, credentials: me.s3, maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpAgent: new GatewayAgent() }) });
+    const object = await inLab.send(new GetObjectCommand({ Bucket: me.s3.bucket, Key: 'lab/seen.txt' }));
+    assert.equal(await object.Body!.transformToString(), 'from the browser side', endpoint);
+    inLab.destroy();
+  }
+  const api = await new Promise<number>((resolve, reject) => {
+    http.get({ socketPath, path: '/api/me', headers: { host: new URL(server.url).host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+  assert.equal(api, 404);
 });
