@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { payloadChecksum, payloadStages } from './chunked.ts';
+import { payloadChecksum, payloadStages, PayloadVerifier } from './chunked.ts';
 import { checksumElementName, checksumHeaders, combinedChecksum, compositeChecksum, isChecksumAlgorithm, isCombinable } from './checksums.ts';
 import { checkCopySourceConditions, writeCondition } from './conditions.ts';
 import type { CredentialStore, S3Credential } from './credentials.ts';
@@ -163,6 +163,12 @@ function declaredLength(headers: Map<string, string[]>): number | undefined {
 /** Where the endpoint's request documents stop being what S3 accepts (1000 keys, 10000 parts). */
 const deleteLimits: XmlLimits = { maxDepth: 8, maxElements: 1000 * 6 + 8, maxBytes: maxXmlBody };
 const completeLimits: XmlLimits = { maxDepth: 8, maxElements: 10_000 * 8 + 8, maxBytes: maxXmlBody };
+const bucketConfigurationLimits: XmlLimits = { maxDepth: 4, maxElements: 16, maxBytes: 64 * 1024 };
+
+function hasBody(headers: Map<string, string[]>): boolean {
+  const length = headerValue(headers, 'content-length');
+  return headers.has('transfer-encoding') || (length !== undefined && length !== '0');
+}
 
 /** Reads and parses a request document (after the same verification as any payload), root checked. */
 async function readXmlBody(ctx: Context, rootName: string, limits: XmlLimits, checksumHeadersDescribeBody: boolean): Promise<XmlElement> {
@@ -447,13 +453,24 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const condition = writeCondition(ctx.headers, await store.head(ctx.bucket, ctx.key));
     const { meta: source, file } = await openCopySource(ctx);
     const replace = (headerValue(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
-    // Same bytes, same full-object checksum; a composite one describes parts the copy does not have.
-    const checksum = source.checksum?.type === 'FULL_OBJECT' ? source.checksum : undefined;
-    const info: ObjectInfo = { ...(replace ? objectInfo(ctx.headers) : { headers: source.headers, metadata: source.metadata }), checksum };
-    const stream = file.createReadStream({ autoClose: true });
-    const meta = await store.put(ctx.bucket, ctx.key, [stream], info, source.size, condition);
+    const base: ObjectInfo = replace ? objectInfo(ctx.headers) : { headers: source.headers, metadata: source.metadata };
+    const stages: NodeJS.ReadableStream[] = [file.createReadStream({ autoClose: true })];
+    // A checksum asked for is computed on the way; otherwise the same bytes keep the same
+    // full-object checksum (a composite one describes parts the copy does not have).
+    const asked = headerValue(ctx.headers, 'x-amz-checksum-algorithm')?.trim().toLowerCase();
+    if (asked !== undefined) {
+      if (!isChecksumAlgorithm(asked)) throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported.');
+      stages.push(new PayloadVerifier({ checksum: { algorithm: asked, expected: undefined } }));
+    }
+    const info = (): ObjectInfo => {
+      const computed = payloadChecksum(stages);
+      const checksum = computed ? { ...computed, type: 'FULL_OBJECT' as const } : source.checksum?.type === 'FULL_OBJECT' ? source.checksum : undefined;
+      return { ...base, checksum };
+    };
+    const meta = await store.put(ctx.bucket, ctx.key, stages, info, source.size, condition);
     changed(ctx.bucket, ctx.key);
-    sendXml(ctx, `<CopyObjectResult xmlns="${s3Namespace}">${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}</CopyObjectResult>`);
+    const checksum = meta.checksum ? `${element(checksumElementName(meta.checksum.algorithm), meta.checksum.value)}${element('ChecksumType', meta.checksum.type)}` : '';
+    sendXml(ctx, `<CopyObjectResult xmlns="${s3Namespace}">${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}${checksum}</CopyObjectResult>`);
   }
 
   async function deleteObject(ctx: Context): Promise<void> {
@@ -686,6 +703,11 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       case 'PUT': {
         requireOwn(ctx);
         if ([...q.keys()].some((name) => !name.startsWith('X-Amz-') && name !== 'x-id')) throw new S3Error('NotImplemented');
+        if (hasBody(ctx.headers)) {
+          const configuration = await readXmlBody(ctx, 'CreateBucketConfiguration', bucketConfigurationLimits, true);
+          const constraint = childText(configuration, 'LocationConstraint')?.trim();
+          if (constraint && constraint !== options.region) throw new S3Error('IllegalLocationConstraintException', `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`);
+        }
         // The learner's bucket always exists: creating it again succeeds (as us-east-1 does).
         return sendEmpty(ctx, 200, { location: `/${ctx.bucket}` });
       }

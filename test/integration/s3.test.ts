@@ -634,6 +634,26 @@ test('checksums sent by the SDK are verified, stored and returned (ChecksumMode 
   assert.equal(got.ChecksumCRC64NVME, expectedWhole);
   assert.equal(sha256(Buffer.from(await got.Body!.transformToByteArray())), sha256(Buffer.concat(full.bodies)));
   assert.equal(await outcome(s3.send(new CreateMultipartUploadCommand({ Bucket: alice.bucket, Key: 'checksums/no.bin', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' }))), '400 InvalidRequest');
+
+  // A copy keeps a FULL_OBJECT checksum, and computes the one it is asked for.
+  const kept = await s3.send(new CopyObjectCommand({ Bucket: alice.bucket, Key: 'checksums/copy-kept.bin', CopySource: `${alice.bucket}/checksums/full.bin` }));
+  assert.equal(kept.CopyObjectResult?.ChecksumCRC64NVME, expectedWhole);
+  const asked = await s3.send(new CopyObjectCommand({ Bucket: alice.bucket, Key: 'checksums/copy-sha.txt', CopySource: `${alice.bucket}/checksums/CRC32.txt`, ChecksumAlgorithm: 'SHA256' }));
+  assert.equal(asked.CopyObjectResult?.ChecksumSHA256, expected.SHA256);
+  const copiedHead = await s3.send(new HeadObjectCommand({ Bucket: alice.bucket, Key: 'checksums/copy-sha.txt', ChecksumMode: 'ENABLED' }));
+  assert.equal(copiedHead.ChecksumSHA256, expected.SHA256);
+});
+
+test('CreateBucket reads its CreateBucketConfiguration: another region is refused, a bad document is MalformedXML', async () => {
+  const s3 = client(alice, { maxAttempts: 1 });
+  assert.equal(await outcome(s3.send(new CreateBucketCommand({ Bucket: alice.bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-3' } }))), '400 IllegalLocationConstraintException');
+  assert.equal(await outcome(s3.send(new CreateBucketCommand({ Bucket: alice.bucket }))), 'ok');
+  const bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><CreateBucketConfiguration><LocationConstraint>&a;</LocationConstraint></CreateBucketConfiguration>';
+  for (const body of [bomb, '<CreateBucketConfiguration><LocationConstraint>', '<Other/>']) {
+    const res = await rawSigned(alice, 'PUT', `/${alice.bucket}`, body);
+    assert.equal(res.status, 400, body);
+    assert.match(res.body, /<Code>MalformedXML<\/Code>/);
+  }
 });
 
 test('listing edges as S3: max-keys=0, empty or forged continuation-token, encoding-type=url', async () => {
