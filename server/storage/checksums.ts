@@ -6,6 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { StoredChecksum } from './object-store.ts';
+import { element } from './xml.ts';
 
 export interface Checksum {
   update(chunk: Buffer): void;
@@ -130,6 +131,12 @@ const elementNames: Record<ChecksumAlgorithm, string> = {
 /** `ChecksumCRC32`…: the element naming an algorithm's value in S3 documents. */
 export function checksumElementName(algorithm: ChecksumAlgorithm): string {
   return elementNames[algorithm];
+}
+
+/** The elements announcing a stored checksum in a result document (`<ChecksumCRC32>…`, `<ChecksumType>`). */
+export function checksumElements(checksum: StoredChecksum | undefined): string {
+  if (!checksum?.value) return '';
+  return `${element(checksumElementName(checksum.algorithm), checksum.value)}${element('ChecksumType', checksum.type)}`;
 }
 
 /** The response headers announcing a stored checksum. */

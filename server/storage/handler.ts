@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { payloadChecksum, payloadStages, PayloadVerifier } from './chunked.ts';
-import { checksumElementName, checksumHeaders, combinedChecksum, compositeChecksum, isChecksumAlgorithm, isCombinable } from './checksums.ts';
+import { checksumElementName, checksumElements, checksumHeaders, combinedChecksum, compositeChecksum, isChecksumAlgorithm, isCombinable } from './checksums.ts';
 import { checkCopySourceConditions, writeCondition } from './conditions.ts';
 import type { CredentialStore, S3Credential } from './credentials.ts';
 import { S3Error, sendError } from './errors.ts';
@@ -469,8 +469,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     };
     const meta = await store.put(ctx.bucket, ctx.key, stages, info, source.size, condition);
     changed(ctx.bucket, ctx.key);
-    const checksum = meta.checksum ? `${element(checksumElementName(meta.checksum.algorithm), meta.checksum.value)}${element('ChecksumType', meta.checksum.type)}` : '';
-    sendXml(ctx, `<CopyObjectResult xmlns="${s3Namespace}">${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}${checksum}</CopyObjectResult>`);
+    sendXml(ctx, `<CopyObjectResult xmlns="${s3Namespace}">${element('LastModified', isoDate(meta.lastModified))}${element('ETag', quoted(meta.etag))}${checksumElements(meta.checksum)}</CopyObjectResult>`);
   }
 
   async function deleteObject(ctx: Context): Promise<void> {
@@ -575,8 +574,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const host = headerValue(ctx.headers, 'host') ?? 'localhost';
     const answer = (meta: ObjectMeta): void => {
       const location = `http://${host}/${ctx.bucket}/${uriEncode(ctx.key, true)}`;
-      const checksum = meta.checksum ? `${element(checksumElementName(meta.checksum.algorithm), meta.checksum.value)}${element('ChecksumType', meta.checksum.type)}` : '';
-      sendXml(ctx, `<CompleteMultipartUploadResult xmlns="${s3Namespace}">${element('Location', location)}${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('ETag', quoted(meta.etag))}${checksum}</CompleteMultipartUploadResult>`);
+      sendXml(ctx, `<CompleteMultipartUploadResult xmlns="${s3Namespace}">${element('Location', location)}${element('Bucket', ctx.bucket)}${element('Key', ctx.key)}${element('ETag', quoted(meta.etag))}${checksumElements(meta.checksum)}</CompleteMultipartUploadResult>`);
     };
     if (!upload || upload.key !== ctx.key) {
       // A retry of a completion that succeeded (its answer lost): S3 answers it again, the same.
