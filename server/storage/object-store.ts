@@ -409,12 +409,14 @@ export class ObjectStore {
     throw new S3Error('InternalError', 'The object changed too often while being read');
   }
 
-  async delete(bucket: string, key: string): Promise<void> {
+  /** `condition` (an S3 conditional delete) is checked against the object at the commit point. */
+  async delete(bucket: string, key: string, condition?: WriteCondition): Promise<void> {
     const dir = this.#objectsDir(bucket);
     const hash = keyHash(key);
     const index = await this.#idx();
     await this.#exclusive(`${bucket}/${hash}`, async () => {
       const meta = await this.#readJson<ObjectMeta>(join(dir, `${hash}.json`));
+      condition?.(meta);
       if (!meta) return;
       index.intend(bucket, key);
       await rm(join(dir, `${hash}.json`), { force: true });
