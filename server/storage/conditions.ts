@@ -1,5 +1,5 @@
 /**
- * S3's conditional writes and copies. Writes (PutObject, CompleteMultipartUpload, CopyObject's
+ * S3's conditional writes, deletes and copies. Writes (PutObject, CompleteMultipartUpload, CopyObject's
  * destination): `If-None-Match: *` (only if no object has the key) and `If-Match: <etag>` (only
  * over that version), checked when the request arrives and again at the commit point, so that of
  * two racing conditional writes only the first to finish succeeds, as on AWS. Copies:
@@ -51,6 +51,18 @@ export function writeCondition(headers: Map<string, string[]>, current: ObjectMe
   };
   check(current, false);
   return (object) => check(object, true);
+}
+
+/**
+ * A conditional delete (`If-Match` on DeleteObject, `<ETag>` of an object in DeleteObjects): only
+ * that version (or, with `*`, whatever exists) is deleted; 412 otherwise, 404 when there is none.
+ */
+export function deleteCondition(ifMatch: string | undefined): WriteCondition | undefined {
+  if (ifMatch === undefined) return undefined;
+  return (object) => {
+    if (!object) throw new S3Error('NoSuchKey');
+    if (!etagListMatches(ifMatch, object.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
+  };
 }
 
 /**

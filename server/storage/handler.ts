@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { payloadChecksum, payloadStages, PayloadVerifier } from './chunked.ts';
 import { checksumElementName, checksumElements, checksumHeaders, combinedChecksum, compositeChecksum, isChecksumAlgorithm, isCombinable } from './checksums.ts';
-import { checkCopySourceConditions, writeCondition } from './conditions.ts';
+import { checkCopySourceConditions, deleteCondition, writeCondition } from './conditions.ts';
 import type { CredentialStore, S3Credential } from './credentials.ts';
 import { S3Error, sendError } from './errors.ts';
 import { isValidBucketName, ObjectStore, storedHeaders, type ObjectInfo, type ObjectMeta, type StoredChecksum, type UploadMeta } from './object-store.ts';
@@ -474,7 +474,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
 
   async function deleteObject(ctx: Context): Promise<void> {
     requireWrite(ctx);
-    await store.delete(ctx.bucket, ctx.key);
+    await store.delete(ctx.bucket, ctx.key, deleteCondition(headerValue(ctx.headers, 'if-match')));
     changed(ctx.bucket, ctx.key);
     sendEmpty(ctx, 204);
   }
@@ -491,7 +491,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       if (key === undefined) throw new S3Error('MalformedXML');
       try {
         checkKey(key);
-        await store.delete(ctx.bucket, key);
+        await store.delete(ctx.bucket, key, deleteCondition(childText(object, 'ETag')?.trim()));
         changed(ctx.bucket, key);
         if (!quiet) out += `<Deleted>${element('Key', key)}</Deleted>`;
       } catch (error) {

@@ -529,6 +529,24 @@ test('conditional writes: If-None-Match: * and If-Match on PutObject, CompleteMu
   assert.equal(await outcome(s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'conditional/fresh.txt', Body: 'x', IfNoneMatch: 'some-etag' }))), '501 NotImplemented');
 });
 
+test('conditional deletes: If-Match on DeleteObject, ETag in DeleteObjects', async () => {
+  const s3 = client(alice);
+  const put = await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'conditional/delete-me.txt', Body: 'x' }));
+  const other = '"0123456789abcdef0123456789abcdef"';
+  assert.equal(await outcome(s3.send(new DeleteObjectCommand({ Bucket: alice.bucket, Key: 'conditional/delete-me.txt', IfMatch: other }))), '412 PreconditionFailed');
+  assert.equal((await bodyBytes(s3, alice.bucket, 'conditional/delete-me.txt')).toString(), 'x');
+  assert.equal(await outcome(s3.send(new DeleteObjectCommand({ Bucket: alice.bucket, Key: 'conditional/delete-me.txt', IfMatch: put.ETag }))), 'ok');
+  assert.equal(await outcome(s3.send(new DeleteObjectCommand({ Bucket: alice.bucket, Key: 'conditional/delete-me.txt', IfMatch: '*' }))), '404 NoSuchKey');
+  assert.equal(await outcome(s3.send(new DeleteObjectCommand({ Bucket: alice.bucket, Key: 'conditional/delete-me.txt' }))), 'ok', 'unconditional: 204 whether or not it exists');
+
+  const a = await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'conditional/a.txt', Body: 'a' }));
+  await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'conditional/b.txt', Body: 'b' }));
+  const batch = await s3.send(new DeleteObjectsCommand({ Bucket: alice.bucket, Delete: { Objects: [{ Key: 'conditional/a.txt', ETag: a.ETag }, { Key: 'conditional/b.txt', ETag: other }] } }));
+  assert.deepEqual(batch.Deleted?.map((deleted) => deleted.Key), ['conditional/a.txt']);
+  assert.deepEqual(batch.Errors?.map((failed) => [failed.Key, failed.Code]), [['conditional/b.txt', 'PreconditionFailed']]);
+  assert.equal((await bodyBytes(s3, alice.bucket, 'conditional/b.txt')).toString(), 'b');
+});
+
 test('conditional copies: x-amz-copy-source-if-match / -if-none-match / -if-(un)modified-since', async () => {
   const s3 = client(alice);
   const put = await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'conditional/source.txt', Body: 'source' }));
