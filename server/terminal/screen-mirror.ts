@@ -20,7 +20,11 @@ export const scrollback = 1000;
  */
 interface CoreTerminal {
   writeSync(data: string): void;
+  _inputHandler: { _parser: { clearOscHandler(ident: number): void; clearDcsHandler(id: { intermediates: string; final: string }): void } };
 }
+
+/** Every OSC xterm handles (titles, palette, hyperlinks) and its one DCS (DECRQSS, a report). */
+const oscIdents = [0, 1, 2, 4, 8, 10, 11, 12, 104, 110, 111, 112];
 
 export class ScreenMirror {
   readonly #terminal: InstanceType<typeof Terminal>;
@@ -34,6 +38,7 @@ export class ScreenMirror {
     this.#serializer = new SerializeAddon();
     this.#terminal.loadAddon(this.#serializer);
     this.#boundRepeats();
+    this.#dropStrings();
   }
 
   get cols(): number {
@@ -59,6 +64,18 @@ export class ScreenMirror {
 
   dispose(): void {
     this.#terminal.dispose();
+  }
+
+  /**
+   * A replay carries cells, modes and the cursor, not titles, colours set by OSC, links or
+   * reports; yet xterm gathers an OSC or DCS payload a character at a time (`s += char`: ~32 bytes
+   * of heap per character, up to its 10 MB limit), so one `printf` of a long title held 64 MB per
+   * 2 MB. Without their handlers the parser skips such payloads as it reads them.
+   */
+  #dropStrings(): void {
+    const parser = this.#core._inputHandler._parser;
+    for (const ident of oscIdents) parser.clearOscHandler(ident);
+    parser.clearDcsHandler({ intermediates: '$', final: 'q' });
   }
 
   /**

@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { CpuBudget, Watermarks } from '../../server/terminal/flow.ts';
 import { MirrorScheduler, sliceEnd, type Mirror, type SchedulerOptions } from '../../server/terminal/mirror-scheduler.ts';
 import { ScreenMirror } from '../../server/terminal/screen-mirror.ts';
@@ -171,6 +173,29 @@ test('the headless mirror caps repeat counts and replays its screen', () => {
     assert.match(mirror.serialize(), /hello.*world/);
     mirror.resize(80, 24);
     assert.equal(mirror.cols, 80);
+  } finally {
+    mirror.dispose();
+  }
+});
+
+test('long OSC and DCS payloads (titles, reports) cost the mirror no memory', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const mirror = new ScreenMirror(80, 24);
+  try {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const payload = 'x'.repeat(2_000_000);
+    for (const [open, close] of [['\x1b]0;', '\x07'], ['\x1b]8;;', '\x1b\\'], ['\x1bP$q', '\x1b\\']]) {
+      const text = `${open}${payload}${close}`;
+      for (let at = 0; at < text.length; at += 16 * 1024) mirror.parse(text.slice(at, at + 16 * 1024));
+    }
+    mirror.parse('still here');
+    gc();
+    const grown = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
+    // xterm's own handlers keep ~64 MB for a 2 MB title.
+    assert.ok(grown < 16, `the heap grew by ${grown.toFixed(0)} MB`);
+    assert.match(mirror.serialize(), /still here/);
   } finally {
     mirror.dispose();
   }
