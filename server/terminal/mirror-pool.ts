@@ -15,7 +15,7 @@
  * snapshots answer an empty screen — a reload then shows a clean terminal, the shell lives on.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { TerminalSize } from '../drivers/driver.ts';
 import type { FromWorker, ToWorker } from './mirror-protocol.ts';
 
@@ -114,6 +114,7 @@ interface PoolWorker {
 export class MirrorPool {
   readonly #size: number;
   readonly #events: PoolEvents;
+  readonly #limits: ResourceLimits | undefined;
   readonly #workers: Array<PoolWorker | undefined>;
   readonly #workerOf = new Map<number, number>();
   /** Snapshot requests in flight: the mirror asking, and its answer. */
@@ -122,9 +123,11 @@ export class MirrorPool {
   #nextRequest = 0;
   #closed = false;
 
-  constructor(options: { size?: number } & PoolEvents = {}) {
+  /** `resourceLimits`: each worker's heap (a worker past it dies and is replaced; Node's default otherwise). */
+  constructor(options: { size?: number; resourceLimits?: ResourceLimits } & PoolEvents = {}) {
     this.#size = options.size ?? defaultPoolSize();
     this.#events = options;
+    this.#limits = options.resourceLimits;
     this.#workers = Array.from({ length: this.#size }, () => undefined);
   }
 
@@ -178,7 +181,7 @@ export class MirrorPool {
   }
 
   #spawn(slot: number): PoolWorker {
-    const worker = new Worker(new URL('./mirror-worker.ts', import.meta.url));
+    const worker = new Worker(new URL('./mirror-worker.ts', import.meta.url), { resourceLimits: this.#limits });
     // Idle workers must not keep a process alive that has nothing else to do (tests, CLI).
     worker.unref();
     const entry: PoolWorker = { worker, mirrors: new Map() };

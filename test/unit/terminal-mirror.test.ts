@@ -222,3 +222,28 @@ test('the worker pool mirrors shells off the main thread and answers snapshots i
     await pool.close();
   }
 });
+
+test('a worker that dies is replaced: its shells get blank mirrors, nothing stays pending', { timeout: 30_000 }, async () => {
+  // A heap too small for a full 300×100 mirror of combining characters: the worker runs out.
+  const errors: unknown[] = [];
+  const pool = new MirrorPool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: 12, maxYoungGenerationSizeMb: 4 }, error: (error) => errors.push(error) });
+  // Idle workers are unref'd: keep this process up while one is replaced.
+  const alive = setInterval(() => {}, 1_000);
+  try {
+    const big = pool.open({ cols: 300, rows: 100 }, { parsed: () => {}, behind: () => {} });
+    const small = pool.open({ cols: 80, rows: 24 }, { parsed: () => {}, behind: () => {} });
+    small.write('small shell');
+    assert.match(await small.snapshot(), /small shell/);
+    const line = `${'e\u0301'.repeat(299)}\r\n`;
+    for (let n = 0; n < 1200; n++) big.write(line);
+    assert.equal(await big.snapshot(), '', 'the snapshot asked of the dead worker answers an empty screen');
+    assert.match(String(errors[0]), /ERR_WORKER_OUT_OF_MEMORY/);
+    assert.equal(big.pending, 0, 'what was in flight is released (no pty stays paused on it)');
+    big.write('after the crash');
+    assert.match(await big.snapshot(), /after the crash/);
+    assert.doesNotMatch(await small.snapshot(), /small shell/, 'the other shell of the worker starts blank');
+  } finally {
+    clearInterval(alive);
+    await pool.close();
+  }
+});
