@@ -1,12 +1,14 @@
 /**
  * Local driver benchmark (root only):
  *  - 50 sequential launches: start() + attach() until the first byte of the prompt (median, p95);
- *  - idle RSS of a lab with 10 labs idle (sum of VmRSS of the processes of each lab's host uid).
+ *  - idle RSS of a lab with 10 labs idle (sum of VmRSS of the processes of each lab's host uid);
+ *  - the one-off compilation of the labs' seccomp filter (once per server process).
  * Run: node_modules/.bin/node test/bench/local-driver.bench.ts
  */
 import fs from 'node:fs';
 import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+import { labSeccompFilter } from '../../server/drivers/local/seccomp.ts';
 
 const MiB = 1024 * 1024;
 if (process.getuid?.() !== 0) {
@@ -45,6 +47,9 @@ function rssOfUid(uid: number): { kib: number; procs: number } {
 }
 
 async function main() {
+  const c0 = performance.now();
+  const bpf = labSeccompFilter(process.arch);
+  console.log(`seccomp filter: ${bpf.length / 8} BPF instructions, compiled once per process in ${(performance.now() - c0).toFixed(1)} ms`);
   await driver.reapAll();
   // Warm-up (page cache, first perl/bwrap exec).
   const w = await driver.start(spec('warm'));
