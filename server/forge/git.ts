@@ -17,6 +17,30 @@ export function gitEnvironment(extra: Record<string, string> = {}): Record<strin
   };
 }
 
+/**
+ * Settings of the git processes serving learners (http-backend and what it starts), given through
+ * GIT_CONFIG_* so every repository, old or new, gets them without touching its own config.
+ * Partial clone (`--filter`) needs the filter, and the lazy fetches of the blobs it left out
+ * want objects by id, which git's own server allows with allowAnySHA1InWant. A learner only
+ * reaches their own repositories, so naming any object of them gives nothing away.
+ */
+export const servingSettings: Readonly<Record<string, string>> = {
+  'uploadpack.allowFilter': 'true',
+  'uploadpack.allowAnySHA1InWant': 'true',
+};
+
+/** `settings` as the GIT_CONFIG_COUNT/KEY/VALUE variables git reads (git 2.31+). */
+export function configEnvironment(settings: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  const entries = Object.entries(settings);
+  entries.forEach(([key, value], index) => {
+    env[`GIT_CONFIG_KEY_${index}`] = key;
+    env[`GIT_CONFIG_VALUE_${index}`] = value;
+  });
+  env.GIT_CONFIG_COUNT = String(entries.length);
+  return env;
+}
+
 export interface GitResult {
   code: number;
   stdout: Buffer;

@@ -5,10 +5,15 @@
  * authenticated learner creates it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename, dirname } from 'node:path';
 import { authenticate, authRealm, type ForgeAuthenticator } from './auth.ts';
-import { runHttpBackend, type BackendLimits, type BackendOutcome } from './http-backend.ts';
+import { defaultBackendLimits, runHttpBackend, type BackendOutcome } from './http-backend.ts';
+import { remoteMessage } from './messages.ts';
 import { isValidLearnerId, parseRepoName } from './names.ts';
+import { refusalReport, type PushCommands } from './receive-pack.ts';
 import { RepositoryStore } from './repositories.ts';
+import { RequestSlots } from './slots.ts';
+import { ForgeUsage } from './usage.ts';
 
 export const forgePrefix = '/git/';
 
@@ -89,16 +94,42 @@ export interface ForgeEvent {
   durationMs: number;
 }
 
+export interface ForgeLimits {
+  /** Bytes one push may send. */
+  maxPushBytes: number;
+  /** A request with no byte either way for this long is ended. */
+  idleTimeoutMs: number;
+  /** A request lasting this long is ended, progressing or not. */
+  maxDurationMs: number;
+  /** Bytes a learner's repositories may take on disk; a push that would pass it is refused. */
+  maxBytesPerLearner: number;
+  /** Repositories a learner may hold (creation on push stops there). */
+  maxRepositoriesPerLearner: number;
+  /** git requests of one learner at once; beyond, that learner is refused (429). */
+  maxRequestsPerLearner: number;
+  /** git requests across the forge at once; beyond, requests wait up to maxWaitMs, then 503. */
+  maxRequests: number;
+  maxWaitMs: number;
+}
+
+const MiB = 1024 * 1024;
+
+export const defaultForgeLimits: ForgeLimits = {
+  maxPushBytes: defaultBackendLimits.maxBodyBytes,
+  idleTimeoutMs: defaultBackendLimits.idleTimeoutMs,
+  maxDurationMs: defaultBackendLimits.maxDurationMs,
+  maxBytesPerLearner: 1024 * MiB,
+  maxRepositoriesPerLearner: 50,
+  maxRequestsPerLearner: 4,
+  maxRequests: 32,
+  maxWaitMs: 30_000,
+};
+
 export interface ForgeHandlerOptions {
   /** Data directory of the bare repositories (durable learner data). */
   root: string;
   auth: ForgeAuthenticator;
-  /** Defaults: 100 MiB per push, 60 s per request. */
-  limits?: Partial<BackendLimits>;
-  /** Repositories a learner may hold (creation on push stops there); default 100. */
-  maxRepositoriesPerLearner?: number;
-  /** Concurrent git processes across the forge; more answer 503. Default 32. */
-  maxConcurrent?: number;
+  limits?: Partial<ForgeLimits>;
   /** Called after each git request (metrics, logs; stderr of failures is in outcome.stderr). */
   onRequest?: (event: ForgeEvent) => void;
   onError?: (error: unknown, context: string) => void;
@@ -115,11 +146,42 @@ function reply(res: ServerResponse, status: number, message: string, headers: Re
   res.end(`${message}\n`);
 }
 
+/** A refusal git prints as `remote:` lines (text/plain answers to its first request). */
+function refuse(res: ServerResponse, status: number, lines: string[], headers: Record<string, string> = {}): void {
+  reply(res, status, lines.join('\n'), headers);
+}
+
+/** Why a push may not even start, or how many bytes it may send and what it is told beyond. */
+type PushAllowance = { refused: string[] } | { maxBytes: number; beyond: string[] };
+
 export function createForgeHandler(options: ForgeHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const store = options.store ?? new RepositoryStore(options.root);
-  const maxRepositories = options.maxRepositoriesPerLearner ?? 100;
-  const maxConcurrent = options.maxConcurrent ?? 32;
-  let running = 0;
+  const limits: ForgeLimits = { ...defaultForgeLimits, ...options.limits };
+  const slots = new RequestSlots({ perLearner: limits.maxRequestsPerLearner, total: limits.maxRequests, maxWaitMs: limits.maxWaitMs });
+  const usage = new ForgeUsage((learnerId) => store.learnerDir(learnerId));
+  /** Requests at work per repository: an empty repository is removed only when none is. */
+  const active = new Map<string, number>();
+
+  async function pushAllowance(req: IncomingMessage, route: ForgeRoute, exists: boolean): Promise<PushAllowance> {
+    const { headers } = req;
+    if (!exists && store.names(route.learnerId).length >= limits.maxRepositoriesPerLearner) {
+      return { refused: remoteMessage('tooManyRepositories', headers, { max: limits.maxRepositoriesPerLearner }) };
+    }
+    const used = await usage.bytes(route.learnerId);
+    const room = limits.maxBytesPerLearner - used;
+    if (room <= 0) return { refused: remoteMessage('quotaFull', headers, { maxBytes: limits.maxBytesPerLearner, usedBytes: used }) };
+    if (room < limits.maxPushBytes) return { maxBytes: room, beyond: remoteMessage('overQuota', headers, { maxBytes: limits.maxBytesPerLearner, usedBytes: used }) };
+    return { maxBytes: limits.maxPushBytes, beyond: remoteMessage('pushTooLarge', headers, { maxBytes: limits.maxPushBytes }) };
+  }
+
+  /**
+   * No empty repository stays behind a push to count against the limit (nothing is lost: it
+   * holds no branch or tag); not while another request (beyond `own`, the caller's) works on it.
+   */
+  async function dropIfEmpty(route: ForgeRoute, key: string, own: number): Promise<void> {
+    if ((active.get(key) ?? 0) > own) return;
+    await store.removeIfEmpty(route.learnerId, route.repo).catch((error: unknown) => options.onError?.(error, 'forge: empty repository'));
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let route: ForgeRoute;
@@ -137,38 +199,77 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
     }
     // Somebody else's repository: the same answer as a missing one.
     if (identity.learnerId !== route.learnerId) return reply(res, 404, 'Repository not found');
+    const exists = store.exists(route.learnerId, route.repo);
+    if (!exists && route.service !== 'git-receive-pack') return reply(res, 404, 'Repository not found');
 
-    if (!store.exists(route.learnerId, route.repo)) {
-      if (route.service !== 'git-receive-pack') return reply(res, 404, 'Repository not found');
-      const owned = await store.list(route.learnerId);
-      if (owned.length >= maxRepositories) return reply(res, 403, `Repository limit reached (${maxRepositories})`);
-      await store.ensureEmpty(route.learnerId, route.repo);
-    }
-
-    if (running >= maxConcurrent) return reply(res, 503, 'Forge busy, retry shortly', { 'Retry-After': '2' });
-    running += 1;
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const slot = await slots.acquire(route.learnerId, gone.signal);
+    if (slot === 'learner-busy') return refuse(res, 429, remoteMessage('tooManyRequests', req.headers, { max: limits.maxRequestsPerLearner }), { 'Retry-After': '5' });
+    if (slot === 'forge-busy') return refuse(res, 503, remoteMessage('busy', req.headers), { 'Retry-After': '5' });
+    const key = `${route.learnerId}/${route.repo}`;
+    active.set(key, (active.get(key) ?? 0) + 1);
+    const push = route.action === 'git-receive-pack';
     const started = performance.now();
     let outcome: BackendOutcome;
     try {
+      if (gone.signal.aborted) return;
+      let allowance: PushAllowance | undefined;
+      if (route.service === 'git-receive-pack') {
+        allowance = await pushAllowance(req, route, exists);
+        // git prints the answer to the first request of a push; a refusal found at the second
+        // one is given in git's terms by the report below, except for a repository never made.
+        if ('refused' in allowance && (route.action === 'info/refs' || !exists)) return refuse(res, 403, allowance.refused);
+      }
+      let projectRoot = store.learnerDir(route.learnerId);
+      let pathInfo = `/${route.repo}.git/${route.action}`;
+      if (!exists && route.action === 'info/refs') {
+        // What a new repository advertises, without creating one for a push that may never come.
+        const template = await store.emptyTemplate();
+        projectRoot = dirname(template);
+        pathInfo = `/${basename(template)}/info/refs`;
+      } else if (!exists) {
+        await store.ensureEmpty(route.learnerId, route.repo);
+      }
+      const refusal = allowance && ('refused' in allowance ? allowance.refused : allowance.beyond);
       outcome = await runHttpBackend({
         req,
         res,
-        projectRoot: store.learnerDir(route.learnerId),
-        pathInfo: `/${route.repo}.git/${route.action}`,
+        projectRoot,
+        pathInfo,
         query: route.query,
         remoteUser: route.learnerId,
-        limits: options.limits,
+        limits: {
+          maxBodyBytes: allowance === undefined ? limits.maxPushBytes : 'refused' in allowance ? 0 : allowance.maxBytes,
+          idleTimeoutMs: limits.idleTimeoutMs,
+          maxDurationMs: limits.maxDurationMs,
+        },
+        ...(push && refusal
+          ? {
+              refusePush: async (commands: PushCommands) => {
+                // Before git hears of it, so a learner's next look finds no repository.
+                await dropIfEmpty(route, key, 1);
+                return refusalReport(commands, refusal, remoteMessage('refused', req.headers).join(' / '));
+              },
+              // git sends the whole pack before it reads the answer: a push well over the limit still hears why.
+              drainBytes: Math.max(limits.maxPushBytes, 64 * MiB),
+            }
+          : {}),
       });
     } finally {
-      running -= 1;
+      slot();
+      active.set(key, (active.get(key) ?? 1) - 1);
+      if (active.get(key) === 0) active.delete(key);
     }
-    if (route.action === 'git-receive-pack' && outcome.ok) {
-      await store.fixDefaultBranch(route.learnerId, route.repo).catch((error: unknown) => options.onError?.(error, 'forge: default branch'));
+    if (push) {
+      usage.forget(route.learnerId);
+      if (outcome.ok) await store.fixDefaultBranch(route.learnerId, route.repo).catch((error: unknown) => options.onError?.(error, 'forge: default branch'));
+      // A failed push, or git's probe of a large one (a lone flush packet), leaves an empty new repository.
+      if (!outcome.ok || !exists) await dropIfEmpty(route, key, 0);
     }
-    if (!outcome.ok && outcome.reason !== 'aborted') options.onError?.(new Error(`git ${route.action}: ${outcome.reason ?? 'failed'}: ${outcome.stderr.trim()}`), 'forge');
+    if (!outcome.ok && outcome.reason !== 'aborted' && outcome.reason !== 'too-large') options.onError?.(new Error(`git ${route.action}: ${outcome.reason ?? 'failed'}: ${outcome.stderr.trim()}`), 'forge');
     options.onRequest?.({ learnerId: route.learnerId, repo: route.repo, service: route.service, action: route.action, outcome, durationMs: performance.now() - started });
   }
-
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
       options.onError?.(error, 'forge');

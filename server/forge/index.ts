@@ -1,8 +1,8 @@
 /** The forge: git smart HTTP with per-learner private repositories and token auth. */
 export type { ForgeIdentity, ForgeAuthenticator } from './auth.ts';
 export { parseBasicAuth, tokenOf, authRealm } from './auth.ts';
-export { createForgeHandler, isForgeRequest, forgeUrlFor, parseForgeRoute, ForgeRouteError } from './handler.ts';
-export type { ForgeHandlerOptions, ForgeEvent, ForgeRoute, GitService } from './handler.ts';
+export { createForgeHandler, isForgeRequest, forgeUrlFor, parseForgeRoute, ForgeRouteError, defaultForgeLimits } from './handler.ts';
+export type { ForgeHandlerOptions, ForgeLimits, ForgeEvent, ForgeRoute, GitService } from './handler.ts';
 export { RepositoryStore, InvalidRepositoryName } from './repositories.ts';
 export type { RepositorySummary } from './repositories.ts';
 export type { TreeEntry, CommitSummary, FileContent, HasPathOptions } from './browse.ts';

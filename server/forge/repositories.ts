@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { git, runGit } from './git.ts';
 import { isValidLearnerId, isValidRepoName } from './names.ts';
 import {
@@ -45,6 +45,7 @@ const seedAuthor = {
 
 export class RepositoryStore {
   readonly root: string;
+  #template: Promise<string> | undefined;
 
   constructor(root: string) {
     this.root = root;
@@ -71,17 +72,21 @@ export class RepositoryStore {
     }
   }
 
-  /** The learner's repositories, by name. */
-  async list(learnerId: string): Promise<RepositorySummary[]> {
+  /** Names of the learner's repositories, sorted (no git run: cheap enough for every push). */
+  names(learnerId: string): string[] {
     const dir = this.learnerDir(learnerId);
     if (!existsSync(dir)) return [];
-    const names = readdirSync(dir)
+    return readdirSync(dir)
       .filter((entry) => entry.endsWith('.git'))
       .map((entry) => entry.slice(0, -4))
       .filter((name) => isValidRepoName(name) && this.exists(learnerId, name))
       .sort();
+  }
+
+  /** The learner's repositories, by name. */
+  async list(learnerId: string): Promise<RepositorySummary[]> {
     return Promise.all(
-      names.map(async (name) => {
+      this.names(learnerId).map(async (name) => {
         const gitDir = this.gitDir(learnerId, name);
         const headFile = await readFile(join(gitDir, 'HEAD'), 'utf8').catch(() => '');
         const defaultBranch = /^ref: refs\/heads\/(.+)$/m.exec(headFile)?.[1] ?? 'main';
@@ -117,25 +122,61 @@ export class RepositoryStore {
   private async create(learnerId: string, name: string, fill: (gitDir: string) => Promise<void>): Promise<boolean> {
     const target = this.gitDir(learnerId, name);
     if (this.exists(learnerId, name)) return false;
-    const tmpRoot = join(this.root, '.tmp');
-    mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
-    const tmp = join(tmpRoot, `${name}-${randomBytes(6).toString('hex')}.git`);
+    return this.build(target, this.learnerDir(learnerId), fill);
+  }
+
+  /** Builds a bare repository in `.tmp/` and renames it to `target`; false if it appeared meanwhile. */
+  private async build(target: string, parent: string, fill: (gitDir: string) => Promise<void>): Promise<boolean> {
+    const tmp = join(this.#tmpRoot(), `${basename(target, '.git')}-${randomBytes(6).toString('hex')}.git`);
     try {
-      await git(['init', '--quiet', '--bare', '-b', 'main', tmp], { cwd: tmpRoot });
+      await git(['init', '--quiet', '--bare', '-b', 'main', tmp], { cwd: this.#tmpRoot() });
       // A reflog in a bare repository: a force-push can be undone by hand.
       await git(['config', 'core.logAllRefUpdates', 'always'], { gitDir: tmp });
       await fill(tmp);
-      mkdirSync(this.learnerDir(learnerId), { recursive: true, mode: 0o700 });
+      mkdirSync(parent, { recursive: true, mode: 0o700 });
       try {
         renameSync(tmp, target);
       } catch (error) {
-        if (this.exists(learnerId, name)) return false; // created meanwhile by someone else
+        if (statSync(join(target, 'HEAD'), { throwIfNoEntry: false })?.isFile()) return false; // created meanwhile by someone else
         throw error;
       }
       return true;
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  }
+
+  #tmpRoot(): string {
+    const tmpRoot = join(this.root, '.tmp');
+    mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
+    return tmpRoot;
+  }
+
+  /**
+   * A pristine empty repository outside every learner's directory (`.template/` is no valid
+   * learner id): what a repository not yet pushed to advertises. Never written to.
+   */
+  emptyTemplate(): Promise<string> {
+    const gitDir = join(this.root, '.template', 'empty.git');
+    this.#template ??= (async () => {
+      if (!statSync(join(gitDir, 'HEAD'), { throwIfNoEntry: false })?.isFile()) await this.build(gitDir, dirname(gitDir), async () => {});
+      return gitDir;
+    })();
+    this.#template.catch(() => (this.#template = undefined));
+    return this.#template;
+  }
+
+  /** Removes the repository if no branch or tag was ever pushed to it; true when removed. */
+  async removeIfEmpty(learnerId: string, name: string): Promise<boolean> {
+    if (!this.exists(learnerId, name)) return false;
+    const gitDir = this.gitDir(learnerId, name);
+    const refs = await runGit(['for-each-ref', '--count=1', '--format=%(refname)'], { gitDir });
+    if (refs.code !== 0 || refs.stdout.length > 0) return false;
+    // Out of the learner's directory in one rename, then deleted: never seen half-removed.
+    const doomed = join(this.#tmpRoot(), `removed-${name}-${randomBytes(6).toString('hex')}.git`);
+    renameSync(gitDir, doomed);
+    rmSync(doomed, { recursive: true, force: true });
+    return true;
   }
 
   /**

@@ -308,20 +308,21 @@ test('a 5 MB incompressible push round-trips (chunked body), sha256 equal', asyn
   assert.equal(file?.size, data.length);
 });
 
-test('a push over the size limit is refused (413) and leaves the branch alone', async () => {
+test('a push over the size limit is refused in git terms and leaves nothing; a declared body far beyond it gets 413 at once', async () => {
   const limitedRoot = join(work, 'limited');
   const limited = await listen(
-    createForgeHandler({ root: limitedRoot, auth: { byToken: (token) => (tokens[token] ? { learnerId: tokens[token] } : undefined) }, limits: { maxBodyBytes: 1024 * 1024 } }),
+    createForgeHandler({ root: limitedRoot, auth: { byToken: (token) => (tokens[token] ? { learnerId: tokens[token] } : undefined) }, limits: { maxPushBytes: 1024 * 1024 } }),
   );
   try {
     const port = (limited.address() as AddressInfo).port;
     const dir = await newWorkingRepo('limited', { 'data.bin': randomBytes(3 * 1024 * 1024) });
     const result = await run(['push', `http://${alice}@127.0.0.1:${port}/git/alice/limited.git`, 'main'], dir);
     assert.notEqual(result.code, 0);
-    assert.equal(await new RepositoryStore(limitedRoot).hasPath('alice', 'limited', 'data.bin'), false);
+    assert.match(result.stderr, /! \[remote rejected\] main -> main/);
+    assert.equal(new RepositoryStore(limitedRoot).exists('alice', 'limited'), false);
     const declared = await new Promise<number>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, method: 'POST', path: '/git/alice/limited.git/git-receive-pack', headers: { Authorization: basic('x', alice), 'Content-Length': String(2 * 1024 * 1024) } },
+        { host: '127.0.0.1', port, method: 'POST', path: '/git/alice/limited.git/git-receive-pack', headers: { Authorization: basic('x', alice), 'Content-Length': String(100 * 1024 * 1024) } },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -379,7 +380,7 @@ test('path traversal in repository names and learner ids is refused; nothing esc
   assert.notEqual(push.code, 0);
   assert.equal(existsSync(join(work, 'escape.git')), false);
   assert.equal(existsSync(join(dataRoot, 'escape.git')), false);
-  assert.deepEqual(readdirSync(dataRoot).filter((name) => name !== '.tmp').sort(), ['alice', 'bob']);
+  assert.deepEqual(readdirSync(dataRoot).filter((name) => !name.startsWith('.')).sort(), ['alice', 'bob']);
   await assert.rejects(() => store.ensureFromSeed('alice', '../../escape', seedDir));
   assert.equal(await store.hasPath('../bob', 'bobs', 'hello.txt'), false);
   assert.equal(await store.tree('alice', '..', 'HEAD'), undefined);
