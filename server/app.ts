@@ -115,6 +115,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     presignMaxMs: config.s3PresignMaxExpiry,
     anonymousTtlMs: config.learners.anonymousTtl,
     newLearnersPerHour: config.learners.newLearnersPerHour,
+    forgeLimits: config.forge,
   });
   let terminals: TerminalServer | undefined;
   const connectionLimits: ConnectionLimits = {

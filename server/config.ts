@@ -94,6 +94,20 @@ const environment = z.object({
   ATELIER_S3_MULTIPART_TTL: duration.default(24 * 3600_000),
   /** Embedded S3: requests one learner may have in progress; beyond, 503 SlowDown. */
   ATELIER_S3_MAX_CONCURRENT_PER_LEARNER: integer(1, 10_000).default(16),
+  /** Forge: a git request with no byte either way this long is ended (a slow but progressing clone is not). */
+  ATELIER_FORGE_REQUEST_TIMEOUT: duration.default(60_000),
+  /** Forge: a git request lasting this long is ended, progressing or not. */
+  ATELIER_FORGE_MAX_DURATION: duration.default(3600_000),
+  /** Forge: bytes one push may send (a 200 MB repository pushes within 512Mi). */
+  ATELIER_FORGE_MAX_PUSH: byteSize.default(512 * 1024 ** 2),
+  /** Forge: bytes a learner's repositories may take on disk. */
+  ATELIER_FORGE_MAX_BYTES: byteSize.default(1024 ** 3),
+  /** Forge: repositories one learner may hold. */
+  ATELIER_FORGE_MAX_REPOS: integer(1, 100_000).default(50),
+  /** Forge: git requests of one learner at once; beyond, that learner alone is refused. */
+  ATELIER_FORGE_REQUESTS_PER_LEARNER: integer(1, 1000).default(4),
+  /** Forge: git requests at once across the forge; beyond, requests wait (30 s at most), then 503. */
+  ATELIER_FORGE_MAX_REQUESTS: integer(1, 10_000).default(32),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
   .refine((e) => e.ATELIER_MAX_LIFETIME >= e.ATELIER_MAX_TTL, {
@@ -151,6 +165,16 @@ export interface Config {
   s3CredentialTtl: number;
   /** Milliseconds: cap on a presigned URL's life. */
   s3PresignMaxExpiry: number;
+  /** The forge's limits (server/forge's ForgeLimits); milliseconds and bytes. */
+  forge: {
+    idleTimeoutMs: number;
+    maxDurationMs: number;
+    maxPushBytes: number;
+    maxBytesPerLearner: number;
+    maxRepositoriesPerLearner: number;
+    maxRequestsPerLearner: number;
+    maxRequests: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   learners: {
     /** Milliseconds unseen after which an anonymous learner with no data is deleted. */
@@ -271,6 +295,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.ATELIER_S3_ORIGIN === undefined ? {} : { s3Origin: e.ATELIER_S3_ORIGIN.replace(/\/$/, '') }),
     s3CredentialTtl: e.ATELIER_S3_CREDENTIAL_TTL ?? (e.ATELIER_S3_ENDPOINT === undefined ? 24 : 12) * 3600_000,
     s3PresignMaxExpiry: e.ATELIER_S3_PRESIGN_MAX_EXPIRY,
+    forge: {
+      idleTimeoutMs: e.ATELIER_FORGE_REQUEST_TIMEOUT,
+      maxDurationMs: e.ATELIER_FORGE_MAX_DURATION,
+      maxPushBytes: e.ATELIER_FORGE_MAX_PUSH,
+      maxBytesPerLearner: e.ATELIER_FORGE_MAX_BYTES,
+      maxRepositoriesPerLearner: e.ATELIER_FORGE_MAX_REPOS,
+      maxRequestsPerLearner: e.ATELIER_FORGE_REQUESTS_PER_LEARNER,
+      maxRequests: e.ATELIER_FORGE_MAX_REQUESTS,
+    },
     logLevel: e.LOG_LEVEL,
     learners: { anonymousTtl: e.ATELIER_ANONYMOUS_TTL, newLearnersPerHour: e.ATELIER_NEW_LEARNERS_PER_HOUR },
     connections: {

@@ -17,7 +17,7 @@ import { join, relative, sep } from 'node:path';
 import type { S3Limits, S3Mode } from '../config.ts';
 import type { Driver } from '../drivers/driver.ts';
 import type { LabDefinition } from '../labs/schema.ts';
-import { createForgeHandler, isForgeRequest, RepositoryStore } from '../forge/index.ts';
+import { createForgeHandler, isForgeRequest, RepositoryStore, type ForgeLimits } from '../forge/index.ts';
 import { createS3Handler, isS3Request } from '../storage/index.ts';
 import { ObjectStore } from '../storage/object-store.ts';
 import { embeddedObjects, ExternalS3, type LearnerObjects } from '../storage/external.ts';
@@ -89,6 +89,8 @@ export interface PlatformOptions {
   anonymousTtlMs?: number;
   /** New learner identities per client address and hour; 1000 when absent. */
   newLearnersPerHour?: number;
+  /** The forge's timeouts, push size, per-learner quotas and slots; server/forge's defaults when absent. */
+  forgeLimits?: Partial<ForgeLimits>;
 }
 
 /**
@@ -246,6 +248,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       if (event.action === 'git-receive-pack' && event.outcome.ok) events.emit('changed', event.learnerId, 'git');
     },
     onError: (error, context) => options.log(`forge: ${context}`, error),
+    ...(options.forgeLimits ? { limits: options.forgeLimits } : {}),
   });
 
   // Trainers' shared files (labs/<id>/<from>) are published under the shared bucket at start.
