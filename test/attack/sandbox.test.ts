@@ -244,6 +244,26 @@ describe('lab sandbox (attack suite)', { skip: !isRoot && 'needs root' }, () => 
     assert.notEqual((await sh(A, 'ls /sys')).code, 0, 'no /sys in a lab');
   });
 
+  it('mounts the host has below /proc (binfmt_misc, an automount point) do not follow into a lab', async () => {
+    const below = '/proc/sys/fs/binfmt_misc';
+    const mounted = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === below);
+    // A host without it gets one for the time of this test (what systemd hosts have anyway).
+    const ours = fs.existsSync(below) && !mounted();
+    if (ours) assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k,mode=0555', 'atelier-sandbox-test', below]).status, 0);
+    try {
+      assert.ok(mounted(), `${below} is a mount on the host`);
+      const lab = await driver.start(labSpec('sandbox-proc-submount'));
+      try {
+        const r = await sh(lab, 'cat /proc/self/mountinfo');
+        assert.deepEqual(r.stdout.split('\n').filter((l) => (l.split(' ')[4] ?? '').startsWith(below)), [], `${below} in the lab`);
+      } finally {
+        await driver.stop(lab);
+      }
+    } finally {
+      if (ours) spawnSync('umount', [below]);
+    }
+  });
+
   it("the server's data directory and the project's path are named nowhere a lab can read", async () => {
     // Needles come on stdin, so that the probe's own command line does not hold them.
     const scan = `

@@ -31,9 +31,9 @@ use warnings;
 
 my %NR = (
   x64   => { setns => 308, prctl => 157, setresuid => 117, setresgid => 119, setgroups => 116, prlimit64 => 302, close_range => 436,
-             unshare => 272, mount => 165, open_tree => 428, dup3 => 292 },
+             unshare => 272, mount => 165, umount2 => 166, open_tree => 428, dup3 => 292 },
   arm64 => { setns => 268, prctl => 167, setresuid => 147, setresgid => 149, setgroups => 159, prlimit64 => 261, close_range => 436,
-             unshare => 97, mount => 40, open_tree => 428, dup3 => 24 },
+             unshare => 97, mount => 40, umount2 => 39, open_tree => 428, dup3 => 24 },
 );
 my %RLIMIT = (fsize => 1, core => 4, nproc => 6, nofile => 7, as => 9);
 my %NSTYPE = (user => 0x10000000, cgroup => 0x02000000, ipc => 0x08000000, uts => 0x04000000,
@@ -112,12 +112,25 @@ sub load_seccomp {
 
 # A mount namespace for this lab only (private propagation: nothing reaches the host's), where
 # /dev/pts is a devpts instance of at most $max ptys; bwrap binds it over the lab's /dev/pts.
-sub private_devpts {
+sub private_mounts {
   my ($max) = @_;
   fail('bad --ptys') unless $max =~ /^\d+$/ && $max >= 1 && $max <= 4096;
   syscall($nr->{unshare}, 0x00020000) == 0 or fail("unshare mount namespace: $!");    # CLONE_NEWNS
   my ($none, $root) = ('none', '/');
   syscall($nr->{mount}, $none, $root, 0, 0x4000 | 0x40000, 0) == 0 or fail("private mounts: $!");    # MS_REC|MS_PRIVATE
+  # bwrap binds parts of the host's /proc read-only, recursively: what the host mounts below it
+  # (binfmt_misc, systemd's automount point for it) must not follow into the lab.
+  open(my $mi, '<', '/proc/self/mountinfo') or fail("mountinfo: $!");
+  my @below;
+  while (my $line = <$mi>) {
+    my $point = (split / /, $line)[4] // next;
+    $point =~ s/\\([0-7]{3})/chr(oct($1))/ge;
+    push @below, $point if $point =~ m{^/proc/.};
+  }
+  close($mi);
+  for my $point (sort { length($b) <=> length($a) } @below) {
+    syscall($nr->{umount2}, $point, 2) == 0 or $!{EINVAL} or $!{ENOENT} or fail("umount $point: $!");    # MNT_DETACH
+  }
   my ($src, $dst, $type, $data) = ('devpts', '/dev/pts', 'devpts', "newinstance,ptmxmode=0666,mode=0620,max=$max");
   syscall($nr->{mount}, $src, $dst, $type, 2 | 8, $data) == 0 or fail("devpts: $!");    # MS_NOSUID|MS_NOEXEC
 }
@@ -152,7 +165,7 @@ if ($mode eq 'start') {
   # Before the mount namespace changes: open_tree clones only mounts of the caller's namespace.
   neutral_gateway($opt{'gateway-fd'}) if defined $opt{'gateway-fd'};
   # Mandatory: bwrap binds /dev/pts from here, which would otherwise be the host's instance.
-  private_devpts($opt{ptys} // fail('missing --ptys'));
+  private_mounts($opt{ptys} // fail('missing --ptys'));
   drop_to($opt{uid}, $opt{gid});
   run($fds);    # bwrap needs 3 (info) and 4-6 (passwd, group, hosts); 7-8 (gateway socket, forwarder)
 }
