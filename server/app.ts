@@ -15,6 +15,7 @@ import { createLearnerPlatform, type LearnerPlatform } from './learners/platform
 import { listenGateway } from './http/gateway.ts';
 import { limitConnections, openFileLimit, serverOptions, totalConnections, type ConnectionLimits } from './http/connection-limits.ts';
 import { routeByOrigin } from './http/origins.ts';
+import { createRepoRawHandler, rawLinkSecret } from './http/repo-raw.ts';
 import { attachAutoChecks } from './learners/auto-checks.ts';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -95,8 +96,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     gateway: () => (gatewayReady ? { socketPath: gatewaySocket, port } : undefined),
     tools: loadLabTools(config.labsDir),
   });
-  // The S3 origin: configured, the external S3's, or s3.localhost on the port listened on.
-  let contentOrigin = config.s3.mode === 'external' ? config.s3.endpoint : (config.s3Origin ?? `http://s3.localhost:${port}`);
+  // The S3 origin (learner bytes): configured, or s3.localhost on the port listened on. With an
+  // external S3 it serves raw repository files only.
+  let contentOrigin = config.s3Origin ?? `http://s3.localhost:${port}`;
   const platform: LearnerPlatform = await createLearnerPlatform({
     dataDir: config.dataDir,
     labsDir: config.labsDir,
@@ -132,11 +134,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     checkTimeoutMs: options.checkTimeoutMs,
     routes: options.routes,
     learners: platform,
+    contentOrigin: () => contentOrigin,
     // The forge and S3 share the port but not fastify: their bodies are streams for git and
     // for the object store, and fastify's parsers must never read them.
     // Learner bytes (S3) have an origin of their own, told apart by Host on this same port.
     serverFactory: (handler) => {
-      const route = routeByOrigin({ contentOrigin: () => contentOrigin, trustProxy: config.trustProxy, s3: platform.s3, platform: platform.dispatch });
+      const raw = createRepoRawHandler(rawLinkSecret(platform.context.cookieSecret), platform.repos);
+      const route = routeByOrigin({ contentOrigin: () => contentOrigin, trustProxy: config.trustProxy, s3: platform.s3, raw, platform: platform.dispatch });
       return createServer(serverOptions(connectionLimits), (req, res) => route(req, res) || handler(req, res)) as Server;
     },
   });
@@ -164,7 +168,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   await fastify.listen({ port: config.port, host: config.host });
   const address = fastify.server.address();
   port = typeof address === 'object' && address ? address.port : config.port;
-  if (config.s3.mode === 'embedded' && config.s3Origin === undefined) contentOrigin = `http://s3.localhost:${port}`;
+  if (config.s3Origin === undefined) contentOrigin = `http://s3.localhost:${port}`;
   const gateway = await listenGateway(gatewaySocket, platform);
   gatewayReady = true;
 

@@ -15,6 +15,7 @@ import { registerIdentity } from './identity.ts';
 import { registerMeRoutes } from './me.ts';
 import { registerFileRoutes } from './files.ts';
 import { registerRepoRoutes } from './repos.ts';
+import { rawLink, rawLinkSecret } from './repo-raw.ts';
 
 /** Request bodies are small JSON documents. */
 export const bodyLimit = 64 * 1024;
@@ -30,6 +31,8 @@ export interface HttpAppOptions {
   checkTimeoutMs?: number;
   /** The HTTP server fastify runs on (to serve the forge and S3 beside it on one port). */
   serverFactory?: FastifyServerOptions['serverFactory'];
+  /** The S3 origin, where raw repository files are linked to. */
+  contentOrigin?: () => string;
   /** More routes (learner, forge, storage…), registered after the API's and before the site's. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -67,7 +70,9 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     await registerIdentity(app, learners.context);
     registerMeRoutes(app, store, learners.context.storage);
     registerFileRoutes(app, store, learners.objects, learners.context.storage, (learnerId) => learners.events.emit('changed', learnerId, 's3'));
-    registerRepoRoutes(app, store, learners.repos);
+    const contentOrigin = options.contentOrigin;
+    const secret = rawLinkSecret(learners.context.cookieSecret);
+    registerRepoRoutes(app, store, learners.repos, contentOrigin && ((learnerId, repo, path) => rawLink(contentOrigin(), secret, learnerId, repo, path)));
   }
   registerLabRoutes(app, options.sessions, learners?.context);
   registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs, learners: learners?.context });

@@ -28,8 +28,10 @@ export interface OriginRouting {
   /** The S3 origin (http(s)://host[:port]); read per request, the port is known only once listening. */
   contentOrigin: () => string;
   trustProxy: boolean;
-  /** The embedded S3 endpoint; undefined with an external S3 (the S3 origin then serves nothing here). */
+  /** The embedded S3 endpoint; undefined with an external S3 (S3 is then served elsewhere). */
   s3?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Other learner bytes of the S3 origin (raw repository files); false: not theirs. */
+  raw?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** The forge (and anything else served beside the API on the platform's origin); false: not its. */
   platform: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -49,12 +51,13 @@ export function routeByOrigin(routing: OriginRouting): (req: IncomingMessage, re
   return (req, res) => {
     const origin = routing.contentOrigin();
     if (requestHost(req, routing.trustProxy) === hostOf(origin)) {
+      if (routing.raw?.(req, res)) return true;
       if (routing.s3) routing.s3(req, res);
       else refuse(req, res, new S3Error('AccessDenied', 'This lab server stores no objects itself'));
       return true;
     }
     if (isS3Request(req)) {
-      refuse(req, res, new S3Error('AccessDenied', `S3 is served at ${origin}, not at the site's address`));
+      refuse(req, res, new S3Error('AccessDenied', routing.s3 ? `S3 is served at ${origin}, not at the site's address` : 'This lab server serves no S3 itself'));
       return true;
     }
     return routing.platform(req, res);

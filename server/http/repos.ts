@@ -5,6 +5,7 @@
  *   GET /api/me/repos/:repo/tree?path=      → { entries }
  *   GET /api/me/repos/:repo/file?path=      → { path, size, binary, content? }
  *   GET /api/me/repos/:repo/log             → { commits: [{ sha, author, date, subject }] }
+ *   GET /api/me/repos/:repo/raw?path=       → 303 to a short-lived download link on the S3 origin (repo-raw.ts)
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -21,7 +22,12 @@ const treePath = z
   .max(1024)
   .refine((path) => !path.includes('\0') && !path.split('/').some((part) => part === '..' || part === '.'), { message: 'not a path in the repository' });
 
-export function registerRepoRoutes(app: FastifyInstance, store: LearnerStore, repos: RepositoryStore): void {
+export function registerRepoRoutes(
+  app: FastifyInstance,
+  store: LearnerStore,
+  repos: RepositoryStore,
+  rawLinkFor?: (learnerId: string, repo: string, path: string) => string,
+): void {
   app.get('/api/me/repos', async (request) => {
     const learnerId = currentLearner(request, store);
     if (!learnerId) return { repos: [] };
@@ -51,6 +57,14 @@ export function registerRepoRoutes(app: FastifyInstance, store: LearnerStore, re
     const file = await repos.readFile(learnerId, repo, 'HEAD', path);
     if (!file) throw new ApiError('not_found');
     return { path: file.path, size: file.size, binary: file.binary, truncated: file.truncated, ...(file.content === undefined ? {} : { content: file.content }) };
+  });
+
+  // The file's bytes never come from the site's origin: a link to the S3 origin's copy.
+  app.get<Params>('/api/me/repos/:repo/raw', async (request, reply) => {
+    if (!rawLinkFor) throw new ApiError('not_found');
+    const { learnerId, repo, path } = target(request);
+    if (!(await repos.readFile(learnerId, repo, 'HEAD', path, 1))) throw new ApiError('not_found');
+    return reply.header('cache-control', 'no-store').redirect(rawLinkFor(learnerId, repo, path), 303);
   });
 
   app.get<Params>('/api/me/repos/:repo/log', async (request) => {

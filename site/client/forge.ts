@@ -100,9 +100,13 @@ class AtelierForge extends HTMLElement {
                 ),
               )
             : h('p', {}, t('forge.empty'))
-          : listing.binary
-            ? h('p', {}, t('forge.binary', { size: formatBytes(listing.size, language) }))
-            : h('pre', { class: 'atelier-pre' }, listing.content ?? '');
+          : h(
+              'div',
+              {},
+              listing.binary ? h('p', {}, t('forge.binary', { size: formatBytes(listing.size, language) })) : h('pre', { class: 'atelier-pre' }, listing.content ?? ''),
+              // The bytes come from the S3 origin (the site answers with a link there).
+              h('p', {}, h('a', { href: `${repoPath(repo)}/raw?path=${encodeURIComponent(path)}`, class: 'atelier-forge__raw' }, t('forge.download'))),
+            );
       this.replaceChildren(
         h('p', {}, h('button', { type: 'button', class: 'atelier-link', onclick: () => this.#navigate() }, `← ${t('forge.back')}`)),
         h('h2', {}, repo, path ? ` / ${path}` : ''),

@@ -15,6 +15,10 @@ import { projectRoot } from '../../server/config.ts';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -239,4 +243,53 @@ test('labs still reach S3 through the gateway socket, whatever Host they send; t
     }).on('error', reject);
   });
   assert.equal(api, 404);
+});
+
+test('raw files of "My repositories" are downloads from the S3 origin through short-lived signed links', async () => {
+  const { browser, me } = await learner();
+  const { token } = (await browser.api('/api/me/git/token', { method: 'POST' })).body as { token: string };
+  const work = mkdtempSync(join(tmpdir(), 'atelier-raw-'));
+  try {
+    // Asynchronous: the server answering the push runs in this process.
+    const git = (...args: string[]) => promisify(execFile)('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, GIT_CONFIG_NOSYSTEM: '1' } });
+    await git('init', '-q', '-b', 'main');
+    writeFileSync(join(work, 'index.html'), '<script>fetch("/api/me")</script>');
+    writeFileSync(join(work, 'data.bin'), Buffer.from([0, 1, 2, 255]));
+    await git('add', '.');
+    await git('commit', '-q', '-m', 'pages');
+    const remote = new URL(`${server.url}/git/${me.learner.id}/site.git`);
+    remote.username = me.learner.id;
+    remote.password = token;
+    await git('push', '-q', remote.href, 'main');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  // The page's JSON view stays text; the bytes come only as a link to the S3 origin.
+  const link = await browser.api('/api/me/repos/site/raw?path=index.html');
+  assert.equal(link.status, 303);
+  const location = new URL(link.headers.get('location')!);
+  assert.equal(location.origin, server.s3Origin);
+  const raw = await get(location.href);
+  assert.equal(raw.status, 200);
+  assert.equal(raw.body, '<script>fetch("/api/me")</script>');
+  assert.equal(raw.headers.get('content-type'), 'application/octet-stream');
+  assert.match(raw.headers.get('content-disposition') ?? '', /^attachment; filename\*=UTF-8''index\.html$/);
+  assert.match(raw.headers.get('content-security-policy') ?? '', /sandbox/);
+  assert.equal(raw.headers.get('x-content-type-options'), 'nosniff');
+  const binary = await fetch(new URL((await browser.api('/api/me/repos/site/raw?path=data.bin')).headers.get('location')!));
+  assert.deepEqual([...Buffer.from(await binary.arrayBuffer())], [0, 1, 2, 255], 'binary files come whole');
+
+  // A link names one file of one learner, and ends.
+  const other = new URL(location.href);
+  other.searchParams.set('path', 'data.bin');
+  assert.equal((await get(other.href)).status, 403, 'another path, same signature');
+  const expired = new URL(location.href);
+  expired.searchParams.set('expires', String(Math.floor(Date.now() / 1000) - 1));
+  assert.equal((await get(expired.href)).status, 403);
+  assert.equal((await get(`${server.s3Origin}/_repo/${me.learner.id}/site?path=index.html`)).status, 403, 'no signature');
+  assert.equal((await get(`${server.url}/_repo/${me.learner.id}/site?path=index.html&expires=9999999999&signature=x`)).status, 404, 'the site origin serves no raw file');
+  const stranger = new Browser(server);
+  assert.equal((await stranger.api('/api/me/repos/site/raw?path=index.html')).status, 404, "another learner's repository and a missing one look the same");
+  assert.equal((await browser.api('/api/me/repos/site/raw?path=missing.txt')).status, 404);
+  assert.equal((await browser.api('/api/me/repos/site/raw?path=../x')).status, 400);
 });
