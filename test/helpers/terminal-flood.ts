@@ -190,6 +190,24 @@ export async function measureFloods(
   return { idle, floods: results };
 }
 
+/** measureFloods with its own two learners, cleaned up after: what a benchmark calls. */
+export async function floodFigures(
+  url: string,
+  options: { lab: string; check: string; seconds?: number; only?: Flood[] },
+): Promise<Awaited<ReturnType<typeof measureFloods>>> {
+  const flooder = await Flooder.start(url, options.lab);
+  const bystander = await Bystander.start(url, options.lab, options.check).catch(async (error: unknown) => {
+    await flooder.close();
+    throw error;
+  });
+  try {
+    return await measureFloods(flooder, bystander, options);
+  } finally {
+    await bystander.close();
+    await flooder.close();
+  }
+}
+
 /** One line per probe: idle vs under attack. */
 export function formatFigures(label: string, figures: ProbeFigures): string {
   const f = (value: number) => `${value.toFixed(value >= 100 ? 0 : 1)} ms`;
