@@ -20,11 +20,13 @@
 #   mode start: --uid=U --gid=G --ptys=MAX [--fds=N] [--gateway-fd=FD]; setgroups([]) +
 #               setresgid/setresuid(U) on the host, exec argv (bwrap) with descriptors 0..N-1
 #               (default 7: bwrap's 3-6). --ptys: a private mount namespace where /dev/pts is a new
-#               devpts instance of at most MAX ptys (bwrap binds it into the lab); --gateway-fd: FD
+#               devpts instance of at most MAX ptys (bwrap binds it into the lab) and the host's
+#               mounts below /proc are gone; --gateway-fd: FD
 #               (an O_PATH handle of the gateway socket) becomes a detached clone of its mount, so
 #               that from inside the lab its link reads "/" instead of the server's data directory
 #   mode enter: --target=PID --uid=1000 --gid=1000 --wd=DIR; join every namespace of PID, chroot to
-#               its root, fork (pid ns), drop the bounding set, become uid/gid, no_new_privs, exec argv
+#               its root, fork (pid ns), drop the bounding set, become uid/gid, no_new_privs, the
+#               seccomp filter of ATELIER_SECCOMP, exec argv
 #   common:     --cgroup=FILE (cgroup.procs, repeatable), --rlimit=RES:SOFT:HARD (repeatable)
 use strict;
 use warnings;

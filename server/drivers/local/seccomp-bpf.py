@@ -4,7 +4,7 @@ lab-helper.pl load).
 
 The policy is Docker's default profile (seccomp-default.json, copied verbatim from
 github.com/moby/profiles seccomp/default.json at cd3bed8061c7b7378b61fc6827c7885779417a75,
-Apache-2.0), i.e. Kubernetes' RuntimeDefault, read the way a container runtime reads it for a
+Apache-2.0: seccomp-default.json.license), i.e. Kubernetes' RuntimeDefault, read the way a container runtime reads it for a
 process with no capability at all (lab processes have none), plus what Atelier denies on top:
 ptrace and cross-process memory access even between a lab's own processes.
 
