@@ -29,10 +29,11 @@ const maxRows = 100;
 /** Fits the terminal to its container, never past what the server accepts. */
 function fitWithin(terminal: Terminal, fit: FitAddon): void {
   const proposed = fit.proposeDimensions();
-  if (!proposed || !(proposed.cols > 0) || !(proposed.rows > 0)) return;
-  const cols = Math.min(maxCols, proposed.cols);
-  const rows = Math.min(maxRows, proposed.rows);
-  if (cols !== terminal.cols || rows !== terminal.rows) terminal.resize(cols, rows);
+  if (proposed && (proposed.cols > maxCols || proposed.rows > maxRows)) {
+    const cols = Math.min(maxCols, proposed.cols);
+    const rows = Math.min(maxRows, proposed.rows);
+    if (cols !== terminal.cols || rows !== terminal.rows) terminal.resize(cols, rows);
+  } else fit.fit();
 }
 
 /**
