@@ -1,5 +1,8 @@
 import { test, expect } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('My files: upload, browse, download and delete, each with its mc command', async ({ page }) => {
   await page.goto('/en/files/');
@@ -65,4 +68,29 @@ test('My account: new S3 keys replace the shown ones; the pages run under the si
   await page.reload();
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
   expect(consoleErrors.filter((text) => /Content Security Policy/i.test(text))).toEqual([]);
+});
+
+test('My repositories: a file is downloaded whole from the S3 origin, never shown as a page', async ({ page, baseURL }) => {
+  const me = (await (await page.request.get('/api/me')).json()) as { learner: { id: string } };
+  const { token } = (await (await page.request.post('/api/me/git/token')).json()) as { token: string };
+  const work = mkdtempSync(join(tmpdir(), 'atelier-e2e-repo-'));
+  try {
+    const git = (...args: string[]) => execFileSync('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { stdio: 'pipe', env: { PATH: process.env.PATH, HOME: work } });
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(work, 'page.html'), '<script>document.title = "ran"</script>');
+    git('add', '.');
+    git('commit', '-q', '-m', 'a page');
+    const remote = new URL(`${baseURL}/git/${me.learner.id}/pages.git`);
+    remote.username = me.learner.id;
+    remote.password = token;
+    git('push', '-q', remote.href, 'main');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  await page.goto('/en/forge/?repo=pages&path=page.html');
+  await expect(page.locator('atelier-forge pre')).toHaveText('<script>document.title = "ran"</script>');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the file' }).click()]);
+  expect(new URL(download.url()).hostname).toMatch(/^s3\.localhost$/);
+  expect(readFileSync((await download.path())!, 'utf8')).toBe('<script>document.title = "ran"</script>');
+  expect(await page.title()).not.toBe('ran');
 });
