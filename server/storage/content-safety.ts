@@ -44,6 +44,9 @@ export function applyContentSafety(res: ServerResponse): void {
   res.setHeader('content-security-policy', contentPolicy);
   res.setHeader('cross-origin-resource-policy', 'same-origin');
   res.setHeader('referrer-policy', 'no-referrer');
+  // An error is the endpoint's own document (learner text in it escaped): shown, so that a
+  // learner opening a dead link reads why; the sandbox above still holds.
+  if (res.statusCode >= 400) return;
   const type = res.getHeader('content-type');
   const disposition = res.getHeader('content-disposition');
   if (!rendersInline(typeof type === 'string' ? type : undefined)) {

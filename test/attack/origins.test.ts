@@ -109,11 +109,12 @@ test('objects are inert in a browser: nosniff, a sandbox CSP, and active types d
     assert.match(String(forced.headers.get('content-disposition')), /^attachment/, `${key} as text/html inline is still downloaded`);
     assert.match(String(forced.headers.get('content-security-policy')), /(^|;\s*)sandbox(;|$)/, key);
   }
-  // Errors echo learner-chosen keys: they are inert too.
+  // Errors echo learner-chosen keys: escaped, and sandboxed too (shown, so a dead link says why).
   const missing = await get(await getSignedUrl(s3, new GetObjectCommand({ Bucket: me.s3.bucket, Key: 'diffusion/<html:script xmlns:html="http://www.w3.org/1999/xhtml">' }), { expiresIn: 60 }));
   assert.equal(missing.status, 404);
   assert.match(String(missing.headers.get('content-security-policy')), /sandbox/);
-  assert.match(String(missing.headers.get('content-disposition')), /^attachment/);
+  assert.equal(missing.headers.get('x-content-type-options'), 'nosniff');
+  assert.doesNotMatch(missing.body, /<html:script/);
 });
 
 test('"My files" downloads are links to the S3 origin, never bytes from the site origin', async () => {
