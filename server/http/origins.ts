@@ -6,11 +6,10 @@
  * Labs are not concerned: they reach S3 and the forge through the gateway socket, whatever Host
  * they send (gateway.ts).
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { S3Error, sendError } from '../storage/errors.ts';
+import { S3Error } from '../storage/errors.ts';
 import { isS3Request } from '../storage/index.ts';
-import { applyContentSafety } from '../storage/content-safety.ts';
+import { sendInertError } from '../storage/content-safety.ts';
 
 /** `host[:port]` of an origin, as a Host header names it (default ports omitted), lower-case. */
 export function hostOf(origin: string): string {
@@ -36,12 +35,6 @@ export interface OriginRouting {
   platform: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
-function refuse(req: IncomingMessage, res: ServerResponse, error: S3Error): void {
-  const requestId = randomBytes(8).toString('hex').toUpperCase();
-  applyContentSafety(res);
-  sendError(res, error, { method: (req.method ?? 'GET').toUpperCase(), resource: (req.url ?? '/').split('?')[0]!, requestId });
-}
-
 /**
  * Serves what belongs to the request's origin outside fastify; false: an API or site request for
  * fastify. Everything sent to the S3 origin is S3's (anonymous requests get S3's AccessDenied);
@@ -53,11 +46,11 @@ export function routeByOrigin(routing: OriginRouting): (req: IncomingMessage, re
     if (requestHost(req, routing.trustProxy) === hostOf(origin)) {
       if (routing.raw?.(req, res)) return true;
       if (routing.s3) routing.s3(req, res);
-      else refuse(req, res, new S3Error('AccessDenied', 'This lab server stores no objects itself'));
+      else sendInertError(req, res, new S3Error('AccessDenied', 'This lab server stores no objects itself'));
       return true;
     }
     if (isS3Request(req)) {
-      refuse(req, res, new S3Error('AccessDenied', routing.s3 ? `S3 is served at ${origin}, not at the site's address` : 'This lab server serves no S3 itself'));
+      sendInertError(req, res, new S3Error('AccessDenied', routing.s3 ? `S3 is served at ${origin}, not at the site's address` : 'This lab server serves no S3 itself'));
       return true;
     }
     return routing.platform(req, res);

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { sendError } from './errors.ts';
+import { sendError, type S3Error } from './errors.ts';
 import { presignRefusal } from './presign-lifetime.ts';
 
 /**
@@ -86,7 +86,13 @@ export function guardEndpoint(
     keepContentInert(res);
     const refusal = presignRefusal(req, presignMaxMs, now());
     if (!refusal) return endpoint(req, res);
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
-    sendError(res, refusal, { method: (req.method ?? 'GET').toUpperCase(), resource: (req.url ?? '/').split('?')[0]!, requestId });
+    sendInertError(req, res, refusal);
   };
+}
+
+/** An S3 error answered before (or instead of) the endpoint, as inert as its own answers. */
+export function sendInertError(req: IncomingMessage, res: ServerResponse, error: S3Error): void {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  applyContentSafety(res);
+  sendError(res, error, { method: (req.method ?? 'GET').toUpperCase(), resource: (req.url ?? '/').split('?')[0]!, requestId });
 }
