@@ -13,7 +13,6 @@ import { isValidLearnerId, parseRepoName } from './names.ts';
 import { refusalReport, type PushCommands } from './receive-pack.ts';
 import { RepositoryStore } from './repositories.ts';
 import { RequestSlots } from './slots.ts';
-import { ForgeUsage } from './usage.ts';
 
 export const forgePrefix = '/git/';
 
@@ -158,7 +157,6 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
   const store = options.store ?? new RepositoryStore(options.root);
   const limits: ForgeLimits = { ...defaultForgeLimits, ...options.limits };
   const slots = new RequestSlots({ perLearner: limits.maxRequestsPerLearner, total: limits.maxRequests, maxWaitMs: limits.maxWaitMs });
-  const usage = new ForgeUsage((learnerId) => store.learnerDir(learnerId));
   /** Requests at work per repository: an empty repository is removed only when none is. */
   const active = new Map<string, number>();
 
@@ -167,7 +165,7 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
     if (!exists && store.names(route.learnerId).length >= limits.maxRepositoriesPerLearner) {
       return { refused: remoteMessage('tooManyRepositories', headers, { max: limits.maxRepositoriesPerLearner }) };
     }
-    const used = await usage.bytes(route.learnerId);
+    const used = await store.usage.bytes(route.learnerId);
     const room = limits.maxBytesPerLearner - used;
     if (room <= 0) return { refused: remoteMessage('quotaFull', headers, { maxBytes: limits.maxBytesPerLearner, usedBytes: used }) };
     if (room < limits.maxPushBytes) return { maxBytes: room, beyond: remoteMessage('overQuota', headers, { maxBytes: limits.maxBytesPerLearner, usedBytes: used }) };
@@ -262,7 +260,7 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
       if (active.get(key) === 0) active.delete(key);
     }
     if (push) {
-      usage.forget(route.learnerId);
+      store.usage.forget(route.learnerId);
       if (outcome.ok) await store.fixDefaultBranch(route.learnerId, route.repo).catch((error: unknown) => options.onError?.(error, 'forge: default branch'));
       // A failed push, or git's probe of a large one (a lone flush packet), leaves an empty new repository.
       if (!outcome.ok || !exists) await dropIfEmpty(route, key, 0);

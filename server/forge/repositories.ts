@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { git, runGit } from './git.ts';
 import { isValidLearnerId, isValidRepoName } from './names.ts';
+import { ForgeUsage } from './usage.ts';
 import {
   containsPath,
   listCommits,
@@ -45,11 +46,14 @@ const seedAuthor = {
 
 export class RepositoryStore {
   readonly root: string;
+  /** Bytes each learner's repositories take (the forge quota); forgotten on every change made here. */
+  readonly usage: ForgeUsage;
   #template: Promise<string> | undefined;
 
   constructor(root: string) {
     this.root = root;
     mkdirSync(root, { recursive: true, mode: 0o700 });
+    this.usage = new ForgeUsage((learnerId) => this.learnerDir(learnerId));
   }
 
   /** The learner's directory (for GIT_PROJECT_ROOT); throws on an invalid id. */
@@ -122,7 +126,11 @@ export class RepositoryStore {
   private async create(learnerId: string, name: string, fill: (gitDir: string) => Promise<void>): Promise<boolean> {
     const target = this.gitDir(learnerId, name);
     if (this.exists(learnerId, name)) return false;
-    return this.build(target, this.learnerDir(learnerId), fill);
+    try {
+      return await this.build(target, this.learnerDir(learnerId), fill);
+    } finally {
+      this.usage.forget(learnerId);
+    }
   }
 
   /** Builds a bare repository in `.tmp/` and renames it to `target`; false if it appeared meanwhile. */
@@ -175,6 +183,7 @@ export class RepositoryStore {
     // Out of the learner's directory in one rename, then deleted: never seen half-removed.
     const doomed = join(this.#tmpRoot(), `removed-${name}-${randomBytes(6).toString('hex')}.git`);
     renameSync(gitDir, doomed);
+    this.usage.forget(learnerId);
     rmSync(doomed, { recursive: true, force: true });
     return true;
   }
