@@ -4,7 +4,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -12,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createForgeHandler, forgeUrlFor, isForgeRequest, RepositoryStore, type ForgeEvent } from '../../server/forge/index.ts';
+import { basic, rawRequest, runGit, workingRepo, type GitRun } from '../helpers/forge.ts';
 
 const tokens: Record<string, string> = { 'tok-alice-0123456789': 'alice', 'tok-bob-0123456789': 'bob' };
 const alice = 'tok-alice-0123456789';
@@ -63,39 +63,8 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** git in a clean environment (no user config, no prompt unless asked). */
-function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      'git',
-      args,
-      {
-        cwd,
-        maxBuffer: 64 * 1024 * 1024,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: join(work, 'home'),
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_CONFIG_GLOBAL: '/dev/null',
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_AUTHOR_NAME: 'Student',
-          GIT_AUTHOR_EMAIL: 'student@example.org',
-          GIT_COMMITTER_NAME: 'Student',
-          GIT_COMMITTER_EMAIL: 'student@example.org',
-          LC_ALL: 'C',
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const run = (args: string[], cwd: string, env: Record<string, string> = {}): Promise<GitRun> => runGit(args, cwd, join(work, 'home'), env);
 
 async function ok(args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
   const result = await run(args, cwd, env);
@@ -104,17 +73,8 @@ async function ok(args: string[], cwd: string, env: Record<string, string> = {})
 }
 
 /** A fresh working repository with one committed file. */
-async function newWorkingRepo(label: string, files: Record<string, string | Buffer> = { 'hello.txt': 'hello\n' }, branch = 'main'): Promise<string> {
-  const dir = mkdtempSync(join(work, `${label}-`));
-  await ok(['init', '-q', '-b', branch], dir);
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), content);
-  }
-  await ok(['add', '-A'], dir);
-  await ok(['commit', '-q', '-m', `${label}: first commit`], dir);
-  return dir;
-}
+const newWorkingRepo = (label: string, files: Record<string, string | Buffer> = { 'hello.txt': 'hello\n' }, branch = 'main'): Promise<string> =>
+  workingRepo(work, join(work, 'home'), label, files, branch);
 
 function url(token: string | undefined, learner: string, repo: string, user?: string): string {
   const credentials = token === undefined ? '' : user === undefined ? `${token}@` : `${user}:${token}@`;
@@ -122,20 +82,9 @@ function url(token: string | undefined, learner: string, repo: string, user?: st
 }
 
 /** A raw HTTP request: the path is sent exactly as given (no normalisation). */
-function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+async function raw(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  const response = await rawRequest((server.address() as AddressInfo).port, method, path, headers, body);
+  return { ...response, body: response.body.toString('utf8') };
 }
 
 /** The first reported event (from index `from`) matching, waiting for it up to 5 s. */
