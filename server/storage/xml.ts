@@ -7,7 +7,6 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { SaxesParser } from 'saxes';
 import { S3Error } from './errors.ts';
 
@@ -132,14 +131,6 @@ export class XmlDocumentSink extends Writable {
       callback(error instanceof S3Error ? error : malformed(String(error)));
     }
   }
-}
-
-/** Parses a whole document held in memory (same checks as `XmlDocumentSink`). */
-export async function parseXml(text: string | Buffer, limits: XmlLimits): Promise<XmlElement> {
-  const sink = new XmlDocumentSink(limits);
-  sink.end(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
-  await finished(sink);
-  return sink.root!;
 }
 
 /** The children of `parent` named `name`. */

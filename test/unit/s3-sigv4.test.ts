@@ -12,6 +12,7 @@ import { payloadStages } from '../../server/storage/chunked.ts';
 import { combinedChecksum, createChecksum } from '../../server/storage/checksums.ts';
 import { MemoryCredentialStore } from '../../server/storage/credentials.ts';
 import { S3Error } from '../../server/storage/errors.ts';
+import { childrenNamed, childText, XmlDocumentSink, type XmlElement } from '../../server/storage/xml.ts';
 import { authenticate, emptySha256, groupHeaders } from '../../server/storage/sigv4.ts';
 
 const exampleKey = 'AKIAIOSFODNN7EXAMPLE';
@@ -242,3 +243,38 @@ test('CRC combination gives the checksum of the concatenation (FULL_OBJECT multi
     assert.notEqual(combinedChecksum(algorithm, each.slice(1)), whole.digest(), algorithm);
   }
 });
+
+/** Feeds `pieces` to an XmlDocumentSink; the root, or the S3 error code it failed with. */
+async function parsed(pieces: Array<string | Buffer>, limits = { maxDepth: 8, maxElements: 100, maxBytes: 4096 }): Promise<XmlElement | string> {
+  const sink = new XmlDocumentSink(limits);
+  try {
+    await pipeline(Readable.from(pieces.map((piece) => Buffer.from(piece))), sink);
+    return sink.root!;
+  } catch (error) {
+    if (error instanceof S3Error) return error.code;
+    throw error;
+  }
+}
+
+test('request documents: namespaces, entities, CDATA, a BOM and UTF-8 split across chunks parse; DOCTYPE, limits and bad XML are MalformedXML', async () => {
+  const key = Buffer.from('<Key>été</Key>');
+  const split = key.indexOf(0xc3) + 1;
+  const root = await parsed([Buffer.from([0xef, 0xbb, 0xbf]), '<?xml version="1.0"?><s3:Delete xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><Object>', key.subarray(0, split), key.subarray(split), '</Object><Object><Key><![CDATA[<a&b>]]>&amp;&#x41;</Key></Object></s3:Delete>']);
+  assert.ok(typeof root !== 'string', String(root));
+  assert.equal(root.name, 'Delete');
+  assert.deepEqual(childrenNamed(root, 'Object').map((object) => childText(object, 'Key')), ['été', '<a&b>&A']);
+  for (const bad of [
+    '<!DOCTYPE d [<!ENTITY e "x">]><Delete><Key>&e;</Key></Delete>',
+    '<Delete><Key>&undefined;</Key></Delete>',
+    '<Delete><Key>',
+    '<Delete></Delete><Delete/>',
+    'text',
+    '',
+    `<a>${'<b>'.repeat(8)}`,
+    `<a>${'<b/>'.repeat(100)}</a>`,
+    `<a>${'x'.repeat(5000)}</a>`,
+  ]) {
+    assert.equal(await parsed([bad]), 'MalformedXML', bad.slice(0, 40));
+  }
+});
+
