@@ -58,8 +58,12 @@ export function listPage<T extends { key: string }>(input: ListInput<T>): ListOu
   const contents: T[] = [];
   const commonPrefixes: string[] = [];
   let last: string | undefined;
-  // One more than the page needs tells whether it is truncated.
-  const batch = Math.min(1000, maxKeys + 1);
+  // One more than the page needs tells whether it is truncated. With a delimiter, a batch may end
+  // at its first row (a common prefix, then a jump): start small after each jump, grow while
+  // rows are plain keys, so a page of folders does not read a thousand keys under each.
+  const full = Math.min(1000, maxKeys + 1);
+  const small = Math.min(full, 16);
+  let batch = delimiter ? small : full;
   for (;;) {
     const rows = scan(lower, upper, batch);
     let next: Buffer | undefined;
@@ -89,6 +93,9 @@ export function listPage<T extends { key: string }>(input: ListInput<T>): ListOu
     if (next === undefined) {
       if (rows.length < batch) break;
       next = justAfter(Buffer.from(rows.at(-1)!.key, 'utf8'));
+      batch = Math.min(full, batch * 2);
+    } else {
+      batch = delimiter ? small : full;
     }
     if (Buffer.compare(next, upper) >= 0) break;
     lower = next;
