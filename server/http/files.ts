@@ -30,6 +30,9 @@ const prefix = z.union([z.literal(''), objectKey.refine((value) => value.endsWit
 /** Life of a download link: long enough to follow it, short enough that a leaked one is soon dead. */
 export const downloadLinkSeconds = 300;
 
+/** Entries of a folder the page shows (more: `truncated`, and `mc ls` from a lab). */
+const maxFolderEntries = 1000;
+
 /** Uploads from the page; bigger files belong in `mc cp` from a lab. */
 export const maxUploadBytes = 512 * 1024 * 1024;
 
@@ -43,16 +46,10 @@ export function registerFileRoutes(
   app.get<{ Querystring: { prefix?: string } }>('/api/me/files', async (request, reply) => {
     const bucket = ensureLearner(request, reply, store);
     const wanted = parseWith(prefix, request.query.prefix ?? '', languageOf(request.headers), 'prefix');
-    const folders = new Set<string>();
-    const files: { key: string; size: number; lastModified: string }[] = [];
-    for (const object of await objects.list(bucket)) {
-      if (!object.key.startsWith(wanted)) continue;
-      const rest = object.key.slice(wanted.length);
-      const slash = rest.indexOf('/');
-      if (slash >= 0) folders.add(wanted + rest.slice(0, slash + 1));
-      else files.push({ key: object.key, size: object.size, lastModified: new Date(object.lastModified).toISOString() });
-    }
-    return { bucket, prefix: wanted, folders: [...folders], files };
+    // One folder, as a page of the index: never every object of a full bucket per request.
+    const folder = await objects.folder(bucket, wanted, maxFolderEntries);
+    const files = folder.files.map((object) => ({ key: object.key, size: object.size, lastModified: new Date(object.lastModified).toISOString() }));
+    return { bucket, prefix: wanted, folders: folder.folders, files, truncated: folder.truncated };
   });
 
   // Learner bytes never come from the site's origin: the page's link leads to the S3 origin,

@@ -197,6 +197,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     objects = {
       head: (bucket, key) => remote.head(bucket, key),
       list: (bucket) => remote.list(bucket),
+      folder: (bucket, prefix, max) => remote.folder(bucket, prefix, max),
       read: (bucket, key) => remote.read(bucket, key),
       // A learner may upload from the page before anything created their bucket.
       put: async (bucket, key, body, contentType) => {

@@ -36,7 +36,12 @@ export interface ProbeFigures {
   healthz: Figures;
   check: Figures;
   echo: Figures;
+  /** A reload of the bystander's terminal: until its screen is replayed (its mirror kept up). */
+  replay: Figures;
 }
+
+export const probes = ['healthz', 'check', 'echo', 'replay'] as const;
+export type Probe = (typeof probes)[number];
 
 /** A probe that never answers is counted as this long (ms), so a stalled server still ends the run. */
 const probeTimeoutMs = 5_000;
@@ -81,22 +86,35 @@ export class Bystander {
   /** Each probe in its own loop, back to back, for `durationMs`. */
   async measure(durationMs: number): Promise<ProbeFigures> {
     const until = performance.now() + durationMs;
-    const loop = async (probe: () => Promise<unknown>) => {
+    const loop = async (probe: () => Promise<unknown>, pauseMs = 0) => {
       const samples: number[] = [];
-      while (performance.now() < until) samples.push(await timed(probe));
+      while (performance.now() < until) {
+        samples.push(await timed(probe));
+        if (pauseMs > 0) await sleep(pauseMs);
+      }
       return figures(samples);
     };
-    const [healthz, check, echo] = await Promise.all([
+    const [healthz, check, echo, replay] = await Promise.all([
       loop(() => fetch(`${this.learner.url}/healthz`).then((response) => response.text())),
       loop(() => this.learner.api(`/api/labs/${this.lab.id}/checks/${this.#check}`, { method: 'POST', token: this.lab.token })),
       loop(() => this.#echo()),
+      loop(() => this.#replay(), 100),
     ]);
-    return { healthz, check, echo };
+    return { healthz, check, echo, replay };
   }
 
   async close(): Promise<void> {
     this.terminal.close();
     await this.learner.deleteLab(this.lab.id).catch(() => {});
+  }
+
+  async #replay(): Promise<void> {
+    const again = await connectTerminal(this.learner.url, { lab: this.lab.id, token: this.lab.token, terminal: 'bystander' });
+    try {
+      await again.screen;
+    } finally {
+      again.close();
+    }
   }
 
   async #echo(): Promise<void> {
@@ -211,5 +229,5 @@ export async function floodFigures(
 /** One line per probe: idle vs under attack. */
 export function formatFigures(label: string, figures: ProbeFigures): string {
   const f = (value: number) => `${value.toFixed(value >= 100 ? 0 : 1)} ms`;
-  return `${label}: ${(['healthz', 'check', 'echo'] as const).map((probe) => `${probe} p50 ${f(figures[probe].p50)} p99 ${f(figures[probe].p99)} (n ${figures[probe].n})`).join(', ')}`;
+  return `${label}: ${probes.map((probe) => `${probe} p50 ${f(figures[probe].p50)} p99 ${f(figures[probe].p99)} (n ${figures[probe].n})`).join(', ')}`;
 }
