@@ -41,11 +41,21 @@ export interface ObjectSummary {
   headers: { 'content-type'?: string };
 }
 
+export interface Folder {
+  /** Sub-folders (`prefix` + name + `/`) and files, in S3 key order. */
+  folders: string[];
+  files: ObjectSummary[];
+  /** More entries than `max`: only the first ones are here. */
+  truncated: boolean;
+}
+
 /** The object operations the lab server itself needs on learner buckets. */
 export interface LearnerObjects {
   head(bucket: string, key: string): Promise<ObjectSummary | undefined>;
   /** Every object of the bucket, in S3 key order; [] when the bucket does not exist yet. */
   list(bucket: string): Promise<ObjectSummary[]>;
+  /** One folder as a file browser shows it: what is directly under `prefix`, at most `max` (≤ 1000) entries. */
+  folder(bucket: string, prefix: string, max: number): Promise<Folder>;
   /** The object's data as a stream, for downloads; undefined when missing. */
   read(bucket: string, key: string): Promise<{ meta: ObjectSummary; stream: Readable } | undefined>;
   /** `size`, when known, lets a write over the bucket's quota be refused before its body is read. */
@@ -69,6 +79,11 @@ export function embeddedObjects(store: ObjectStore): LearnerObjects {
       return meta && summary(meta);
     },
     list: async (bucket) => (await store.list(bucket)).map(({ key, size, etag, lastModified }) => ({ key, size, etag, lastModified, headers: {} })),
+    folder: async (bucket, prefix, max) => {
+      const page = await store.listPage(bucket, { prefix, delimiter: '/', after: undefined, maxKeys: max });
+      const files = page.contents.map(({ key, size, etag, lastModified }) => ({ key, size, etag, lastModified, headers: {} }));
+      return { folders: page.commonPrefixes, files, truncated: page.isTruncated };
+    },
     read: async (bucket, key) => {
       const found = await store.open(bucket, key);
       return found && { meta: summary(found.meta), stream: found.file.createReadStream() };
@@ -268,6 +283,21 @@ export class ExternalS3 implements LearnerObjects {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return objects;
+  }
+
+  async folder(bucket: string, prefix: string, max: number): Promise<Folder> {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await this.#s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', MaxKeys: max }));
+    } catch (error) {
+      if (codeOf(error) === 'NoSuchBucket') return { folders: [], files: [], truncated: false };
+      throw new ExternalS3Error('ListObjectsV2', bucket, error);
+    }
+    const files = (page.Contents ?? [])
+      .filter((object) => object.Key !== undefined)
+      .map((object) => ({ key: object.Key!, size: object.Size ?? 0, etag: unquote(object.ETag), lastModified: object.LastModified?.getTime() ?? 0, headers: {} }));
+    const folders = (page.CommonPrefixes ?? []).map((common) => common.Prefix).filter((name): name is string => name !== undefined);
+    return { folders, files, truncated: page.IsTruncated === true };
   }
 
   async read(bucket: string, key: string): Promise<{ meta: ObjectSummary; stream: Readable } | undefined> {
