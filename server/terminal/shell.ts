@@ -43,6 +43,8 @@ interface Attachment {
   unacked: number;
   /** Output that arrived while the screen snapshot was being taken. */
   backlog: string[] | undefined;
+  /** Characters in the backlog (summing it on every chunk would cost a flood quadratic time). */
+  backlogChars: number;
 }
 
 /** Opens the shell's mirror (a pool's open). */
@@ -91,7 +93,7 @@ export class Shell {
       viewer.exit({ code: null });
       return;
     }
-    const attachment: Attachment = { viewer, unacked: 0, backlog: [] };
+    const attachment: Attachment = { viewer, unacked: 0, backlog: [], backlogChars: 0 };
     this.#attachments.set(viewer, attachment);
     // The snapshot is taken once the mirror has parsed everything written so far: it then
     // matches the stream exactly, and what came since is in the backlog.
@@ -100,6 +102,7 @@ export class Shell {
       viewer.screen(screen);
       const backlog = attachment.backlog ?? [];
       attachment.backlog = undefined;
+      attachment.backlogChars = 0;
       for (const data of backlog) this.#send(attachment, data);
       this.#updateFlow();
     });
@@ -152,8 +155,10 @@ export class Shell {
     terminalBytes.inc({ direction: 'output' }, data.length);
     this.#mirror.write(data);
     for (const attachment of this.#attachments.values()) {
-      if (attachment.backlog) attachment.backlog.push(data);
-      else this.#send(attachment, data);
+      if (attachment.backlog) {
+        attachment.backlog.push(data);
+        attachment.backlogChars += data.length;
+      } else this.#send(attachment, data);
     }
     if (!this.#paused) this.#updateFlow();
   }
@@ -166,7 +171,7 @@ export class Shell {
   #viewersLag(): number {
     let lag = 0;
     for (const attachment of this.#attachments.values()) {
-      const pending = attachment.unacked + (attachment.backlog?.reduce((sum, data) => sum + data.length, 0) ?? 0);
+      const pending = attachment.unacked + attachment.backlogChars;
       if (pending > lag) lag = pending;
     }
     return lag;
