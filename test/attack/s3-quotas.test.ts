@@ -155,14 +155,33 @@ describe('bucket quotas', () => {
     await client(endpoint, trainer).send(new PutObjectCommand({ Bucket: 'atelier', Key: 'diffusion/big.bin', Body: Buffer.alloc(2 * MiB) }));
   });
 
-  test('bytes: the aws CLI prints the refusal with its code and message', async () => {
+  test('bytes: aws, s3cmd and boto3 print the refusal with its code and message', async () => {
     const file = join(workDir, 'too-big.bin');
     writeFileSync(file, Buffer.alloc(2 * MiB));
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: alice.accessKeyId, AWS_SECRET_ACCESS_KEY: alice.secretAccessKey, AWS_SESSION_TOKEN: alice.sessionToken, AWS_DEFAULT_REGION: region, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_MAX_ATTEMPTS: '1' };
-    const result = await run('aws', ['--endpoint-url', endpoint.url, 's3api', 'put-object', '--bucket', alice.bucket, '--key', 'cli/too-big.bin', '--body', file], env);
-    assert.notEqual(result.code, 0);
-    assert.match(result.stderr, /QuotaExceeded/);
-    assert.match(result.stderr, /at most 1 MiB per bucket/);
+    const host = new URL(endpoint.url).host;
+    const env = { PATH: process.env.PATH, HOME: join(workDir, 'home'), LANG: 'C.UTF-8', AWS_ACCESS_KEY_ID: alice.accessKeyId, AWS_SECRET_ACCESS_KEY: alice.secretAccessKey, AWS_SESSION_TOKEN: alice.sessionToken, AWS_DEFAULT_REGION: region, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_MAX_ATTEMPTS: '1' };
+    const message = /QuotaExceeded[^\n]*at most 1 MiB per bucket/;
+
+    const aws = await run('aws', ['--endpoint-url', endpoint.url, 's3api', 'put-object', '--bucket', alice.bucket, '--key', 'cli/too-big.bin', '--body', file], env);
+    assert.notEqual(aws.code, 0);
+    assert.match(aws.stderr, message, 'aws');
+
+    const cfg = join(workDir, 'quota.s3cfg');
+    writeFileSync(cfg, ['[default]', `access_key = ${alice.accessKeyId}`, `secret_key = ${alice.secretAccessKey}`, `access_token = ${alice.sessionToken}`, `host_base = ${host}`, `host_bucket = ${host}`, 'use_https = False', 'signature_v2 = False', `bucket_location = ${region}`, ''].join('\n'));
+    const s3cmd = await run('s3cmd', ['-c', cfg, '--no-progress', 'put', file, `s3://${alice.bucket}/cli/too-big.bin`], env);
+    assert.notEqual(s3cmd.code, 0);
+    assert.match(s3cmd.stderr, /QuotaExceeded/, `s3cmd: ${s3cmd.stderr}`);
+
+    const script = `
+import boto3, botocore, sys
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], config=botocore.config.Config(retries={'max_attempts': 1}))
+try:
+    s3.put_object(Bucket=sys.argv[2], Key='cli/too-big.bin', Body=open(sys.argv[3], 'rb'))
+except botocore.exceptions.ClientError as error:
+    print(error.response['Error']['Code'], error.response['ResponseMetadata']['HTTPStatusCode'], error.response['Error']['Message'])
+`;
+    const boto3 = await run('/usr/bin/python3', ['-c', script, endpoint.url, alice.bucket, file], env);
+    assert.match(boto3.stdout, /^QuotaExceeded 403 Bucket quota exceeded: at most 1 MiB per bucket/, `boto3: ${boto3.stdout}${boto3.stderr}`);
   });
 
   test('objects: the count is capped; overwrites and deletes work at the limit', async () => {
