@@ -139,7 +139,7 @@ export function attachTerminals(server: HttpServer, sessions: Sessions, options:
       (handle) => {
         if (session.status !== 'running') throw new RefusedError('lab_gone', language);
         sessions.touch(session.id);
-        return shells.open(session.id, handle, terminal, { cols, rows });
+        return shells.open(session.id, handle, terminal, { cols, rows }, session.learnerId ?? session.id);
       },
       () => {
         throw new RefusedError('lab_gone', language);

@@ -39,6 +39,8 @@ export interface PoolEvents {
 /** One shell's mirror, as the main thread holds it. */
 export class RemoteMirror {
   readonly id: number;
+  /** Its budget group (a learner): all of a group's mirrors live in the same worker. */
+  readonly group: string;
   readonly #events: MirrorEvents;
   readonly #pool: MirrorPool;
   #size: TerminalSize;
@@ -47,9 +49,10 @@ export class RemoteMirror {
   #behind = false;
   #closed = false;
 
-  constructor(pool: MirrorPool, id: number, size: TerminalSize, events: MirrorEvents) {
+  constructor(pool: MirrorPool, id: number, group: string, size: TerminalSize, events: MirrorEvents) {
     this.#pool = pool;
     this.id = id;
+    this.group = group;
     this.#size = size;
     this.#events = events;
   }
@@ -117,6 +120,8 @@ export class MirrorPool {
   readonly #limits: ResourceLimits | undefined;
   readonly #workers: Array<PoolWorker | undefined>;
   readonly #workerOf = new Map<number, number>();
+  /** Worker slot of each group with open mirrors, and how many. */
+  readonly #groups = new Map<string, { slot: number; mirrors: number }>();
   /** Snapshot requests in flight: the mirror asking, and its answer. */
   readonly #answers = new Map<number, { mirror: RemoteMirror; resolve: (screen: string) => void }>();
   #nextId = 0;
@@ -131,18 +136,27 @@ export class MirrorPool {
     this.#workers = Array.from({ length: this.#size }, () => undefined);
   }
 
-  /** A new mirror of `size`, on the worker holding the fewest. */
-  open(size: TerminalSize, events: MirrorEvents): RemoteMirror {
+  /**
+   * A new mirror of `size` in budget group `group`: on the worker of the group's other mirrors
+   * (their budget is shared there), or else on the worker holding the fewest.
+   */
+  open(size: TerminalSize, events: MirrorEvents, group: string): RemoteMirror {
     if (this.#closed) throw new Error('mirror pool closed');
-    let slot = 0;
-    for (let index = 1; index < this.#size; index++) {
-      if ((this.#workers[index]?.mirrors.size ?? 0) < (this.#workers[slot]?.mirrors.size ?? 0)) slot = index;
+    let placed = this.#groups.get(group);
+    if (!placed) {
+      let slot = 0;
+      for (let index = 1; index < this.#size; index++) {
+        if ((this.#workers[index]?.mirrors.size ?? 0) < (this.#workers[slot]?.mirrors.size ?? 0)) slot = index;
+      }
+      placed = { slot, mirrors: 0 };
+      this.#groups.set(group, placed);
     }
-    const mirror = new RemoteMirror(this, this.#nextId++, size, events);
-    const target = this.#workers[slot] ?? this.#spawn(slot);
+    placed.mirrors += 1;
+    const mirror = new RemoteMirror(this, this.#nextId++, group, size, events);
+    const target = this.#workers[placed.slot] ?? this.#spawn(placed.slot);
     target.mirrors.set(mirror.id, mirror);
-    this.#workerOf.set(mirror.id, slot);
-    target.worker.postMessage({ op: 'open', id: mirror.id, cols: size.cols, rows: size.rows } satisfies ToWorker);
+    this.#workerOf.set(mirror.id, placed.slot);
+    target.worker.postMessage(MirrorPool.#openMessage(mirror));
     return mirror;
   }
 
@@ -176,8 +190,11 @@ export class MirrorPool {
   forget(mirror: RemoteMirror): void {
     for (const [request, answer] of this.#answers) if (answer.mirror === mirror) this.#answer(request, '');
     const slot = this.#workerOf.get(mirror.id);
+    if (slot === undefined) return;
     this.#workerOf.delete(mirror.id);
-    if (slot !== undefined) this.#workers[slot]?.mirrors.delete(mirror.id);
+    this.#workers[slot]?.mirrors.delete(mirror.id);
+    const placed = this.#groups.get(mirror.group);
+    if (placed && --placed.mirrors === 0) this.#groups.delete(mirror.group);
   }
 
   #spawn(slot: number): PoolWorker {
@@ -215,7 +232,11 @@ export class MirrorPool {
     for (const mirror of dead.mirrors.values()) {
       mirror.lost();
       fresh.mirrors.set(mirror.id, mirror);
-      fresh.worker.postMessage({ op: 'open', id: mirror.id, cols: mirror.size.cols, rows: mirror.size.rows } satisfies ToWorker);
+      fresh.worker.postMessage(MirrorPool.#openMessage(mirror));
     }
+  }
+
+  static #openMessage(mirror: RemoteMirror): ToWorker {
+    return { op: 'open', id: mirror.id, cols: mirror.size.cols, rows: mirror.size.rows, group: mirror.group };
   }
 }

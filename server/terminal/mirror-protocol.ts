@@ -2,7 +2,7 @@
 import type { TurnReport } from './mirror-scheduler.ts';
 
 export type ToWorker =
-  | { op: 'open'; id: number; cols: number; rows: number }
+  | { op: 'open'; id: number; cols: number; rows: number; group: string }
   | { op: 'write'; id: number; data: string }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'snapshot'; id: number; request: number }

@@ -3,7 +3,8 @@
  * is parsed in small slices, round robin over the shells that have work, each slice timed and
  * charged to that shell's CPU budget: a shell over its budget waits for it to refill while the
  * others go on, so an escape-sequence flood slows its own mirror only (and, through flow control,
- * its own pty), never the other shells of the worker.
+ * its own pty), never the other shells of the worker. Shells also share a budget per group (a
+ * learner's): one learner flooding from all their terminals still gets a bounded part of a core.
  *
  * A slice is cut by length and by escape sequences: a plain character costs ~10 ns to parse, but
  * one sequence may cost up to ~0.5 ms at the largest terminal (a full-screen DECALN fill, an RIS
@@ -33,6 +34,9 @@ export interface SchedulerOptions {
    * is for work already queued, bounded by flow control, so a higher share shortens it.
    */
   catchUpShare: number;
+  /** The same for all the shells of one group together. */
+  groupShare: number;
+  groupBurstMs: number;
   /**
    * Estimated parse time of a shell's queue (ms) above which it is reported behind, and below
    * which it is caught up again: what a reattach to a flooding shell waits at most, roughly.
@@ -43,8 +47,15 @@ export interface SchedulerOptions {
 
 type Item = { kind: 'data'; data: string } | { kind: 'resize'; cols: number; rows: number } | { kind: 'snapshot'; request: number };
 
+interface Group {
+  budget: CpuBudget;
+  members: number;
+}
+
 interface Entry {
   mirror: Mirror;
+  group: Group;
+  groupKey: string;
   queue: Item[];
   /** Characters of the head data item already parsed. */
   offset: number;
@@ -88,6 +99,7 @@ export function sliceEnd(data: string, start: number, maxChars: number, maxEscap
 export class MirrorScheduler {
   readonly #options: SchedulerOptions;
   readonly #entries = new Map<number, Entry>();
+  readonly #groups = new Map<string, Group>();
   /** Shells with work and budget, in turn order. */
   readonly #ready: number[] = [];
   /** Shells with work and no budget left. */
@@ -99,10 +111,18 @@ export class MirrorScheduler {
     this.#options = options;
   }
 
-  open(id: number, mirror: Mirror): void {
+  open(id: number, mirror: Mirror, groupKey: string): void {
     const now = this.#options.clock();
+    let group = this.#groups.get(groupKey);
+    if (!group) {
+      group = { budget: new CpuBudget(this.#options.groupShare, this.#options.groupBurstMs, now), members: 0 };
+      this.#groups.set(groupKey, group);
+    }
+    group.members += 1;
     this.#entries.set(id, {
       mirror,
+      group,
+      groupKey,
       queue: [],
       offset: 0,
       queuedChars: 0,
@@ -119,6 +139,7 @@ export class MirrorScheduler {
     const entry = this.#entries.get(id);
     if (!entry) return;
     this.#entries.delete(id);
+    if (--entry.group.members === 0) this.#groups.delete(entry.groupKey);
     this.#waiting.delete(id);
     const at = this.#ready.indexOf(id);
     if (at >= 0) this.#ready.splice(at, 1);
@@ -174,11 +195,12 @@ export class MirrorScheduler {
       this.#step(entry);
       const after = clock();
       entry.budget.charge((after - now) * rate, after);
+      entry.group.budget.charge((after - now) * rate, after);
       this.#report.busyMs += after - now;
       now = after;
       this.#track(id, entry);
       if (entry.queue.length === 0) entry.scheduled = false;
-      else if (entry.budget.available(now)) this.#ready.push(id);
+      else if (MirrorScheduler.#available(entry, now)) this.#ready.push(id);
       else {
         this.#waiting.add(id);
         this.#report.throttled += 1;
@@ -186,7 +208,10 @@ export class MirrorScheduler {
     }
     if (this.#ready.length > 0) return 0;
     let next = Infinity;
-    for (const id of this.#waiting) next = Math.min(next, this.#entries.get(id)!.budget.readyAt(now));
+    for (const id of this.#waiting) {
+      const entry = this.#entries.get(id)!;
+      next = Math.min(next, Math.max(entry.budget.readyAt(now), entry.group.budget.readyAt(now)));
+    }
     return next === Infinity ? Infinity : Math.max(1, next - now);
   }
 
@@ -243,16 +268,20 @@ export class MirrorScheduler {
     this.#track(id, entry);
     if (entry.scheduled) return;
     entry.scheduled = true;
-    if (entry.budget.available(this.#options.clock())) this.#ready.push(id);
+    if (MirrorScheduler.#available(entry, this.#options.clock())) this.#ready.push(id);
     else this.#waiting.add(id);
   }
 
   #wake(now: number): void {
     for (const id of this.#waiting) {
-      if (!this.#entries.get(id)!.budget.available(now)) continue;
+      if (!MirrorScheduler.#available(this.#entries.get(id)!, now)) continue;
       this.#waiting.delete(id);
       this.#ready.push(id);
     }
+  }
+
+  static #available(entry: Entry, now: number): boolean {
+    return entry.budget.available(now) && entry.group.budget.available(now);
   }
 
   static #emptyReport(): TurnReport {

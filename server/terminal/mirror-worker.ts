@@ -15,7 +15,8 @@ const port = parentPort;
  * 10 % of a core per shell (a burst of 300 ms): ~9 MB/s of plain text, far more than a person
  * reads, while ten floods at once still leave the worker's core to the rest. A flooding shell's
  * queue is reported behind past ~2 s of its budget; a reattach to it waits for what is queued at
- * 50 %: about a second for 16 KiB of the costliest sequences at 300 × 100.
+ * 50 %: about a second for 16 KiB of the costliest sequences at 300 × 100. All the shells of one
+ * learner together get 25 % (a burst of 500 ms): up to 24 terminals cannot take a whole core.
  */
 const scheduler = new MirrorScheduler({
   clock: () => performance.now(),
@@ -24,6 +25,8 @@ const scheduler = new MirrorScheduler({
   share: 0.1,
   burstMs: 300,
   catchUpShare: 0.5,
+  groupShare: 0.25,
+  groupBurstMs: 500,
   behindMs: 2_000,
   caughtUpMs: 500,
 });
@@ -53,7 +56,7 @@ function turn(): void {
 port.on('message', (message: ToWorker) => {
   switch (message.op) {
     case 'open':
-      scheduler.open(message.id, new ScreenMirror(message.cols, message.rows));
+      scheduler.open(message.id, new ScreenMirror(message.cols, message.rows), message.group);
       return;
     case 'write':
       scheduler.write(message.id, message.data);

@@ -47,7 +47,7 @@ interface Attachment {
   backlogChars: number;
 }
 
-/** Opens the shell's mirror (a pool's open). */
+/** Opens the shell's mirror (a pool's open, in the shell's budget group). */
 export type OpenMirror = (size: TerminalSize, events: MirrorEvents) => Pick<RemoteMirror, 'pending' | 'write' | 'resize' | 'snapshot' | 'close'>;
 
 export class Shell {

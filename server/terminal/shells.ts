@@ -27,8 +27,11 @@ export class Shells {
     this.#mirrors = mirrors;
   }
 
-  /** The shell named `name` of the lab, created at `size` if it does not exist yet. */
-  open(labSessionId: string, handle: LabHandle, name: string, size: TerminalSize): Promise<Shell> {
+  /**
+   * The shell named `name` of the lab, created at `size` if it does not exist yet; its mirror's
+   * CPU budget is shared with the other shells of `budgetGroup` (the learner's).
+   */
+  open(labSessionId: string, handle: LabHandle, name: string, size: TerminalSize, budgetGroup: string): Promise<Shell> {
     let shells = this.#byLab.get(labSessionId);
     const existing = shells?.get(name);
     if (existing) return existing;
@@ -40,7 +43,7 @@ export class Shells {
     const forLab = shells;
     const created = this.#driver.attach(handle, size).then(
       (pty) => {
-        const shell = new Shell(pty, size, (at, events) => this.#mirrors.open(at, events), () => this.#forget(labSessionId, name, created));
+        const shell = new Shell(pty, size, (at, events) => this.#mirrors.open(at, events, budgetGroup), () => this.#forget(labSessionId, name, created));
         // The lab stopped while the pty was being made.
         if (this.#byLab.get(labSessionId)?.get(name) !== created) shell.kill();
         return shell;

@@ -55,6 +55,8 @@ function simulated(options: Partial<SchedulerOptions> = {}) {
     share: 0.1,
     burstMs: 50,
     catchUpShare: 0.5,
+    groupShare: 1,
+    groupBurstMs: 1_000,
     behindMs: 2_000,
     caughtUpMs: 500,
     ...options,
@@ -84,8 +86,8 @@ test('a flooding shell is held to its share while a light one keeps up', () => {
   const { scheduler, mirror, advance, now } = simulated();
   const flood = mirror(0.001, 0.5);
   const light = mirror(0.0001, 0.01);
-  scheduler.open(1, flood);
-  scheduler.open(2, light);
+  scheduler.open(1, flood, 'learner-1');
+  scheduler.open(2, light, 'learner-2');
   const resets = '\x1bc'.repeat(100_000);
   scheduler.write(1, resets);
   let lightLatencyMax = 0;
@@ -110,9 +112,30 @@ test('a flooding shell is held to its share while a light one keeps up', () => {
   assert.ok(flood.parsed.every((slice) => (slice.match(/\x1b/g)?.length ?? 0) <= 8), 'a slice held more than 8 sequences');
 });
 
+test('the shells of one learner share a group budget; another learner keeps their own', () => {
+  const { scheduler, mirror, advance, now } = simulated({ groupShare: 0.15, groupBurstMs: 50 });
+  const floods = [1, 2, 3].map(() => mirror(0.001, 0.5));
+  const other = mirror(0.001, 0.5);
+  floods.forEach((flood, index) => scheduler.open(index + 1, flood, 'attacker'));
+  scheduler.open(9, other, 'someone');
+  for (const id of [1, 2, 3, 9]) scheduler.write(id, '\x1bc'.repeat(100_000));
+  const busy = new Map<number, number>();
+  const end = now() + 10_000;
+  while (now() < end) {
+    const wait = scheduler.run(8);
+    for (const [id, characters] of scheduler.takeReport().parsed) busy.set(id, (busy.get(id) ?? 0) + characters);
+    advance(wait === Infinity ? end - now() : Math.max(wait, 0.5));
+  }
+  // ~0.25 ms per character: the attacker's three shells together get ~15 % (1.5 s of 10 s), the other one its 10 %.
+  const attacker = (busy.get(1) ?? 0) + (busy.get(2) ?? 0) + (busy.get(3) ?? 0);
+  assert.ok(attacker * 0.25 < 1_500 + 50 + 20, `the attacker's shells used ${attacker * 0.25} ms`);
+  assert.ok((busy.get(9) ?? 0) * 0.25 > 900, `the other learner's shell got ${(busy.get(9) ?? 0) * 0.25} ms`);
+  assert.ok([1, 2, 3].every((id) => (busy.get(id) ?? 0) > attacker / 5), `one shell of the group starved: ${[...busy]}`);
+});
+
 test('a shell whose queue would take seconds of its budget is reported behind, then caught up', () => {
   const { scheduler, mirror, advance } = simulated();
-  scheduler.open(1, mirror(0.001, 0.5));
+  scheduler.open(1, mirror(0.001, 0.5), 'learner-1');
   scheduler.write(1, '\x1bc'.repeat(1000));
   const events: Array<[number, boolean]> = [];
   let parsed = 0;
@@ -131,7 +154,7 @@ test('a shell whose queue would take seconds of its budget is reported behind, t
 
 test('a viewer waiting for the screen of a flooding shell waits for its queue at the catch-up share', () => {
   const { scheduler, mirror, advance, now } = simulated();
-  scheduler.open(1, mirror(0.001, 0.5));
+  scheduler.open(1, mirror(0.001, 0.5), 'learner-1');
   scheduler.write(1, '\x1bc'.repeat(1000));
   scheduler.snapshot(1, 5);
   let answered: number | undefined;
@@ -147,7 +170,7 @@ test('a viewer waiting for the screen of a flooding shell waits for its queue at
 test('a snapshot sees exactly what was written before it; a burst of resizes is one reflow', () => {
   const { scheduler, mirror } = simulated();
   const shell = mirror(0.0001, 0);
-  scheduler.open(7, shell);
+  scheduler.open(7, shell, 'learner-7');
   scheduler.write(7, 'before ');
   scheduler.resize(7, 100, 30);
   scheduler.resize(7, 120, 40);
@@ -205,7 +228,7 @@ test('the worker pool mirrors shells off the main thread and answers snapshots i
   const pool = new MirrorPool({ size: 2 });
   try {
     const parsed = [0, 0];
-    const mirrors = [0, 1].map((index) => pool.open({ cols: 80, rows: 24 }, { parsed: (n) => (parsed[index]! += n), behind: () => {} }));
+    const mirrors = [0, 1].map((index) => pool.open({ cols: 80, rows: 24 }, { parsed: (n) => (parsed[index]! += n), behind: () => {} }, `learner-${index}`));
     mirrors[0]!.write('first shell\r\n');
     mirrors[1]!.write('second shell\r\n');
     mirrors[0]!.resize({ cols: 100, rows: 30 });
@@ -230,8 +253,8 @@ test('a worker that dies is replaced: its shells get blank mirrors, nothing stay
   // Idle workers are unref'd: keep this process up while one is replaced.
   const alive = setInterval(() => {}, 1_000);
   try {
-    const big = pool.open({ cols: 300, rows: 100 }, { parsed: () => {}, behind: () => {} });
-    const small = pool.open({ cols: 80, rows: 24 }, { parsed: () => {}, behind: () => {} });
+    const big = pool.open({ cols: 300, rows: 100 }, { parsed: () => {}, behind: () => {} }, 'a');
+    const small = pool.open({ cols: 80, rows: 24 }, { parsed: () => {}, behind: () => {} }, 'b');
     small.write('small shell');
     assert.match(await small.snapshot(), /small shell/);
     const line = `${'e\u0301'.repeat(299)}\r\n`;
