@@ -1,8 +1,8 @@
 /**
  * The object store's index (SQLite, one file under the S3 root): per bucket, every object's key,
  * size, ETag, date, content type and data file; multipart uploads and their parts' sizes; and
- * each bucket's usage (bytes, object count), kept by triggers in the same transaction as the
- * change. Listings page through it with an indexed range scan instead of reading every sidecar.
+ * each bucket's usage (bytes, and a count of objects and uploads in progress, so that neither can
+ * be piled up without limit), kept by triggers in the same transaction as the change. Listings page through it with an indexed range scan instead of reading every sidecar.
  *
  * The sidecars on disk stay the source of truth: the index is rebuilt from them when it is
  * missing or of another version, and a change that a crash may have cut between its sidecar and
@@ -14,7 +14,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
 /** Bump when the schema or what a row means changes: the index is then rebuilt from disk. */
-const schemaVersion = 1;
+const schemaVersion = 2;
 
 const schema = `
 CREATE TABLE objects (
@@ -43,6 +43,13 @@ CREATE TRIGGER objects_update AFTER UPDATE OF size ON objects BEGIN
 END;
 CREATE TRIGGER objects_delete AFTER DELETE ON objects BEGIN
   UPDATE usage SET bytes = bytes - old.size, objects = objects - 1 WHERE bucket = old.bucket;
+END;
+CREATE TRIGGER uploads_insert AFTER INSERT ON uploads BEGIN
+  INSERT INTO usage (bucket, objects) VALUES (new.bucket, 1)
+    ON CONFLICT (bucket) DO UPDATE SET objects = objects + 1;
+END;
+CREATE TRIGGER uploads_delete AFTER DELETE ON uploads BEGIN
+  UPDATE usage SET objects = objects - 1 WHERE bucket = old.bucket;
 END;
 CREATE TRIGGER parts_insert AFTER INSERT ON parts BEGIN
   INSERT INTO usage (bucket, bytes) VALUES (new.bucket, new.size)
@@ -78,6 +85,7 @@ export interface IndexedUpload {
 export interface Usage {
   /** Objects and parts of uploads in progress. */
   bytes: number;
+  /** Objects and uploads in progress. */
   objects: number;
 }
 
@@ -227,7 +235,7 @@ export class ObjectIndex {
   // Multipart uploads.
 
   addUpload(upload: IndexedUpload): void {
-    this.#sql('INSERT OR REPLACE INTO uploads (bucket, upload_id, key, initiated) VALUES (?, ?, ?, ?)').run(upload.bucket, upload.uploadId, utf8(upload.key), upload.initiated);
+    this.#sql('INSERT OR IGNORE INTO uploads (bucket, upload_id, key, initiated) VALUES (?, ?, ?, ?)').run(upload.bucket, upload.uploadId, utf8(upload.key), upload.initiated);
   }
 
   uploads(bucket: string): IndexedUpload[] {

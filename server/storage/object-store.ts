@@ -455,8 +455,8 @@ export class ObjectStore {
     const uploadId = newId();
     const dir = this.#uploadDir(bucket, uploadId);
     const index = await this.#idx();
-    // Refused now rather than after every part is sent, when the object could not be added anyway.
-    (await this.#reserve(bucket, { credit: 0, newObject: !index.get(bucket, key) }, undefined)).release();
+    // An upload in progress counts as an object until it completes (or is aborted or swept).
+    (await this.#reserve(bucket, { credit: 0, newObject: true }, undefined)).release();
     await mkdir(dir, { recursive: true });
     const upload: UploadMeta = { uploadId, key, initiated: this.#now(), headers: info.headers, metadata: info.metadata, checksum: info.checksum };
     await this.#writeJson(join(dir, 'upload.json'), upload);
@@ -522,12 +522,10 @@ export class ObjectStore {
     const upload = await this.upload(bucket, uploadId);
     if (!upload) throw new S3Error('NoSuchUpload');
     const dir = this.#uploadDir(bucket, uploadId);
-    const index = await this.#idx();
     return this.#exclusive(`${bucket}/upload/${uploadId}/complete`, async () => {
       if (requested.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part');
-      // The parts' bytes are already counted (they become the object's): only the count can be over.
-      const reservation = await this.#reserve(bucket, { credit: 0, newObject: !index.get(bucket, upload.key) }, undefined);
-      reservation.release();
+      // Nothing to check against the quota: the parts' bytes and the upload's place in the count
+      // become the object's.
       const stored = new Map((await this.listParts(bucket, uploadId)).map((part) => [part.partNumber, part]));
       const parts: PartMeta[] = [];
       let previousNumber = 0;

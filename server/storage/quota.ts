@@ -1,5 +1,6 @@
 /**
- * Per-bucket quotas: total bytes (objects and parts of uploads in progress) and object count.
+ * Per-bucket quotas: total bytes (objects and parts of uploads in progress) and count (objects
+ * and uploads in progress).
  * Usage at rest comes from the index; bytes still streaming in are reserved here as they
  * arrive, so concurrent uploads of one learner cannot together pass the limit, and an upload is
  * cut as soon as it would (not after it has filled the disk).
@@ -42,7 +43,7 @@ export class QuotaExceededError extends S3Error {
       'QuotaExceeded',
       kind === 'bytes'
         ? `Bucket quota exceeded: at most ${formatBytes(maximum)} per bucket (multipart uploads in progress count), ${formatBytes(used)} used`
-        : `Bucket quota exceeded: at most ${maximum} objects per bucket, ${used} stored`,
+        : `Bucket quota exceeded: at most ${maximum} objects per bucket (multipart uploads in progress count), ${used} stored`,
       { Quota: kind, Maximum: String(maximum), Usage: String(used) },
     );
     this.kind = kind;

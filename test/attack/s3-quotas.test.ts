@@ -184,7 +184,7 @@ except botocore.exceptions.ClientError as error:
     assert.match(boto3.stdout, /^QuotaExceeded 403 Bucket quota exceeded: at most 1 MiB per bucket/, `boto3: ${boto3.stdout}${boto3.stderr}`);
   });
 
-  test('objects: the count is capped; overwrites and deletes work at the limit', async () => {
+  test('objects: the count (uploads in progress included) is capped; overwrites and deletes work at the limit', async () => {
     const s3 = client(endpoint, alice);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: alice.bucket }));
     for (const object of listed.Contents ?? []) await s3.send(new DeleteObjectCommand({ Bucket: alice.bucket, Key: object.Key }));
@@ -201,12 +201,19 @@ except botocore.exceptions.ClientError as error:
     // Before the quota: all twenty were accepted.
     assert.equal(accepted, 5);
     assert.equal(refused?.name, 'QuotaExceeded');
-    assert.match(refused!.message, /at most 5 objects per bucket, 5 stored/);
+    assert.match(refused!.message, /at most 5 objects per bucket .*, 5 stored/);
     assert.equal((await s3Error(s3.send(new CreateMultipartUploadCommand({ Bucket: alice.bucket, Key: 'many/mp' })))).name, 'QuotaExceeded', 'refused before any part is sent');
     await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'many/0', Body: 'overwritten' }));
     await s3.send(new DeleteObjectCommand({ Bucket: alice.bucket, Key: 'many/1' }));
     await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'many/new', Body: 'y' }));
     assert.deepEqual(await endpoint.store.usage(alice.bucket), { bytes: 'overwritten'.length + 4, objects: 5 });
+    // Uploads in progress count too, so empty ones cannot be piled up without limit.
+    await s3.send(new DeleteObjectCommand({ Bucket: alice.bucket, Key: 'many/new' }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: alice.bucket, Key: 'many/mp' }));
+    assert.equal((await s3Error(s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'many/other', Body: 'z' })))).name, 'QuotaExceeded');
+    assert.equal((await s3Error(s3.send(new CreateMultipartUploadCommand({ Bucket: alice.bucket, Key: 'many/mp2' })))).name, 'QuotaExceeded');
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: alice.bucket, Key: 'many/mp', UploadId }));
+    await s3.send(new PutObjectCommand({ Bucket: alice.bucket, Key: 'many/other', Body: 'z' }));
   });
 });
 
