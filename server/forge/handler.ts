@@ -173,12 +173,17 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
   }
 
   /**
-   * No empty repository stays behind a push to count against the limit (nothing is lost: it
-   * holds no branch or tag); not while another request (beyond `own`, the caller's) works on it.
+   * Nothing of a push that did not go through stays to count against the learner's limits: an
+   * empty repository (nothing is lost: it holds no branch or tag) or the objects a killed
+   * receive-pack left. Not while another request (beyond `own`, the caller's) works on it.
    */
-  async function dropIfEmpty(route: ForgeRoute, key: string, own: number): Promise<void> {
+  async function tidy(route: ForgeRoute, key: string, own: number): Promise<void> {
     if ((active.get(key) ?? 0) > own) return;
-    await store.removeIfEmpty(route.learnerId, route.repo).catch((error: unknown) => options.onError?.(error, 'forge: empty repository'));
+    try {
+      if (!(await store.removeIfEmpty(route.learnerId, route.repo))) await store.removeLeftovers(route.learnerId, route.repo);
+    } catch (error) {
+      options.onError?.(error, 'forge: tidying after a push');
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -245,8 +250,8 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
         ...(push && refusal
           ? {
               refusePush: async (commands: PushCommands) => {
-                // Before git hears of it, so a learner's next look finds no repository.
-                await dropIfEmpty(route, key, 1);
+                // Before git hears of it, so that the learner's next push or look finds it tidy.
+                await tidy(route, key, 1);
                 return refusalReport(commands, refusal, remoteMessage('refused', req.headers).join(' / '));
               },
               // git sends the whole pack before it reads the answer: a push well over the limit still hears why.
@@ -262,8 +267,8 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
     if (push) {
       store.usage.forget(route.learnerId);
       if (outcome.ok) await store.fixDefaultBranch(route.learnerId, route.repo).catch((error: unknown) => options.onError?.(error, 'forge: default branch'));
-      // A failed push, or git's probe of a large one (a lone flush packet), leaves an empty new repository.
-      if (!outcome.ok || !exists) await dropIfEmpty(route, key, 0);
+      // A failed push leaves leftovers; git's probe of a large one (a lone flush packet), an empty new repository.
+      if (!outcome.ok || !exists) await tidy(route, key, 0);
     }
     if (!outcome.ok && outcome.reason !== 'aborted' && outcome.reason !== 'too-large') options.onError?.(new Error(`git ${route.action}: ${outcome.reason ?? 'failed'}: ${outcome.stderr.trim()}`), 'forge');
     options.onRequest?.({ learnerId: route.learnerId, repo: route.repo, service: route.service, action: route.action, outcome, durationMs: performance.now() - started });

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { git, runGit } from './git.ts';
 import { isValidLearnerId, isValidRepoName } from './names.ts';
@@ -174,7 +174,7 @@ export class RepositoryStore {
     return this.#template;
   }
 
-  /** Removes the repository if no branch or tag was ever pushed to it; true when removed. */
+  /** Removes the repository if it holds no branch or tag; true when removed. */
   async removeIfEmpty(learnerId: string, name: string): Promise<boolean> {
     if (!this.exists(learnerId, name)) return false;
     const gitDir = this.gitDir(learnerId, name);
@@ -186,6 +186,23 @@ export class RepositoryStore {
     this.usage.forget(learnerId);
     rmSync(doomed, { recursive: true, force: true });
     return true;
+  }
+
+  /**
+   * Deletes what a killed receive-pack leaves in a repository: its quarantine directory
+   * (`objects/tmp_objdir-incoming-*`, the pushed objects not yet accepted) and temporary pack and
+   * object files, which would otherwise fill the learner's quota with nothing they can remove.
+   * Only while no other push works on the repository (it would be theirs).
+   */
+  async removeLeftovers(learnerId: string, name: string): Promise<void> {
+    if (!this.exists(learnerId, name)) return;
+    const objects = join(this.gitDir(learnerId, name), 'objects');
+    const leftovers = [
+      ...(await readdir(objects).catch(() => [])).filter((entry) => entry.startsWith('tmp_objdir-') || entry.startsWith('tmp_obj_')).map((entry) => join(objects, entry)),
+      ...(await readdir(join(objects, 'pack')).catch(() => [])).filter((entry) => entry.startsWith('tmp_')).map((entry) => join(objects, 'pack', entry)),
+    ];
+    await Promise.all(leftovers.map((path) => rm(path, { recursive: true, force: true })));
+    if (leftovers.length > 0) this.usage.forget(learnerId);
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -177,6 +178,40 @@ test('a push over the push limit is refused in git terms and leaves no empty rep
   assert.match(neither.stderr, /remote: .*1 Mio/);
   assert.match(neither.stderr, /remote: .*1 MiB/);
   assert.ok(await waitFor(() => gitProcessesUnder(root).length === 0, 5000));
+});
+
+test('a refused or abandoned push leaves none of its objects behind to fill the quota', async () => {
+  const { forge, root } = await forgeWith('leftovers', { limits: { maxPushBytes: MiB } });
+  const dir = await workingRepo(work, home, 'leftovers', { 'a.txt': 'a\n' });
+  await mustGit(['push', '-q', remote(forge, alice, 'alice', 'kept'), 'main'], dir);
+  const objects = join(root, 'alice', 'kept.git', 'objects');
+  const leftovers = (): string[] => readdirSync(objects, { recursive: true, encoding: 'utf8' }).filter((path) => /(^|\/)tmp_/.test(path));
+
+  const big = await workingRepo(work, home, 'leftovers-big', { 'big.bin': randomBytes(3 * MiB) });
+  const refused = await runGit(['push', '-f', remote(forge, alice, 'alice', 'kept'), 'main'], big, home);
+  assert.notEqual(refused.code, 0);
+  console.log(`refused push: ${leftovers().length} temporary files or directories left in the repository`);
+  assert.deepEqual(leftovers(), []);
+
+  // A push whose client vanishes halfway through the pack (receive-pack killed mid-way).
+  const head = (await mustGit(['rev-parse', 'HEAD'], dir)).trim();
+  const mid = await workingRepo(work, home, 'leftovers-mid', { 'mid.bin': randomBytes(1.5 * MiB) });
+  const midHead = (await mustGit(['rev-parse', 'HEAD'], mid)).trim();
+  const pack = execFileSync('git', ['pack-objects', '--revs', '--stdout', '-q'], { cwd: mid, input: `${midHead}\n`, maxBuffer: 64 * MiB });
+  const pushing = openRequest(forge.port, 'POST', '/git/alice/kept.git/git-receive-pack', {
+    Authorization: basic('x', alice),
+    'Content-Type': 'application/x-git-receive-pack-request',
+    'Transfer-Encoding': 'chunked',
+  });
+  pushing.req.write(pkt(`${head} ${midHead} refs/heads/main\0report-status side-band-64k\n`) + '0000');
+  pushing.req.write(pack.subarray(0, pack.length / 2));
+  assert.ok(await waitFor(() => leftovers().length > 0, 5000), 'receive-pack is storing the pack');
+  pushing.req.destroy();
+  assert.ok(await waitFor(() => gitProcessesUnder(root).length === 0, 5000));
+  await waitFor(() => leftovers().length === 0, 2000);
+  console.log(`abandoned push: ${leftovers().length} temporary files or directories left in the repository`);
+  assert.deepEqual(leftovers(), []);
+  assert.equal((await mustGit(['ls-remote', remote(forge, alice, 'alice', 'kept'), 'main'], work)).split('\t')[0], head, 'the branch did not move');
 });
 
 test('forge quotas: repository count and bytes on disk, refused with a remote: message', async () => {
