@@ -96,12 +96,15 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
     const r = await sh(B, `cat ${JSON.stringify(path.join(REPO, 'package.json'))}`);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /No such file or directory/);
-    for (const dir of ['/work', '/root', '/var/lib', '/run', '/srv', '/opt', '/mnt']) {
+    for (const dir of ['/work', '/root', '/var/lib', '/run', '/srv', '/mnt']) {
       const l = await sh(B, `ls -A ${dir}`);
       assert.notEqual(l.code, 0, `${dir} must not exist in the lab`);
       assert.match(l.stderr, /No such file or directory/);
     }
     assert.equal((await sh(B, 'ls -A /home')).stdout.trim(), 'onyxia');
+    // /opt holds the platform's own read-only tools at most (the labs' Python environment, when built).
+    const opt = await sh(B, 'ls -A /opt /opt/atelier 2>/dev/null');
+    assert.match(opt.stdout, /^(|\/opt:\natelier\n\n\/opt\/atelier:\n(bin\n)?(python\n)?)$/, opt.stdout);
   });
 
   it("cannot read the server's environment or the host's /proc", async () => {
