@@ -144,9 +144,13 @@ export class ObjectIndex {
     return row?.value === String(schemaVersion);
   }
 
-  /** Empties the index for a rebuild (the version stays unset until `markCurrent`). */
+  /**
+   * Empties the index for a rebuild (the version stays unset until `markCurrent`). Until then
+   * nothing is synced: a crash meanwhile only means building it again.
+   */
   reset(): void {
     this.#statements.clear();
+    this.#db.exec('PRAGMA synchronous = OFF');
     this.#db.exec(`
       DELETE FROM meta WHERE name = 'version';
       DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS uploads; DROP TABLE IF EXISTS parts;
@@ -156,6 +160,8 @@ export class ObjectIndex {
   }
 
   markCurrent(): void {
+    // Syncing the WAL for this commit syncs every frame the rebuild wrote before it.
+    this.#db.exec('PRAGMA synchronous = FULL');
     this.#sql("INSERT INTO meta (name, value) VALUES ('version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(String(schemaVersion));
   }
 
