@@ -7,6 +7,8 @@ interface Listing {
   prefix: string;
   folders: string[];
   files: { key: string; size: number; lastModified: string }[];
+  /** The server shows a folder's first entries only. */
+  truncated?: boolean;
 }
 
 const baseName = (key: string) => key.replace(/\/$/, '').split('/').pop() ?? key;
@@ -88,6 +90,7 @@ class AtelierFiles extends HTMLElement {
       rows.length
         ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, t('files.name')), h('th', {}, t('files.size')), h('th', {}, t('files.modified')), h('th', {}))), h('tbody', {}, rows))
         : h('p', {}, t('files.empty')),
+      ...(listing.truncated ? [h('p', { class: 'atelier-files__truncated' }, t('files.truncated', { count: rows.length }))] : []),
       h('p', { class: 'atelier-files__command' }),
     );
   }
