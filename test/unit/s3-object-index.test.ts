@@ -1,7 +1,8 @@
 /**
  * The object store's SQLite index against the sidecars it mirrors: usage through puts,
  * overwrites, deletes and multipart uploads; a lost index rebuilt the same; a change cut by a
- * crash between its sidecar and its index row replayed on open; crash leftovers swept.
+ * crash between its sidecar and its index row replayed on open; crash leftovers swept; a folder
+ * of the files page read as one page.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
+import { embeddedObjects } from '../../server/storage/external.ts';
 import { ObjectIndex } from '../../server/storage/object-index.ts';
 import { ObjectStore } from '../../server/storage/object-store.ts';
 
@@ -100,6 +102,22 @@ test('the crash sweep removes unreferenced data files, never an object\'s', asyn
   const left = readdirSync(dir).sort();
   assert.equal(left.length, 2, left.join(','));
   assert.ok(left.includes(`${sha('k')}.json`));
-  assert.equal((await store.open('bucket', 'k'))?.meta.size, 10);
+  const opened = await store.open('bucket', 'k');
+  assert.equal(opened?.meta.size, 10);
+  await opened?.file.close();
+  await store.close();
+});
+
+test('a files-page folder is one page of the index: direct entries only, at most the maximum, truncated said', async () => {
+  const store = new ObjectStore(join(work, 'folder'));
+  const keys = [...Array.from({ length: 1003 }, (_, i) => `tp/big/f-${String(i).padStart(4, '0')}`), 'tp/a.csv', 'tp/sub/deep/x', 'top.txt'];
+  for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((key) => store.put('bucket', key, body(1), info)));
+  const objects = embeddedObjects(store);
+  const tp = await objects.folder('bucket', 'tp/', 1000);
+  assert.deepEqual([tp.folders, tp.files.map((file) => file.key), tp.truncated], [['tp/big/', 'tp/sub/'], ['tp/a.csv'], false]);
+  const big = await objects.folder('bucket', 'tp/big/', 1000);
+  assert.equal(big.files.length, 1000);
+  assert.equal(big.files.at(-1)?.key, 'tp/big/f-0999');
+  assert.equal(big.truncated, true);
   await store.close();
 });
