@@ -159,6 +159,8 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
   const slots = new RequestSlots({ perLearner: limits.maxRequestsPerLearner, total: limits.maxRequests, maxWaitMs: limits.maxWaitMs });
   /** Requests at work per repository: an empty repository is removed only when none is. */
   const active = new Map<string, number>();
+  /** Repositories being tidied: requests for them wait (the next push may come right after git's probe). */
+  const tidying = new Map<string, Promise<void>>();
 
   async function pushAllowance(req: IncomingMessage, route: ForgeRoute, exists: boolean): Promise<PushAllowance> {
     const { headers } = req;
@@ -178,12 +180,17 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
    * receive-pack left. Not while another request (beyond `own`, the caller's) works on it.
    */
   async function tidy(route: ForgeRoute, key: string, own: number): Promise<void> {
-    if ((active.get(key) ?? 0) > own) return;
-    try {
-      if (!(await store.removeIfEmpty(route.learnerId, route.repo))) await store.removeLeftovers(route.learnerId, route.repo);
-    } catch (error) {
-      options.onError?.(error, 'forge: tidying after a push');
-    }
+    if ((active.get(key) ?? 0) > own || tidying.has(key)) return;
+    const done = (async () => {
+      try {
+        if (!(await store.removeIfEmpty(route.learnerId, route.repo))) await store.removeLeftovers(route.learnerId, route.repo);
+      } catch (error) {
+        options.onError?.(error, 'forge: tidying after a push');
+      }
+    })();
+    tidying.set(key, done);
+    await done;
+    tidying.delete(key);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -202,8 +209,7 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
     }
     // Somebody else's repository: the same answer as a missing one.
     if (identity.learnerId !== route.learnerId) return reply(res, 404, 'Repository not found');
-    const exists = store.exists(route.learnerId, route.repo);
-    if (!exists && route.service !== 'git-receive-pack') return reply(res, 404, 'Repository not found');
+    if (route.service !== 'git-receive-pack' && !store.exists(route.learnerId, route.repo)) return reply(res, 404, 'Repository not found');
 
     const gone = new AbortController();
     res.on('close', () => gone.abort());
@@ -215,8 +221,12 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
     const push = route.action === 'git-receive-pack';
     const started = performance.now();
     let outcome: BackendOutcome;
+    let exists = false;
     try {
       if (gone.signal.aborted) return;
+      await tidying.get(key);
+      exists = store.exists(route.learnerId, route.repo);
+      if (!exists && route.service !== 'git-receive-pack') return reply(res, 404, 'Repository not found');
       let allowance: PushAllowance | undefined;
       if (route.service === 'git-receive-pack') {
         allowance = await pushAllowance(req, route, exists);
@@ -267,11 +277,11 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
     if (push) {
       store.usage.forget(route.learnerId);
       if (outcome.ok) await store.fixDefaultBranch(route.learnerId, route.repo).catch((error: unknown) => options.onError?.(error, 'forge: default branch'));
-      // A failed push leaves leftovers; git's probe of a large one (a lone flush packet), an empty new repository.
-      if (!outcome.ok || !exists) await tidy(route, key, 0);
     }
     if (!outcome.ok && outcome.reason !== 'aborted' && outcome.reason !== 'too-large') options.onError?.(new Error(`git ${route.action}: ${outcome.reason ?? 'failed'}: ${outcome.stderr.trim()}`), 'forge');
     options.onRequest?.({ learnerId: route.learnerId, repo: route.repo, service: route.service, action: route.action, outcome, durationMs: performance.now() - started });
+    // A failed push leaves leftovers; git's probe of a large one (a lone flush packet), an empty new repository.
+    if (push && (!outcome.ok || !exists)) await tidy(route, key, 0);
   }
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {

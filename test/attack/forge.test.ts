@@ -214,6 +214,22 @@ test('a refused or abandoned push leaves none of its objects behind to fill the 
   assert.equal((await mustGit(['ls-remote', remote(forge, alice, 'alice', 'kept'), 'main'], work)).split('\t')[0], head, 'the branch did not move');
 });
 
+test("git's probe before a large push (a lone flush packet) never costs the push its new repository", async () => {
+  const { forge, store } = await forgeWith('probe', { limits: { maxRequestsPerLearner: 64 } });
+  // Beyond http.postBuffer git first sends a probe, then the push at once: the probe's empty
+  // repository must not be tidied away under the push that follows.
+  const results = await Promise.all(
+    Array.from({ length: 12 }, async (_, i) => {
+      const dir = await workingRepo(work, home, `probe-${i}`, { 'data.bin': randomBytes(200_000) });
+      return runGit(['-c', 'http.postBuffer=65536', 'push', '-q', remote(forge, alice, 'alice', `probe-${i}`), 'main'], dir, home);
+    }),
+  );
+  const failed = results.filter((result) => result.code !== 0);
+  console.log(`probe then push: ${failed.length} of 12 pushes to new repositories failed ${failed[0]?.stderr.trim() ?? ''}`);
+  assert.deepEqual(failed, []);
+  for (let i = 0; i < 12; i += 1) assert.equal(await store.hasPath('alice', `probe-${i}`, 'data.bin'), true);
+});
+
 test('forge quotas: repository count and bytes on disk, refused with a remote: message', async () => {
   const { forge, store } = await forgeWith('quota', { limits: { maxRepositoriesPerLearner: 2, maxBytesPerLearner: 2 * MiB } });
   const small = await workingRepo(work, home, 'quota-small', { 'a.txt': 'a\n' });
