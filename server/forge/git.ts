@@ -22,11 +22,19 @@ export function gitEnvironment(extra: Record<string, string> = {}): Record<strin
  * GIT_CONFIG_* so every repository, old or new, gets them without touching its own config.
  * Partial clone (`--filter`) needs the filter, and the lazy fetches of the blobs it left out
  * want objects by id, which git's own server allows with allowAnySHA1InWant. A learner only
- * reaches their own repositories, so naming any object of them gives nothing away.
+ * reaches their own repositories, so naming any object of them gives nothing away. Only the
+ * filters that cost the server nothing more than a clone are offered (those of the big forges:
+ * blob:none, blob:limit, tree:0); `sparse:oid`, which makes it read a pattern file and walk
+ * every path against it, is refused.
  */
 export const servingSettings: Readonly<Record<string, string>> = {
   'uploadpack.allowFilter': 'true',
   'uploadpack.allowAnySHA1InWant': 'true',
+  'uploadpackfilter.allow': 'false',
+  'uploadpackfilter.blob:none.allow': 'true',
+  'uploadpackfilter.blob:limit.allow': 'true',
+  'uploadpackfilter.tree.allow': 'true',
+  'uploadpackfilter.tree.maxDepth': '0',
 };
 
 /** `settings` as the GIT_CONFIG_COUNT/KEY/VALUE variables git reads (git 2.31+). */

@@ -263,7 +263,7 @@ test('forge quotas: repository count and bytes on disk, refused with a remote: m
   await mustGit(['push', '-q', remote(forge, bob, 'bob', 'one'), 'main'], small);
 });
 
-test('partial clone: --filter=blob:none is honoured and missing blobs are fetched on demand', async () => {
+test('partial clone: --filter=blob:none is honoured, missing blobs are fetched on demand, costly filters refused', async () => {
   const { forge } = await forgeWith('filter');
   const dir = await workingRepo(work, home, 'filter', { 'data.txt': 'first version\n' });
   writeFileSync(join(dir, 'data.txt'), 'second version\n');
@@ -281,4 +281,11 @@ test('partial clone: --filter=blob:none is honoured and missing blobs are fetche
   assert.equal(await mustGit(['show', 'HEAD~1:data.txt'], target), 'first version\n');
   assert.equal(existsSync(join(target, 'data.txt')), true);
   assert.ok(readdirSync(join(target, '.git', 'objects', 'pack')).some((name) => name.endsWith('.promisor')));
+
+  // The filters of the big forges only: tree:0 and blob:limit, never the costly sparse:oid.
+  await mustGit(['clone', '-q', '--filter=tree:0', remote(forge, alice, 'alice', 'filter'), join(work, 'filter-tree')], work);
+  await mustGit(['clone', '-q', '--filter=blob:limit=1k', remote(forge, alice, 'alice', 'filter'), join(work, 'filter-limit')], work);
+  const sparse = await runGit(['clone', '--filter=sparse:oid=main:data.txt', remote(forge, alice, 'alice', 'filter'), join(work, 'filter-sparse')], work, home);
+  assert.notEqual(sparse.code, 0);
+  assert.match(sparse.stderr, /filter 'sparse:oid' not supported/);
 });
