@@ -43,6 +43,12 @@ export const terminalMirrorSeconds = new Counter({
   registers: [registry],
 });
 
+export const terminalMirrorFailures = new Counter({
+  name: 'atelier_terminal_mirror_failures_total',
+  help: 'Mirror workers that died (replaced at once; their shells lost their screen history).',
+  registers: [registry],
+});
+
 export const terminalMirrorThrottled = new Counter({
   name: 'atelier_terminal_mirror_throttled_total',
   help: 'Times a shell used up its mirror CPU budget (its output then waits: a flood).',

@@ -16,7 +16,7 @@ import { isLanguage, translator, type Language } from '../../i18n/index.ts';
 import { isSameOrigin } from '../http/auth.ts';
 import { languageOf } from '../http/language.ts';
 import type { ErrorCode } from '../http/errors.ts';
-import { terminalMirrorSeconds, terminalMirrorThrottled } from '../metrics.ts';
+import { terminalMirrorFailures, terminalMirrorSeconds, terminalMirrorThrottled } from '../metrics.ts';
 import { MirrorPool } from './mirror-pool.ts';
 import { Shells, TooManyShells, maxShellsPerLab } from './shells.ts';
 import type { ExitInfo, Shell, Viewer } from './shell.ts';
@@ -102,7 +102,10 @@ export function attachTerminals(server: HttpServer, sessions: Sessions, options:
       terminalMirrorSeconds.inc(busyMs / 1000);
       terminalMirrorThrottled.inc(throttled);
     },
-    error: (error) => onError(error, 'terminal mirror worker'),
+    error: (error) => {
+      terminalMirrorFailures.inc();
+      onError(error, 'terminal mirror worker');
+    },
   });
   const shells = new Shells(sessions.driver, mirrors);
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectTerminal } from '../helpers/terminal.ts';
 import { isRoot, startAttackServer, type AttackServer } from '../helpers/attack.ts';
+import { registry } from '../../server/metrics.ts';
 import { Bystander, Flooder, formatFigures, maxSize, measureFloods, probes, type Probe } from '../helpers/terminal-flood.ts';
 
 /**
@@ -32,6 +33,8 @@ after(async () => {
 
 describe('terminal floods (attack suite)', { skip: !isRoot && 'needs root (the local driver runs labs as their own uid)' }, () => {
   it('a flood of costly escape sequences at the largest size slows no other learner', async (t) => {
+    const failures = async () => Number(/^atelier_terminal_mirror_failures_total (\S+)$/m.exec(await registry.metrics())?.[1]);
+    const failuresBefore = await failures();
     const flooder = await Flooder.start(server.url, 'test-lab');
     const bystander = await Bystander.start(server.url, 'test-lab', 'always-ok');
     try {
@@ -39,20 +42,17 @@ describe('terminal floods (attack suite)', { skip: !isRoot && 'needs root (the l
       t.diagnostic(`terminal ${maxSize.cols}×${maxSize.rows}`);
       t.diagnostic(formatFigures('idle', idle));
       const problems: string[] = [];
-      for (const { flood, figures } of results) {
+      for (const { flood, figures, reattach } of results) {
         t.diagnostic(formatFigures(flood, figures));
+        // The flooder's own terminal still works: it replays a screen, then shows the shell's last words.
+        t.diagnostic(`${flood}: the flooder's reattach: screen in ${Math.round(reattach.screenMs)} ms (${reattach.screenLength} characters), the shell's last line in ${Math.round(reattach.markerMs)} ms`);
         for (const probe of probes) {
           const { p99 } = figures[probe];
           if (!(p99 < bound(probe, idle[probe].p99))) problems.push(`${flood}: another learner's ${probe} p99 ${Math.round(p99)} ms (idle ${Math.round(idle[probe].p99)} ms)`);
         }
       }
       assert.deepEqual(problems, [], `a flood in one terminal stalls other learners:\n${problems.join('\n')}`);
-
-      // Each flooded terminal still works: it replays a screen, then shows the shell's last words.
-      for (const { flood, terminal } of results) {
-        const { screen, screenMs, markerMs } = await flooder.reattach(terminal, /flood-over/);
-        t.diagnostic(`${flood}: reattach after the flood: screen in ${Math.round(screenMs)} ms (${screen.length} characters), the shell's last line in ${Math.round(markerMs)} ms`);
-      }
+      assert.equal(await failures(), failuresBefore, 'a mirror worker died during the floods');
     } finally {
       await bystander.close();
       await flooder.close();

@@ -172,7 +172,9 @@ export class Flooder {
       const screen = await Promise.race([terminal.screen, sleep(timeoutMs).then(() => undefined)]);
       if (screen === undefined) throw new Error(`no screen replayed within ${timeoutMs} ms`);
       const screenMs = performance.now() - started;
-      if (!marker.test(screen)) await terminal.waitFor(marker, Math.max(1, timeoutMs - screenMs));
+      if (!marker.test(screen)) await terminal.waitFor(marker, Math.max(1, timeoutMs - screenMs)).catch((error: Error) => {
+        throw new Error(`${error.message}; replayed screen: ${JSON.stringify(screen.slice(-300))}`);
+      });
       return { screen, screenMs, markerMs: performance.now() - started };
     } finally {
       terminal.close();
@@ -188,22 +190,33 @@ export class Flooder {
   }
 }
 
+export interface FloodResult {
+  flood: Flood;
+  /** The bystander's figures during the flood. */
+  figures: ProbeFigures;
+  /** The flooder's own terminal once the flood is over: its screen replayed, then the shell's last line. */
+  reattach: { screenMs: number; markerMs: number; screenLength: number };
+}
+
 /**
  * The bystander's figures while idle, then during each flood (`seconds` of flood each, measured
- * over its first `seconds - 1` s): what the benchmark prints and the attack suite bounds.
+ * over its first `seconds - 1` s), each flood's terminal reattached until it caught up before the
+ * next one starts: what the benchmark prints and the attack suite bounds.
  */
 export async function measureFloods(
   flooder: Flooder,
   bystander: Bystander,
   options: { seconds?: number; only?: Flood[] } = {},
-): Promise<{ idle: ProbeFigures; floods: Array<{ flood: Flood; figures: ProbeFigures; terminal: string }> }> {
+): Promise<{ idle: ProbeFigures; floods: FloodResult[] }> {
   const seconds = options.seconds ?? 4;
   const idle = await bystander.measure((seconds - 1) * 1000);
-  const results: Array<{ flood: Flood; figures: ProbeFigures; terminal: string }> = [];
+  const results: FloodResult[] = [];
   for (const flood of options.only ?? (Object.keys(floods) as Flood[])) {
     const terminal = await flooder.start(flood, seconds);
-    results.push({ flood, figures: await bystander.measure((seconds - 1) * 1000), terminal });
+    const figures = await bystander.measure((seconds - 1) * 1000);
     await sleep(1_200);
+    const { screen, screenMs, markerMs } = await flooder.reattach(terminal, /flood-over/);
+    results.push({ flood, figures, reattach: { screenMs, markerMs, screenLength: screen.length } });
   }
   return { idle, floods: results };
 }
