@@ -38,8 +38,9 @@ export interface SchedulerOptions {
   groupShare: number;
   groupBurstMs: number;
   /**
-   * Estimated parse time of a shell's queue (ms) above which it is reported behind, and below
-   * which it is caught up again: what a reattach to a flooding shell waits at most, roughly.
+   * The time (ms) a shell's queue would take to clear at its share, estimated from its recent
+   * cost per character, above which it is reported behind (its pty is held) and below which it
+   * is caught up again: what a reattach to a flooding shell waits, roughly.
    */
   behindMs: number;
   caughtUpMs: number;
