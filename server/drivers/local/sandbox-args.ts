@@ -216,7 +216,7 @@ export function bwrapArgs(o: SandboxOptions): string[] {
     '--setenv', 'ATELIER_LAB_ID', o.labId,
     '--setenv', 'ATELIER_WORKSPACE', ws,
     '--info-fd', String(FD.info),
-    // Docker's default profile and Atelier's extra denials (seccomp.ts), for pid 1 and everything below.
+    // Atelier's seccomp policy (seccomp-bpf.py), for pid 1 and everything below.
     '--seccomp', String(FD.seccomp),
     '--',
     ...keeperArgv(o.gateway),

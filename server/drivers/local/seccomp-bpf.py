@@ -1,130 +1,118 @@
 #!/usr/bin/python3
 """Compile the labs' seccomp filter to classic BPF on stdout (what `bwrap --seccomp FD` and
-lab-helper.pl load).
+lab-helper.pl load). Usage: seccomp-bpf.py <x64|arm64> [--policy]
+(--policy prints the decision for every known call as JSON instead, for tests and reviews).
 
-The policy is Docker's default profile (seccomp-default.json, copied verbatim from
-github.com/moby/profiles seccomp/default.json at cd3bed8061c7b7378b61fc6827c7885779417a75,
-Apache-2.0: seccomp-default.json.license), i.e. Kubernetes' RuntimeDefault, read the way a container runtime reads it for a
-process with no capability at all (lab processes have none), plus what Atelier denies on top:
-ptrace and cross-process memory access even between a lab's own processes.
+The policy is Atelier's own, written to deny what a container runtime's default profile
+(Kubernetes' RuntimeDefault) denies to a process with no capability, and a little more:
+
+- every call this libseccomp knows for the architecture is allowed, except those in DENIED
+  (EPERM) and the argument-filtered ones below;
+- a call it does not know (one newer than the library) answers ENOSYS, as for a kernel that
+  lacks it, so new kernel surface is closed until the library knows it and someone decides;
+- calls of another ABI on the same machine (x32, i386 on x86_64; arm32 on aarch64) kill the
+  process: the filter only speaks the native one.
 
 libseccomp (Debian's python3-seccomp, the library's own bindings) builds the BPF: no
-hand-assembled filter. Usage: seccomp-bpf.py <x64|arm64> [profile.json]
+hand-assembled filter.
 """
 import errno
 import json
-import os
-import platform
 import sys
 
 import seccomp
 
-# node's process.arch -> (Docker's arch name, libseccomp's)
-ARCHES = {
-    'x64': ('amd64', seccomp.Arch.X86_64),
-    'arm64': ('arm64', seccomp.Arch.AARCH64),
+# node's process.arch -> libseccomp's architecture
+ARCHES = {'x64': seccomp.Arch.X86_64, 'arm64': seccomp.Arch.AARCH64}
+
+DENIED = {
+    # Reading or steering another process: a lab's processes share one uid, so any of them
+    # could otherwise take over a check, a terminal's shell or the gateway forwarder.
+    'ptrace', 'process_vm_readv', 'process_vm_writev', 'pidfd_getfd', 'kcmp', 'process_madvise',
+    # Kernel surface with a long record of privilege escalations, unneeded by a shell or Python.
+    'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'bpf', 'perf_event_open',
+    'userfaultfd', 'keyctl', 'add_key', 'request_key', 'lookup_dcookie', 'fanotify_init',
+    'open_by_handle_at',
+    # Mounts and namespaces: the sandbox is built before the filter; nothing in it rebuilds one.
+    'mount', 'umount', 'umount2', 'mount_setattr', 'move_mount', 'open_tree', 'fsopen',
+    'fsconfig', 'fsmount', 'fspick', 'pivot_root', 'chroot', 'unshare', 'setns',
+    # The machine itself: modules, kexec, reboot, swap, clocks, quotas, accounting, the console.
+    'init_module', 'finit_module', 'delete_module', 'create_module', 'query_module',
+    'get_kernel_syms', 'kexec_load', 'kexec_file_load', 'reboot', 'swapon', 'swapoff',
+    'settimeofday', 'clock_settime', 'stime', 'quotactl', 'quotactl_fd', 'acct', 'syslog',
+    'vhangup', 'iopl', 'ioperm', 'sethostname', 'setdomainname', 'nfsservctl', 'uselib',
+    'ustat', 'sysfs', '_sysctl', 'vm86', 'vm86old',
+    # Memory placement across NUMA nodes (needs CAP_SYS_NICE elsewhere too).
+    'mbind', 'set_mempolicy', 'set_mempolicy_home_node', 'migrate_pages', 'move_pages',
 }
 
-# Allowed by the default profile, denied in labs: a lab's processes all share one uid, so these
-# would let any of them read or steer another (a check, a terminal's shell, the gateway).
-ATELIER_DENIED = {'ptrace', 'process_vm_readv', 'process_vm_writev'}
+# clone: allowed unless it asks for a new namespace (CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|
+# NEWUSER|NEWPID|NEWNET); flags are the first argument on x86_64 and aarch64.
+CLONE_NEW_MASK = 0x7E020000
+# personality: only the values programs use (Linux, 32-bit Linux, UNAME26, both, and the query);
+# READ_IMPLIES_EXEC and ADDR_NO_RANDOMIZE would weaken the lab's own memory protections. Other
+# values get the default ENOSYS (one rule cannot say "EPERM unless one of these").
+PERSONALITIES = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)
+# socket: every family but AF_ALG (38: kernel crypto, a source of exploits) and AF_VSOCK (40).
+SOCKET_DENIED = (38, 40)
 
-# Must never be allowed unconditionally, whatever a newer copy of the profile says.
-MUST_DENY = ATELIER_DENIED | {
-    'pidfd_getfd', 'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'keyctl', 'add_key',
-    'request_key', 'perf_event_open', 'bpf', 'mount', 'umount2', 'move_mount', 'open_tree',
-    'fsopen', 'fsconfig', 'fsmount', 'fspick', 'pivot_root', 'unshare', 'setns', 'kexec_load',
-    'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'reboot', 'swapon',
-    'swapoff', 'acct', 'settimeofday', 'clock_settime', 'userfaultfd', 'personality', 'clone',
-    'clone3', 'chroot', 'kcmp', 'process_madvise', 'iopl', 'ioperm', 'syslog', 'quotactl',
-    'open_by_handle_at', 'mount_setattr', 'lookup_dcookie', 'vhangup',
-}
-
-OPS = {
-    'SCMP_CMP_EQ': seccomp.EQ, 'SCMP_CMP_NE': seccomp.NE, 'SCMP_CMP_LT': seccomp.LT,
-    'SCMP_CMP_LE': seccomp.LE, 'SCMP_CMP_GT': seccomp.GT, 'SCMP_CMP_GE': seccomp.GE,
-}
+SPECIAL = {'clone', 'clone3', 'personality', 'socket'}
 
 
-def kernel_at_least(version):
-    want = [int(x) for x in version.split('.')]
-    have = [int(x) for x in platform.release().split('-')[0].split('.')[:len(want)]]
-    return have >= want
+def known_calls(arch):
+    """Every call name libseccomp resolves for `arch` (numbers are dense below ~1024)."""
+    names = set()
+    for number in range(1024):
+        try:
+            names.add(seccomp.resolve_syscall(arch, number).decode())
+        except (ValueError, RuntimeError):
+            continue
+    return names
 
 
-def applies(entry, arch):
-    """Does a profile entry apply to a process with no capability on this architecture?"""
-    inc = entry.get('includes') or {}
-    exc = entry.get('excludes') or {}
-    if inc.get('caps'):
-        return False
-    if inc.get('arches') and arch not in inc['arches']:
-        return False
-    if inc.get('minKernel') and not kernel_at_least(inc['minKernel']):
-        return False
-    return arch not in (exc.get('arches') or [])
-
-
-def action(entry):
-    if entry['action'] == 'SCMP_ACT_ALLOW':
-        return seccomp.ALLOW
-    if entry['action'] == 'SCMP_ACT_ERRNO':
-        return seccomp.ERRNO(entry.get('errnoRet', errno.EPERM))
-    raise SystemExit(f'seccomp-bpf: unsupported action {entry["action"]}')
-
-
-def conditions(entry):
-    out = []
-    for a in entry.get('args') or []:
-        if a['op'] == 'SCMP_CMP_MASKED_EQ':
-            out.append(seccomp.Arg(a['index'], seccomp.MASKED_EQ, a['value'], a.get('valueTwo', 0)))
-        else:
-            out.append(seccomp.Arg(a['index'], OPS[a['op']], a['value']))
-    return out
-
-
-def build(node_arch, profile):
-    docker_arch, scmp_arch = ARCHES[node_arch]
-    default = seccomp.ERRNO(profile.get('defaultErrnoRet', errno.EPERM))
-    f = seccomp.SyscallFilter(defaction=default)
-    if not f.exist_arch(scmp_arch):
-        f.add_arch(scmp_arch)
+def build(node_arch):
+    arch = ARCHES[node_arch]
+    f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.ENOSYS))
+    if not f.exist_arch(arch):
+        f.add_arch(arch)
         f.remove_arch(seccomp.Arch.NATIVE)
+    f.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
     # Lab processes set no_new_privs themselves (bwrap, lab-helper.pl); the BPF is the same either way.
     f.set_attr(seccomp.Attr.CTL_NNP, 0)
-    # A binary search over syscall numbers rather than ~350 comparisons in a row, on every call.
+    # A binary search over call numbers rather than hundreds of comparisons in a row, on every call.
     f.set_attr(seccomp.Attr.CTL_OPTIMIZE, 2)
-    unconditional = set()
-    for entry in profile['syscalls']:
-        if not applies(entry, docker_arch):
-            continue
-        act = action(entry)
-        args = conditions(entry)
-        for name in entry['names']:
-            if name in ATELIER_DENIED:
-                continue
-            try:
-                f.add_rule(act, name, *args)
-            except (RuntimeError, ValueError):
-                # A name this libseccomp does not know, or another architecture's call
-                # (e.g. chown32): it stays denied by the default action.
-                continue
-            if act == seccomp.ALLOW and not args:
-                unconditional.add(name)
-    leaked = sorted(unconditional & MUST_DENY)
-    if leaked:
-        raise SystemExit(f'seccomp-bpf: the profile allows {", ".join(leaked)}')
+    known = known_calls(arch)
+    for name in sorted(known - SPECIAL):
+        f.add_rule(seccomp.ERRNO(errno.EPERM) if name in DENIED else seccomp.ALLOW, name)
+    f.add_rule(seccomp.ALLOW, 'clone', seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_NEW_MASK, 0))
+    f.add_rule(seccomp.ERRNO(errno.EPERM), 'clone', seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_NEW_MASK, CLONE_NEW_MASK))
+    # clone3 (in SPECIAL, so no rule) passes its flags in memory, which a filter cannot read: it
+    # takes the default ENOSYS, and glibc falls back to clone.
+    for value in PERSONALITIES:
+        f.add_rule(seccomp.ALLOW, 'personality', seccomp.Arg(0, seccomp.EQ, value))
+    af_alg, af_vsock = SOCKET_DENIED
+    f.add_rule(seccomp.ALLOW, 'socket', seccomp.Arg(0, seccomp.LT, af_alg))
+    # One comparison per argument and rule (libseccomp): the one family between the two.
+    f.add_rule(seccomp.ALLOW, 'socket', seccomp.Arg(0, seccomp.EQ, af_alg + 1))
+    f.add_rule(seccomp.ALLOW, 'socket', seccomp.Arg(0, seccomp.GT, af_vsock))
+    for family in SOCKET_DENIED:
+        f.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), 'socket', seccomp.Arg(0, seccomp.EQ, family))
     return f
 
 
+def policy(node_arch):
+    """Name -> what a call without special arguments gets: allow, EPERM, or filtered by argument."""
+    known = known_calls(ARCHES[node_arch])
+    return {name: 'by-argument' if name in SPECIAL else 'EPERM' if name in DENIED else 'allow' for name in sorted(known)}
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ARCHES:
-        raise SystemExit(f'usage: seccomp-bpf.py <{"|".join(ARCHES)}> [profile.json]')
-    path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(os.path.abspath(__file__)), 'seccomp-default.json')
-    with open(path, encoding='utf-8') as fh:
-        profile = json.load(fh)
-    f = build(sys.argv[1], profile)
-    f.export_bpf(sys.stdout.buffer)
+    if len(sys.argv) not in (2, 3) or sys.argv[1] not in ARCHES or sys.argv[2:] not in ([], ['--policy']):
+        raise SystemExit(f'usage: seccomp-bpf.py <{"|".join(ARCHES)}> [--policy]')
+    if sys.argv[2:] == ['--policy']:
+        json.dump(policy(sys.argv[1]), sys.stdout)
+        return
+    build(sys.argv[1]).export_bpf(sys.stdout.buffer)
     sys.stdout.flush()
 
 

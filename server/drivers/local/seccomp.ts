@@ -1,6 +1,6 @@
 /**
  * The labs' seccomp filter as classic BPF, compiled once per process by seccomp-bpf.py (libseccomp)
- * from Docker's default profile. bwrap loads it for the sandbox (`--seccomp FD`), lab-helper.pl for
+ * from Atelier's own policy (written there: what a runtime's default profile denies, and more). bwrap loads it for the sandbox (`--seccomp FD`), lab-helper.pl for
  * every process it starts in a lab (terminals, checks), so nothing in a lab runs without it.
  */
 import { spawnSync } from 'node:child_process';
