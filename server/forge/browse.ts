@@ -124,14 +124,22 @@ export function isBinary(bytes: Buffer, truncated: boolean): boolean {
   }
 }
 
-/** The file at `path` and `ref` (capped at maxBytes), or undefined when it is not a file there. */
-export async function readBlob(gitDir: string, ref: string, rawPath: string, maxBytes = browseLimits.fileBytes): Promise<FileContent | undefined> {
+/** The blob at `path` and `ref` (its normalized path, oid and size), or undefined when it is not a file there. */
+export async function findBlob(gitDir: string, ref: string, rawPath: string): Promise<{ path: string; oid: string; size: number } | undefined> {
   const path = normalizeTreePath(rawPath);
   if (!path) return undefined;
   const commit = await resolveCommit(gitDir, ref);
   if (!commit) return undefined;
   const stat = await statPath(gitDir, commit, path);
   if (!stat || stat.type !== 'blob') return undefined;
+  return { path, oid: stat.oid, size: stat.size };
+}
+
+/** The file at `path` and `ref` (capped at maxBytes), or undefined when it is not a file there. */
+export async function readBlob(gitDir: string, ref: string, rawPath: string, maxBytes = browseLimits.fileBytes): Promise<FileContent | undefined> {
+  const stat = await findBlob(gitDir, ref, rawPath);
+  if (!stat) return undefined;
+  const { path } = stat;
   const result = await runGit(['cat-file', 'blob', stat.oid], { gitDir, maxBytes });
   if (result.code !== 0) return undefined;
   const truncated = result.truncated || result.stdout.length < stat.size;

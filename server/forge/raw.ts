@@ -4,9 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { resolveCommit, statPath } from './browse.ts';
+import { findBlob } from './browse.ts';
 import { gitEnvironment } from './git.ts';
-import { normalizeTreePath } from './names.ts';
 
 export interface OpenBlob {
   path: string;
@@ -18,12 +17,8 @@ export interface OpenBlob {
 
 /** The file at `path` and `ref`, or undefined when it is not a file there. */
 export async function openBlob(gitDir: string, ref: string, rawPath: string): Promise<OpenBlob | undefined> {
-  const path = normalizeTreePath(rawPath);
-  if (!path) return undefined;
-  const commit = await resolveCommit(gitDir, ref);
-  if (!commit) return undefined;
-  const stat = await statPath(gitDir, commit, path);
-  if (!stat || stat.type !== 'blob') return undefined;
-  const git = spawn('git', ['--git-dir', gitDir, 'cat-file', 'blob', stat.oid], { env: gitEnvironment(), stdio: ['ignore', 'pipe', 'ignore'] });
-  return { path, size: stat.size, stream: git.stdout, close: () => git.kill('SIGKILL') };
+  const blob = await findBlob(gitDir, ref, rawPath);
+  if (!blob) return undefined;
+  const git = spawn('git', ['--git-dir', gitDir, 'cat-file', 'blob', blob.oid], { env: gitEnvironment(), stdio: ['ignore', 'pipe', 'ignore'] });
+  return { path: blob.path, size: blob.size, stream: git.stdout, close: () => git.kill('SIGKILL') };
 }

@@ -69,15 +69,18 @@ test('one changed byte anywhere is SignatureDoesNotMatch; key, token, time and e
   assert.equal(code(() => authenticate(getObjectExample, store(), exampleTime + 2 * 3600_000)), 'ExpiredToken');
 });
 
+/** The presigned GET example of the AWS documentation (examplebucket/test.txt). */
+const presignedExampleQuery: Array<[string, string]> = [
+  ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
+  ['X-Amz-Credential', 'AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request'],
+  ['X-Amz-Date', '20130524T000000Z'],
+  ['X-Amz-Expires', '86400'],
+  ['X-Amz-SignedHeaders', 'host'],
+  ['X-Amz-Signature', 'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404'],
+];
+
 test('the presigned URL example of the AWS documentation verifies, and expires', () => {
-  const query: Array<[string, string]> = [
-    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
-    ['X-Amz-Credential', 'AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request'],
-    ['X-Amz-Date', '20130524T000000Z'],
-    ['X-Amz-Expires', '86400'],
-    ['X-Amz-SignedHeaders', 'host'],
-    ['X-Amz-Signature', 'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404'],
-  ];
+  const query = presignedExampleQuery;
   const request = { method: 'GET', rawPath: '/test.txt', query, headers: headers({ Host: 'examplebucket.s3.amazonaws.com' }) };
   const credentials = store();
   credentials.byAccessKey(exampleKey)!.expiresAt = exampleTime + 7 * 86400_000;
@@ -104,14 +107,7 @@ test('x-amz-* headers the signature does not cover are refused (HeadersNotSigned
   assert.equal(code(() => authenticate(meta, store(), exampleTime)), 'AccessDenied');
   assert.equal(detail(() => authenticate(meta, store(), exampleTime), 'HeadersNotSigned'), 'x-amz-meta-added');
 
-  const query: Array<[string, string]> = [
-    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
-    ['X-Amz-Credential', 'AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request'],
-    ['X-Amz-Date', '20130524T000000Z'],
-    ['X-Amz-Expires', '86400'],
-    ['X-Amz-SignedHeaders', 'host'],
-    ['X-Amz-Signature', 'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404'],
-  ];
+  const query = presignedExampleQuery;
   const presigned = (extra: Record<string, string>) => ({ method: 'GET', rawPath: '/test.txt', query, headers: headers({ Host: 'examplebucket.s3.amazonaws.com', ...extra }) });
   const copy = presigned({ 'x-amz-copy-source': 'examplebucket/private.txt', 'X-Amz-Acl': 'public-read' });
   assert.equal(detail(() => authenticate(copy, store(), exampleTime), 'HeadersNotSigned'), 'x-amz-copy-source, x-amz-acl');

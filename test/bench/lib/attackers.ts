@@ -12,11 +12,13 @@ import { request as httpRequest, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LearnerClient } from '../../helpers/learner.ts';
-import { connectTerminal, type TerminalClient } from '../../helpers/terminal.ts';
+import { Flooder, floods, maxSize, type Flood } from '../../helpers/terminal-flood.ts';
 import { rawSigned, type RawCredential, type RawTarget } from '../../helpers/s3-raw.ts';
 import { serveParent } from './peer.ts';
 
-export type Attack = 'xml-bomb' | 'mirror-flood' | 'slow-forge' | 'idle-connections' | 'quota-fill';
+export type Attack = 'xml-bomb' | `mirror-${Flood}` | 'slow-forge' | 'idle-connections' | 'quota-fill';
+
+export const attacks: Attack[] = ['xml-bomb', ...(Object.keys(floods) as Flood[]).map((flood) => `mirror-${flood}` as const), 'slow-forge', 'idle-connections', 'quota-fill'];
 
 export type AttackerCommand = { cmd: 'start'; attack: Attack; url: string; lab: string } | { cmd: 'stop' } | { cmd: 'exit' };
 
@@ -95,37 +97,14 @@ async function xmlBomb(url: string): Promise<Running> {
   };
 }
 
-/** The largest terminal the server accepts, running a loop of costly escape sequences. */
-async function mirrorFlood(url: string, lab: string): Promise<Running> {
-  const learner = new LearnerClient(url);
-  const { id, token } = await learner.launch(lab);
-  let terminal: TerminalClient | undefined;
-  let size = '';
-  for (const [cols, rows] of [[500, 200], [400, 150], [300, 100], [250, 80], [200, 60]] as const) {
-    try {
-      const candidate = await connectTerminal(url, { lab: id, token, terminal: 'flood', cols, rows });
-      const screen = await Promise.race([candidate.screen, sleep(5_000).then(() => undefined)]);
-      if (screen === undefined) {
-        candidate.close();
-        continue;
-      }
-      terminal = candidate;
-      size = `${cols}×${rows}`;
-      break;
-    } catch {
-      // refused at this size: try a smaller one
-    }
-  }
-  if (!terminal) throw new Error('no terminal size was accepted');
-  // Fill the screen (DECALN), scroll it, repeat a glyph, insert/delete lines, reset, colours.
-  terminal.type(`f=$'\\e#8\\e[999SX\\e[65535b\\e[999L\\e[999M\\e[1;3;4;7;31;42m\\e[H'; r=$'\\ec'; while :; do printf '%s%s%s%s%s%s%s%s%s' "$f" "$f" "$f" "$f" "$f" "$f" "$f" "$f" "$r"; done\r`);
-  const from = Date.now();
+/** One of the attack suite's escape-sequence floods, at the largest terminal the server accepts. */
+async function mirrorFlood(url: string, lab: string, flood: Flood): Promise<Running> {
+  const flooder = await Flooder.start(url, lab);
+  await flooder.start(flood, deadlineMs / 1000);
   return {
     stop: async () => {
-      const characters = terminal.output().length;
-      terminal.close();
-      await learner.deleteLab(id).catch(() => {});
-      return `${size}: ${(characters / 1024 / 1024).toFixed(1)} MiB of output reached the client in ${((Date.now() - from) / 1000).toFixed(0)} s`;
+      await flooder.close();
+      return `${flood} at ${maxSize.cols}×${maxSize.rows}`;
     },
   };
 }
@@ -250,13 +229,20 @@ async function quotaFill(url: string): Promise<Running> {
   };
 }
 
-const attacks: Record<Attack, (url: string, lab: string) => Promise<Running>> = {
-  'xml-bomb': xmlBomb,
-  'mirror-flood': mirrorFlood,
-  'slow-forge': slowForge,
-  'idle-connections': idleConnections,
-  'quota-fill': quotaFill,
-};
+function begin(attack: Attack, url: string, lab: string): Promise<Running> {
+  if (attack.startsWith('mirror-')) return mirrorFlood(url, lab, attack.slice('mirror-'.length) as Flood);
+  switch (attack) {
+    case 'xml-bomb':
+      return xmlBomb(url);
+    case 'slow-forge':
+      return slowForge(url);
+    case 'idle-connections':
+      return idleConnections(url);
+    case 'quota-fill':
+      return quotaFill(url);
+  }
+  throw new Error(`unknown attack ${attack}`);
+}
 
 let current: { attack: Attack; running: Running } | undefined;
 
@@ -264,7 +250,7 @@ serveParent(async (command: AttackerCommand): Promise<unknown> => {
   switch (command.cmd) {
     case 'start': {
       if (current) throw new Error(`${current.attack} is still running`);
-      current = { attack: command.attack, running: await attacks[command.attack](command.url, command.lab) };
+      current = { attack: command.attack, running: await begin(command.attack, command.url, command.lab) };
       return null;
     }
     case 'stop': {
