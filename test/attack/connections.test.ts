@@ -79,7 +79,8 @@ test('20,000 idle connections from one address: beyond its cap they are closed, 
     const held = await new Promise<number>((resolve, reject) => server.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
     const p99 = (times: number[]) => Math.max(...times).toFixed(1);
     console.log(`idle connections: ${JSON.stringify(report)}; held ${held}; /healthz max ${p99(idle)} ms idle, ${p99(underAttack)} ms under attack`);
-    assert.ok(held <= 2000, `at most the per-client cap stays open (${held})`);
+    // The victim's own keep-alive connections (another address) count in `held` too: a few at most.
+    assert.ok(held <= 2000 + 10, `at most the per-client cap stays open (${held})`);
     assert.ok(Math.max(...underAttack) < 1000, `another client answered in ${p99(underAttack)} ms`);
   } finally {
     child.stdin.end();
