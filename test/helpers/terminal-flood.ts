@@ -53,10 +53,11 @@ function figures(samples: number[]): Figures {
   return { n: sorted.length, p50: at(50), p99: at(99), max: sorted.at(-1) ?? Number.NaN };
 }
 
+/** The probe's time; a probe that fails (refused, an error status) counts as one that never answered. */
 async function timed(step: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
-  await Promise.race([step(), sleep(probeTimeoutMs)]).catch(() => {});
-  return performance.now() - started;
+  const answered = await Promise.race([step().then(() => true, () => false), sleep(probeTimeoutMs).then(() => false)]);
+  return answered ? performance.now() - started : probeTimeoutMs;
 }
 
 /** Another learner: a lab, its terminal, and the three probes. */
@@ -95,8 +96,15 @@ export class Bystander {
       return figures(samples);
     };
     const [healthz, check, echo, replay] = await Promise.all([
-      loop(() => fetch(`${this.learner.url}/healthz`).then((response) => response.text())),
-      loop(() => this.learner.api(`/api/labs/${this.lab.id}/checks/${this.#check}`, { method: 'POST', token: this.lab.token })),
+      loop(async () => {
+        const response = await fetch(`${this.learner.url}/healthz`);
+        await response.text();
+        if (response.status !== 200) throw new Error(`healthz: ${response.status}`);
+      }),
+      loop(async () => {
+        const response = await this.learner.api(`/api/labs/${this.lab.id}/checks/${this.#check}`, { method: 'POST', token: this.lab.token });
+        if (response.status !== 200 || (response.body as { ok?: boolean }).ok !== true) throw new Error(`check: ${response.status} ${response.text.slice(0, 80)}`);
+      }),
       loop(() => this.#echo()),
       loop(() => this.#replay(), 100),
     ]);

@@ -168,7 +168,10 @@ async function slowForge(url: string): Promise<Running> {
   };
 }
 
-/** 20,000 TCP connections opened and left idle. */
+/**
+ * 20,000 TCP connections opened and left idle, from an address of their own (127.0.0.2): the
+ * victim's 127.0.0.1 must not share the attacker's per-address cap, as two hosts would not.
+ */
 async function idleConnections(url: string): Promise<Running> {
   const server = new URL(url);
   const sockets: NetSocket[] = [];
@@ -181,7 +184,7 @@ async function idleConnections(url: string): Promise<Running> {
     await Promise.all(
       Array.from({ length: batch }, () =>
         new Promise<void>((resolve) => {
-          const socket = connect({ host: server.hostname, port: Number(server.port) });
+          const socket = connect({ host: server.hostname, port: Number(server.port), localAddress: '127.0.0.2' });
           socket.once('connect', () => resolve());
           socket.once('error', () => {
             failed += 1;
