@@ -4,7 +4,6 @@
  * limits and real git over HTTP on 127.0.0.1, against the same push and clone over file:// (git
  * alone, no HTTP); and a partial clone (--filter=blob:none) of it. Prints figures; cleans up.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -12,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createForgeHandler } from '../../server/forge/index.ts';
+import { runGit } from '../helpers/forge.ts';
 
 const runs = 3;
 const files = 4;
@@ -22,28 +22,9 @@ const work = mkdtempSync(join(tmpdir(), 'atelier-forge-bench-'));
 const home = join(work, 'home');
 mkdirSync(home);
 
-function git(args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: home,
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_CONFIG_GLOBAL: '/dev/null',
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_AUTHOR_NAME: 'Bench',
-          GIT_AUTHOR_EMAIL: 'bench@example.org',
-          GIT_COMMITTER_NAME: 'Bench',
-          GIT_COMMITTER_EMAIL: 'bench@example.org',
-        },
-      },
-      (error, _stdout, stderr) => (error ? reject(new Error(`git ${args[0]}: ${stderr}`)) : resolve()),
-    );
-  });
+async function git(args: string[], cwd: string): Promise<void> {
+  const result = await runGit(args, cwd, home);
+  if (result.code !== 0) throw new Error(`git ${args[0]}: ${result.stderr}`);
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
