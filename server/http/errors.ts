@@ -24,6 +24,7 @@ export const errorStatus = {
   files_quota_objects: 403,
   too_many_labs: 429,
   too_many_terminals: 429,
+  too_many_secret_groups: 409,
   rate_limited: 429,
   too_many_visitors: 429,
   extend_limit: 409,

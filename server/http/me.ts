@@ -17,6 +17,12 @@ export const gitSettingsBody = z.object({
 });
 
 export const secretGroupName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/);
+/**
+ * Groups one learner may keep: each holds up to 50 variables of 8 KiB, so without a cap a
+ * learner could fill the store one group at a time. The datalab's own practical uses one.
+ */
+export const maxSecretGroups = 20;
+
 export const secretGroupBody = z.object({
   vars: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(8192))
@@ -91,6 +97,10 @@ export function registerMeRoutes(app: FastifyInstance, store: LearnerStore, stor
     const group = parseWith(secretGroupName, request.params.group, language, 'group');
     const { vars } = parseWith(secretGroupBody, request.body, language);
     const id = ensureLearner(request, reply, store);
+    const groups = store.secretGroups(id);
+    if (groups.length >= maxSecretGroups && !groups.some((existing) => existing.group === group)) {
+      throw new ApiError('too_many_secret_groups', { max: maxSecretGroups });
+    }
     store.putSecretGroup(id, group, vars);
     return { group, names: Object.keys(vars).sort() };
   });

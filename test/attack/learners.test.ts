@@ -124,3 +124,20 @@ test('an S3 request for another learner\'s bucket does not read every learner (1
   console.log(`read of another learner's diffusion/ with 100,000 learners: ${perRequest.toFixed(1)} ms per request`);
   assert.ok(perRequest < 25, `${perRequest.toFixed(1)} ms per request`);
 });
+
+test('secret groups are capped per learner: the 21st is refused in the caller\'s language, editing one still works', async () => {
+  const server = await startTestServer();
+  cleanups.push(() => server.cleanup(), () => rmSync(server.config.dataDir, { recursive: true, force: true }));
+  const learner = new LearnerClient(server.url);
+  const vars = { TOKEN: 'x'.repeat(8192) };
+  const statuses: number[] = [];
+  for (let i = 0; i < 25; i++) statuses.push((await learner.api(`/api/me/secrets/group-${i}`, { method: 'PUT', body: { vars } })).status);
+  assert.equal(statuses.filter((status) => status === 204 || status === 200).length, 20, `20 groups, then refusals: ${statuses.join(' ')}`);
+  const refused = await learner.api('/api/me/secrets/one-more', { method: 'PUT', body: { vars }, lang: 'fr' });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, 'too_many_secret_groups');
+  assert.match(refused.body.error.message, /20 groupes/);
+  const edited = await learner.api('/api/me/secrets/group-3', { method: 'PUT', body: { vars: { TOKEN: 'new' } } });
+  assert.ok(edited.status === 204 || edited.status === 200, `an existing group is still edited (${edited.status})`);
+  assert.equal((await learner.api('/api/me/secrets')).body.groups.length, 20);
+});
