@@ -1,4 +1,4 @@
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Sealer } from './sealed.ts';
 import type { GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, UnseenLearner } from './store.ts';
@@ -65,6 +65,8 @@ export interface SqliteLearnerStoreOptions {
 
 export class SqliteLearnerStore implements LearnerStore {
   readonly #db: DatabaseSync;
+  /** Prepared once, run many times: S3 and API requests look learners up on every call. */
+  readonly #statements = new Map<string, StatementSync>();
   readonly #sealer: Sealer;
   readonly #s3Ttl: number;
   readonly #now: () => number;
@@ -78,9 +80,18 @@ export class SqliteLearnerStore implements LearnerStore {
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.#migrate();
   }
+  #sql(query: string): StatementSync {
+    let statement = this.#statements.get(query);
+    if (!statement) {
+      statement = this.#db.prepare(query);
+      this.#statements.set(query, statement);
+    }
+    return statement;
+  }
+
 
   #migrate(): void {
-    const version = (this.#db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    const version = (this.#sql('PRAGMA user_version').get() as { user_version: number }).user_version;
     for (let next = version; next < migrations.length; next += 1) {
       this.#db.exec('BEGIN');
       try {
@@ -98,26 +109,25 @@ export class SqliteLearnerStore implements LearnerStore {
     // Learner ids double as bucket names and forge paths: lower-case letters and digits only.
     const now = this.#now();
     const learner: Learner = { id: `u${randomId(11)}`, createdAt: now, lastSeenAt: now, git: { name: '', email: '' } };
-    this.#db.prepare('INSERT INTO learners (id, created_at, last_seen) VALUES (?, ?, ?)').run(learner.id, now, now);
+    this.#sql('INSERT INTO learners (id, created_at, last_seen) VALUES (?, ?, ?)').run(learner.id, now, now);
     return learner;
   }
 
   get(id: string): Learner | undefined {
-    const row = this.#db.prepare('SELECT id, created_at, last_seen, git_name, git_email FROM learners WHERE id = ?').get(id) as
+    const row = this.#sql('SELECT id, created_at, last_seen, git_name, git_email FROM learners WHERE id = ?').get(id) as
       | { id: string; created_at: number; last_seen: number; git_name: string; git_email: string }
       | undefined;
     return row && { id: row.id, createdAt: row.created_at, lastSeenAt: row.last_seen, git: { name: row.git_name, email: row.git_email } };
   }
 
   touch(id: string): void {
-    this.#db.prepare('UPDATE learners SET last_seen = ? WHERE id = ?').run(this.#now(), id);
+    this.#sql('UPDATE learners SET last_seen = ? WHERE id = ?').run(this.#now(), id);
   }
 
   unseenLearners(before: number, cursor: LearnerCursor | undefined, limit: number): UnseenLearner[] {
     // A range of the (last_seen, id) index, LIMIT rows: each tick of a purge does bounded work
     // however many learners are kept, and the subqueries are primary-key/index lookups.
-    const rows = this.#db
-      .prepare(
+    const rows = this.#sql(
         `SELECT id, last_seen,
            git_name <> '' OR git_email <> ''
              OR EXISTS (SELECT 1 FROM secret_groups WHERE learner_id = l.id)
@@ -132,17 +142,16 @@ export class SqliteLearnerStore implements LearnerStore {
 
   deleteIfIdle(id: string, before: number): boolean {
     // Tokens, credentials, secrets and progress go with the row (ON DELETE CASCADE).
-    return this.#db.prepare('DELETE FROM learners WHERE id = ? AND last_seen < ?').run(id, before).changes > 0;
+    return this.#sql('DELETE FROM learners WHERE id = ? AND last_seen < ?').run(id, before).changes > 0;
   }
 
   setGit(id: string, git: GitSettings): void {
-    this.#db.prepare('UPDATE learners SET git_name = ?, git_email = ? WHERE id = ?').run(git.name, git.email, id);
+    this.#sql('UPDATE learners SET git_name = ?, git_email = ? WHERE id = ?').run(git.name, git.email, id);
   }
 
   rotateGitToken(id: string): string {
     const token = `atl_${randomBytes(24).toString('base64url')}`;
-    this.#db
-      .prepare(
+    this.#sql(
         `INSERT INTO git_tokens (learner_id, token_hash, token_sealed, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(learner_id) DO UPDATE SET token_hash = excluded.token_hash, token_sealed = excluded.token_sealed, created_at = excluded.created_at`,
       )
@@ -151,18 +160,18 @@ export class SqliteLearnerStore implements LearnerStore {
   }
 
   gitToken(id: string): string | undefined {
-    const row = this.#db.prepare('SELECT token_sealed FROM git_tokens WHERE learner_id = ?').get(id) as { token_sealed: string } | undefined;
+    const row = this.#sql('SELECT token_sealed FROM git_tokens WHERE learner_id = ?').get(id) as { token_sealed: string } | undefined;
     return row && this.#sealer.open(row.token_sealed);
   }
 
   learnerByGitToken(token: string): string | undefined {
     // Looked up by hash: equal hashes mean equal tokens, and the lookup leaks no timing about the token.
-    const row = this.#db.prepare('SELECT learner_id FROM git_tokens WHERE token_hash = ?').get(sha256(token)) as { learner_id: string } | undefined;
+    const row = this.#sql('SELECT learner_id FROM git_tokens WHERE token_hash = ?').get(sha256(token)) as { learner_id: string } | undefined;
     return row?.learner_id;
   }
 
   secretGroups(id: string): { group: string; names: string[]; updatedAt: number }[] {
-    const rows = this.#db.prepare('SELECT name, names, updated_at FROM secret_groups WHERE learner_id = ? ORDER BY name').all(id) as {
+    const rows = this.#sql('SELECT name, names, updated_at FROM secret_groups WHERE learner_id = ? ORDER BY name').all(id) as {
       name: string;
       names: string;
       updated_at: number;
@@ -171,15 +180,14 @@ export class SqliteLearnerStore implements LearnerStore {
   }
 
   secretGroup(id: string, group: string): SecretVars | undefined {
-    const row = this.#db.prepare('SELECT vars_sealed FROM secret_groups WHERE learner_id = ? AND name = ?').get(id, group) as
+    const row = this.#sql('SELECT vars_sealed FROM secret_groups WHERE learner_id = ? AND name = ?').get(id, group) as
       | { vars_sealed: string }
       | undefined;
     return row && (JSON.parse(this.#sealer.open(row.vars_sealed)) as SecretVars);
   }
 
   putSecretGroup(id: string, group: string, vars: SecretVars): void {
-    this.#db
-      .prepare(
+    this.#sql(
         `INSERT INTO secret_groups (learner_id, name, names, vars_sealed, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(learner_id, name) DO UPDATE SET names = excluded.names, vars_sealed = excluded.vars_sealed, updated_at = excluded.updated_at`,
       )
@@ -187,14 +195,13 @@ export class SqliteLearnerStore implements LearnerStore {
   }
 
   deleteSecretGroup(id: string, group: string): boolean {
-    return this.#db.prepare('DELETE FROM secret_groups WHERE learner_id = ? AND name = ?').run(id, group).changes > 0;
+    return this.#sql('DELETE FROM secret_groups WHERE learner_id = ? AND name = ?').run(id, group).changes > 0;
   }
 
   s3Credentials(id: string): S3Credentials {
     const now = this.#now();
     // Reuse credentials with at least a quarter of their life left, so labs launched in a row share them.
-    const row = this.#db
-      .prepare('SELECT access_key_id FROM s3_credentials WHERE learner_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1')
+    const row = this.#sql('SELECT access_key_id FROM s3_credentials WHERE learner_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1')
       .get(id, now + this.#s3Ttl / 4) as { access_key_id: string } | undefined;
     if (row) {
       const { learnerId: _owner, ...current } = this.s3CredentialsByAccessKey(row.access_key_id)!;
@@ -206,9 +213,8 @@ export class SqliteLearnerStore implements LearnerStore {
       sessionToken: randomBytes(48).toString('base64url'),
       expiresAt: now + this.#s3Ttl,
     };
-    this.#db.prepare('DELETE FROM s3_credentials WHERE learner_id = ? AND expires_at <= ?').run(id, now);
-    this.#db
-      .prepare(
+    this.#sql('DELETE FROM s3_credentials WHERE learner_id = ? AND expires_at <= ?').run(id, now);
+    this.#sql(
         'INSERT INTO s3_credentials (access_key_id, learner_id, secret_sealed, session_token_hash, session_token_sealed, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
       )
       .run(
@@ -225,13 +231,12 @@ export class SqliteLearnerStore implements LearnerStore {
   rotateS3Credentials(id: string): S3Credentials {
     // Deleting every key of the learner first: the next lookup mints a fresh one, and requests
     // (presigned URLs included) signed with an old key fail with InvalidAccessKeyId from now on.
-    this.#db.prepare('DELETE FROM s3_credentials WHERE learner_id = ?').run(id);
+    this.#sql('DELETE FROM s3_credentials WHERE learner_id = ?').run(id);
     return this.s3Credentials(id);
   }
 
   s3CredentialsByAccessKey(accessKeyId: string): (S3Credentials & { learnerId: string }) | undefined {
-    const row = this.#db
-      .prepare('SELECT learner_id, secret_sealed, session_token_sealed, expires_at FROM s3_credentials WHERE access_key_id = ?')
+    const row = this.#sql('SELECT learner_id, secret_sealed, session_token_sealed, expires_at FROM s3_credentials WHERE access_key_id = ?')
       .get(accessKeyId) as { learner_id: string; secret_sealed: string; session_token_sealed: string; expires_at: number } | undefined;
     return (
       row && {
@@ -245,16 +250,16 @@ export class SqliteLearnerStore implements LearnerStore {
   }
 
   progress(id: string, page: string): string[] {
-    return (this.#db.prepare('SELECT step FROM progress WHERE learner_id = ? AND page = ? ORDER BY done_at').all(id, page) as { step: string }[]).map(
+    return (this.#sql('SELECT step FROM progress WHERE learner_id = ? AND page = ? ORDER BY done_at').all(id, page) as { step: string }[]).map(
       (row) => row.step,
     );
   }
 
   setProgress(id: string, page: string, step: string, done: boolean): void {
     if (done) {
-      this.#db.prepare('INSERT OR IGNORE INTO progress (learner_id, page, step, done_at) VALUES (?, ?, ?, ?)').run(id, page, step, this.#now());
+      this.#sql('INSERT OR IGNORE INTO progress (learner_id, page, step, done_at) VALUES (?, ?, ?, ?)').run(id, page, step, this.#now());
     } else {
-      this.#db.prepare('DELETE FROM progress WHERE learner_id = ? AND page = ? AND step = ?').run(id, page, step);
+      this.#sql('DELETE FROM progress WHERE learner_id = ? AND page = ? AND step = ?').run(id, page, step);
     }
   }
 

@@ -32,9 +32,10 @@ function seconds(ms: number): number {
  * at the commit point: an object created meanwhile fails `If-None-Match` (412), one deleted
  * meanwhile is a conflict to retry (409), as AWS answers.
  */
-export function writeCondition(headers: Map<string, string[]>, current: ObjectMeta | undefined): WriteCondition | undefined {
+export async function writeCondition(headers: Map<string, string[]>, current: () => Promise<ObjectMeta | undefined>): Promise<WriteCondition | undefined> {
   const ifMatch = headerValue(headers, 'if-match');
   const ifNoneMatch = headerValue(headers, 'if-none-match');
+  // Most writes carry no condition: they must not pay for reading the current object.
   if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
     throw new S3Error('NotImplemented', 'If-None-Match on a write only supports the value *');
@@ -49,7 +50,7 @@ export function writeCondition(headers: Map<string, string[]>, current: ObjectMe
       if (!etagListMatches(ifMatch, object.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
     }
   };
-  check(current, false);
+  check(await current(), false);
   return (object) => check(object, true);
 }
 

@@ -418,7 +418,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const length = declaredLength(ctx.headers);
     if (length !== undefined && length > maxObjectSize) throw new S3Error('EntityTooLarge');
     const info = objectInfo(ctx.headers);
-    const condition = writeCondition(ctx.headers, await store.head(ctx.bucket, ctx.key));
+    const condition = await writeCondition(ctx.headers, () => store.head(ctx.bucket, ctx.key));
     const stages = payloadStages(ctx.req, ctx.headers, ctx.auth);
     const withChecksum = (): ObjectInfo => {
       const computed = payloadChecksum(stages);
@@ -450,7 +450,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
 
   async function copyObject(ctx: Context): Promise<void> {
     requireWrite(ctx);
-    const condition = writeCondition(ctx.headers, await store.head(ctx.bucket, ctx.key));
+    const condition = await writeCondition(ctx.headers, () => store.head(ctx.bucket, ctx.key));
     const { meta: source, file } = await openCopySource(ctx);
     const replace = (headerValue(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
     const base: ObjectInfo = replace ? objectInfo(ctx.headers) : { headers: source.headers, metadata: source.metadata };
@@ -582,7 +582,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       if (current && current.etag === multipartEtag(parts.map((part) => part.etag))) return answer(current);
       throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
     }
-    const condition = writeCondition(ctx.headers, await store.head(ctx.bucket, ctx.key));
+    const condition = await writeCondition(ctx.headers, () => store.head(ctx.bucket, ctx.key));
     const checksum = await completedChecksum(ctx, upload, parts);
     const meta = await store.complete(ctx.bucket, uploadId, parts, minPartSize, checksum, condition);
     changed(ctx.bucket, ctx.key);
