@@ -1,7 +1,8 @@
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Sealer } from './sealed.ts';
 import type { GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, UnseenLearner } from './store.ts';
+import { statementCache, type StatementCache } from '../sqlite.ts';
 
 /** Forward-only schema migrations; the database records how many have run. */
 const migrations: string[] = [
@@ -65,28 +66,20 @@ export interface SqliteLearnerStoreOptions {
 
 export class SqliteLearnerStore implements LearnerStore {
   readonly #db: DatabaseSync;
-  /** Prepared once, run many times: S3 and API requests look learners up on every call. */
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #sql: StatementCache;
   readonly #sealer: Sealer;
   readonly #s3Ttl: number;
   readonly #now: () => number;
 
   constructor({ path, sealer, s3CredentialTtlMs = 24 * 3600e3, now = Date.now }: SqliteLearnerStoreOptions) {
     this.#db = new DatabaseSync(path);
+    this.#sql = statementCache(this.#db);
     this.#sealer = sealer;
     this.#s3Ttl = s3CredentialTtlMs;
     this.#now = now;
     // WAL: readers never wait for a writer; synchronous=NORMAL is durable across process crashes.
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.#migrate();
-  }
-  #sql(query: string): StatementSync {
-    let statement = this.#statements.get(query);
-    if (!statement) {
-      statement = this.#db.prepare(query);
-      this.#statements.set(query, statement);
-    }
-    return statement;
   }
 
 

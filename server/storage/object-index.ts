@@ -11,7 +11,8 @@
  * Keys are stored as BLOBs of their UTF-8 bytes: SQLite compares BLOBs with memcmp, which is
  * exactly S3's listing order.
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
+import { statementCache, type StatementCache } from '../sqlite.ts';
 
 /** Bump when the schema or what a row means changes: the index is then rebuilt from disk. */
 const schemaVersion = 2;
@@ -107,24 +108,17 @@ function fromRow(row: ObjectRow): IndexedObject {
 
 export class ObjectIndex {
   readonly #db: DatabaseSync;
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #sql: StatementCache;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
+    this.#sql = statementCache(this.#db);
     // synchronous=FULL: an intent must be on disk before the sidecar it announces, or a power cut
     // could leave a sidecar the index never hears of.
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
     this.#db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
   }
 
-  #sql(query: string): StatementSync {
-    let statement = this.#statements.get(query);
-    if (!statement) {
-      statement = this.#db.prepare(query);
-      this.#statements.set(query, statement);
-    }
-    return statement;
-  }
 
   #transaction<T>(task: () => T): T {
     this.#db.exec('BEGIN IMMEDIATE');
@@ -149,7 +143,7 @@ export class ObjectIndex {
    * nothing is synced: a crash meanwhile only means building it again.
    */
   reset(): void {
-    this.#statements.clear();
+    this.#sql.clear();
     this.#db.exec('PRAGMA synchronous = OFF');
     this.#db.exec(`
       DELETE FROM meta WHERE name = 'version';
@@ -289,7 +283,7 @@ export class ObjectIndex {
   }
 
   close(): void {
-    this.#statements.clear();
+    this.#sql.clear();
     this.#db.close();
   }
 }
