@@ -30,6 +30,7 @@ import { removeEmptyDirs, startAnonymousPurge, type Purge } from './purge.ts';
 import type { S3Credentials } from './store.ts';
 import type { StorageInfo } from '../http/me.ts';
 import { guardEndpoint } from '../storage/content-safety.ts';
+import { periodic } from '../periodic.ts';
 
 /** The bucket trainers' shared files live in (read-only for learners, under diffusion/). */
 export const sharedBucket = 'atelier';
@@ -115,7 +116,6 @@ export function pollS3Evidence(
   intervalMs = 5_000,
 ): { round(): Promise<void>; stop(): void } {
   const seen = new Map<string, string>();
-  let current: Promise<void> | undefined;
   const run = async (): Promise<void> => {
     const keys = new Map<string, Set<string>>();
     for (const lab of runningLabs()) {
@@ -143,15 +143,8 @@ export function pollS3Evidence(
       }
     }
   };
-  const round = (): Promise<void> => {
-    current ??= run().finally(() => {
-      current = undefined;
-    });
-    return current;
-  };
-  const timer = setInterval(() => void round(), intervalMs);
-  timer.unref();
-  return { round, stop: () => clearInterval(timer) };
+  const timer = periodic(intervalMs, run, (error) => log('s3 evidence poll', error));
+  return { round: timer.run, stop: timer.stop };
 }
 
 function filesUnder(dir: string): string[] {

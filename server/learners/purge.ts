@@ -8,6 +8,7 @@
  */
 import { rmdir } from 'node:fs/promises';
 import type { LearnerCursor, LearnerStore } from './store.ts';
+import { periodic } from '../periodic.ts';
 
 export interface PurgeOptions {
   store: LearnerStore;
@@ -33,7 +34,6 @@ export interface Purge {
 export function startAnonymousPurge(options: PurgeOptions): Purge {
   const { store, ttlMs, pageSize = 200, intervalMs = 60_000, now = Date.now } = options;
   let cursor: LearnerCursor | undefined;
-  let running: Promise<number> | undefined;
 
   const page = async (): Promise<number> => {
     const before = now() - ttlMs;
@@ -59,15 +59,8 @@ export function startAnonymousPurge(options: PurgeOptions): Purge {
     return deleted;
   };
 
-  const tick = (): Promise<number> => {
-    running ??= page().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const timer = setInterval(() => void tick(), intervalMs);
-  timer.unref();
-  return { tick, stop: () => clearInterval(timer) };
+  const timer = periodic(intervalMs, page, (error) => options.log('purge of anonymous learners', error));
+  return { tick: timer.run, stop: timer.stop };
 }
 
 /** rmdir of each path in order, keeping any that is not empty (or gone): never removes data. */

@@ -27,6 +27,7 @@ import { S3Error } from './errors.ts';
 import { listPage, prefixEnd, type ListOutput } from './listing.ts';
 import { ObjectIndex, type IndexedObject, type IndexedUpload, type Usage } from './object-index.ts';
 import { QuotaMeter, type BucketLimits, type Reservation } from './quota.ts';
+import { periodic, type Periodic } from '../periodic.ts';
 
 export type { IndexedObject, IndexedUpload, Usage } from './object-index.ts';
 export type { BucketLimits } from './quota.ts';
@@ -157,8 +158,8 @@ export class ObjectStore {
   #ready: Promise<void> | undefined;
   #index: Promise<ObjectIndex> | undefined;
   #quota: QuotaMeter | undefined;
-  #sweeper: NodeJS.Timeout | undefined;
-  #sweeping: Promise<number> | undefined;
+  /** The multipart sweep, when uploads expire. */
+  readonly #sweeper: Periodic<number> | undefined;
   #closed = false;
 
   constructor(root: string, options: ObjectStoreOptions = {}) {
@@ -167,8 +168,8 @@ export class ObjectStore {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     if (options.multipartTtl !== undefined) {
-      this.#sweeper = setInterval(() => void this.sweepUploads().catch((error: unknown) => options.log?.(`s3: multipart sweep failed: ${String(error)}`)), options.sweepIntervalMs ?? 60_000);
-      this.#sweeper.unref();
+      const ttl = options.multipartTtl;
+      this.#sweeper = periodic(options.sweepIntervalMs ?? 60_000, () => this.#sweepExpired(ttl), (error) => options.log?.(`s3: multipart sweep failed: ${String(error)}`));
     }
   }
 
@@ -246,8 +247,7 @@ export class ObjectStore {
   /** Stops the multipart sweep and closes the index. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#sweeper);
-    await this.#sweeping?.catch(() => undefined);
+    await this.#sweeper?.stop();
     const index = await this.#index?.catch(() => undefined);
     this.#index = undefined;
     index?.close();
@@ -575,20 +575,18 @@ export class ObjectStore {
    * leave the quota); returns how many. The timer calls it; one sweep runs at a time.
    */
   sweepUploads(): Promise<number> {
-    const ttl = this.#options.multipartTtl;
-    if (ttl === undefined || this.#closed) return Promise.resolve(0);
-    this.#sweeping ??= (async () => {
-      const index = await this.#idx();
-      const expired = index.uploadsBefore(this.#now() - ttl, uploadsPerSweep);
-      for (const upload of expired) {
-        index.removeUpload(upload.bucket, upload.uploadId);
-        if (isValidBucketName(upload.bucket)) await rm(this.#uploadDir(upload.bucket, upload.uploadId), { recursive: true, force: true });
-      }
-      return expired.length;
-    })().finally(() => {
-      this.#sweeping = undefined;
-    });
-    return this.#sweeping;
+    if (!this.#sweeper || this.#closed) return Promise.resolve(0);
+    return this.#sweeper.run();
+  }
+
+  async #sweepExpired(ttl: number): Promise<number> {
+    const index = await this.#idx();
+    const expired = index.uploadsBefore(this.#now() - ttl, uploadsPerSweep);
+    for (const upload of expired) {
+      index.removeUpload(upload.bucket, upload.uploadId);
+      if (isValidBucketName(upload.bucket)) await rm(this.#uploadDir(upload.bucket, upload.uploadId), { recursive: true, force: true });
+    }
+    return expired.length;
   }
 
   /**
