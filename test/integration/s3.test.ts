@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { checksumAlgorithms, createChecksum } from '../../server/storage/checksums.ts';
 import { createS3Handler, isS3Request, MemoryCredentialStore, type S3Credential } from '../../server/storage/index.ts';
+import { rawSigned as sendRawSigned, type RawResponse } from '../helpers/s3-raw.ts';
 
 const region = 'us-east-1';
 let endpoint = '';
@@ -324,32 +325,8 @@ test('listing: pagination, start-after, v1 markers, unicode keys, DeleteObjects'
 });
 
 /** Signs and sends a raw request (path exactly as given), for what SDKs will not send. */
-function rawSigned(credential: S3Credential, method: string, path: string, body: Buffer | string = '', headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
-  const url = new URL(endpoint);
-  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
-  const date = amzDate.slice(0, 8);
-  const payload = Buffer.from(body);
-  const all: Record<string, string> = { host: url.host, 'x-amz-date': amzDate, 'x-amz-content-sha256': sha256(payload), 'x-amz-security-token': credential.sessionToken, ...headers };
-  const signed = Object.keys(all).map((name) => name.toLowerCase()).sort();
-  const lower = Object.fromEntries(Object.entries(all).map(([name, value]) => [name.toLowerCase(), value]));
-  const [rawPath, rawQuery = ''] = path.split('?');
-  const query = rawQuery.split('&').filter(Boolean).map((part) => (part.includes('=') ? part : `${part}=`)).sort().join('&');
-  const canonical = [method, rawPath, query, signed.map((name) => `${name}:${lower[name]}\n`).join(''), signed.join(';'), lower['x-amz-content-sha256']].join('\n');
-  const scope = `${date}/${region}/s3/aws4_request`;
-  const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
-  let key: Buffer = createHmac('sha256', `AWS4${credential.secretAccessKey}`).update(date).digest();
-  for (const part of [region, 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-  const signature = createHmac('sha256', key).update(toSign).digest('hex');
-  const authorization = `AWS4-HMAC-SHA256 Credential=${credential.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: { ...all, authorization, 'content-length': String(payload.length) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+function rawSigned(credential: S3Credential, method: string, path: string, body: Buffer | string = '', headers: Record<string, string> = {}): Promise<RawResponse> {
+  return sendRawSigned({ endpoint, region }, credential, method, path, body, headers);
 }
 
 function filesUnder(dir: string): string[] {
