@@ -5,7 +5,6 @@
  * process scans, and the health probe every attack ends with.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import v8 from 'node:v8';
 import vm from 'node:vm';

@@ -22,7 +22,6 @@ let work: string;
 let dataRoot: string;
 let store: RepositoryStore;
 let server: Server;
-let origin: string;
 let host: string;
 /** Every request the server saw (method, url, headers) and every git event. */
 const seen: { method: string; url: string; headers: IncomingHttpHeaders }[] = [];
@@ -52,7 +51,6 @@ before(async () => {
   });
   server = await listen(handler);
   const port = (server.address() as AddressInfo).port;
-  origin = `http://127.0.0.1:${port}`;
   host = `127.0.0.1:${port}`;
   mkdirSync(join(work, 'home'));
 });

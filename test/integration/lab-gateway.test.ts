@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
-import { MiB, hostPidsOfUid, internal, labSpec } from '../helpers/driver.ts';
+import { MiB, hostPidsOfUid, labSpec } from '../helpers/driver.ts';
 
 const isRoot = process.getuid?.() === 0;
 // A uid range of its own (local-driver.test uses 210000, the attack suite 230000).

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { IPty } from 'node-pty';
 import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
-import { MiB, hostPidsOfUid, internal, labSpec } from '../helpers/driver.ts';
+import { hostPidsOfUid, internal, labSpec } from '../helpers/driver.ts';
 
 const isRoot = process.getuid?.() === 0;
 // A uid range of its own, so this file never meets labs of the attack suite or of a running server.
