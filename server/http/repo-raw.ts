@@ -10,6 +10,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RepositoryStore } from '../forge/index.ts';
 import { openBlob } from '../forge/raw.ts';
 import { keepContentInert } from '../storage/content-safety.ts';
+import { translator } from '../../i18n/index.ts';
+import { languageOf } from './language.ts';
 
 export const rawPrefix = '/_repo/';
 
@@ -32,7 +34,11 @@ export function rawLink(origin: string, secret: Buffer, learnerId: string, repo:
   return `${origin}${rawPrefix}${learnerId}/${encodeURIComponent(repo)}?${query}`;
 }
 
-function refuse(res: ServerResponse, status: number, message: string): void {
+type Refusal = 'method_not_allowed' | 'raw_link_invalid' | 'raw_link_expired' | 'not_found' | 'internal';
+
+/** A plain-text refusal in the caller's language: a learner follows these links in a browser. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: Refusal): void {
+  const message = translator(languageOf(req.headers))(`errors.${code}`);
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${message}\n`);
 }
 
@@ -55,11 +61,11 @@ export function createRepoRawHandler(secret: Buffer, repos: RepositoryStore, now
       const expires = Number(parsed.searchParams.get('expires'));
       const given = Buffer.from(parsed.searchParams.get('signature') ?? '');
       const expected = Buffer.from(signature(secret, learnerId, repo, path, expires));
-      if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method not allowed');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return refuse(res, 403, 'This link is not valid');
-      if (!(expires * 1000 > now())) return refuse(res, 403, 'This link has expired: open the file again from "My repositories"');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(req, res, 405, 'method_not_allowed');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return refuse(req, res, 403, 'raw_link_invalid');
+      if (!(expires * 1000 > now())) return refuse(req, res, 403, 'raw_link_expired');
       const blob = repos.exists(learnerId, repo) ? await openBlob(repos.gitDir(learnerId, repo), 'HEAD', path) : undefined;
-      if (!blob) return refuse(res, 404, 'No such file');
+      if (!blob) return refuse(req, res, 404, 'not_found');
       const name = blob.path.split('/').pop()!;
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
@@ -75,7 +81,7 @@ export function createRepoRawHandler(secret: Buffer, repos: RepositoryStore, now
       blob.stream.pipe(res);
     })().catch(() => {
       if (res.headersSent) res.destroy();
-      else refuse(res, 500, 'Internal error');
+      else refuse(req, res, 500, 'internal');
     });
     return true;
   };

@@ -11,6 +11,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Browser, rawRequest } from '../helpers/attack.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { sitePolicy } from '../../server/http/site-policy.ts';
+import { rawLink, rawLinkSecret, rawLinkSeconds } from '../../server/http/repo-raw.ts';
+import { loadOrCreateKey } from '../../server/learners/keys.ts';
 import { projectRoot } from '../../server/config.ts';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -287,6 +289,15 @@ test('raw files of "My repositories" are downloads from the S3 origin through sh
   const expired = new URL(location.href);
   expired.searchParams.set('expires', String(Math.floor(Date.now() / 1000) - 1));
   assert.equal((await get(expired.href)).status, 403);
+  // A link signed by the server that has run out (signed two lifetimes ago), in the learner's language.
+  const secret = rawLinkSecret(loadOrCreateKey(join(server.config.dataDir, 'keys', 'cookie.key')));
+  const stale = rawLink(server.s3Origin, secret, me.learner.id, 'site', 'index.html', Date.now() - 2 * rawLinkSeconds * 1000);
+  for (const [lang, words] of [['fr', /a expiré/], ['en', /has expired/]] as const) {
+    const answer = await fetch(stale, { headers: { 'accept-language': lang } });
+    assert.equal(answer.status, 403);
+    assert.match(await answer.text(), words, `an expired link says so (${lang})`);
+  }
+  assert.equal((await get(rawLink(server.s3Origin, secret, me.learner.id, 'site', 'index.html'))).status, 200, 'the same link, fresh, works');
   assert.equal((await get(`${server.s3Origin}/_repo/${me.learner.id}/site?path=index.html`)).status, 403, 'no signature');
   assert.equal((await get(`${server.url}/_repo/${me.learner.id}/site?path=index.html&expires=9999999999&signature=x`)).status, 404, 'the site origin serves no raw file');
   const stranger = new Browser(server);
