@@ -3,7 +3,7 @@ export type { ForgeIdentity, ForgeAuthenticator } from './auth.ts';
 export { parseBasicAuth, tokenOf, authRealm } from './auth.ts';
 export { createForgeHandler, isForgeRequest, forgeUrlFor, parseForgeRoute, ForgeRouteError, defaultForgeLimits } from './handler.ts';
 export type { ForgeHandlerOptions, ForgeLimits, ForgeEvent, ForgeRoute, GitService } from './handler.ts';
-export { RepositoryStore, InvalidRepositoryName } from './repositories.ts';
+export { RepositoryStore, InvalidRepositoryName, BrowseBusyError } from './repositories.ts';
 export type { RepositorySummary } from './repositories.ts';
 export type { TreeEntry, CommitSummary, FileContent, HasPathOptions } from './browse.ts';
 export { runHttpBackend, defaultBackendLimits } from './http-backend.ts';

@@ -10,6 +10,8 @@ import { basename, dirname, join } from 'node:path';
 import { git, runGit } from './git.ts';
 import { isValidLearnerId, isValidRepoName } from './names.ts';
 import { ForgeUsage } from './usage.ts';
+import { RequestSlots } from './slots.ts';
+import { openBlob, type OpenBlob } from './raw.ts';
 import {
   containsPath,
   listCommits,
@@ -44,7 +46,19 @@ const seedAuthor = {
   GIT_COMMITTER_EMAIL: 'atelier@atelier.invalid',
 };
 
+/** A learner already runs their share of browsing git commands ("My repositories", raw downloads). */
+export class BrowseBusyError extends Error {
+  override readonly name = 'BrowseBusyError';
+  readonly max: number;
+  constructor(max: number) {
+    super(`at most ${max} repository views at once`);
+    this.max = max;
+  }
+}
+
 export class RepositoryStore {
+  /** A few browsing commands per learner, 16 in all; a view waits up to 10 s for one of the 16. */
+  readonly #browseSlots = new RequestSlots({ perLearner: 4, total: 16, maxWaitMs: 10_000 });
   readonly root: string;
   /** Bytes each learner's repositories take (the forge quota); forgotten on every change made here. */
   readonly usage: ForgeUsage;
@@ -220,22 +234,54 @@ export class RepositoryStore {
     if (pick) await git(['symbolic-ref', 'HEAD', pick], { gitDir });
   }
 
+  /**
+   * Runs a browsing git command within the learner's share of `browseSlots`: every page view of
+   * "My repositories" and every raw download starts git processes, and a learner's page (or
+   * script) must not start hundreds at once. Throws BrowseBusyError beyond the share.
+   */
+  async #browse<T>(learnerId: string, run: () => Promise<T>): Promise<T> {
+    const release = await this.#browseSlots.acquire(learnerId);
+    if (typeof release === 'string') throw new BrowseBusyError(this.#browseSlots.limits.perLearner);
+    try {
+      return await run();
+    } finally {
+      release();
+    }
+  }
+
   /** Directory listing at `ref` (undefined: no such repository, ref or directory). */
   async tree(learnerId: string, name: string, ref: string, path = ''): Promise<TreeEntry[] | undefined> {
     if (!this.exists(learnerId, name)) return undefined;
-    return listTree(this.gitDir(learnerId, name), ref, path);
+    return this.#browse(learnerId, () => listTree(this.gitDir(learnerId, name), ref, path));
   }
 
   /** Newest-first commits reachable from `ref` ([] when none). */
   async log(learnerId: string, name: string, ref: string, limit = 50): Promise<CommitSummary[]> {
     if (!this.exists(learnerId, name)) return [];
-    return listCommits(this.gitDir(learnerId, name), ref, limit);
+    return this.#browse(learnerId, () => listCommits(this.gitDir(learnerId, name), ref, limit));
   }
 
   /** A file at `ref`, capped (undefined: no such repository, ref or file). */
   async readFile(learnerId: string, name: string, ref: string, path: string, maxBytes?: number): Promise<FileContent | undefined> {
     if (!this.exists(learnerId, name)) return undefined;
-    return readBlob(this.gitDir(learnerId, name), ref, path, maxBytes);
+    return this.#browse(learnerId, () => readBlob(this.gitDir(learnerId, name), ref, path, maxBytes));
+  }
+
+  /** A file at `ref` as a stream of its exact bytes; its browsing slot is held until `close`. */
+  async openFile(learnerId: string, name: string, ref: string, path: string): Promise<OpenBlob | undefined> {
+    if (!this.exists(learnerId, name)) return undefined;
+    const release = await this.#browseSlots.acquire(learnerId);
+    if (typeof release === 'string') throw new BrowseBusyError(this.#browseSlots.limits.perLearner);
+    const blob = await openBlob(this.gitDir(learnerId, name), ref, path).catch((error: unknown) => {
+      release();
+      throw error;
+    });
+    if (!blob) {
+      release();
+      return undefined;
+    }
+    blob.stream.once('close', release);
+    return { ...blob, close: () => (blob.close(), release()) };
   }
 
   /** For the `git.pushed` check: a commit reachable from the default branch (or `ref`) has `path`. */

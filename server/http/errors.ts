@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import { translator, type Language } from '../../i18n/index.ts';
 import { QuotaExceededError } from '../storage/quota.ts';
+import { BrowseBusyError } from '../forge/index.ts';
 import { languageOf } from './language.ts';
 
 export const errorStatus = {
@@ -25,6 +26,7 @@ export const errorStatus = {
   too_many_labs: 429,
   too_many_terminals: 429,
   too_many_secret_groups: 409,
+  too_many_repository_views: 429,
   rate_limited: 429,
   too_many_visitors: 429,
   extend_limit: 409,
@@ -103,10 +105,11 @@ function quotaError(error: QuotaExceededError, language: Language): ApiError {
   return new ApiError('files_quota_bytes', { maximum: formatBytes(error.maximum, language), used: formatBytes(error.used, language) });
 }
 
-/** Maps fastify's own errors (body parsing, limits) and storage quotas to API errors; undefined: unexpected. */
+/** Maps fastify's own errors (body parsing, limits), storage quotas and busy repository views to API errors; undefined: unexpected. */
 function toApiError(error: FastifyError, language: Language): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if ((error as unknown) instanceof QuotaExceededError) return quotaError(error as unknown as QuotaExceededError, language);
+  if ((error as unknown) instanceof BrowseBusyError) return new ApiError('too_many_repository_views', { max: (error as unknown as BrowseBusyError).max });
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) return new ApiError('too_large');
   const clientError = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500;
   if (error.code?.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError || clientError) {

@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RepositoryStore } from '../forge/index.ts';
-import { openBlob } from '../forge/raw.ts';
+import { BrowseBusyError } from '../forge/index.ts';
 import { keepContentInert } from '../storage/content-safety.ts';
 import { translator } from '../../i18n/index.ts';
 import { languageOf } from './language.ts';
@@ -34,11 +34,11 @@ export function rawLink(origin: string, secret: Buffer, learnerId: string, repo:
   return `${origin}${rawPrefix}${learnerId}/${encodeURIComponent(repo)}?${query}`;
 }
 
-type Refusal = 'method_not_allowed' | 'raw_link_invalid' | 'raw_link_expired' | 'not_found' | 'internal';
+type Refusal = 'method_not_allowed' | 'raw_link_invalid' | 'raw_link_expired' | 'not_found' | 'too_many_repository_views' | 'internal';
 
 /** A plain-text refusal in the caller's language: a learner follows these links in a browser. */
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: Refusal): void {
-  const message = translator(languageOf(req.headers))(`errors.${code}`);
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: Refusal, params: Record<string, number> = {}): void {
+  const message = translator(languageOf(req.headers))(`errors.${code}`, params);
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${message}\n`);
 }
 
@@ -64,7 +64,7 @@ export function createRepoRawHandler(secret: Buffer, repos: RepositoryStore, now
       if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(req, res, 405, 'method_not_allowed');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return refuse(req, res, 403, 'raw_link_invalid');
       if (!(expires * 1000 > now())) return refuse(req, res, 403, 'raw_link_expired');
-      const blob = repos.exists(learnerId, repo) ? await openBlob(repos.gitDir(learnerId, repo), 'HEAD', path) : undefined;
+      const blob = await repos.openFile(learnerId, repo, 'HEAD', path);
       if (!blob) return refuse(req, res, 404, 'not_found');
       const name = blob.path.split('/').pop()!;
       res.writeHead(200, {
@@ -79,8 +79,9 @@ export function createRepoRawHandler(secret: Buffer, repos: RepositoryStore, now
       }
       res.once('close', () => blob.close());
       blob.stream.pipe(res);
-    })().catch(() => {
+    })().catch((error: unknown) => {
       if (res.headersSent) res.destroy();
+      else if (error instanceof BrowseBusyError) refuse(req, res, 429, 'too_many_repository_views', { max: error.max });
       else refuse(req, res, 500, 'internal');
     });
     return true;

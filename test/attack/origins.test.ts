@@ -248,25 +248,29 @@ test('labs still reach S3 through the gateway socket, whatever Host they send; t
   assert.equal(api, 404);
 });
 
-test('raw files of "My repositories" are downloads from the S3 origin through short-lived signed links', async () => {
-  const { browser, me } = await learner();
+/** Pushes `files` as the one commit of the learner's repository `name`, with real git. */
+async function pushRepository(browser: Browser, learnerId: string, name: string, files: Record<string, string | Buffer>): Promise<void> {
   const { token } = (await browser.api('/api/me/git/token', { method: 'POST' })).body as { token: string };
   const work = mkdtempSync(join(tmpdir(), 'atelier-raw-'));
   try {
     // Asynchronous: the server answering the push runs in this process.
     const git = (...args: string[]) => promisify(execFile)('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, GIT_CONFIG_NOSYSTEM: '1' } });
     await git('init', '-q', '-b', 'main');
-    writeFileSync(join(work, 'index.html'), '<script>fetch("/api/me")</script>');
-    writeFileSync(join(work, 'data.bin'), Buffer.from([0, 1, 2, 255]));
+    for (const [path, content] of Object.entries(files)) writeFileSync(join(work, path), content);
     await git('add', '.');
     await git('commit', '-q', '-m', 'pages');
-    const remote = new URL(`${server.url}/git/${me.learner.id}/site.git`);
-    remote.username = me.learner.id;
+    const remote = new URL(`${server.url}/git/${learnerId}/${name}.git`);
+    remote.username = learnerId;
     remote.password = token;
     await git('push', '-q', remote.href, 'main');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+test('raw files of "My repositories" are downloads from the S3 origin through short-lived signed links', async () => {
+  const { browser, me } = await learner();
+  await pushRepository(browser, me.learner.id, 'site', { 'index.html': '<script>fetch("/api/me")</script>', 'data.bin': Buffer.from([0, 1, 2, 255]) });
   // The page's JSON view stays text; the bytes come only as a link to the S3 origin.
   const link = await browser.api('/api/me/repos/site/raw?path=index.html');
   assert.equal(link.status, 303);
@@ -304,4 +308,26 @@ test('raw files of "My repositories" are downloads from the S3 origin through sh
   assert.equal((await stranger.api('/api/me/repos/site/raw?path=index.html')).status, 404, "another learner's repository and a missing one look the same");
   assert.equal((await browser.api('/api/me/repos/site/raw?path=missing.txt')).status, 404);
   assert.equal((await browser.api('/api/me/repos/site/raw?path=../x')).status, 400);
+});
+
+test('one learner cannot start hundreds of git processes through "My repositories" views and raw downloads', async () => {
+  const { browser, me } = await learner();
+  await pushRepository(browser, me.learner.id, 'big', { 'data.bin': Buffer.alloc(4 * 1024 * 1024, 7) });
+  const views = await Promise.all(Array.from({ length: 40 }, () => browser.api('/api/me/repos/big/file?path=data.bin', { lang: 'en' })));
+  const statuses = views.map((view) => view.status);
+  assert.ok(statuses.includes(429), `beyond the learner's share, views are refused: ${statuses.join(' ')}`);
+  assert.ok(statuses.filter((status) => status === 200).length >= 4, "the learner's share is served");
+  const refusal = views.find((view) => view.status === 429)!;
+  assert.equal(refusal.body.error.code, 'too_many_repository_views');
+  assert.match(refusal.body.error.message, /at once|in progress/);
+  // Raw downloads hold their slot while the bytes flow; past the share, the S3 origin says why.
+  const link = (await browser.api('/api/me/repos/big/raw?path=data.bin')).headers.get('location')!;
+  const downloads = await Promise.all(Array.from({ length: 20 }, () => fetch(link, { headers: { 'accept-language': 'fr' } }).then(async (response) => ({ status: response.status, text: response.status === 200 ? '' : await response.text(), size: response.status === 200 ? (await response.arrayBuffer()).byteLength : 0 }))));
+  assert.ok(downloads.some((download) => download.status === 429 && /en cours/.test(download.text)), `raw downloads beyond the share: ${downloads.map((d) => d.status).join(' ')}`);
+  assert.ok(downloads.filter((download) => download.status === 200).every((download) => download.size === 4 * 1024 * 1024), 'served downloads are whole');
+  // Another learner is served meanwhile, and the slots come back once the views are over.
+  const other = await learner();
+  await pushRepository(other.browser, other.me.learner.id, 'mine', { 'a.txt': 'a' });
+  assert.equal((await other.browser.api('/api/me/repos/mine/file?path=a.txt')).status, 200);
+  assert.equal((await browser.api('/api/me/repos/big/file?path=data.bin')).status, 200, 'slots are released');
 });
