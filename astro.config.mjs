@@ -2,7 +2,9 @@
 import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
 import { unified } from '@astrojs/markdown-remark';
+import { fileURLToPath } from 'node:url';
 import { atelierRemark } from './site/markdown/index.ts';
+import { precompress } from './site/build/precompress.ts';
 
 export default defineConfig({
   srcDir: './site',
@@ -40,5 +42,7 @@ export default defineConfig({
       customCss: ['./site/styles/atelier.css'],
       pagefind: false,
     }),
+    // Brotli and gzip copies of the built text files, served as they are (server/http/site.ts).
+    { name: 'atelier-precompress', hooks: { 'astro:build:done': ({ dir, logger }) => logger.info(`${precompress(fileURLToPath(dir))} files precompressed`) } },
   ],
 });

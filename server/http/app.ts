@@ -15,7 +15,9 @@ import { registerIdentity } from './identity.ts';
 import { registerMeRoutes } from './me.ts';
 import { registerFileRoutes } from './files.ts';
 import { registerRepoRoutes } from './repos.ts';
+import { registerMyLabRoutes } from './my-labs.ts';
 import { rawLink, rawLinkSecret } from './repo-raw.ts';
+import { registerCompression } from './compression.ts';
 
 /** Request bodies are small JSON documents. */
 export const bodyLimit = 64 * 1024;
@@ -62,6 +64,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     if (request.url.startsWith('/api/')) void reply.header('cache-control', 'no-store');
   });
 
+  // Before every route: the plugin attaches itself to the routes registered after it.
+  await registerCompression(app);
   registerErrorHandler(app);
   registerOriginGuard(app);
   const learners = options.learners;
@@ -72,12 +76,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerFileRoutes(app, store, learners.objects, learners.context.storage, (learnerId) => learners.events.emit('changed', learnerId, 's3'));
     const contentOrigin = options.contentOrigin;
     const secret = rawLinkSecret(learners.context.cookieSecret);
+    registerMyLabRoutes(app, store, options.sessions);
     registerRepoRoutes(app, store, learners.repos, contentOrigin && ((learnerId, repo, path) => rawLink(contentOrigin(), secret, learnerId, repo, path)));
   }
   registerLabRoutes(app, options.sessions, learners?.context);
   registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs, learners: learners?.context });
   registerHealthRoutes(app, { sessions: options.sessions, terminals: options.terminals });
   await options.routes?.(app);
-  await registerSite(app, options.siteDir);
+  const storage = learners?.context.storage;
+  await registerSite(app, options.siteDir, (request) => (storage ? [storage.endpointFor(request)] : []));
   return app;
 }
