@@ -33,13 +33,16 @@ export default defineConfig({
             { label: 'Mes fichiers', translations: { en: 'My files' }, link: '/files/' },
             { label: 'Mes secrets', translations: { en: 'My secrets' }, link: '/secrets/' },
             { label: 'Mes dépôts', translations: { en: 'My repositories' }, link: '/forge/' },
+            { label: 'Mes services', translations: { en: 'My services' }, link: '/services/' },
           ],
         },
       ],
       components: {
         MarkdownContent: './site/components/MarkdownContent.astro',
+        PageFrame: './site/components/PageFrame.astro',
+        Head: './site/components/Head.astro',
       },
-      customCss: ['./site/styles/atelier.css'],
+      customCss: ['./site/styles/atelier.css', './site/styles/account.css', './site/styles/dock.css'],
       pagefind: false,
     }),
     // Brotli and gzip copies of the built text files, served as they are (server/http/site.ts).

@@ -5,7 +5,10 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import Negotiator from 'negotiator';
+import { formatBytes } from '../../i18n/format.ts';
 import { languages, translator, type Language } from '../../i18n/index.ts';
+
+export { formatBytes };
 
 export type RemoteMessage = 'pushTooLarge' | 'quotaFull' | 'overQuota' | 'tooManyRepositories' | 'tooManyRequests' | 'busy' | 'refused';
 
@@ -18,19 +21,6 @@ export function remoteLanguages(headers: IncomingHttpHeaders): readonly Language
     if (language) return [language];
   }
   return languages;
-}
-
-const byteUnits: Record<Language, readonly string[]> = { fr: ['o', 'Kio', 'Mio', 'Gio', 'Tio'], en: ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'] };
-
-/** 1048576 → "1 MiB" / "1 Mio". */
-export function formatBytes(bytes: number, language: Language): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < byteUnits[language].length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${new Intl.NumberFormat(language, { maximumFractionDigits: unit === 0 ? 0 : 1 }).format(value)} ${byteUnits[language][unit]}`;
 }
 
 export interface MessageValues {

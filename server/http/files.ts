@@ -4,10 +4,12 @@
  * the external S3 (reached with the lab server's admin credentials).
  *   GET    /api/me/files?prefix=        → { bucket, prefix, folders, files }
  *   GET    /api/me/files/content?key=   → 303 to a presigned download of the object on the S3 origin
- *   PUT    /api/me/files?key=           → upload (raw body)
+ *   GET    /api/me/files/link?key=      → { url, size, contentType }: a presigned link there, for previews
+ *   PUT    /api/me/files?key=           → upload (raw body); a key ending in `/` makes an empty folder
+ *                                          (a zero-byte marker, which `mc ls` shows as the folder)
  *   DELETE /api/me/files?key=
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { LearnerObjects } from '../storage/external.ts';
 import type { LearnerStore } from '../learners/store.ts';
@@ -48,16 +50,18 @@ export function registerFileRoutes(
     const wanted = parseWith(prefix, request.query.prefix ?? '', languageOf(request.headers), 'prefix');
     // One folder, as a page of the index: never every object of a full bucket per request.
     const folder = await objects.folder(bucket, wanted, maxFolderEntries);
-    const files = folder.files.map((object) => ({ key: object.key, size: object.size, lastModified: new Date(object.lastModified).toISOString() }));
+    // A folder's own marker (`Initiation/`, made by "New folder") is the folder, not a file in it.
+    const files = folder.files.filter((object) => object.key !== wanted).map((object) => ({ key: object.key, size: object.size, lastModified: new Date(object.lastModified).toISOString() }));
     return { bucket, prefix: wanted, folders: folder.folders, files, truncated: folder.truncated };
   });
 
   // Learner bytes never come from the site's origin: the page's link leads to the S3 origin,
   // signed with the learner's own keys (new keys end the link too).
-  app.get<{ Querystring: { key?: string } }>('/api/me/files/content', async (request, reply) => {
+  const signedLink = async (request: FastifyRequest<{ Querystring: { key?: string } }>) => {
     const bucket = requireLearner(request, store);
     const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
-    if (!(await objects.head(bucket, key))) throw new ApiError('not_found');
+    const meta = await objects.head(bucket, key);
+    if (!meta) throw new ApiError('not_found');
     const url = await presignedDownload({
       endpoint: storage.endpointFor(request),
       region: storage.region,
@@ -66,8 +70,17 @@ export function registerFileRoutes(
       key,
       expiresIn: downloadLinkSeconds,
     });
+    return { url, size: meta.size, contentType: meta.headers['content-type'] ?? 'application/octet-stream' };
+  };
+
+  app.get<{ Querystring: { key?: string } }>('/api/me/files/content', async (request, reply) => {
+    const { url } = await signedLink(request);
     return reply.header('cache-control', 'no-store').redirect(url, 303);
   });
+
+  // Previews read the bytes they need (a CSV's first rows, a Parquet footer) from the S3 origin
+  // with Range requests on this link: the site's origin never carries them.
+  app.get<{ Querystring: { key?: string } }>('/api/me/files/link', async (request) => signedLink(request));
 
   // Uploads stream straight to the object store: no body parser buffers them.
   void app.register(async (scope) => {
@@ -78,6 +91,7 @@ export function registerFileRoutes(
       const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
       const length = Number(request.headers['content-length'] ?? NaN);
       if (!(length <= maxUploadBytes)) throw new ApiError('too_large');
+      if (key.endsWith('/') && length !== 0) throw new ApiError('bad_request', { field: 'key', problem: 'a folder holds no bytes' }, 'key');
       const type = request.headers['content-type'] ?? 'application/octet-stream';
       const meta = await objects.put(bucket, key, request.raw, type, length);
       onWrite(bucket);

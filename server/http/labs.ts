@@ -30,10 +30,11 @@ import { ApiError, parseWith } from './errors.ts';
 import { authorizeLab } from './auth.ts';
 import { currentLearner, ensureLearner } from './identity.ts';
 import { languageOf } from './language.ts';
+import { secretGroupName } from './me.ts';
 
 export const createLabBody = z.object({
   lab: z.string().min(1).max(64),
-  secrets: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/).optional(),
+  secrets: secretGroupName.optional(),
   repository: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
   resources: z.object({ cpu: z.number().positive().max(64).optional(), memory: byteSize.optional() }).strict().optional(),
 });

@@ -16,17 +16,27 @@ export const gitSettingsBody = z.object({
   email: z.union([z.literal(''), z.email().max(200)]),
 });
 
-export const secretGroupName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/);
+/** Lower-case letters, digits, `-` and `_` (the datalab practical's own group is `projet_patate`). */
+export const secretGroupName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lower-case letters, digits, - and _, 32 at most, starting with a letter or digit');
 /**
  * Groups one learner may keep: each holds up to 50 variables of 8 KiB, so without a cap a
  * learner could fill the store one group at a time. The datalab's own practical uses one.
  */
 export const maxSecretGroups = 20;
 
+const variableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/);
+/** Variables of a group; at most 50, once the kept ones are added. */
+export const maxSecretVariables = 50;
+
 export const secretGroupBody = z.object({
   vars: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().max(8192))
-    .refine((vars) => Object.keys(vars).length <= 50, { message: 'at most 50 variables' }),
+    .record(variableName, z.string().max(8192))
+    .refine((vars) => Object.keys(vars).length <= maxSecretVariables, { message: 'at most 50 variables' }),
+  /**
+   * Variables whose saved value stays as it is: values never come back to the page, so editing a
+   * group names what it keeps rather than resending it (a variable neither set nor kept is removed).
+   */
+  keep: z.array(variableName).max(maxSecretVariables).default([]),
 });
 
 export interface StorageInfo {
@@ -95,14 +105,18 @@ export function registerMeRoutes(app: FastifyInstance, store: LearnerStore, stor
   app.put<{ Params: { group: string } }>('/api/me/secrets/:group', async (request, reply) => {
     const language = languageOf(request.headers);
     const group = parseWith(secretGroupName, request.params.group, language, 'group');
-    const { vars } = parseWith(secretGroupBody, request.body, language);
+    const { vars, keep } = parseWith(secretGroupBody, request.body, language);
     const id = ensureLearner(request, reply, store);
     const groups = store.secretGroups(id);
     if (groups.length >= maxSecretGroups && !groups.some((existing) => existing.group === group)) {
       throw new ApiError('too_many_secret_groups', { max: maxSecretGroups });
     }
-    store.putSecretGroup(id, group, vars);
-    return { group, names: Object.keys(vars).sort() };
+    const saved = store.secretGroup(id, group) ?? {};
+    const kept = Object.fromEntries(keep.filter((name) => !(name in vars) && name in saved).map((name) => [name, saved[name]!]));
+    const merged = { ...kept, ...vars };
+    if (Object.keys(merged).length > maxSecretVariables) throw new ApiError('bad_request', { field: 'vars', problem: 'at most 50 variables' }, 'vars');
+    store.putSecretGroup(id, group, merged);
+    return { group, names: Object.keys(merged).sort() };
   });
 
   app.delete<{ Params: { group: string } }>('/api/me/secrets/:group', async (request, reply) => {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const fixed = ["default-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"];
+const fixed = ["default-src 'self'", "style-src 'self' 'unsafe-inline'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"];
 
 /** Script types a browser runs (a JSON data block is not one). */
 const executable = new Set(['', 'module', 'text/javascript', 'application/javascript']);
@@ -37,8 +37,12 @@ export function inlineScripts(html: string): string[] {
   }
 }
 
-/** The policy for the pages under `siteDir` (hashes of every page's inline scripts). */
-export function sitePolicy(siteDir: string): string {
+/**
+ * The policy for the pages under `siteDir` (hashes of every page's inline scripts). `mediaOrigins`
+ * (the S3 origin) may be fetched from and shown as images: "My files" previews read learner bytes
+ * there, never from the site's origin, and only as data (text nodes, <img>).
+ */
+export function sitePolicy(siteDir: string, mediaOrigins: string[] = []): string {
   const hashes = new Set<string>();
   const pages = existsSync(siteDir) ? readdirSync(siteDir, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.html')) : [];
   for (const page of pages) {
@@ -46,5 +50,6 @@ export function sitePolicy(siteDir: string): string {
       hashes.add(`'sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}'`);
     }
   }
-  return [["script-src 'self'", ...[...hashes].sort()].join(' '), ...fixed].join('; ');
+  const media = mediaOrigins.map((origin) => ` ${origin}`).join('');
+  return [["script-src 'self'", ...[...hashes].sort()].join(' '), `connect-src 'self'${media}`, `img-src 'self' data:${media}`, ...fixed].join('; ');
 }

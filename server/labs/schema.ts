@@ -3,6 +3,7 @@
  * between trainers and the server, checked at build time (content plugins) and at server start.
  */
 import { z } from 'zod';
+import type { Language } from '../../i18n/index.ts';
 
 const localized = z.object({ fr: z.string().min(1), en: z.string().min(1) }).strict();
 
@@ -29,22 +30,42 @@ export const duration = z.string().regex(durationPattern, 'expected a duration s
 
 const checkId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lower-case letters, digits and dashes');
 
+/**
+ * A value that may depend on the page's language: English pages use English example names
+ * (my-folder where French pages say mon-dossier), so a check's path or key is one string for
+ * both, or one per language; the check uses the language of the learner's page.
+ */
+function perLanguage<T extends z.ZodString>(value: T) {
+  return z.union([value, z.object({ fr: value, en: value }).strict()]);
+}
+export type PerLanguage = string | { fr: string; en: string };
+
 /** Paths in checks are inside the lab; `~` is the lab user's home. */
 const labPath = z.string().regex(/^(~|\/)/, 'expected an absolute path or one starting with ~');
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
 const checkBase = {
   hint: localized.optional(),
   /** What the learner is expected to have done, shown when the check fails. */
   expect: localized.optional(),
+  /**
+   * Passes only once another check of the lab passed, in the same lab instance (`same`: e.g. a
+   * file removed that this workspace really had) or in an earlier one (`new`: e.g. "the file is
+   * gone after Delete and a relaunch", which `rm` alone must not fake).
+   */
+  requires: z.object({ check: z.string(), instance: z.enum(['same', 'new']) }).strict().optional(),
 };
 
 export const fileCheck = z
   .object({
     kind: z.literal('file'),
-    path: labPath,
+    path: perLanguage(labPath),
     type: z.enum(['file', 'dir', 'any']).default('any'),
     /** Optional regular expression the file's content must match (files only). */
     contains: z.string().optional(),
+    /** The file must hold exactly the bytes of this object of the shared bucket (e.g. a copy of a trainer's file). */
+    sameAsShared: z.string().regex(/^diffusion\/[^\0]+$/, 'expected a key under diffusion/').optional(),
     /** Invert: pass when the path does not exist (e.g. "delete the file"). */
     absent: z.boolean().default(false),
     ...checkBase,
@@ -58,6 +79,8 @@ export const shellCheck = z
     run: z.string().min(1),
     /** Optional regular expression stdout must match. */
     stdout: z.string().optional(),
+    /** What the learner reads when the command fails: one sentence saying what was found. */
+    failure: localized.optional(),
     ...checkBase,
   })
   .strict();
@@ -69,25 +92,62 @@ export const gitPushedCheck = z
   .object({
     kind: z.literal('git.pushed'),
     repo: repoName,
-    path: z.string().min(1).regex(/^[^/]/, 'expected a path inside the repository'),
+    path: perLanguage(z.string().min(1).regex(/^[^/]/, 'expected a path inside the repository')),
     /** Optional regular expression the pushed file's content must match. */
     contains: z.string().optional(),
     ...checkBase,
   })
   .strict();
 
-/** An object exists in the learner's own bucket. */
-export const s3ObjectCheck = z
+/**
+ * The path in the lab is a clone of the learner's forge repository: the top of a git work tree
+ * whose `origin` is that repository's URL and whose HEAD commit exists there.
+ */
+export const gitClonedCheck = z
   .object({
-    kind: z.literal('s3.object'),
-    key: z.string().min(1).max(1024),
-    minSize: z.number().int().min(0).optional(),
-    contentType: z.string().optional(),
+    kind: z.literal('git.cloned'),
+    repo: repoName,
+    path: perLanguage(labPath),
     ...checkBase,
   })
   .strict();
 
-export const checkDefinition = z.discriminatedUnion('kind', [fileCheck, shellCheck, gitPushedCheck, s3ObjectCheck]);
+const objectKey = z.string().min(1).max(1024);
+
+/** An object exists in the learner's own bucket. */
+export const s3ObjectCheck = z
+  .object({
+    kind: z.literal('s3.object'),
+    key: perLanguage(objectKey),
+    minSize: z.number().int().min(0).optional(),
+    contentType: z.string().optional(),
+    /** Optional regular expression the object's first 64 KiB must match. */
+    contains: z.string().optional(),
+    /** The object must hold exactly the bytes of this other object of the learner's bucket. */
+    sameAs: perLanguage(objectKey).optional(),
+    ...checkBase,
+  })
+  .strict();
+
+/** Variables the platform injects from the learner's account, by the name labs receive. */
+export const accountVariables = ['GIT_USER_NAME', 'GIT_USER_MAIL', 'GIT_PERSONAL_ACCESS_TOKEN'] as const;
+
+/**
+ * The lab's environment holds what the server injected: the account's current values
+ * (`account`), and a variable of the secret group chosen at launch with that group's value
+ * (`secret`). Read inside the lab, compared with the learner's store: never just "not empty".
+ */
+export const envCheck = z
+  .object({
+    kind: z.literal('env'),
+    account: z.array(z.enum(accountVariables)).default([]),
+    secret: perLanguage(envName).optional(),
+    ...checkBase,
+  })
+  .strict()
+  .refine((check) => check.account.length > 0 || check.secret !== undefined, 'expected account variables or a secret');
+
+export const checkDefinition = z.discriminatedUnion('kind', [fileCheck, shellCheck, gitPushedCheck, gitClonedCheck, s3ObjectCheck, envCheck]);
 
 /** What the platform provides around the shell, like a datalab service's configuration. */
 export const labServices = z
@@ -123,16 +183,26 @@ export const labDefinition = z
     id: checkId,
     title: localized,
     description: localized.optional(),
+    /** The course that launches it, a site path without language (`/datalab-tp/`): "My services" links back to it. */
+    course: z.string().regex(/^\/(?:[a-z0-9-]+\/)*$/, 'expected a site path such as /datalab-tp/').optional(),
     workspace: z.string().regex(/^\/[^\0]*$/, 'expected an absolute path').default('/home/onyxia/work'),
     image: z.string().optional(),
     resources: resources.prefault({}),
     ttl: duration.prefault('2h'),
     idle: duration.prefault('30m'),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+    env: z.record(envName, z.string()).default({}),
     services: labServices.default({}),
     checks: z.record(checkId, checkDefinition).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((lab, context) => {
+    for (const [id, check] of Object.entries(lab.checks)) {
+      const required = check.requires?.check;
+      if (required !== undefined && (required === id || !Object.hasOwn(lab.checks, required))) {
+        context.addIssue({ code: 'custom', path: ['checks', id, 'requires', 'check'], message: `expected another check of this lab, not ${required}` });
+      }
+    }
+  });
 
 export type LabDefinition = z.output<typeof labDefinition>;
 export type CheckDefinition = z.output<typeof checkDefinition>;
@@ -140,3 +210,14 @@ export type FileCheck = z.output<typeof fileCheck>;
 export type ShellCheck = z.output<typeof shellCheck>;
 export type GitPushedCheck = z.output<typeof gitPushedCheck>;
 export type S3ObjectCheck = z.output<typeof s3ObjectCheck>;
+export type GitClonedCheck = z.output<typeof gitClonedCheck>;
+export type EnvCheck = z.output<typeof envCheck>;
+/** The value for the page's language. */
+export function inLanguage(value: PerLanguage, language: Language): string {
+  return typeof value === 'string' ? value : value[language];
+}
+
+/** Every value a per-language field can take (the server's own rechecks know no page). */
+export function everyLanguage(value: PerLanguage): string[] {
+  return typeof value === 'string' ? [value] : [...new Set([value.fr, value.en])];
+}

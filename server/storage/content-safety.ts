@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { sendError, type S3Error } from './errors.ts';
 import { presignRefusal } from './presign-lifetime.ts';
+import { allowCrossOriginRead, answerPreflight } from './cors.ts';
 
 /**
  * An opaque origin without scripts (`sandbox` without `allow-scripts`), nothing fetched but the
@@ -74,8 +75,9 @@ export function keepContentInert(res: ServerResponse): void {
 }
 
 /**
- * The endpoint as the lab server mounts it: every response kept inert, and presigned URLs ended
- * at the trainer's cap (presign-lifetime.ts) before the endpoint even reads them.
+ * The endpoint as the lab server mounts it: every response kept inert, reads open to the site's
+ * previews (cors.ts), and presigned URLs ended at the trainer's cap (presign-lifetime.ts) before
+ * the endpoint even reads them.
  */
 export function guardEndpoint(
   endpoint: (req: IncomingMessage, res: ServerResponse) => void,
@@ -84,6 +86,8 @@ export function guardEndpoint(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     keepContentInert(res);
+    if (answerPreflight(req, res)) return;
+    allowCrossOriginRead(req, res);
     const refusal = presignRefusal(req, presignMaxMs, now());
     if (!refusal) return endpoint(req, res);
     sendInertError(req, res, refusal);

@@ -1,5 +1,5 @@
 import { api } from './api.ts';
-import { copyable, formatDate, h } from './dom.ts';
+import { copyButton, copyable, formatDate, h, revealToggle } from './dom.ts';
 import { pageLanguage, t } from './strings.ts';
 
 export interface Me {
@@ -22,7 +22,15 @@ class AtelierAccount extends HTMLElement {
 
   #render(me: Me, notice?: string): void {
     const language = pageLanguage();
-    const copy = (value: string, secret = false) => copyable(value, t('account.copy'), t('account.copied'), secret);
+    const copy = (value: string, secretName?: string) =>
+      copyable(
+        value,
+        t('account.copy'),
+        t('account.copied'),
+        secretName === undefined
+          ? undefined
+          : { reveal: t('account.reveal'), revealLabel: t('account.revealLabel', { name: secretName }), copyLabel: t('account.copyLabel', { name: secretName }), masked: t('account.masked') },
+      );
     const status = h('span', { role: 'status', class: 'atelier-form__status' });
     const name = h('input', { name: 'name', value: me.git.name, autocomplete: 'name', maxlength: 100 });
     const email = h('input', { name: 'email', type: 'email', value: me.git.email, autocomplete: 'email', maxlength: 200 });
@@ -48,7 +56,7 @@ class AtelierAccount extends HTMLElement {
       api<{ token: string }>('POST', '/api/me/git/token')
         .then(({ token }) => {
           me.git.hasToken = true;
-          tokenOut.replaceChildren(t('account.tokenShown'), ' ', copy(token, true));
+          tokenOut.replaceChildren(t('account.tokenShown'), ' ', copy(token, 'GIT_PERSONAL_ACCESS_TOKEN'));
         })
         .catch((error: Error) => tokenOut.replaceChildren(error.message));
     });
@@ -72,35 +80,50 @@ class AtelierAccount extends HTMLElement {
       `export MC_HOST_s3=${s3.endpoint.replace(/^(https?:\/\/)/, `$1${[s3.accessKeyId, s3.secretAccessKey, s3.sessionToken].map(encodeURIComponent).join(':')}@`)}`,
     ].join('\n');
 
+    const card = (...children: (Node | Node[])[]) => h('section', { class: 'atelier-card' }, ...children);
     this.replaceChildren(
-      h('dl', { class: 'atelier-dl' }, h('dt', {}, t('account.learnerId')), h('dd', {}, h('code', {}, me.learner.id))),
-      h('h2', {}, t('account.gitTitle')),
-      h('p', {}, t('account.gitIntro')),
-      gitForm,
-      h('dl', { class: 'atelier-dl' }, h('dt', {}, t('account.forgeUrl')), h('dd', {}, copy(me.git.forgeUrl))),
-      h('h3', {}, t('account.tokenTitle')),
-      h('p', {}, t('account.tokenIntro')),
-      tokenOut,
-      tokenButton,
-      h('h2', {}, t('account.s3Title')),
-      h('p', {}, t('account.s3Intro')),
-      h(
-        'dl',
-        { class: 'atelier-dl' },
-        h('dt', {}, t('account.s3Endpoint')), h('dd', {}, copy(s3.endpoint)),
-        h('dt', {}, t('account.s3Region')), h('dd', {}, copy(s3.region)),
-        h('dt', {}, t('account.s3Bucket')), h('dd', {}, copy(s3.bucket)),
-        h('dt', {}, 'AWS_ACCESS_KEY_ID'), h('dd', {}, copy(s3.accessKeyId)),
-        h('dt', {}, 'AWS_SECRET_ACCESS_KEY'), h('dd', {}, copy(s3.secretAccessKey, true)),
-        h('dt', {}, 'AWS_SESSION_TOKEN'), h('dd', {}, copy(s3.sessionToken, true)),
+      h('dl', { class: 'atelier-dl atelier-dl--inline' }, h('dt', {}, t('account.learnerId')), h('dd', {}, h('code', {}, me.learner.id))),
+      card(
+        h('h2', {}, t('account.gitTitle')),
+        h('p', {}, t('account.gitIntro')),
+        gitForm,
+        h('dl', { class: 'atelier-dl' }, h('dt', {}, t('account.forgeUrl')), h('dd', {}, copy(me.git.forgeUrl))),
+        h('h3', {}, t('account.tokenTitle')),
+        h('p', {}, t('account.tokenIntro')),
+        tokenOut,
+        tokenButton,
+      ),
+      card(
+        h('h2', {}, t('account.s3Title')),
+        h('p', {}, t('account.s3Intro')),
+        h(
+          'dl',
+          { class: 'atelier-dl' },
+          h('dt', {}, t('account.s3Endpoint')), h('dd', {}, copy(s3.endpoint)),
+          h('dt', {}, t('account.s3Region')), h('dd', {}, copy(s3.region)),
+          h('dt', {}, t('account.s3Bucket')), h('dd', {}, copy(s3.bucket)),
+          h('dt', {}, 'AWS_ACCESS_KEY_ID'), h('dd', {}, copy(s3.accessKeyId)),
+          h('dt', {}, 'AWS_SECRET_ACCESS_KEY'), h('dd', {}, copy(s3.secretAccessKey, 'AWS_SECRET_ACCESS_KEY')),
+          h('dt', {}, 'AWS_SESSION_TOKEN'), h('dd', {}, copy(s3.sessionToken, 'AWS_SESSION_TOKEN')),
       ),
       h('p', {}, t('account.s3Expires', { date: formatDate(s3.expiresAt, language) })),
       h('p', {}, t('account.s3Env')),
-      h('pre', { class: 'atelier-pre' }, envBlock),
+      secretBlock(envBlock, [s3.secretAccessKey, s3.sessionToken]),
       h('h3', {}, t('account.s3KeysTitle')),
       ...(s3.rotatable === false ? [h('p', {}, t('account.s3KeysFixed'))] : [h('p', {}, t('account.s3KeysIntro')), keysButton, keysStatus]),
+      ),
     );
   }
+}
+
+/** The environment block, its secret values masked until revealed; copied whole either way. */
+function secretBlock(text: string, secrets: string[]): HTMLElement {
+  // MC_HOST_s3 carries them percent-encoded.
+  const masked = secrets.flatMap((secret) => [secret, encodeURIComponent(secret)]).reduce((block, secret) => (secret ? block.replaceAll(secret, '•'.repeat(16)) : block), text);
+  const pre = h('pre', { class: 'atelier-pre' }, masked);
+  const name = 'export AWS_*';
+  const reveal = revealToggle(t('account.reveal'), t('account.revealLabel', { name }), (shown) => (pre.textContent = shown ? text : masked));
+  return h('div', { class: 'atelier-secret-block' }, pre, h('div', { class: 'atelier-secret-block__actions' }, reveal, copyButton(() => text, t('account.copy'), t('account.copied'), t('account.copyLabel', { name }))));
 }
 
 customElements.define('atelier-account', AtelierAccount);

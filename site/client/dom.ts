@@ -2,6 +2,8 @@
  * A few lines to build DOM from code. Account pages are small forms and lists: a UI framework
  * would weigh more than all of them together.
  */
+export { formatBytes, formatDate } from '../../i18n/format.ts';
+
 type Child = Node | string | null | undefined | false;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -23,29 +25,57 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return element;
 }
 
-/** A read-only value with a copy button, as the datalab shows credentials. */
-export function copyable(value: string, copyLabel: string, copiedLabel: string, secret = false): HTMLElement {
-  const button = h('button', { type: 'button', class: 'atelier-copy' }, copyLabel);
+/** A button that copies `value` and says so for a moment (its text; the status is announced). */
+export function copyButton(value: () => string, copyLabel: string, copiedLabel: string, accessibleName?: string): HTMLButtonElement {
+  const button = h('button', { type: 'button', class: 'atelier-copy', 'aria-label': accessibleName }, copyLabel);
   button.addEventListener('click', () => {
-    void navigator.clipboard?.writeText(value).then(() => {
+    void navigator.clipboard?.writeText(value()).then(() => {
       button.textContent = copiedLabel;
       setTimeout(() => (button.textContent = copyLabel), 1500);
     });
   });
-  return h('span', { class: 'atelier-copyable' }, h('code', { class: secret ? 'atelier-secret' : undefined }, value), button);
+  return button;
 }
 
-export function formatBytes(bytes: number, language: string): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
+/** A Reveal toggle button (aria-pressed), off at first. */
+export function revealToggle(label: string, accessibleName: string, onToggle: (shown: boolean) => void): HTMLButtonElement {
+  const button = h('button', { type: 'button', class: 'atelier-reveal', 'aria-pressed': 'false', 'aria-label': accessibleName }, label);
+  button.addEventListener('click', () => {
+    const shown = button.getAttribute('aria-pressed') !== 'true';
+    button.setAttribute('aria-pressed', String(shown));
+    onToggle(shown);
+  });
+  return button;
+}
+
+/** What a secret's toggle and buttons say ("Show AWS_SECRET_ACCESS_KEY", "hidden value"). */
+export interface SecretLabels {
+  reveal: string;
+  revealLabel: string;
+  copyLabel: string;
+  masked: string;
+}
+
+const mask = '•'.repeat(16);
+
+/**
+ * A read-only value with a copy button, as the datalab shows credentials; a secret is masked
+ * until its Reveal toggle (aria-pressed) is pressed, and is copied whole either way.
+ */
+export function copyable(value: string, copyLabel: string, copiedLabel: string, secret?: SecretLabels): HTMLElement {
+  const code = h('code', { class: secret ? 'atelier-secret' : undefined }, value);
+  const parts: HTMLElement[] = [code];
+  if (secret) {
+    // Screen readers hear "hidden value", not sixteen bullets.
+    const hide = () => code.replaceChildren(h('span', { 'aria-hidden': 'true' }, mask), h('span', { class: 'sr-only' }, secret.masked));
+    hide();
+    parts.push(revealToggle(secret.reveal, secret.revealLabel, (shown) => (shown ? (code.textContent = value) : hide())));
   }
-  return `${new Intl.NumberFormat(language, { maximumFractionDigits: unit === 0 ? 0 : 1 }).format(value)} ${units[unit]}`;
+  parts.push(copyButton(() => value, copyLabel, copiedLabel, secret?.copyLabel));
+  return h('span', { class: 'atelier-copyable' }, parts);
 }
 
-export function formatDate(value: number | string, language: string): string {
-  return new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(value));
+/** A shell command to type in a lab, with its copy button: what each action of a page amounts to. */
+export function commandLine(line: string, copy: string, copied: string): HTMLElement {
+  return h('div', { class: 'atelier-command' }, h('code', {}, line), copyButton(() => line, copy, copied));
 }

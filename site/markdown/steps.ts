@@ -11,6 +11,12 @@ import type { PageContext } from './page-language.ts';
 const stepId = /^[a-z0-9][a-z0-9-]*$/;
 
 /**
+ * Checks of the learner rather than of a page's lab (POST /api/me/checks/<id>): a page may use
+ * them without a :::launch block.
+ */
+export const learnerChecks = new Set(['nothing-running']);
+
+/**
  * Makes every GFM task item a step with a stable id: the id of its check (`:check[made-dir]`) or
  * an explicit one (`:step{#show-dir}`). Ids come from the author, not from list positions or
  * wording, so they survive edits elsewhere in the page and are the same in both languages, which
@@ -26,6 +32,11 @@ export function transformSteps(tree: Root, file: VFile, lab: LabDefinition | und
       if (directive.name === 'check') {
         const check = toString(directive).trim();
         if (!stepId.test(check)) file.fail(`:check[${check}] needs a check id (lower-case letters, digits, dashes)`, directive);
+        if (learnerChecks.has(check)) {
+          ids.push({ id: check, check });
+          parent.children.splice(index, 1, checkButton(check, t, 'learner') as never);
+          return SKIP;
+        }
         if (!lab) file.fail(`:check[${check}] needs a :::launch block on the page: checks run in its lab`, directive);
         if (!lab.checks[check]) {
           const known = Object.keys(lab.checks).join(', ') || 'none';
@@ -61,8 +72,8 @@ export function transformSteps(tree: Root, file: VFile, lab: LabDefinition | und
   });
 }
 
-function checkButton(check: string, t: PageContext['t']) {
-  return element('atelier-check', { dataCheck: check, className: ['atelier-check'] }, [
+function checkButton(check: string, t: PageContext['t'], scope?: 'learner') {
+  return element('atelier-check', { dataCheck: check, ...(scope ? { dataScope: scope } : {}), className: ['atelier-check'] }, [
     element('button', { type: 'button', className: ['atelier-check__button'] }, [text(t('steps.check'))]),
     element('span', { className: ['atelier-check__result'], role: 'status', ariaLive: 'polite' }),
   ]);
