@@ -118,6 +118,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     anonymousTtlMs: config.learners.anonymousTtl,
     newLearnersPerHour: config.learners.newLearnersPerHour,
     forgeLimits: config.forge,
+    siteDir: config.siteDir,
   });
   let terminals: TerminalServer | undefined;
   const connectionLimits: ConnectionLimits = {

@@ -18,6 +18,7 @@ import { registerRepoRoutes } from './repos.ts';
 import { registerMyLabRoutes } from './my-labs.ts';
 import { rawLink, rawLinkSecret } from './repo-raw.ts';
 import { registerCompression } from './compression.ts';
+import { registerProgressRoutes } from './progress.ts';
 
 /** Request bodies are small JSON documents. */
 export const bodyLimit = 64 * 1024;
@@ -73,6 +74,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     const { store } = learners.context;
     await registerIdentity(app, learners.context);
     registerMeRoutes(app, store, learners.context.storage);
+    registerProgressRoutes(app, store, learners.context.progress, learners.events);
     registerFileRoutes(app, store, learners.objects, learners.context.storage, (learnerId) => learners.events.emit('changed', learnerId, 's3'));
     const contentOrigin = options.contentOrigin;
     const secret = rawLinkSecret(learners.context.cookieSecret);

@@ -1,6 +1,7 @@
 /**
  * POST /api/labs/:id/checks/:check → 200 { check, ok, expected, found, hint?, message }.
- * A failing check is a result (ok: false), not an HTTP error.
+ * A failing check is a result (ok: false), not an HTTP error. A passing one ticks its steps in the
+ * lab owner's progress.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Sessions } from '../labs/sessions.ts';
@@ -49,6 +50,9 @@ export function registerCheckRoutes(
       }).finally(() => running.delete(key));
       running.set(key, result);
     }
-    return await result;
+    const outcome = await result;
+    // The server itself records the step done: a browser is never trusted to say so.
+    if (outcome.ok && learners && session.learnerId) learners.progress.checkPassed(session.learnerId, session.labId, checkId);
+    return outcome;
   });
 }

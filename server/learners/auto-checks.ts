@@ -38,6 +38,10 @@ export function attachAutoChecks(
     next();
   });
 
+  // Progress changes (a tick on another device, a check passing) reach the learner's pages here
+  // too while a lab is open; pages before a launch hear them on the lighter SSE stream.
+  platform.events.on('progress', (learnerId, change) => namespace.to(learnerId).emit('progress', change));
+
   const pending = new Map<string, NodeJS.Timeout>();
   platform.events.on('changed', (learnerId, kind) => {
     const key = `${learnerId}\0${kind}`;
@@ -65,7 +69,9 @@ export function attachAutoChecks(
           t,
           timeoutMs: defaultCheckTimeout,
         });
-        if (result.ok) namespace.to(learnerId).emit('passed', { lab: session.labId, check: id } satisfies PassedCheck);
+        if (!result.ok) continue;
+        platform.context.progress.checkPassed(learnerId, session.labId, id);
+        namespace.to(learnerId).emit('passed', { lab: session.labId, check: id } satisfies PassedCheck);
       }
     }
   }

@@ -5,6 +5,7 @@
 import type { LearnerEvidence } from '../checks/types.ts';
 import type { LaunchServices } from './launch.ts';
 import type { LearnerStore } from './store.ts';
+import type { Progress } from './progress.ts';
 
 export interface LearnerContext {
   store: LearnerStore;
@@ -14,4 +15,6 @@ export interface LearnerContext {
   newLearnersPerHour: number;
   launch: LaunchServices;
   evidence(learnerId: string): LearnerEvidence;
+  /** Step progress: the learner's manual ticks and the server's check results. */
+  progress: Progress;
 }

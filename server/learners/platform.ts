@@ -31,12 +31,16 @@ import type { S3Credentials } from './store.ts';
 import type { StorageInfo } from '../http/me.ts';
 import { guardEndpoint } from '../storage/content-safety.ts';
 import { periodic } from '../periodic.ts';
+import { Progress, type ProgressChange } from './progress.ts';
+import { readPageSteps } from './page-steps.ts';
 
 /** The bucket trainers' shared files live in (read-only for learners, under diffusion/). */
 export const sharedBucket = 'atelier';
 
 export interface LearnerEvents {
   changed: [learnerId: string, kind: 'git' | 's3'];
+  /** A step of the learner's was ticked or unticked (by them on some page, or by a check passing). */
+  progress: [learnerId: string, change: ProgressChange];
 }
 
 export interface LearnerPlatform {
@@ -92,6 +96,8 @@ export interface PlatformOptions {
   newLearnersPerHour?: number;
   /** The forge's timeouts, push size, per-learner quotas and slots; server/forge's defaults when absent. */
   forgeLimits?: Partial<ForgeLimits>;
+  /** The built site, whose pages' steps progress is kept for; no page has steps when absent. */
+  siteDir?: string;
 }
 
 /**
@@ -295,6 +301,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       newLearnersPerHour: options.newLearnersPerHour ?? 1000,
       launch,
       storage,
+      progress: new Progress(store, readPageSteps(options.siteDir ?? ''), (learnerId, change) => events.emit('progress', learnerId, change)),
       evidence: (learnerId) => ({
         learnerId,
         bucket: learnerId,

@@ -248,12 +248,22 @@ export class SqliteLearnerStore implements LearnerStore {
     );
   }
 
-  setProgress(id: string, page: string, step: string, done: boolean): void {
+  allProgress(id: string): Record<string, string[]> {
+    const pages: Record<string, string[]> = {};
+    const rows = this.#sql('SELECT page, step FROM progress WHERE learner_id = ? ORDER BY page, done_at').all(id) as { page: string; step: string }[];
+    for (const { page, step } of rows) (pages[page] ??= []).push(step);
+    return pages;
+  }
+
+  progressPages(id: string): number {
+    return (this.#sql('SELECT COUNT(DISTINCT page) AS pages FROM progress WHERE learner_id = ?').get(id) as { pages: number }).pages;
+  }
+
+  setProgress(id: string, page: string, step: string, done: boolean): boolean {
     if (done) {
-      this.#sql('INSERT OR IGNORE INTO progress (learner_id, page, step, done_at) VALUES (?, ?, ?, ?)').run(id, page, step, this.#now());
-    } else {
-      this.#sql('DELETE FROM progress WHERE learner_id = ? AND page = ? AND step = ?').run(id, page, step);
+      return this.#sql('INSERT OR IGNORE INTO progress (learner_id, page, step, done_at) VALUES (?, ?, ?, ?)').run(id, page, step, this.#now()).changes > 0;
     }
+    return this.#sql('DELETE FROM progress WHERE learner_id = ? AND page = ? AND step = ?').run(id, page, step).changes > 0;
   }
 
   close(): void {

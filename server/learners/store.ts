@@ -62,7 +62,13 @@ export interface LearnerStore {
   /** New S3 credentials; every earlier key of the learner stops working at once. */
   rotateS3Credentials(id: string): S3Credentials;
   s3CredentialsByAccessKey(accessKeyId: string): (S3Credentials & { learnerId: string }) | undefined;
+  /** Steps done on `page` (a page's path without its language: `/tp/terminal/`), oldest first. */
   progress(id: string, page: string): string[];
-  setProgress(id: string, page: string, step: string, done: boolean): void;
+  /** Every page the learner has progress on, with its steps done. */
+  allProgress(id: string): Record<string, string[]>;
+  /** How many pages the learner has progress on (a quota reads it). */
+  progressPages(id: string): number;
+  /** Records a step done or not; whether that changed anything. */
+  setProgress(id: string, page: string, step: string, done: boolean): boolean;
   close(): void;
 }
