@@ -1,18 +1,24 @@
 /**
  * Runs a lab's check by its kind (one file per kind) and words the result in the learner's
- * language. A failing check is a normal result (ok: false), not an error.
+ * language: one sentence saying what the check found, then the lab's hint. A failing check is a
+ * normal result (ok: false), not an error. A pass is remembered with the lab instance it ran in
+ * (see requires.ts).
  */
 import type { CheckDefinition } from '../labs/schema.ts';
 import { fileExpected, runFileCheck } from './file.ts';
 import { runShellCheck, shellExpected } from './shell.ts';
 import { gitPushedExpected, runGitPushedCheck } from './git-pushed.ts';
+import { gitClonedExpected, runGitClonedCheck } from './git-cloned.ts';
 import { runS3ObjectCheck, s3ObjectExpected } from './s3-object.ts';
+import { envExpected, runEnvCheck } from './env.ts';
+import { unmetRequirement } from './requires.ts';
 import { CheckTimeout, type CheckContext, type CheckResult, type Observation } from './types.ts';
 import { checkResults } from '../metrics.ts';
 
-export { type CheckContext, type CheckResult } from './types.ts';
-export { resolveLabPath, typeFromMode, fileExpected } from './file.ts';
+export { labInstance, type CheckContext, type CheckResult, type LearnerEvidence } from './types.ts';
+export { resolveLabPath, typeFromMode, fileExpected, nameAndFolder } from './file.ts';
 export { shellExpected } from './shell.ts';
+export { repositoryUrl } from './git-cloned.ts';
 
 /** Default upper bound for one check's commands (ms). */
 export const defaultCheckTimeout = 10_000;
@@ -29,7 +35,9 @@ const kinds: Kinds = {
   file: { run: runFileCheck, expected: fileExpected },
   shell: { run: runShellCheck, expected: shellExpected },
   'git.pushed': { run: runGitPushedCheck, expected: gitPushedExpected },
+  'git.cloned': { run: runGitClonedCheck, expected: gitClonedExpected },
   's3.object': { run: runS3ObjectCheck, expected: s3ObjectExpected },
+  env: { run: runEnvCheck, expected: envExpected },
 };
 
 /** The entry of the check's own kind (TypeScript cannot pair the union with the mapped type by itself). */
@@ -37,24 +45,35 @@ function kindOf(check: CheckDefinition): { run(check: CheckDefinition, context: 
   return kinds[check.kind] as never;
 }
 
-export async function runCheck(id: string, check: CheckDefinition, context: CheckContext): Promise<CheckResult> {
+/**
+ * Runs check `id` of the lab (`checks` is the lab's whole set: a precondition names another one)
+ * and, when it passes, records the lab instance it passed in.
+ */
+export async function runCheck(id: string, checks: Record<string, CheckDefinition>, context: CheckContext): Promise<CheckResult> {
+  const check = checks[id]!;
+  const expected = () => kindOf(check).expected(check, context);
   let observation: Observation;
-  try {
-    observation = await kindOf(check).run(check, context);
-  } catch (error) {
-    if (!(error instanceof CheckTimeout)) throw error;
-    observation = { ok: false, expected: kindOf(check).expected(check, context), found: context.t('checks.found.timeout') };
+  const required = check.requires && checks[check.requires.check];
+  const unmet = required && unmetRequirement(check, context, () => kindOf(required).expected(required, context));
+  if (unmet) {
+    observation = { ok: false, expected: expected(), found: unmet };
+  } else {
+    try {
+      observation = await kindOf(check).run(check, context);
+    } catch (error) {
+      if (!(error instanceof CheckTimeout)) throw error;
+      observation = { ok: false, expected: expected(), found: context.t('checks.timeout') };
+    }
   }
+  if (observation.ok) context.learner?.passes.record(context.lab.id, id, context.lab.instance);
   checkResults.inc({ kind: check.kind, result: observation.ok ? 'passed' : 'failed' });
   return describeResult(id, check, observation, context);
 }
 
-/** The API's result: the observation plus the check's hint (on failure) and a sentence. */
+/** The API's result: the observation plus the check's hint (on failure) and the sentence the page shows. */
 export function describeResult(id: string, check: CheckDefinition, observation: Observation, context: Pick<CheckContext, 't' | 'language'>): CheckResult {
   const { t, language } = context;
   const hint = observation.ok ? undefined : check.hint?.[language];
-  const message = observation.ok
-    ? t('steps.passed')
-    : t('steps.failed', { expected: observation.expected, found: observation.found }) + (hint ? ` ${t('steps.hint', { hint })}` : '');
+  const message = observation.ok ? t('steps.passed') : hint ? `${observation.found} ${t('checks.hint', { hint })}` : observation.found;
   return { check: id, ok: observation.ok, expected: observation.expected, found: observation.found, ...(hint ? { hint } : {}), message };
 }

@@ -5,23 +5,61 @@
  */
 import type { TFunction } from 'i18next';
 import type { Driver, LabHandle } from '../drivers/driver.ts';
+import type { Readable } from 'node:stream';
 import type { Language } from '../../i18n/index.ts';
+import type { accountVariables } from '../labs/schema.ts';
 
-/** The learner's durable state that `git.pushed` and `s3.object` look at (never the browser's word). */
+export type AccountVariable = (typeof accountVariables)[number];
+
+/** The learner's durable state that checks compare the lab with (never the browser's word). */
 export interface LearnerEvidence {
   learnerId: string;
   forge: {
     exists(learnerId: string, repo: string): boolean;
     hasPath(learnerId: string, repo: string, path: string, options?: { contentRegex?: RegExp | string }): Promise<boolean>;
+    /** The URL a lab clones the repository from (`$FORGE_URL/<repo>.git`). */
+    repoUrl(repo: string): string;
+    /** The commit is in the learner's repository on the forge. */
+    hasCommit(repo: string, sha: string): Promise<boolean>;
   };
-  objects: { head(bucket: string, key: string): Promise<{ size: number; headers: Record<string, string> } | undefined> };
+  objects: {
+    head(bucket: string, key: string): Promise<{ size: number; headers: Record<string, string> } | undefined>;
+    read(bucket: string, key: string): Promise<{ stream: Readable } | undefined>;
+  };
   /** The learner's own bucket. */
   bucket: string;
+  /** The trainers' shared bucket (its diffusion/ holds the labs' shared files). */
+  sharedBucket: string;
+  /** What the account gives a lab at launch, by the variable's name; unset ones are missing. */
+  account(): Partial<Record<AccountVariable, string>>;
+  /** A secret group's variables, undefined when the learner has no such group. */
+  secretGroup(group: string): Record<string, string> | undefined;
+  /** The lab instance a check of a lab last passed in (durable: server/learners/store.ts). */
+  passes: {
+    record(lab: string, check: string, instance: string): void;
+    last(lab: string, check: string): string | undefined;
+  };
+}
+
+/** The lab instance a check runs against. */
+export interface LabInstance {
+  /** The lab definition's id (labs/<id>/lab.yaml). */
+  id: string;
+  /** This launch's session id: a relaunch gets a new one. */
+  instance: string;
+  /** The secret group chosen at launch, if any. */
+  secrets?: string;
+}
+
+/** The instance a lab session is (the session's shape, not its module: checks sit below labs/). */
+export function labInstance(session: { id: string; labId: string; configured: { secrets?: string } }): LabInstance {
+  return { id: session.labId, instance: session.id, ...(session.configured.secrets ? { secrets: session.configured.secrets } : {}) };
 }
 
 export interface CheckContext {
   driver: Driver;
   handle: LabHandle;
+  lab: LabInstance;
   /** Present when the lab belongs to a learner; checks on learner data need it. */
   learner?: LearnerEvidence;
   language: Language;
@@ -35,7 +73,7 @@ export interface Observation {
   ok: boolean;
   /** Localized: what the learner should have done. */
   expected: string;
-  /** Localized: what the check found instead (or found, when ok). */
+  /** Localized: one sentence saying what the check found ("No folder mon-dossier in ~/work yet."). */
   found: string;
 }
 
@@ -45,6 +83,7 @@ export interface CheckResult {
   expected: string;
   found: string;
   hint?: string;
+  /** What the page shows: on failure, the sentence of `found` followed by the hint. */
   message: string;
 }
 

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Sessions } from '../labs/sessions.ts';
 import type { Driver } from '../drivers/driver.ts';
 import { translator } from '../../i18n/index.ts';
-import { runCheck, defaultCheckTimeout, type CheckResult } from '../checks/index.ts';
+import { runCheck, defaultCheckTimeout, labInstance, type CheckResult } from '../checks/index.ts';
 import { ApiError } from './errors.ts';
 import { authorizeLab } from './auth.ts';
 import { languageOf } from './language.ts';
@@ -40,9 +40,10 @@ export function registerCheckRoutes(
     const key = `${session.id}\0${checkId}\0${language}`;
     let result = running.get(key);
     if (!result) {
-      result = runCheck(checkId, definition, {
+      result = runCheck(checkId, session.lab.checks, {
         driver,
         handle,
+        lab: labInstance(session),
         ...(learners && session.learnerId ? { learner: learners.evidence(session.learnerId) } : {}),
         language,
         t: translator(language),

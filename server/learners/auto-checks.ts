@@ -5,8 +5,8 @@
  * over socket.io's `/learner` namespace (authenticated by the learner cookie).
  */
 import type { Server } from 'socket.io';
-import { translator } from '../../i18n/index.ts';
-import { runCheck, defaultCheckTimeout } from '../checks/index.ts';
+import { languages, translator } from '../../i18n/index.ts';
+import { runCheck, defaultCheckTimeout, labInstance } from '../checks/index.ts';
 import type { Sessions } from '../labs/sessions.ts';
 import type { LearnerPlatform } from './platform.ts';
 import { learnerCookie } from '../http/identity.ts';
@@ -56,22 +56,26 @@ export function attachAutoChecks(
   });
 
   async function recheck(learnerId: string, kind: 'git' | 's3'): Promise<void> {
-    const t = translator('en');
     for (const session of sessions.forLearner(learnerId)) {
       if (!session.handle) continue;
       for (const [id, check] of Object.entries(session.lab.checks)) {
         if (check.kind !== kindFor[kind]) continue;
-        const result = await runCheck(id, check, {
-          driver: sessions.driver,
-          handle: session.handle,
-          learner: platform.context.evidence(learnerId),
-          language: 'en',
-          t,
-          timeoutMs: defaultCheckTimeout,
-        });
-        if (!result.ok) continue;
-        platform.context.progress.checkPassed(learnerId, session.labId, id);
-        namespace.to(learnerId).emit('passed', { lab: session.labId, check: id } satisfies PassedCheck);
+        // No page asked: a path or key given per language passes in the learner's either language.
+        for (const language of languages) {
+          const result = await runCheck(id, session.lab.checks, {
+            driver: sessions.driver,
+            handle: session.handle,
+            lab: labInstance(session),
+            learner: platform.context.evidence(learnerId),
+            language,
+            t: translator(language),
+            timeoutMs: defaultCheckTimeout,
+          });
+          if (!result.ok) continue;
+          platform.context.progress.checkPassed(learnerId, session.labId, id);
+          namespace.to(learnerId).emit('passed', { lab: session.labId, check: id } satisfies PassedCheck);
+          break;
+        }
       }
     }
   }

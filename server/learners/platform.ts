@@ -16,8 +16,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, relative, sep } from 'node:path';
 import type { S3Limits, S3Mode } from '../config.ts';
 import type { Driver } from '../drivers/driver.ts';
-import type { LabDefinition } from '../labs/schema.ts';
+import { everyLanguage, type LabDefinition } from '../labs/schema.ts';
 import { createForgeHandler, isForgeRequest, RepositoryStore, type ForgeLimits } from '../forge/index.ts';
+import { runGit } from '../forge/git.ts';
 import { createS3Handler, isS3Request } from '../storage/index.ts';
 import { ObjectStore } from '../storage/object-store.ts';
 import { embeddedObjects, ExternalS3, type LearnerObjects } from '../storage/external.ts';
@@ -129,7 +130,8 @@ export function pollS3Evidence(
       for (const check of Object.values(lab.lab.checks)) {
         if (check.kind !== 's3.object') continue;
         const set = keys.get(lab.learnerId) ?? new Set<string>();
-        keys.set(lab.learnerId, set.add(check.key));
+        for (const key of everyLanguage(check.key)) set.add(key);
+        keys.set(lab.learnerId, set);
       }
     }
     for (const learnerId of seen.keys()) if (!keys.has(learnerId)) seen.delete(learnerId);
@@ -305,8 +307,27 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       evidence: (learnerId) => ({
         learnerId,
         bucket: learnerId,
-        forge: { exists: (id, repo) => repos.exists(id, repo), hasPath: (id, repo, path, opts) => repos.hasPath(id, repo, path, opts ?? {}) },
-        objects: { head: (bucket, key) => objects.head(bucket, key) },
+        sharedBucket,
+        forge: {
+          exists: (id, repo) => repos.exists(id, repo),
+          hasPath: (id, repo, path, opts) => repos.hasPath(id, repo, path, opts ?? {}),
+          repoUrl: (repo) => `${options.labSideOrigin()}/git/${learnerId}/${repo}.git`,
+          hasCommit: async (repo, sha) =>
+            /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha) &&
+            repos.exists(learnerId, repo) &&
+            (await runGit(['cat-file', '-e', `${sha}^{commit}`], { gitDir: repos.gitDir(learnerId, repo) })).code === 0,
+        },
+        objects: { head: (bucket, key) => objects.head(bucket, key), read: (bucket, key) => objects.read(bucket, key) },
+        account: () => {
+          const git = store.get(learnerId)?.git;
+          const token = store.gitToken(learnerId);
+          return { GIT_USER_NAME: git?.name ?? '', GIT_USER_MAIL: git?.email ?? '', ...(token ? { GIT_PERSONAL_ACCESS_TOKEN: token } : {}) };
+        },
+        secretGroup: (group) => store.secretGroup(learnerId, group),
+        passes: {
+          record: (lab, check, instance) => store.recordCheckPass(learnerId, lab, check, instance),
+          last: (lab, check) => store.lastCheckPass(learnerId, lab, check)?.instance,
+        },
       }),
     },
     objects,

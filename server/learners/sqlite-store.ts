@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Sealer } from './sealed.ts';
-import type { GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, UnseenLearner } from './store.ts';
+import type { CheckPass, GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, UnseenLearner } from './store.ts';
 import { statementCache, type StatementCache } from '../sqlite.ts';
 
 /** Forward-only schema migrations; the database records how many have run. */
@@ -46,6 +46,16 @@ const migrations: string[] = [
   `ALTER TABLE learners ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
    UPDATE learners SET last_seen = created_at;
    CREATE INDEX learners_by_last_seen ON learners(last_seen, id);`,
+  // The lab instance a check last passed in, per learner: "the file is gone after a relaunch"
+  // passes only in another instance than the one where the file was seen (checks/requires.ts).
+  `CREATE TABLE check_passes (
+     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+     lab TEXT NOT NULL,
+     check_id TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     passed_at INTEGER NOT NULL,
+     PRIMARY KEY (learner_id, lab, check_id)
+   );`,
 ];
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -264,6 +274,20 @@ export class SqliteLearnerStore implements LearnerStore {
       return this.#sql('INSERT OR IGNORE INTO progress (learner_id, page, step, done_at) VALUES (?, ?, ?, ?)').run(id, page, step, this.#now()).changes > 0;
     }
     return this.#sql('DELETE FROM progress WHERE learner_id = ? AND page = ? AND step = ?').run(id, page, step).changes > 0;
+  }
+
+  recordCheckPass(id: string, lab: string, check: string, instance: string): void {
+    this.#sql(
+      `INSERT INTO check_passes (learner_id, lab, check_id, instance, passed_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(learner_id, lab, check_id) DO UPDATE SET instance = excluded.instance, passed_at = excluded.passed_at`,
+    ).run(id, lab, check, instance, this.#now());
+  }
+
+  lastCheckPass(id: string, lab: string, check: string): CheckPass | undefined {
+    const row = this.#sql('SELECT instance, passed_at FROM check_passes WHERE learner_id = ? AND lab = ? AND check_id = ?').get(id, lab, check) as
+      | { instance: string; passed_at: number }
+      | undefined;
+    return row && { instance: row.instance, passedAt: row.passed_at };
   }
 
   close(): void {

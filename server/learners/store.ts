@@ -1,6 +1,7 @@
 /**
  * Durable learner data: identity, git settings and personal access token, secret groups, S3
- * credentials and step progress. Everything here outlives labs and server restarts.
+ * credentials, step progress and the lab instance each check last passed in. Everything here
+ * outlives labs and server restarts.
  * `LearnerStore` is the interface; `SqliteLearnerStore` the embedded default (node:sqlite, one
  * file); a PostgreSQL implementation can serve several server replicas later.
  */
@@ -34,6 +35,12 @@ export interface UnseenLearner extends LearnerCursor {
 }
 
 export type SecretVars = Record<string, string>;
+
+/** Where and when a learner last passed a check: the lab instance (session id) it ran in. */
+export interface CheckPass {
+  instance: string;
+  passedAt: number;
+}
 
 export interface LearnerStore {
   create(): Learner;
@@ -70,5 +77,8 @@ export interface LearnerStore {
   progressPages(id: string): number;
   /** Records a step done or not; whether that changed anything. */
   setProgress(id: string, page: string, step: string, done: boolean): boolean;
+  /** Remembers that the check of that lab passed in that lab instance (the latest pass wins). */
+  recordCheckPass(id: string, lab: string, check: string, instance: string): void;
+  lastCheckPass(id: string, lab: string, check: string): CheckPass | undefined;
   close(): void;
 }

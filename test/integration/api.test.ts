@@ -67,26 +67,26 @@ test('a file check fails, then passes once the folder exists; results are locali
     assert.equal(failing.body.check, 'made-dir');
     assert.equal(failing.body.ok, false);
     assert.equal(failing.body.expected, 'un dossier mon-dossier dans ~/work');
-    assert.equal(failing.body.found, 'rien à cet emplacement');
+    assert.equal(failing.body.found, 'Pas encore de dossier mon-dossier dans ~/work.');
     assert.equal(failing.body.hint, 'Tapez mkdir mon-dossier');
-    assert.match(failing.body.message, /^Pas encore : attendu un dossier mon-dossier dans ~\/work, trouvé rien à cet emplacement\. Indice : Tapez mkdir mon-dossier$/);
+    assert.equal(failing.body.message, 'Pas encore de dossier mon-dossier dans ~/work. Astuce : Tapez mkdir mon-dossier');
 
     const english = await server.api(path, { method: 'POST', token: lab.token, lang: 'en-GB,en;q=0.9' });
     assert.equal(english.body.ok, false);
-    assert.equal(english.body.found, 'nothing at that path');
+    assert.equal(english.body.found, 'No folder mon-dossier in ~/work yet.');
     assert.equal(english.body.hint, 'Type mkdir mon-dossier');
 
     // A file where a folder is expected is still a failure, described as a file.
     await inLab(lab.id, 'touch ~/work/mon-dossier');
     const wrongType = await server.api(path, { method: 'POST', token: lab.token, lang: 'en' });
     assert.equal(wrongType.body.ok, false);
-    assert.equal(wrongType.body.found, 'a file');
+    assert.equal(wrongType.body.found, '~/work/mon-dossier is a file, not a folder.');
 
     await inLab(lab.id, 'rm ~/work/mon-dossier && mkdir ~/work/mon-dossier');
     const passing = await server.api(path, { method: 'POST', token: lab.token, lang: 'fr' });
     assert.equal(passing.status, 200);
     assert.equal(passing.body.ok, true);
-    assert.equal(passing.body.found, 'un dossier');
+    assert.equal(passing.body.found, '~/work/mon-dossier est bien là.');
     assert.equal(passing.body.message, 'Validé');
     assert.equal(passing.body.hint, undefined);
   } finally {
@@ -103,11 +103,11 @@ test('file checks: contains (regex on the content) and absent', async () => {
     await inLab(lab.id, 'echo goodbye > ~/work/notes.txt');
     const noMatch = await server.api(contains, { method: 'POST', token: lab.token, lang: 'en' });
     assert.equal(noMatch.body.ok, false);
-    assert.equal(noMatch.body.found, 'content that does not match');
+    assert.equal(noMatch.body.found, '~/work/notes.txt is there, but its content is not what was expected.');
     assert.equal(noMatch.body.expected, 'a file ~/work/notes.txt whose content matches ^hello');
     const stillThere = await server.api(absent, { method: 'POST', token: lab.token, lang: 'en' });
     assert.equal(stillThere.body.ok, false);
-    assert.equal(stillThere.body.found, 'a file');
+    assert.equal(stillThere.body.found, 'notes.txt is still in ~/work.');
     await inLab(lab.id, 'printf "first line\\nhello world\\n" > ~/work/notes.txt');
     assert.equal((await server.api(contains, { method: 'POST', token: lab.token })).body.ok, true);
   } finally {
@@ -122,13 +122,13 @@ test('a shell check fails on a non-zero status or different output, passes other
     const failing = await server.api(path, { method: 'POST', token: lab.token, lang: 'en' });
     assert.equal(failing.status, 200);
     assert.equal(failing.body.ok, false);
-    assert.equal(failing.body.found, 'the command failed (status 1)');
+    assert.equal(failing.body.found, "The check's command failed (status 1).");
     assert.equal(failing.body.expected, 'the command succeeds and prints output matching ^ready$');
 
     await inLab(lab.id, 'echo not-yet > ~/work/marker');
     const mismatch = await server.api(path, { method: 'POST', token: lab.token, lang: 'fr' });
     assert.equal(mismatch.body.ok, false);
-    assert.equal(mismatch.body.found, 'une sortie différente : not-yet');
+    assert.equal(mismatch.body.found, 'La commande de vérification a affiché autre chose : not-yet');
 
     await inLab(lab.id, 'echo ready > ~/work/marker');
     const passing = await server.api(path, { method: 'POST', token: lab.token, lang: 'en' });
@@ -302,7 +302,7 @@ test('a check that runs too long fails with "took too long" instead of hanging',
     assert.ok(Date.now() - started < 5_000, 'answered within the deadline');
     assert.equal(slow.status, 200);
     assert.equal(slow.body.ok, false);
-    assert.equal(slow.body.found, 'the check took too long');
+    assert.equal(slow.body.found, 'The check took too long: try again in a moment.');
   } finally {
     await impatient.cleanup();
   }

@@ -1,12 +1,13 @@
 /**
- * The parts of checks that need no lab: path resolution, file types from `stat -c %f`, and the
- * wording of results in both languages (lab's own `expect`/`hint` first, generic strings else).
+ * The parts of checks that need no lab: path resolution, file types from `stat -c %f`, remote
+ * URLs, the lab schema of checks, and the wording of results in both languages (lab's own
+ * `expect`/`hint` first, generic strings else; a failure is one sentence, then the hint).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { translator } from '../../i18n/index.ts';
-import { checkDefinition, type CheckDefinition } from '../../server/labs/schema.ts';
-import { describeResult, fileExpected, resolveLabPath, shellExpected, typeFromMode } from '../../server/checks/index.ts';
+import { checkDefinition, labDefinition, type CheckDefinition } from '../../server/labs/schema.ts';
+import { describeResult, fileExpected, nameAndFolder, repositoryUrl, resolveLabPath, shellExpected, typeFromMode } from '../../server/checks/index.ts';
 
 const fr = { t: translator('fr'), language: 'fr' as const };
 const en = { t: translator('en'), language: 'en' as const };
@@ -42,20 +43,57 @@ test('expected: the lab’s own wording first, generic wording otherwise', () =>
   assert.equal(shell.kind === 'shell' && shellExpected(shell, fr), 'la commande réussit');
 });
 
-test('results: a failure says what was expected and found, with the hint; a success says done', () => {
+test('results: a failure is the sentence of what was found, then the hint; a success says done', () => {
   const definition = check({ kind: 'file', path: '~/work/d', type: 'dir', hint: { fr: 'Tapez mkdir d', en: 'Type mkdir d' } });
-  const failed = describeResult('made-dir', definition, { ok: false, expected: 'un dossier ~/work/d', found: 'rien à cet emplacement' }, fr);
+  const found = translator('fr')('checks.file.missingDir', nameAndFolder('~/work/d'));
+  assert.equal(found, 'Pas encore de dossier d dans ~/work.');
+  const failed = describeResult('made-dir', definition, { ok: false, expected: 'un dossier ~/work/d', found }, fr);
   assert.deepEqual(failed, {
     check: 'made-dir',
     ok: false,
     expected: 'un dossier ~/work/d',
-    found: 'rien à cet emplacement',
+    found,
     hint: 'Tapez mkdir d',
-    message: 'Pas encore : attendu un dossier ~/work/d, trouvé rien à cet emplacement. Indice : Tapez mkdir d',
+    message: 'Pas encore de dossier d dans ~/work. Astuce : Tapez mkdir d',
   });
-  const passed = describeResult('made-dir', definition, { ok: true, expected: 'a folder ~/work/d', found: 'a folder' }, en);
-  assert.deepEqual(passed, { check: 'made-dir', ok: true, expected: 'a folder ~/work/d', found: 'a folder', message: 'Done' });
-  const noHint = describeResult('x', check({ kind: 'shell', run: 'false' }), { ok: false, expected: 'e', found: 'f' }, en);
+  const passed = describeResult('made-dir', definition, { ok: true, expected: 'a folder ~/work/d', found: '~/work/d is there.' }, en);
+  assert.deepEqual(passed, { check: 'made-dir', ok: true, expected: 'a folder ~/work/d', found: '~/work/d is there.', message: 'Done' });
+  const noHint = describeResult('x', check({ kind: 'shell', run: 'false' }), { ok: false, expected: 'e', found: 'The check’s command failed (status 1).' }, en);
   assert.equal(noHint.hint, undefined);
-  assert.equal(noHint.message, 'Not yet: expected e, found f.');
+  assert.equal(noHint.message, 'The check’s command failed (status 1).');
+});
+
+test('sentences name the last part of a path and the folder it is in', () => {
+  assert.deepEqual(nameAndFolder('~/work/mon-dossier/notes.txt'), { path: '~/work/mon-dossier/notes.txt', name: 'notes.txt', dir: '~/work/mon-dossier' });
+  assert.deepEqual(nameAndFolder('~/work/d/'), { path: '~/work/d', name: 'd', dir: '~/work' });
+  assert.deepEqual(nameAndFolder('/x'), { path: '/x', name: 'x', dir: '/' });
+  assert.equal(translator('en')('checks.file.missingDir', nameAndFolder('~/work/my-folder')), 'No folder my-folder in ~/work yet.');
+  assert.equal(translator('fr')('checks.file.stillThere', nameAndFolder('~/work/mon-fichier.txt')), 'mon-fichier.txt est toujours dans ~/work.');
+});
+
+test('a remote names a repository whatever its credentials, trailing slash or .git', () => {
+  const forge = repositoryUrl('http://127.0.0.1:4321/git/uabc/tp-datalab.git');
+  assert.equal(forge, 'http://127.0.0.1:4321/git/uabc/tp-datalab');
+  assert.equal(repositoryUrl('http://uabc:atl_secret@127.0.0.1:4321/git/uabc/tp-datalab'), forge);
+  assert.equal(repositoryUrl('http://127.0.0.1:4321/git/uabc/tp-datalab/'), forge);
+  assert.notEqual(repositoryUrl('http://127.0.0.1:4321/git/uother/tp-datalab.git'), forge, "another learner's repository");
+  assert.notEqual(repositoryUrl('http://127.0.0.1:4321/git/uabc/other.git'), forge, 'another repository');
+  assert.equal(repositoryUrl('/home/onyxia/work/tp-datalab'), undefined, 'a local path is no forge URL');
+  assert.equal(repositoryUrl('file:///srv/x.git'), undefined);
+});
+
+test('lab schema: per-language paths, preconditions naming another check, env checks that compare something', () => {
+  const perLanguage = check({ kind: 'file', path: { fr: '~/work/mon-dossier', en: '~/work/my-folder' }, type: 'dir' });
+  assert.equal(perLanguage.kind === 'file' && fileExpected(perLanguage, en), 'a folder ~/work/my-folder');
+  assert.equal(perLanguage.kind === 'file' && fileExpected(perLanguage, fr), 'un dossier ~/work/mon-dossier');
+  assert.throws(() => check({ kind: 'file', path: { fr: '~/x' } }), 'both languages or one string');
+  assert.throws(() => check({ kind: 'file', path: { fr: 'relative', en: '~/x' } }), 'each language is a lab path');
+  assert.throws(() => check({ kind: 'env' }), 'an env check compares account variables or a secret');
+  assert.throws(() => check({ kind: 'env', account: ['HOME'] }), 'only variables the account provides');
+  assert.throws(() => check({ kind: 'file', path: '~/x', sameAsShared: 'private/x' }), 'shared files live under diffusion/');
+  const lab = (checks: Record<string, unknown>) => labDefinition.safeParse({ id: 'x', title: { fr: 'x', en: 'x' }, checks });
+  assert.equal(lab({ a: { kind: 'file', path: '~/a' }, b: { kind: 'file', path: '~/a', absent: true, requires: { check: 'a', instance: 'new' } } }).success, true);
+  assert.equal(lab({ b: { kind: 'file', path: '~/a', requires: { check: 'a', instance: 'new' } } }).success, false, 'an unknown check');
+  assert.equal(lab({ b: { kind: 'file', path: '~/a', requires: { check: 'b', instance: 'same' } } }).success, false, 'itself');
+  assert.equal(lab({ a: { kind: 'file', path: '~/a' }, b: { kind: 'file', path: '~/a', requires: { check: 'a', instance: 'later' } } }).success, false);
 });
