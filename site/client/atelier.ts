@@ -1,8 +1,15 @@
-/** Entry of Atelier's browser code on tutorial pages: small, so pages stay light until a launch. */
+/**
+ * Entry of Atelier's browser code on every page: small, so pages stay light until a launch. With
+ * Astro's client router this module runs once per visit; `astro:page-load` marks each new page.
+ */
 import { AtelierLaunch } from './launch-card.ts';
 import { AtelierCheck, AtelierRun, upgradeTaskItems } from './steps.ts';
+import { dockedLab } from './lab-session.ts';
+import { resetStrings } from './strings.ts';
 
 customElements.define('atelier-launch', AtelierLaunch);
 customElements.define('atelier-check', AtelierCheck);
 customElements.define('atelier-run', AtelierRun);
-upgradeTaskItems();
+document.addEventListener('astro:after-swap', resetStrings);
+document.addEventListener('astro:page-load', upgradeTaskItems);
+if (dockedLab()) void import('./dock.ts').then(({ resumeDock }) => resumeDock());

@@ -15,6 +15,11 @@ export function t(key: string, values: Record<string, string | number> = {}): st
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => String(values[name] ?? ''));
 }
 
+/** A client-side navigation brings the new page's strings (perhaps of the other language). */
+export function resetStrings(): void {
+  dictionary = undefined;
+}
+
 export function pageLanguage(): string {
   return document.documentElement.lang || 'fr';
 }

@@ -1,6 +1,7 @@
 /**
- * Several terminals per lab, as tabs: each tab is its own shell on the server (named, so a
- * reload finds every tab again with its screen). The list of tabs is kept per lab session.
+ * Several terminals per lab, as tabs (the WAI-ARIA tabs pattern: arrow keys move between tabs,
+ * each tab controls its labelled panel). Each tab is its own shell on the server, named, so a
+ * reload finds every tab again with its screen. The list of tabs is kept per lab session.
  */
 import { h } from './dom.ts';
 import type { LabSession } from './lab-session.ts';
@@ -10,26 +11,37 @@ import { openTerminal, type LabTerminal, type TerminalHandlers } from './termina
 /** The server keeps at most this many shells per lab. */
 const maxTabs = 8;
 
+interface Tab {
+  button: HTMLButtonElement;
+  pane: HTMLElement;
+  terminal: Promise<LabTerminal>;
+}
+
 export class TerminalTabs {
   readonly #list: HTMLElement;
+  readonly #add: HTMLButtonElement;
   readonly #panes: HTMLElement;
   readonly #session: LabSession;
   readonly #label: string;
+  readonly #hintId: string;
   readonly #handlers: TerminalHandlers;
-  readonly #tabs = new Map<string, { button: HTMLButtonElement; pane: HTMLElement; terminal: LabTerminal }>();
+  readonly #tabs = new Map<string, Tab>();
   #active = '';
+  #live: LabTerminal | undefined;
 
-  constructor(root: HTMLElement, session: LabSession, label: string, handlers: TerminalHandlers) {
+  constructor(root: HTMLElement, session: LabSession, label: string, hintId: string, handlers: TerminalHandlers) {
     this.#session = session;
     this.#label = label;
+    this.#hintId = hintId;
     this.#handlers = handlers;
-    this.#list = h('div', { role: 'tablist', class: 'atelier-tabs' });
-    const add = h('button', { type: 'button', class: 'atelier-tabs__add', title: t('launch.newTab'), 'aria-label': t('launch.newTab') }, '+');
-    add.addEventListener('click', () => this.add());
+    this.#list = h('div', { role: 'tablist', class: 'atelier-tabs', 'aria-label': t('dock.tabs') });
+    this.#list.addEventListener('keydown', (event) => this.#arrows(event));
+    this.#add = h('button', { type: 'button', class: 'atelier-tabs__add', title: t('launch.newTab'), 'aria-label': t('launch.newTab') }, '+');
+    this.#add.addEventListener('click', () => this.add());
     this.#panes = h('div', { class: 'atelier-tabs__panes' });
-    root.replaceChildren(h('div', { class: 'atelier-tabs__bar' }, this.#list, add), this.#panes);
+    root.replaceChildren(h('div', { class: 'atelier-tabs__bar' }, this.#list, this.#add), this.#panes);
     for (const name of this.#saved()) this.#open(name);
-    this.select(this.#saved()[0]!);
+    this.select(this.#saved()[0]!, false);
   }
 
   get #key(): string {
@@ -47,16 +59,33 @@ export class TerminalTabs {
 
   #open(name: string): void {
     const index = this.#tabs.size + 1;
-    const button = h('button', { type: 'button', role: 'tab', class: 'atelier-tabs__tab', 'aria-selected': 'false' }, t('launch.tab', { n: index }));
+    const id = `atelier-tab-${index}`;
+    const button = h(
+      'button',
+      { type: 'button', role: 'tab', id, class: 'atelier-tabs__tab', 'aria-selected': 'false', 'aria-controls': `${id}-panel`, tabindex: '-1' },
+      t('launch.tab', { n: index }),
+    );
     button.addEventListener('click', () => this.select(name));
-    const pane = h('div', { role: 'tabpanel', class: 'atelier-tabs__pane', hidden: true });
+    const pane = h('div', { role: 'tabpanel', id: `${id}-panel`, 'aria-labelledby': id, class: 'atelier-tabs__pane' });
     this.#list.append(button);
     this.#panes.append(pane);
-    // The pane must be laid out for xterm to measure it.
-    pane.hidden = false;
-    const terminal = openTerminal(pane, this.#session, name, `${this.#label} (${index})`, this.#handlers);
+    // The pane is laid out (not hidden) while xterm measures it; select() hides the others after.
+    const terminal = openTerminal(pane, this.#session, name, { name: `${this.#label} (${index})`, describedBy: this.#hintId }, this.#handlers);
     this.#tabs.set(name, { button, pane, terminal });
+    this.#add.disabled = this.#tabs.size >= maxTabs;
     localStorage.setItem(this.#key, JSON.stringify([...this.#tabs.keys()]));
+  }
+
+  /** Left/Right/Home/End move between tabs and select them (automatic activation). */
+  #arrows(event: KeyboardEvent): void {
+    const names = [...this.#tabs.keys()];
+    const at = names.indexOf(this.#active);
+    const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: names.length - 1 }[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    const name = names[(next + names.length) % names.length]!;
+    this.select(name, false);
+    this.#tabs.get(name)?.button.focus();
   }
 
   add(): void {
@@ -67,27 +96,41 @@ export class TerminalTabs {
     this.select(`t${n}`);
   }
 
-  select(name: string): void {
+  /** Shows a tab; `focus` moves the keyboard into its terminal (a user's choice, never on load). */
+  select(name: string, focus = true): void {
     this.#active = name;
     for (const [tabName, tab] of this.#tabs) {
       const active = tabName === name;
       tab.button.setAttribute('aria-selected', String(active));
-      tab.pane.hidden = !active;
+      tab.button.tabIndex = active ? 0 : -1;
+      // Measured first, hidden once xterm has its size.
+      void tab.terminal.then(() => (tab.pane.hidden = !active));
     }
-    this.#tabs.get(name)?.terminal.focus();
+    const tab = this.#tabs.get(name);
+    void tab?.terminal.then((terminal) => {
+      if (this.#active !== name) return;
+      this.#live = terminal;
+      if (focus) terminal.focus();
+    });
   }
 
-  send(data: string): void {
-    this.#tabs.get(this.#active)?.terminal.send(data);
+  /** Ready once the visible tab's terminal is open. */
+  async ready(): Promise<void> {
+    await this.#tabs.get(this.#active)?.terminal;
+  }
+
+  send(data: string): boolean {
+    return this.#live?.send(data) ?? false;
   }
 
   focus(): void {
-    this.#tabs.get(this.#active)?.terminal.focus();
+    this.#live?.focus();
   }
 
-  dispose(): void {
-    for (const tab of this.#tabs.values()) tab.terminal.dispose();
+  dispose(forget: boolean): void {
+    for (const tab of this.#tabs.values()) void tab.terminal.then((terminal) => terminal.dispose());
     this.#tabs.clear();
-    localStorage.removeItem(this.#key);
+    this.#live = undefined;
+    if (forget) localStorage.removeItem(this.#key);
   }
 }

@@ -7,15 +7,23 @@ import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { io } from 'socket.io-client';
 import '@xterm/xterm/css/xterm.css';
+// Shipped with the site (no CDN): a monospace face whose `_` and box glyphs stay inside the cell at
+// device-pixel-ratio 1, where the system fallbacks of some machines clip the underscore.
+import '@fontsource/cousine/latin-400.css';
+import '@fontsource/cousine/latin-700.css';
 import type { LabSession } from './lab-session.ts';
+import { FocusEscape } from './focus-escape.ts';
 
 export interface TerminalHandlers {
   onError(code: string, message: string): void;
   onExit(): void;
+  /** The socket dropped (false) or is back (true): typing is refused while it is down. */
+  onConnection(online: boolean): void;
 }
 
 export interface LabTerminal {
-  send(data: string): void;
+  /** Types into the shell; false (nothing sent, nothing queued) while the socket is down. */
+  send(data: string): boolean;
   focus(): void;
   dispose(): void;
 }
@@ -25,11 +33,13 @@ const ackBatch = 4096;
 /** The largest terminal the server accepts (server/terminal/index.ts): a huge window or a zoomed-out page gets this. */
 const maxCols = 300;
 const maxRows = 100;
+const fontFamily = 'Cousine, ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
 
 /** Fits the terminal to its container, never past what the server accepts. */
 function fitWithin(terminal: Terminal, fit: FitAddon): void {
   const proposed = fit.proposeDimensions();
-  if (proposed && (proposed.cols > maxCols || proposed.rows > maxRows)) {
+  if (!proposed || !Number.isFinite(proposed.cols) || proposed.cols < 2) return; // hidden pane: nothing to measure
+  if (proposed.cols > maxCols || proposed.rows > maxRows) {
     const cols = Math.min(maxCols, proposed.cols);
     const rows = Math.min(maxRows, proposed.rows);
     if (cols !== terminal.cols || rows !== terminal.rows) terminal.resize(cols, rows);
@@ -40,41 +50,59 @@ function fitWithin(terminal: Terminal, fit: FitAddon): void {
  * Copy and paste without stealing Ctrl+C from the shell: Ctrl+Shift+C copies the selection,
  * Ctrl+Shift+V pastes (plain Ctrl+V and the context menu paste through the browser already).
  */
-function clipboardKeys(terminal: Terminal): (event: KeyboardEvent) => boolean {
-  return (event) => {
-    if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
-    if (event.code === 'KeyC' && terminal.hasSelection()) {
-      void navigator.clipboard?.writeText(terminal.getSelection());
-      return false;
-    }
-    if (event.code === 'KeyV') {
-      void navigator.clipboard?.readText().then((text) => terminal.paste(text));
-      return false;
-    }
-    return true;
-  };
+function clipboardKey(terminal: Terminal, event: KeyboardEvent): boolean {
+  if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
+  if (event.code === 'KeyC' && terminal.hasSelection()) {
+    void navigator.clipboard?.writeText(terminal.getSelection());
+    return false;
+  }
+  if (event.code === 'KeyV') {
+    void navigator.clipboard?.readText().then((text) => terminal.paste(text));
+    return false;
+  }
+  return true;
 }
 
-export function openTerminal(
+/** xterm measures its cell once: the face must be there first, or every column is off. */
+async function fontReady(): Promise<void> {
+  await Promise.race([
+    Promise.all([document.fonts.load('14px Cousine'), document.fonts.load('bold 14px Cousine')]),
+    new Promise((resolve) => setTimeout(resolve, 1500)),
+  ]).catch(() => undefined);
+}
+
+export async function openTerminal(
   container: HTMLElement,
   session: LabSession,
   name: string,
-  label: string,
+  label: { name: string; describedBy: string },
   handlers: TerminalHandlers,
-): LabTerminal {
+): Promise<LabTerminal> {
+  await fontReady();
   const terminal = new Terminal({
-    cursorBlink: true,
-    fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace',
+    cursorBlink: !matchMedia('(prefers-reduced-motion: reduce)').matches,
+    fontFamily,
     fontSize: 14,
+    lineHeight: 1.2,
     scrollback: 5000,
-    screenReaderMode: false,
+    // Output is mirrored into an offscreen live region that screen readers read out.
+    screenReaderMode: true,
+    theme: { background: '#0d1117', foreground: '#e6edf3', cursor: '#e6edf3', selectionBackground: '#3b5070' },
   });
   const fit = new FitAddon();
   terminal.loadAddon(fit);
   terminal.loadAddon(new WebLinksAddon((_event, uri) => window.open(uri, '_blank', 'noopener')));
-  terminal.attachCustomKeyEventHandler(clipboardKeys(terminal));
+  const escape = new FocusEscape();
+  terminal.attachCustomKeyEventHandler((event) => {
+    if (escape.leaves(event)) {
+      moveFocusFrom(container, event.shiftKey ? -1 : 1);
+      return false;
+    }
+    return clipboardKey(terminal, event);
+  });
   terminal.open(container);
-  terminal.textarea?.setAttribute('aria-label', label);
+  terminal.textarea?.setAttribute('aria-label', label.name);
+  terminal.textarea?.setAttribute('aria-describedby', label.describedBy);
   fitWithin(terminal, fit);
 
   const socket = io('/terminal', {
@@ -106,20 +134,36 @@ export function openTerminal(
     });
   });
   socket.on('exit', () => handlers.onExit());
+  socket.on('connect', () => {
+    terminal.options.disableStdin = false;
+    handlers.onConnection(true);
+  });
+  socket.on('disconnect', () => {
+    // socket.io would buffer keystrokes and replay them on reconnect, into whatever the shell is
+    // doing by then: refuse them instead, and say so.
+    terminal.options.disableStdin = true;
+    unacked = 0;
+    handlers.onConnection(false);
+  });
   socket.on('connect_error', (error: Error & { data?: { code?: string; message?: string } }) => {
     if (error.data?.code) {
       socket.disconnect();
       handlers.onError(error.data.code, error.data.message ?? error.message);
-    }
+    } else handlers.onConnection(false);
   });
 
-  terminal.onData((data) => socket.emit('input', data));
+  const send = (data: string): boolean => {
+    if (!socket.connected) return false;
+    socket.emit('input', data);
+    return true;
+  };
+  terminal.onData((data) => void send(data));
   terminal.onResize(({ cols, rows }) => socket.emit('resize', { cols, rows }));
   const resizeObserver = new ResizeObserver(() => fitWithin(terminal, fit));
   resizeObserver.observe(container);
 
   return {
-    send: (data) => socket.emit('input', data),
+    send,
     focus: () => terminal.focus(),
     dispose: () => {
       resizeObserver.disconnect();
@@ -127,4 +171,14 @@ export function openTerminal(
       terminal.dispose();
     },
   };
+}
+
+/** Moves focus to the next (or previous) focusable element of the page after the terminal. */
+function moveFocusFrom(container: HTMLElement, direction: 1 | -1): void {
+  const focusable = [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])')].filter(
+    (element) => !element.closest('[hidden], [inert]') && !(element as HTMLButtonElement).disabled && element.getClientRects().length > 0 && !container.contains(element),
+  );
+  const after = focusable.filter((element) => container.compareDocumentPosition(element) & (direction === 1 ? Node.DOCUMENT_POSITION_FOLLOWING : Node.DOCUMENT_POSITION_PRECEDING));
+  const target = direction === 1 ? after[0] ?? focusable[0] : after.at(-1) ?? focusable.at(-1);
+  target?.focus();
 }

@@ -36,6 +36,7 @@ export function transformLaunchBlocks(
         dataMemory: lab.resources.memory,
         dataWorkspace: lab.workspace,
         className: ['atelier-launch', 'not-content'],
+        role: 'region',
         ariaLabel: lab.title[language],
       },
       [
@@ -50,19 +51,11 @@ export function transformLaunchBlocks(
             text(t('launch.button')),
           ]),
           element('span', { className: ['atelier-launch__status'], role: 'status', ariaLive: 'polite' }),
-          element('span', { className: ['atelier-launch__timer'] }),
-          element('button', { type: 'button', className: ['atelier-launch__extend'], dataAction: 'extend', hidden: true }, [
-            text(t('launch.extend')),
-          ]),
-          element('button', { type: 'button', className: ['atelier-launch__delete'], dataAction: 'delete', hidden: true }, [
-            text(t('launch.delete')),
+          // The running lab lives in the dock beside the course; this brings the keyboard there.
+          element('button', { type: 'button', className: ['atelier-launch__show'], dataAction: 'show', hidden: true }, [
+            text(t('dock.show')),
           ]),
         ]),
-        element('details', { className: ['atelier-launch__note'], hidden: true }, [
-          element('summary', {}, [text(t('note.title'))]),
-          element('div', { className: ['atelier-launch__note-body'] }),
-        ]),
-        element('div', { className: ['atelier-launch__terminal'], hidden: true }),
       ],
     );
     parent.children.splice(index, 1, card as never);

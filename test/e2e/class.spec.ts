@@ -4,6 +4,7 @@
  * that its tiny limits touch no other test (its own port, data and lab uid range).
  */
 import { test, expect, type Browser } from '@playwright/test';
+import { deleteLab, dockOf, terminalOf } from './lib/dock.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,13 +50,13 @@ async function learner(browser: Browser) {
 test('a full server queues the launch and shows its position; a lab near its end can be extended', async ({ browser }) => {
   const first = await learner(browser);
   await first.page.goto('/en/tp/terminal/');
-  const card = first.page.locator('atelier-launch');
-  await card.getByRole('button', { name: 'Launch', exact: true }).click();
-  await expect(card.locator('.xterm-rows')).toContainText('$', { timeout: 15_000 });
-  // Five minutes left (the server's cap): the card warns and offers more time.
-  await expect(card.locator('.atelier-launch__status')).toContainText('save your work');
-  await card.getByRole('button', { name: 'Add time' }).click();
-  await expect(card.locator('.atelier-launch__status')).toContainText('Time added');
+  await first.page.locator('atelier-launch').getByRole('button', { name: 'Launch', exact: true }).click();
+  await terminalOf(first.page);
+  // Five minutes left (the server's cap): the dock warns and offers more time.
+  const dock = dockOf(first.page);
+  await expect(dock.locator('.atelier-dock__status')).toContainText('save your work');
+  await dock.getByRole('button', { name: 'Add time' }).click();
+  await expect(dock.locator('.atelier-dock__status')).toContainText('Time added');
 
   const second = await learner(browser);
   await second.page.goto('/fr/tp/terminal/');
@@ -63,9 +64,8 @@ test('a full server queues the launch and shows its position; a lab near its end
   await waiting.getByRole('button', { name: 'Lancer', exact: true }).click();
   await expect(waiting.locator('.atelier-launch__status')).toContainText('Prochain dans la file', { timeout: 10_000 });
 
-  first.page.once('dialog', (dialog) => void dialog.accept());
-  await card.getByRole('button', { name: 'Delete' }).click();
-  await expect(waiting.locator('.xterm-rows')).toContainText('$', { timeout: 30_000 });
+  await deleteLab(first.page, { delete: 'Delete', deleted: 'Environment deleted' });
+  await expect(dockOf(second.page).locator('.xterm-rows')).toContainText('$', { timeout: 30_000 });
   await first.context.close();
   await second.context.close();
 });

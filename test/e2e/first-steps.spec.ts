@@ -1,8 +1,9 @@
 import { test, expect, type Page } from '@playwright/test';
+import { deleteLab, screenOf, terminalOf } from './lib/dock.ts';
 
 const cases = [
-  { language: 'fr', launch: 'Lancer', check: 'Vérifier', passed: 'Validé', deleted: 'Environnement supprimé' },
-  { language: 'en', launch: 'Launch', check: 'Check', passed: 'Done', deleted: 'Environment deleted' },
+  { language: 'fr', launch: 'Lancer', check: 'Vérifier', passed: 'Validé', delete: 'Supprimer', deleted: 'Environnement supprimé' },
+  { language: 'en', launch: 'Launch', check: 'Check', passed: 'Done', delete: 'Delete', deleted: 'Environment deleted' },
 ] as const;
 
 /** Every request a page makes must go to the server it came from: the site works air-gapped. */
@@ -22,9 +23,7 @@ for (const c of cases) {
     const card = page.locator('atelier-launch');
     await card.getByRole('button', { name: c.launch }).click();
 
-    const terminal = card.locator('.xterm');
-    await expect(terminal).toBeVisible();
-    await expect(card.locator('.xterm-rows')).toContainText('$', { timeout: 15_000 });
+    const terminal = await terminalOf(page);
 
     // A check before the work is done fails and says what it expected.
     const step = page.locator('li[data-step="made-dir"]');
@@ -34,7 +33,7 @@ for (const c of cases) {
 
     await terminal.click();
     await page.keyboard.type('mkdir mon-dossier && ls\n');
-    await expect(card.locator('.xterm-rows')).toContainText('mon-dossier');
+    await expect(screenOf(page)).toContainText('mon-dossier');
 
     await step.getByRole('button', { name: c.check }).click();
     await expect(step.locator('.atelier-check__result')).toHaveText(c.passed);
@@ -47,14 +46,11 @@ for (const c of cases) {
     await page.reload();
     await expect(page.locator('li[data-step="made-dir"] input[type="checkbox"]')).toBeChecked();
     await expect(page.locator('li[data-step]:not([data-check]) input[type="checkbox"]').first()).toBeChecked();
-    // The lab survives the reload: the same shell comes back with its screen. The browser
-    // restores the scroll position, and xterm.js draws nothing while it is out of view.
-    await card.locator('.xterm').scrollIntoViewIfNeeded();
-    await expect(card.locator('.xterm-rows')).toContainText('mon-dossier', { timeout: 15_000 });
+    // The lab survives the reload: the dock comes back with the same shell and its screen.
+    await terminalOf(page);
+    await expect(screenOf(page)).toContainText('mon-dossier', { timeout: 15_000 });
 
-    page.once('dialog', (dialog) => void dialog.accept());
-    await card.getByRole('button', { name: c.language === 'fr' ? 'Supprimer' : 'Delete' }).click();
-    await expect(card.locator('.atelier-launch__status')).toContainText(c.deleted);
+    await deleteLab(page, c);
     await expect(card.getByRole('button', { name: c.launch })).toBeVisible();
     expect(foreign).toEqual([]);
   });

@@ -2,20 +2,12 @@
  * The whole "Découverte du Datalab" practical, driven only through the pages and the lab's
  * terminal, in French and in English: every server-checked step must pass.
  */
-import { test, expect, type Page, type Locator } from '@playwright/test';
+import { test, expect, type Page } from '@playwright/test';
+import { deleteLab, dockOf, screenOf, terminalOf } from './lib/dock.ts';
 import fr from '../../i18n/fr.json' with { type: 'json' };
 import en from '../../i18n/en.json' with { type: 'json' };
 
 const languages = { fr, en } as const;
-
-async function terminalOf(page: Page): Promise<Locator> {
-  const card = page.locator('atelier-launch');
-  const terminal = card.locator('.xterm');
-  await expect(terminal).toBeVisible({ timeout: 20_000 });
-  await terminal.scrollIntoViewIfNeeded();
-  await expect(card.locator('.xterm-rows')).toContainText('$', { timeout: 20_000 });
-  return terminal;
-}
 
 /** Types a command and waits for a marker it prints, so the next step sees its effect. */
 async function run(page: Page, command: string): Promise<void> {
@@ -23,7 +15,7 @@ async function run(page: Page, command: string): Promise<void> {
   await terminal.click();
   const marker = `done-${Math.random().toString(36).slice(2, 8)}`;
   await page.keyboard.type(`${command}; echo ${marker.slice(0, 5)}''${marker.slice(5)}\n`);
-  await expect(page.locator('atelier-launch .xterm-rows')).toContainText(marker, { timeout: 30_000 });
+  await expect(screenOf(page)).toContainText(marker, { timeout: 30_000 });
 }
 
 async function check(page: Page, id: string, label: string, passed: string): Promise<void> {
@@ -49,9 +41,7 @@ async function launch(page: Page, strings: typeof fr, secrets?: string): Promise
 }
 
 async function remove(page: Page, strings: typeof fr): Promise<void> {
-  page.once('dialog', (dialog) => void dialog.accept());
-  await page.locator('atelier-launch').getByRole('button', { name: strings.launch.delete }).click();
-  await expect(page.locator('atelier-launch .atelier-launch__status')).toHaveText(strings.launch.deleted);
+  await deleteLab(page, strings.launch);
 }
 
 for (const [language, strings] of Object.entries(languages)) {
@@ -77,7 +67,7 @@ for (const [language, strings] of Object.entries(languages)) {
     // Launching, then the same lab follows the learner from page to page.
     await page.goto(`/${language}/datalab-tp/launch/`);
     await launch(page, strings);
-    await expect(page.locator('.atelier-launch__note')).toBeVisible();
+    await expect(dockOf(page).locator('.atelier-dock__note')).toBeVisible();
 
     await page.goto(`/${language}/datalab-tp/ephemeral/`);
     await run(page, 'touch ~/work/mon-fichier.txt');

@@ -1,9 +1,10 @@
 import { test, expect } from '@playwright/test';
+import { deleteLab, dockOf } from './lib/dock.ts';
 
 test('several terminals per lab, as tabs that survive a reload; Ctrl-C interrupts', async ({ page }) => {
   await page.goto('/en/tp/terminal/');
-  const card = page.locator('atelier-launch');
-  await card.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.locator('atelier-launch').getByRole('button', { name: 'Launch', exact: true }).click();
+  const card = dockOf(page);
   const first = card.locator('.atelier-tabs__pane').nth(0);
   await expect(first.locator('.xterm-rows')).toContainText('$', { timeout: 15_000 });
   await first.locator('.xterm').click();
@@ -22,14 +23,12 @@ test('several terminals per lab, as tabs that survive a reload; Ctrl-C interrupt
   await expect(second.locator('.xterm-rows')).toContainText('second-tab', { timeout: 5_000 });
 
   await page.reload();
-  await card.scrollIntoViewIfNeeded();
   await expect(card.getByRole('tab')).toHaveCount(2);
   await card.getByRole('tab', { name: 'Terminal 1' }).click();
   await expect(card.locator('.atelier-tabs__pane').nth(0).locator('.xterm-rows')).toContainText('first-tab', { timeout: 15_000 });
   await card.getByRole('tab', { name: 'Terminal 2' }).click();
   await expect(card.locator('.atelier-tabs__pane').nth(1).locator('.xterm-rows')).toContainText('second-tab', { timeout: 15_000 });
 
-  page.once('dialog', (dialog) => void dialog.accept());
-  await card.getByRole('button', { name: 'Delete' }).click();
-  await expect(card.getByRole('button', { name: 'Launch', exact: true })).toBeVisible();
+  await deleteLab(page, { delete: 'Delete', deleted: 'Environment deleted' });
+  await expect(page.locator('atelier-launch').getByRole('button', { name: 'Launch', exact: true })).toBeVisible();
 });

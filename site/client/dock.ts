@@ -1,0 +1,294 @@
+/**
+ * The dock: the running lab beside the course, as Killercoda, Instruqt or Educates show it. It
+ * lives in the page frame's <aside id="atelier-dock">, which Astro's client router keeps across
+ * pages (transition:persist), so the terminals stay connected while the learner reads on. Loaded
+ * only when a lab runs: a page without one ships none of this.
+ */
+import { api, ApiError } from './api.ts';
+import { h } from './dom.ts';
+import { renderNote } from './lab-note.ts';
+import { announceDock, dockedLab, forgetSession, saveSession, setDockedLab, setTerminalInput, storedSession, type DockedLab, type LabSession } from './lab-session.ts';
+import { formatDuration, type LabStatus } from './lab-status.ts';
+import { listenForEvidence } from './evidence.ts';
+import { t } from './strings.ts';
+import { TerminalTabs } from './terminal-tabs.ts';
+import { DockWidth } from './dock-width.ts';
+import { currentStep } from './current-step.ts';
+
+/** Warnings start this long before the lab expires or stops for inactivity. */
+const warnBeforeMs = 10 * 60_000;
+const idleWarnBeforeMs = 5 * 60_000;
+const hintId = 'atelier-terminal-hint';
+
+interface Open {
+  session: LabSession;
+  view: LabStatus;
+  tabs: TerminalTabs;
+  timer: number;
+  lastRefresh: number;
+  online: boolean;
+}
+
+class Dock {
+  readonly #root: HTMLElement;
+  readonly #title: HTMLElement;
+  readonly #connection: HTMLElement;
+  readonly #timer: HTMLElement;
+  readonly #status: HTMLElement;
+  readonly #step: HTMLElement;
+  readonly #noteBody: HTMLElement;
+  readonly #tabs: HTMLElement;
+  readonly #extend: HTMLButtonElement;
+  readonly #delete: HTMLButtonElement;
+  readonly #expand: HTMLButtonElement;
+  #open: Open | undefined;
+
+  constructor(root: HTMLElement) {
+    this.#root = root;
+    this.#title = h('h2', { id: 'atelier-dock-title', class: 'atelier-dock__title' });
+    this.#connection = h('span', { class: 'atelier-dock__connection', role: 'status' });
+    this.#timer = h('span', { class: 'atelier-dock__timer' });
+    this.#extend = h('button', { type: 'button', class: 'atelier-dock__button', hidden: true }, t('launch.extend'));
+    this.#extend.addEventListener('click', () => void this.#extendLab());
+    this.#delete = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__delete' }, t('launch.delete'));
+    this.#delete.addEventListener('click', () => void this.#deleteLab());
+    this.#expand = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__expand', 'aria-pressed': 'false' }, t('dock.fullScreen'));
+    this.#expand.addEventListener('click', () => this.#toggleFullScreen());
+    const collapse = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__collapse', 'aria-expanded': 'true', 'aria-controls': 'atelier-dock-body' }, t('dock.collapse'));
+    collapse.addEventListener('click', () => {
+      const collapsed = root.toggleAttribute('data-collapsed');
+      collapse.setAttribute('aria-expanded', String(!collapsed));
+      collapse.textContent = collapsed ? t('dock.expand') : t('dock.collapse');
+      document.documentElement.dataset.dock = collapsed ? 'collapsed' : 'open';
+    });
+    this.#status = h('p', { class: 'atelier-dock__status', role: 'status' });
+    this.#step = h('p', { class: 'atelier-dock__step' });
+    this.#noteBody = h('div', { class: 'atelier-dock__note-body' });
+    this.#tabs = h('div', { class: 'atelier-dock__terminals' });
+    const separator = h('div', {
+      class: 'atelier-dock__separator',
+      role: 'separator',
+      tabindex: '0',
+      'aria-orientation': 'vertical',
+      'aria-controls': 'atelier-dock-body',
+      'aria-label': t('dock.resize'),
+    });
+    new DockWidth(separator);
+    root.replaceChildren(
+      separator,
+      h(
+        'div',
+        { class: 'atelier-dock__head' },
+        this.#title,
+        h('span', { class: 'atelier-dock__meta' }, this.#connection, this.#timer),
+        h('span', { class: 'atelier-dock__actions' }, this.#extend, collapse, this.#expand, this.#delete),
+      ),
+      h(
+        'div',
+        { id: 'atelier-dock-body', class: 'atelier-dock__body' },
+        this.#status,
+        this.#step,
+        h('details', { class: 'atelier-dock__note' }, h('summary', {}, t('note.title')), this.#noteBody),
+        this.#tabs,
+        h('p', { id: hintId, class: 'atelier-dock__hint' }, t('dock.leaveTerminal')),
+      ),
+    );
+    document.addEventListener('astro:page-load', () => this.#showStep());
+    document.addEventListener('atelier:progress', () => this.#showStep());
+  }
+
+  get lab(): string | undefined {
+    return this.#open?.session.lab;
+  }
+
+  /** Shows `session`'s lab here, replacing whatever lab was docked (that one keeps running). */
+  async show(session: LabSession, view: LabStatus, meta: DockedLab, focus: boolean): Promise<void> {
+    if (this.#open?.session.id === session.id) {
+      if (focus) this.focus();
+      return;
+    }
+    this.#close(false);
+    setDockedLab(meta);
+    this.#root.hidden = false;
+    this.#root.removeAttribute('data-collapsed');
+    document.documentElement.dataset.dock = 'open';
+    this.#title.textContent = meta.title;
+    this.#status.textContent = '';
+    this.#root.dataset.connection = 'online';
+    this.#connection.textContent = t('dock.online');
+    const tabs = new TerminalTabs(this.#tabs, session, t('launch.terminalLabel', { lab: meta.title }), hintId, {
+      onError: (code, message) => {
+        if (code === 'lab_gone' || code === 'forbidden' || code === 'unauthorized') this.#ended(t('errors.lab_gone'));
+        else this.#say(message);
+      },
+      onExit: () => this.#say(t('launch.reconnecting')),
+      onConnection: (online) => this.#connected(online),
+    });
+    this.#open = { session, view, tabs, timer: window.setInterval(() => this.#tick(), 1000), lastRefresh: Date.now(), online: true };
+    setTerminalInput((data) => tabs.send(data));
+    void renderNote(this.#noteBody, view, meta.workspace);
+    this.#tick();
+    this.#showStep();
+    listenForEvidence(session.lab);
+    announceDock({ lab: session.lab, state: 'running' });
+    await tabs.ready();
+    if (focus) tabs.focus();
+  }
+
+  focus(): void {
+    if (this.#root.hasAttribute('data-collapsed')) this.#root.querySelector<HTMLButtonElement>('.atelier-dock__collapse')?.click();
+    this.#open?.tabs.focus();
+  }
+
+  #say(message: string): void {
+    this.#status.textContent = message;
+  }
+
+  #connected(online: boolean): void {
+    const open = this.#open;
+    if (!open || open.online === online) return;
+    open.online = online;
+    this.#root.dataset.connection = online ? 'online' : 'offline';
+    this.#connection.textContent = online ? t('dock.back') : t('dock.offline');
+    announceDock({ lab: open.session.lab, state: online ? 'running' : 'offline' });
+  }
+
+  /** The first step of the page not done yet: named in the dock and targeted by the skip link. */
+  #showStep(): void {
+    const step = currentStep();
+    if (!step) {
+      this.#step.replaceChildren();
+      return;
+    }
+    const link = h('a', { href: `#${step.id}` }, step.text);
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      step.element.scrollIntoView({ block: 'center', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+      step.element.focus({ preventScroll: true });
+    });
+    this.#step.replaceChildren(h('span', { class: 'atelier-dock__step-label' }, t('dock.currentStep', { n: step.index, total: step.total })), ' ', link);
+  }
+
+  #tick(): void {
+    const open = this.#open;
+    if (!open) return;
+    const now = Date.now();
+    const left = new Date(open.session.expiresAt).getTime() - now;
+    if (left <= 0) return this.#ended(t('launch.expired'));
+    this.#timer.textContent = t('dock.timeLeft', { time: formatDuration(left) });
+    const { view } = open;
+    const idleLeft = view.idleExpiresAt ? new Date(view.idleExpiresAt).getTime() - now : Infinity;
+    const extendable = view.maxExpiresAt !== undefined && new Date(view.maxExpiresAt).getTime() > new Date(open.session.expiresAt).getTime();
+    this.#extend.hidden = !(left < warnBeforeMs && extendable);
+    const warning = left < warnBeforeMs ? t('launch.expiresSoon', { time: formatDuration(left) }) : idleLeft < idleWarnBeforeMs ? t('launch.idleSoon', { time: formatDuration(Math.max(0, idleLeft)) }) : '';
+    if (warning || this.#root.dataset.warning) this.#say(warning);
+    this.#root.toggleAttribute('data-warning', warning !== '');
+    // Activity moves the idle deadline on the server: refresh the view now and then.
+    if (now - open.lastRefresh > 60_000) {
+      open.lastRefresh = now;
+      void api<LabStatus>('GET', `/api/labs/${encodeURIComponent(open.session.id)}`, { token: open.session.token })
+        .then((fresh) => {
+          open.view = fresh;
+          open.session.expiresAt = fresh.expiresAt;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof ApiError && error.code === 'lab_gone') this.#ended(t('errors.lab_gone'));
+        });
+    }
+  }
+
+  async #extendLab(): Promise<void> {
+    const open = this.#open;
+    if (!open) return;
+    this.#extend.disabled = true;
+    try {
+      const view = await api<LabStatus>('POST', `/api/labs/${encodeURIComponent(open.session.id)}/extend`, { token: open.session.token });
+      open.view = view;
+      open.session.expiresAt = view.expiresAt;
+      saveSession(open.session);
+      this.#say(t('launch.extended', { time: new Date(view.expiresAt).toLocaleTimeString(document.documentElement.lang) }));
+    } catch (error) {
+      this.#say((error as Error).message);
+    } finally {
+      this.#extend.disabled = false;
+    }
+  }
+
+  async #deleteLab(): Promise<void> {
+    const open = this.#open;
+    if (!open || !window.confirm(t('launch.deleteConfirm'))) return;
+    this.#delete.disabled = true;
+    this.#say(t('launch.deleting'));
+    try {
+      await api('DELETE', `/api/labs/${encodeURIComponent(open.session.id)}`, { token: open.session.token });
+      this.#ended(t('launch.deleted'));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'lab_gone') this.#ended(t('launch.deleted'));
+      else this.#say((error as Error).message);
+    } finally {
+      this.#delete.disabled = false;
+    }
+  }
+
+  #toggleFullScreen(): void {
+    const full = this.#root.toggleAttribute('data-full');
+    this.#expand.setAttribute('aria-pressed', String(full));
+  }
+
+  /** The lab is gone (deleted, expired, unknown to the server): the dock closes, the card takes over. */
+  #ended(message: string): void {
+    const lab = this.#open?.session.lab;
+    this.#close(true);
+    if (lab) {
+      forgetSession(lab);
+      announceDock({ lab, state: 'ended', message });
+    }
+  }
+
+  #close(forget: boolean): void {
+    const open = this.#open;
+    if (!open) return;
+    window.clearInterval(open.timer);
+    open.tabs.dispose(forget);
+    this.#open = undefined;
+    setTerminalInput(undefined);
+    this.#root.hidden = true;
+    this.#root.removeAttribute('data-full');
+    delete this.#root.dataset.connection;
+    this.#connection.textContent = '';
+    delete document.documentElement.dataset.dock;
+  }
+}
+
+let instance: Dock | undefined;
+
+/** The page frame's one dock (the element survives client-side navigation, and so does this). */
+export function dock(): Dock {
+  const root = document.getElementById('atelier-dock');
+  if (!root) throw new Error('the page frame has no #atelier-dock');
+  instance ??= new Dock(root);
+  return instance;
+}
+
+export type { Dock };
+
+/** A page load with a docked lab: bring it back if it still runs, quietly (no focus taken). */
+export async function resumeDock(): Promise<void> {
+  const docked = dockedLab();
+  const session = docked && storedSession(docked.lab);
+  if (!docked || !session) return;
+  try {
+    let view = await api<LabStatus>('GET', `/api/labs/${encodeURIComponent(session.id)}`, { token: session.token });
+    while (view.status === 'queued' || view.status === 'starting') {
+      view = await api<LabStatus>('GET', `/api/labs/${encodeURIComponent(session.id)}?wait=${view.progress.length}`, { token: session.token });
+    }
+    if (view.status === 'running') return await dock().show({ ...session, expiresAt: view.expiresAt }, view, docked, false);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'network') {
+      announceDock({ lab: docked.lab, state: 'offline' });
+      return;
+    }
+  }
+  forgetSession(docked.lab);
+  announceDock({ lab: docked.lab, state: 'ended', message: t('errors.lab_gone') });
+}
