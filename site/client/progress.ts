@@ -59,8 +59,11 @@ function record(page: string, step: string, value: boolean): boolean {
 
 /** Shows a change that happened elsewhere (another tab, device, or the server's check). */
 function show(change: ProgressChange): void {
-  if (!record(change.page, change.step, change.done) || change.page !== currentPage()) return;
+  // Tabs share localStorage: another tab may have recorded it already, this page still shows the old state.
+  const recorded = record(change.page, change.step, change.done);
+  if (change.page !== currentPage()) return;
   const box = item(change.step)?.querySelector<HTMLInputElement>(':scope > input[type="checkbox"], :scope > p > input[type="checkbox"]');
+  if (!recorded && (!box || box.checked === change.done)) return;
   if (box) box.checked = change.done;
   document.dispatchEvent(new CustomEvent('atelier:progress', { detail: { step: change.step, done: change.done } }));
 }
