@@ -26,10 +26,11 @@ export async function runEnvCheck(check: EnvCheck, context: CheckContext): Promi
   if (!learner) return fail(t('checks.env.noAccount'));
 
   const account = learner.account();
+  // What the account lacks first: relaunching would not help until it is filled in.
+  const unset = check.account.find((name) => !account[name]);
+  if (unset) return fail(t(`checks.env.accountUnset.${unset}`));
   for (const name of check.account) {
-    const wanted = account[name];
-    if (!wanted) return fail(t(`checks.env.accountUnset.${name}`));
-    if ((await labVariable(context, name)) !== wanted) return fail(t('checks.env.stale', { name }));
+    if ((await labVariable(context, name)) !== account[name]) return fail(t('checks.env.stale', { name }));
   }
   if (check.secret !== undefined) {
     const name = inLanguage(check.secret, context.language);

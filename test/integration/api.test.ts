@@ -103,7 +103,7 @@ test('file checks: contains (regex on the content) and absent', async () => {
     await inLab(lab.id, 'echo goodbye > ~/work/notes.txt');
     const noMatch = await server.api(contains, { method: 'POST', token: lab.token, lang: 'en' });
     assert.equal(noMatch.body.ok, false);
-    assert.equal(noMatch.body.found, '~/work/notes.txt is there, but its content is not what was expected.');
+    assert.equal(noMatch.body.found, '~/work/notes.txt is there, but its content does not match the step.');
     assert.equal(noMatch.body.expected, 'a file ~/work/notes.txt whose content matches ^hello');
     const stillThere = await server.api(absent, { method: 'POST', token: lab.token, lang: 'en' });
     assert.equal(stillThere.body.ok, false);
