@@ -2,8 +2,8 @@ import { test, expect, type Page } from '@playwright/test';
 import { deleteLab, screenOf, terminalOf } from './lib/dock.ts';
 
 const cases = [
-  { language: 'fr', launch: 'Lancer', check: 'Vérifier', passed: 'Validé', delete: 'Supprimer', deleted: 'Environnement supprimé' },
-  { language: 'en', launch: 'Launch', check: 'Check', passed: 'Done', delete: 'Delete', deleted: 'Environment deleted' },
+  { language: 'fr', launch: 'Lancer', check: 'Vérifier', passed: 'Validé', delete: 'Supprimer', deleted: 'Environnement supprimé', folder: 'mon-dossier' },
+  { language: 'en', launch: 'Launch', check: 'Check', passed: 'Done', delete: 'Delete', deleted: 'Environment deleted', folder: 'my-folder' },
 ] as const;
 
 /** Every request a page makes must go to the server it came from: the site works air-gapped. */
@@ -28,12 +28,12 @@ for (const c of cases) {
     // A check before the work is done fails and says what it expected.
     const step = page.locator('li[data-step="made-dir"]');
     await step.getByRole('button', { name: c.check }).click();
-    await expect(step.locator('.atelier-check__result')).toContainText('mon-dossier');
+    await expect(step.locator('.atelier-check__result')).toContainText(c.folder);
     await expect(step.locator('input[type="checkbox"]')).not.toBeChecked();
 
     await terminal.click();
-    await page.keyboard.type('mkdir mon-dossier && ls\n');
-    await expect(screenOf(page)).toContainText('mon-dossier');
+    await page.keyboard.type(`mkdir ${c.folder} && ls\n`);
+    await expect(screenOf(page)).toContainText(c.folder);
 
     await step.getByRole('button', { name: c.check }).click();
     await expect(step.locator('.atelier-check__result')).toHaveText(c.passed);
@@ -48,7 +48,7 @@ for (const c of cases) {
     await expect(page.locator('li[data-step]:not([data-check]) input[type="checkbox"]').first()).toBeChecked();
     // The lab survives the reload: the dock comes back with the same shell and its screen.
     await terminalOf(page);
-    await expect(screenOf(page)).toContainText('mon-dossier', { timeout: 15_000 });
+    await expect(screenOf(page)).toContainText(c.folder, { timeout: 15_000 });
 
     await deleteLab(page, c);
     await expect(card.getByRole('button', { name: c.launch })).toBeVisible();

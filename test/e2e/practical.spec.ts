@@ -9,6 +9,12 @@ import en from '../../i18n/en.json' with { type: 'json' };
 
 const languages = { fr, en } as const;
 
+/** Each page's own example names, as its checks (labs/datalab-discovery/lab.yaml) look for them. */
+const names = {
+  fr: { file: 'mon-fichier.txt', script: 'analyse.py', results: 'resultats.csv', header: 'departement', group: 'projet_patate', secret: 'PATATE_TOKEN' },
+  en: { file: 'my-file.txt', script: 'analysis.py', results: 'results.csv', header: 'department', group: 'potato_project', secret: 'POTATO_TOKEN' },
+} as const;
+
 /** Types a command and waits for a marker it prints, so the next step sees its effect. */
 async function run(page: Page, command: string): Promise<void> {
   const terminal = await terminalOf(page);
@@ -48,8 +54,9 @@ for (const [language, strings] of Object.entries(languages)) {
   test(`${language}: the datalab practical, from launch to freeing resources`, async ({ page }) => {
     test.setTimeout(240_000);
     const { check: checkLabel, passed } = strings.steps;
+    const name = names[language as keyof typeof names];
 
-    // My account: git identity and a personal access token; My secrets: a group with MA_CLE.
+    // My account: git identity and a personal access token; My secrets: the practical's group.
     await page.goto(`/${language}/account/`);
     await page.getByLabel(strings.account.gitName).fill('Ada Lovelace');
     await page.getByLabel(strings.account.gitEmail).fill('ada@example.org');
@@ -58,11 +65,11 @@ for (const [language, strings] of Object.entries(languages)) {
     await page.getByRole('button', { name: strings.account.tokenNew }).click();
     await expect(page.getByText(strings.account.tokenShown)).toBeVisible();
     await page.goto(`/${language}/secrets/`);
-    await page.getByLabel(strings.secrets.group).fill('tp');
-    await page.getByLabel(strings.secrets.name, { exact: true }).fill('MA_CLE');
-    await page.getByLabel(strings.secrets.value, { exact: true }).fill('une-valeur-secrete');
+    await page.getByLabel(strings.secrets.group).fill(name.group);
+    await page.getByLabel(strings.secrets.name, { exact: true }).fill(name.secret);
+    await page.getByLabel(strings.secrets.value, { exact: true }).fill('123456');
     await page.getByRole('button', { name: strings.secrets.save }).click();
-    await expect(page.locator('li[data-group="tp"]')).toBeVisible();
+    await expect(page.locator(`li[data-group="${name.group}"]`)).toBeVisible();
 
     // Launching, then the same lab follows the learner from page to page.
     await page.goto(`/${language}/datalab-tp/launch/`);
@@ -70,7 +77,7 @@ for (const [language, strings] of Object.entries(languages)) {
     await expect(dockOf(page).locator('.atelier-dock__note')).toBeVisible();
 
     await page.goto(`/${language}/datalab-tp/ephemeral/`);
-    await run(page, 'touch ~/work/mon-fichier.txt');
+    await run(page, `echo "Une phrase" > ~/work/${name.file}`);
     await check(page, 'made-file', checkLabel, passed);
     await remove(page, strings);
     await launch(page, strings);
@@ -80,20 +87,21 @@ for (const [language, strings] of Object.entries(languages)) {
     await check(page, 'token-injected', checkLabel, passed);
     await run(page, 'cd ~/work && git clone -q "$FORGE_URL/tp-datalab.git"');
     await check(page, 'cloned', checkLabel, passed);
-    await run(page, "cd ~/work/tp-datalab && printf 'print(42)\\n' > analyse.py && git add analyse.py && git commit -qm 'Mon analyse' && git push -q");
+    await run(page, `cd ~/work/tp-datalab && printf 'from ex0 import moyenne\\nprint(moyenne([1, 2]))\\n' > ${name.script} && git add ${name.script} && git commit -qm 'Mon analyse' && git push -q`);
     await ticksByItself(page, 'pushed');
 
     await page.goto(`/${language}/datalab-tp/s3/`);
     await run(page, 'mc cp s3/atelier/diffusion/tp-datalab/communes.csv ~/work/communes.csv');
     await check(page, 's3-downloaded', checkLabel, passed);
-    await run(page, 'mc cp ~/work/communes.csv "s3/$AWS_BUCKET/tp/resultats.csv"');
+    await run(page, `cd ~/work && echo "${name.header},population" > ${name.results} && awk -F, 'NR > 1 { pop[$3] += $4 } END { for (d in pop) print d "," pop[d] }' communes.csv | sort >> ${name.results}`);
+    await run(page, `mc cp ~/work/${name.results} "s3/$AWS_BUCKET/tp/${name.results}"`);
     await ticksByItself(page, 's3-uploaded');
-    await run(page, 'mc cp "s3/$AWS_BUCKET/tp/resultats.csv" "s3/$AWS_BUCKET/diffusion/resultats.csv"');
+    await run(page, `mc cp "s3/$AWS_BUCKET/tp/${name.results}" "s3/$AWS_BUCKET/diffusion/${name.results}"`);
     await ticksByItself(page, 's3-shared');
 
     await page.goto(`/${language}/datalab-tp/secrets/`);
     await remove(page, strings);
-    await launch(page, strings, 'tp');
+    await launch(page, strings, name.group);
     await check(page, 'secret-injected', checkLabel, passed);
 
     await page.goto(`/${language}/datalab-tp/cleanup/`);
@@ -103,6 +111,6 @@ for (const [language, strings] of Object.entries(languages)) {
     await page.goto(`/${language}/forge/?repo=tp-datalab`);
     await expect(page.getByText('Mon analyse')).toBeVisible();
     await page.goto(`/${language}/files/?prefix=tp/`);
-    await expect(page.locator('tr[data-key="tp/resultats.csv"]')).toBeVisible();
+    await expect(page.locator(`tr[data-key="tp/${name.results}"]`)).toBeVisible();
   });
 }
