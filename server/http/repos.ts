@@ -5,11 +5,13 @@
  *   GET /api/me/repos/:repo/tree?path=      → { entries }
  *   GET /api/me/repos/:repo/file?path=      → { path, size, binary, content? }
  *   GET /api/me/repos/:repo/log             → { commits: [{ sha, author, date, subject }] }
+ *   GET /api/me/repos/:repo/readme?path=    → { path, html } (sanitized) or { path, text }, or { path, size, tooLong, max }; 404 without one
  *   GET /api/me/repos/:repo/raw?path=       → 303 to a short-lived download link on the S3 origin (repo-raw.ts)
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { forgeUrlFor, type RepositoryStore } from '../forge/index.ts';
+import { findReadme, readmeMaxBytes, ReadmeRenderer } from '../forge/readme.ts';
 import type { LearnerStore } from '../learners/store.ts';
 import { ApiError, parseWith } from './errors.ts';
 import { currentLearner } from './identity.ts';
@@ -65,6 +67,21 @@ export function registerRepoRoutes(
     const { learnerId, repo, path } = target(request);
     if (!(await repos.readFile(learnerId, repo, 'HEAD', path, 1))) throw new ApiError('not_found');
     return reply.header('cache-control', 'no-store').redirect(rawLinkFor(learnerId, repo, path), 303);
+  });
+
+  const readmes = new ReadmeRenderer();
+  app.addHook('onClose', async () => void (await readmes.close()));
+  app.get<Params>('/api/me/repos/:repo/readme', async (request) => {
+    const { learnerId, repo, path } = target(request);
+    const entries = (await repos.tree(learnerId, repo, 'HEAD', path)) ?? [];
+    const name = findReadme(entries.filter((entry) => entry.type === 'blob').map((entry) => entry.name));
+    if (!name) throw new ApiError('not_found');
+    const file = await repos.readFile(learnerId, repo, 'HEAD', path ? `${path}/${name}` : name, readmeMaxBytes);
+    if (!file || file.binary) throw new ApiError('not_found');
+    if (file.truncated) return { path: file.path, size: file.size, tooLong: true, max: readmeMaxBytes };
+    const html = /\.(md|markdown)$/i.test(file.path) ? await readmes.render(file.content ?? '') : undefined;
+    // Plain text (a README.txt, or one that could not be rendered): the page shows it as text.
+    return html === undefined ? { path: file.path, text: file.content ?? '' } : { path: file.path, html };
   });
 
   app.get<Params>('/api/me/repos/:repo/log', async (request) => {
