@@ -15,13 +15,13 @@ interface MyLab {
 /** How often the list is asked for again (labs launched or reaped elsewhere); the clocks tick every second. */
 const refreshMs = 15_000;
 
-/** "1 h 12 min", "4 min 05 s": the time left, to the second, as the datalab's list shows it. */
+/** "1 h 12 min 05 s", "4 min 05 s": the time left, to the second, as the datalab's list shows it. */
 export function formatLeft(ms: number): string {
   const seconds = Math.max(0, Math.floor(ms / 1000));
   const hours = Math.floor(seconds / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
   const rest = String(seconds % 60).padStart(2, '0');
-  if (hours > 0) return `${hours} h ${String(minutes).padStart(2, '0')} min`;
+  if (hours > 0) return `${hours} h ${String(minutes).padStart(2, '0')} min ${rest} s`;
   return minutes > 0 ? `${minutes} min ${rest} s` : `${seconds % 60} s`;
 }
 
