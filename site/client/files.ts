@@ -94,7 +94,7 @@ class AtelierFiles extends HTMLElement {
     try {
       await putWithProgress(`/api/me/files?key=${encodeURIComponent(key)}`, new Blob([]), () => undefined);
       await this.#load();
-      this.#showCommand(`mc cp fichier.csv ${shellWord(`s3/${this.#bucket}/${key}`)}`, t('files.folderCommand'));
+      this.#showCommand(`mc cp ${t('files.exampleFile')} ${shellWord(`s3/${this.#bucket}/${key}`)}`, t('files.folderCommand'));
       this.#status.textContent = t('files.folderCreated', { name });
     } catch (error) {
       this.#status.textContent = (error as Error).message;
