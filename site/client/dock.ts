@@ -94,6 +94,13 @@ class Dock {
       ),
     );
     document.addEventListener('astro:page-load', () => this.#showStep());
+    // Back to the terminal from anywhere on the page, as VS Code's Ctrl+` (on AZERTY: Ctrl+²,
+    // the same physical key).
+    document.addEventListener('keydown', (event) => {
+      if (!this.#open || !event.ctrlKey || event.code !== 'Backquote') return;
+      event.preventDefault();
+      this.focus();
+    });
     document.addEventListener('atelier:progress', () => this.#showStep());
   }
 

@@ -92,12 +92,16 @@ export async function openTerminal(
   const fit = new FitAddon();
   terminal.loadAddon(fit);
   terminal.loadAddon(new WebLinksAddon((_event, uri) => window.open(uri, '_blank', 'noopener')));
-  const escape = new FocusEscape();
+  // Declared before the socket exists: keys only arrive once the terminal is open.
+  let send: (data: string) => boolean = () => false;
+  const escape = new FocusEscape(() => void send('\x1b'));
   terminal.attachCustomKeyEventHandler((event) => {
-    if (escape.leaves(event)) {
+    const decision = escape.decide(event);
+    if (decision === 'leave') {
+      event.preventDefault();
       moveFocusFrom(container, event.shiftKey ? -1 : 1);
-      return false;
     }
+    if (decision !== 'pass') return false;
     return clipboardKey(terminal, event);
   });
   terminal.open(container);
@@ -152,7 +156,7 @@ export async function openTerminal(
     } else handlers.onConnection(false);
   });
 
-  const send = (data: string): boolean => {
+  send = (data: string): boolean => {
     if (!socket.connected) return false;
     socket.emit('input', data);
     return true;
@@ -166,6 +170,7 @@ export async function openTerminal(
     send,
     focus: () => terminal.focus(),
     dispose: () => {
+      escape.dispose();
       resizeObserver.disconnect();
       socket.disconnect();
       terminal.dispose();

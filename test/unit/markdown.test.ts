@@ -54,13 +54,15 @@ mkdir mon-dossier
 \`\`\`
 `;
 
-test('a launch block becomes a card in the page language, with its intro kept', async () => {
+test('a launch block becomes a card (a named region) in the page language, with its intro kept', async () => {
   const fr = await render(page, 'fr');
   const en = await render(page, 'en');
-  assert.match(fr, /<atelier-launch data-lab="demo"[^>]*aria-label="Démo"/);
+  assert.match(fr, /<atelier-launch data-lab="demo"[^>]*role="region"[^>]*aria-label="Démo"/);
   assert.match(fr, /<p>Start it.<\/p>/);
   assert.match(fr, /data-action="launch">Lancer<\/button>/);
-  assert.match(fr, /data-action="delete" hidden>Supprimer<\/button>/);
+  // The running lab is in the dock: the card only offers to go there.
+  assert.match(fr, /data-action="show" hidden>Aller à l’environnement<\/button>/);
+  assert.doesNotMatch(fr, /data-action="delete"/);
   assert.match(en, /data-action="launch">Launch<\/button>/);
   assert.match(en, /aria-label="Demo"/);
 });

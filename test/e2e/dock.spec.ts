@@ -1,0 +1,76 @@
+/**
+ * The dock keeps the lab beside the course: across client-side navigation the same terminal stays
+ * connected (no reload, no new socket), and a dropped connection is said, with typing refused
+ * rather than queued behind the learner's back.
+ */
+import { test, expect } from '@playwright/test';
+import en from '../../i18n/en.json' with { type: 'json' };
+import { deleteLab, dockOf, screenOf, terminalOf } from './lib/dock.ts';
+
+test('the lab stays open and connected while the learner moves between pages', async ({ page }) => {
+  const sockets: string[] = [];
+  page.on('websocket', (socket) => sockets.push(socket.url()));
+  await page.goto('/en/datalab-tp/launch/');
+  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
+  const terminal = await terminalOf(page);
+  await terminal.click();
+  await page.keyboard.type('echo before-navigation\n');
+  await expect(screenOf(page)).toContainText('before-navigation');
+  const opened = sockets.length;
+  await page.evaluate(() => {
+    (window as unknown as { atelierVisit: number }).atelierVisit = 1;
+    document.querySelector<HTMLElement>('#atelier-dock .xterm')!.dataset.kept = 'yes';
+  });
+
+  // The page's "Next" link, as a learner follows the course.
+  await page.locator('a[rel="next"]').first().click();
+  await expect(page).toHaveURL(/\/en\/datalab-tp\/ephemeral\/$/);
+  await expect(page.locator('h1')).not.toHaveText(/launch/i);
+  expect(await page.evaluate(() => (window as unknown as { atelierVisit?: number }).atelierVisit)).toBe(1);
+  await expect(dockOf(page).locator('.xterm[data-kept="yes"]')).toBeVisible();
+  await expect(screenOf(page)).toContainText('before-navigation');
+  expect(sockets.length).toBe(opened);
+  // The new page's card knows its lab is running in the dock, and the dock names the page's step.
+  await expect(page.locator('atelier-launch .atelier-launch__status')).toHaveText(en.dock.runningThere);
+  await expect(dockOf(page).locator('.atelier-dock__step')).toContainText('Step 1 of');
+  await (await terminalOf(page)).click();
+  await page.keyboard.type('echo after-navigation\n');
+  await expect(screenOf(page)).toContainText('after-navigation');
+
+  await deleteLab(page, en.launch);
+});
+
+test('a dropped connection is shown, typing is refused, and the dock says when it is back', async ({ page }) => {
+  let offline = false;
+  await page.routeWebSocket(/\/socket\.io\//, (socket) => {
+    if (offline) return socket.close();
+    const server = socket.connectToServer();
+    const drop = setInterval(() => {
+      if (!offline) return;
+      clearInterval(drop);
+      socket.close();
+      server.close();
+    }, 50);
+  });
+  // socket.io falls back to long-polling: that path is cut too while "offline".
+  await page.route(/\/socket\.io\/.*transport=polling/, (route) => (offline ? route.abort() : route.continue()));
+  await page.goto('/en/tp/terminal/');
+  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
+  const terminal = await terminalOf(page);
+  await terminal.click();
+
+  offline = true;
+  await expect(dockOf(page).locator('.atelier-dock__connection')).toHaveText(en.dock.offline, { timeout: 10_000 });
+  await expect(dockOf(page)).toHaveAttribute('data-connection', 'offline');
+  await expect(page.locator('atelier-launch .atelier-launch__status')).toHaveText(en.dock.offline);
+  await page.keyboard.type('echo typed-while-offline\n');
+
+  offline = false;
+  await expect(dockOf(page).locator('.atelier-dock__connection')).toHaveText(en.dock.back, { timeout: 15_000 });
+  await terminal.click();
+  await page.keyboard.type('echo typed-when-back\n');
+  await expect(screenOf(page)).toContainText('typed-when-back');
+  // Nothing typed during the outage reached the shell later.
+  await expect(screenOf(page)).not.toContainText('typed-while-offline');
+  await deleteLab(page, en.launch);
+});
