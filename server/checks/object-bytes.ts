@@ -1,6 +1,9 @@
 /**
  * The bytes of a bucket's object as checks compare them: a SHA-256 of the whole object (bounded:
- * a check must not read gigabytes) or its first bytes as text, for a regular expression.
+ * a check must not read gigabytes) or its first bytes as text, for a regular expression. Hashes
+ * are remembered per object version (etag, size, modification time): every write to a bucket
+ * reruns its learner's s3.object checks, and a learner writing in a loop must not make the
+ * server read the same large objects again and again.
  */
 import { createHash } from 'node:crypto';
 import type { LearnerEvidence } from './types.ts';
@@ -12,11 +15,25 @@ export const maxPrefixBytes = 64 * 1024;
 
 type Objects = LearnerEvidence['objects'];
 
+/** Hashes of object versions already read; the oldest is forgotten beyond this many. */
+const rememberedHashes = 1_000;
+const hashes = new Map<string, string>();
+
+function remember(version: string, hash: string): string {
+  hashes.delete(version);
+  hashes.set(version, hash);
+  if (hashes.size > rememberedHashes) hashes.delete(hashes.keys().next().value!);
+  return hash;
+}
+
 /** Hex SHA-256 of the object, 'too-large' beyond maxHashedBytes, undefined when there is no such object. */
 export async function sha256OfObject(objects: Objects, bucket: string, key: string): Promise<string | 'too-large' | undefined> {
   const meta = await objects.head(bucket, key);
   if (!meta) return undefined;
   if (meta.size > maxHashedBytes) return 'too-large';
+  const version = [bucket, key, meta.etag, meta.size, meta.lastModified].join('\0');
+  const known = hashes.get(version);
+  if (known) return known;
   const object = await objects.read(bucket, key);
   if (!object) return undefined;
   const hash = createHash('sha256');
@@ -30,7 +47,9 @@ export async function sha256OfObject(objects: Objects, bucket: string, key: stri
     }
     hash.update(chunk);
   }
-  return hash.digest('hex');
+  // What was read is remembered under the version HEAD saw only if it still has that size.
+  const digest = hash.digest('hex');
+  return read === meta.size ? remember(version, digest) : digest;
 }
 
 /** The object's first maxPrefixBytes as UTF-8 text, undefined when there is no such object. */

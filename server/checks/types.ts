@@ -23,7 +23,7 @@ export interface LearnerEvidence {
     hasCommit(repo: string, sha: string): Promise<boolean>;
   };
   objects: {
-    head(bucket: string, key: string): Promise<{ size: number; headers: Record<string, string> } | undefined>;
+    head(bucket: string, key: string): Promise<{ size: number; etag: string; lastModified: number; headers: Record<string, string> } | undefined>;
     read(bucket: string, key: string): Promise<{ stream: Readable } | undefined>;
   };
   /** The learner's own bucket. */
