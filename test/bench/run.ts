@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every benchmark in turn and prints its figures. Benchmarks measure;
+ * `npm run bench [-- name…]`: runs every benchmark (or those named) in turn and prints its figures. Benchmarks measure;
  * they never fail a build (targets are printed beside the figures).
  */
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,10 @@ if (!existsSync(join(root, 'dist'))) {
   console.log('Building the site first (the page-weight benchmark reads dist/)…');
   spawnSync('npx', ['astro', 'build'], { cwd: root, stdio: 'inherit' });
 }
-const benches = ['page-weight.ts', ...readdirSync(import.meta.dirname).filter((file) => file.endsWith('.bench.ts')).sort()];
+const all = ['page-weight.ts', ...readdirSync(import.meta.dirname).filter((file) => file.endsWith('.bench.ts')).sort()];
+// `npm run bench -- browser page-weight`: only the benchmarks whose file names start so.
+const wanted = process.argv.slice(2);
+const benches = wanted.length === 0 ? all : all.filter((file) => wanted.some((name) => file.startsWith(name)));
 let failed = 0;
 for (const bench of benches) {
   console.log(`\n== ${bench}`);
