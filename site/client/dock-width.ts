@@ -37,6 +37,11 @@ export class DockWidth {
     });
   }
 
+  /** After a client-side navigation replaced <html>'s attributes. */
+  reapply(): void {
+    if (localStorage.getItem(key)) this.#apply(this.#percent, false);
+  }
+
   /** The width the stylesheet gave, as the separator's value. */
   #measure(): void {
     requestAnimationFrame(() => {

@@ -73,7 +73,13 @@ class Dock {
       'aria-controls': 'atelier-dock-body',
       'aria-label': t('dock.resize'),
     });
-    new DockWidth(separator);
+    const width = new DockWidth(separator);
+    // The client router gives <html> the new page's attributes: the dock's must be put back.
+    document.addEventListener('astro:after-swap', () => {
+      if (!this.#open) return;
+      document.documentElement.dataset.dock = root.hasAttribute('data-collapsed') ? 'collapsed' : 'open';
+      width.reapply();
+    });
     root.replaceChildren(
       separator,
       h(
@@ -136,7 +142,7 @@ class Dock {
     void renderNote(this.#noteBody, view, meta.workspace);
     this.#tick();
     this.#showStep();
-    listenForEvidence(session.lab);
+    listenForEvidence();
     announceDock({ lab: session.lab, state: 'running' });
     await tabs.ready();
     if (focus) tabs.focus();

@@ -23,7 +23,11 @@ export class AtelierLaunch extends HTMLElement {
   }
 
   connectedCallback(): void {
-    this.#part('[data-action="launch"]').addEventListener('click', () => void this.launch());
+    const launch = this.#part('[data-action="launch"]');
+    launch.addEventListener('click', () => void this.launch());
+    // The learner is about to launch: fetch the dock and terminal code (and its font) now, so
+    // they are there when the lab is.
+    for (const intent of ['pointerenter', 'focus', 'touchstart']) launch.addEventListener(intent, () => void this.#dock(), { once: true, passive: true });
     this.#part('[data-action="show"]').addEventListener('click', () => void this.#dock().then((dock) => dock.focus()));
     const caps = { cpu: Number(this.dataset.cpu), memory: Number(this.dataset.memory) };
     this.#config = new LaunchConfig(this.#part('.atelier-launch__form'), caps);

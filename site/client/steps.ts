@@ -90,7 +90,8 @@ export class AtelierCheck extends HTMLElement {
 /** <atelier-run data-command="…">: types the block's command into the dock's terminal. */
 export class AtelierRun extends HTMLElement {
   connectedCallback(): void {
-    this.querySelector('button')?.addEventListener('click', () => {
+    // Its own button: the code block inside has a copy button of its own, first in the markup.
+    this.querySelector('.atelier-run__button')?.addEventListener('click', () => {
       const command = (this.dataset.command ?? '').replace(/\n/g, '\r');
       if (typeIntoTerminal(`${command}\r`)) return this.#note('');
       this.#note(pageLab() && storedSession(pageLab()!) ? t('dock.offline') : t('steps.needLab'));

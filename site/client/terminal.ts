@@ -63,13 +63,14 @@ function clipboardKey(terminal: Terminal, event: KeyboardEvent): boolean {
   return true;
 }
 
-/** xterm measures its cell once: the face must be there first, or every column is off. */
-async function fontReady(): Promise<void> {
-  await Promise.race([
-    Promise.all([document.fonts.load('14px Cousine'), document.fonts.load('bold 14px Cousine')]),
-    new Promise((resolve) => setTimeout(resolve, 1500)),
-  ]).catch(() => undefined);
-}
+/**
+ * xterm measures its cell once: the face must be there first, or every column is off. Asked for
+ * as soon as this module loads (while the lab is still starting), waited for at most 1.5 s.
+ */
+const fontReady: Promise<unknown> = Promise.race([
+  Promise.all([document.fonts.load('14px Cousine'), document.fonts.load('bold 14px Cousine')]),
+  new Promise((resolve) => setTimeout(resolve, 1500)),
+]).catch(() => undefined);
 
 export async function openTerminal(
   container: HTMLElement,
@@ -78,7 +79,7 @@ export async function openTerminal(
   label: { name: string; describedBy: string },
   handlers: TerminalHandlers,
 ): Promise<LabTerminal> {
-  await fontReady();
+  await fontReady;
   const terminal = new Terminal({
     cursorBlink: !matchMedia('(prefers-reduced-motion: reduce)').matches,
     fontFamily,

@@ -8,6 +8,7 @@ import en from '../../i18n/en.json' with { type: 'json' };
 import { deleteLab, dockOf, screenOf, terminalOf } from './lib/dock.ts';
 
 test('the lab stays open and connected while the learner moves between pages', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
   const sockets: string[] = [];
   page.on('websocket', (socket) => sockets.push(socket.url()));
   await page.goto('/en/datalab-tp/launch/');
@@ -36,6 +37,14 @@ test('the lab stays open and connected while the learner moves between pages', a
   await (await terminalOf(page)).click();
   await page.keyboard.type('echo after-navigation\n');
   await expect(screenOf(page)).toContainText('after-navigation');
+  // A wide screen gives the shell at least 100 columns (stty prints rows and columns).
+  await page.keyboard.type("stty size | awk '{ print \"cols=\" $2 }'\n");
+  await expect(screenOf(page)).toContainText(/cols=\d{3}/);
+  // The page's run blocks type into the dock's terminal.
+  const run = page.locator('atelier-run').first();
+  const command = (await run.getAttribute('data-command'))!.split('\n')[0]!;
+  await run.getByRole('button', { name: en.steps.run }).click();
+  await expect(screenOf(page)).toContainText(command);
 
   await deleteLab(page, en.launch);
 });
