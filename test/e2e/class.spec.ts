@@ -64,7 +64,7 @@ test('a full server queues the launch and shows its position; a lab near its end
   await waiting.getByRole('button', { name: 'Lancer', exact: true }).click();
   await expect(waiting.locator('.atelier-launch__status')).toContainText('Prochain dans la file', { timeout: 10_000 });
 
-  await deleteLab(first.page, { delete: 'Delete', deleted: 'Environment deleted' });
+  await deleteLab(first.page, { delete: 'Delete', deleted: 'Service deleted' });
   await expect(dockOf(second.page).locator('.xterm-rows')).toContainText('$', { timeout: 30_000 });
   await first.context.close();
   await second.context.close();

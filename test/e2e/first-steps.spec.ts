@@ -2,8 +2,8 @@ import { test, expect, type Page } from '@playwright/test';
 import { deleteLab, screenOf, terminalOf } from './lib/dock.ts';
 
 const cases = [
-  { language: 'fr', launch: 'Lancer', check: 'Vérifier', passed: 'Validé', delete: 'Supprimer', deleted: 'Environnement supprimé', folder: 'mon-dossier' },
-  { language: 'en', launch: 'Launch', check: 'Check', passed: 'Done', delete: 'Delete', deleted: 'Environment deleted', folder: 'my-folder' },
+  { language: 'fr', launch: 'Lancer', check: 'Vérifier', passed: 'Validé', delete: 'Supprimer', deleted: 'Service supprimé', folder: 'mon-dossier' },
+  { language: 'en', launch: 'Launch', check: 'Check', passed: 'Done', delete: 'Delete', deleted: 'Service deleted', folder: 'my-folder' },
 ] as const;
 
 /** Every request a page makes must go to the server it came from: the site works air-gapped. */

@@ -29,6 +29,6 @@ test('several terminals per lab, as tabs that survive a reload; Ctrl-C interrupt
   await card.getByRole('tab', { name: 'Terminal 2' }).click();
   await expect(card.locator('.atelier-tabs__pane').nth(1).locator('.xterm-rows')).toContainText('second-tab', { timeout: 15_000 });
 
-  await deleteLab(page, { delete: 'Delete', deleted: 'Environment deleted' });
+  await deleteLab(page, { delete: 'Delete', deleted: 'Service deleted' });
   await expect(page.locator('atelier-launch').getByRole('button', { name: 'Launch', exact: true })).toBeVisible();
 });

@@ -175,7 +175,7 @@ test('tokens: missing → 401, wrong → 403, after DELETE → 404 lab_gone fore
     ] as const) {
       const gone = await server.api(path, { method, token: lab.token, lang: 'en' });
       assert.equal(gone.status, 404, `${method} ${path}`);
-      assert.deepEqual(gone.body, { error: { code: 'lab_gone', message: 'This environment no longer exists.' } });
+      assert.deepEqual(gone.body, { error: { code: 'lab_gone', message: 'This service no longer exists.' } });
       assert.equal((await server.api(path, { method })).status, 401, 'no token is still 401');
     }
     const unknownId = await server.api('/api/labs/doesnotexist', { token: lab.token });
@@ -189,10 +189,10 @@ test('tokens: missing → 401, wrong → 403, after DELETE → 404 lab_gone fore
 test('unknown lab → 404 unknown_lab, in French by default and in English on demand', async () => {
   const french = await server.api('/api/labs', { method: 'POST', body: { lab: 'no-such-lab' } });
   assert.equal(french.status, 404);
-  assert.deepEqual(french.body, { error: { code: 'unknown_lab', message: 'Aucun environnement nommé « no-such-lab ».' } });
+  assert.deepEqual(french.body, { error: { code: 'unknown_lab', message: 'Aucun service nommé « no-such-lab ».' } });
   const english = await server.api('/api/labs', { method: 'POST', body: { lab: 'no-such-lab' }, lang: 'en-US,en;q=0.8,fr;q=0.5' });
   assert.equal(english.status, 404);
-  assert.deepEqual(english.body, { error: { code: 'unknown_lab', message: 'There is no environment named "no-such-lab".' } });
+  assert.deepEqual(english.body, { error: { code: 'unknown_lab', message: 'There is no service named "no-such-lab".' } });
 });
 
 test('malformed bodies → 400 bad_request naming the field; invalid JSON → 400', async () => {

@@ -97,7 +97,7 @@ test('in a relaunched lab, a fresh terminal in ~/work does not pass back-home: t
     await fresh.screen;
     const result = await check('back-home');
     assert.equal(result.ok, false);
-    assert.equal(result.found, 'The earlier step was checked in another environment: do it again in this one (no notes.txt left inside my-folder).');
+    assert.equal(result.found, 'The earlier step was checked in another service: do it again in this one (no notes.txt left inside my-folder).');
   } finally {
     fresh.close();
   }

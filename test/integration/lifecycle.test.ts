@@ -157,10 +157,10 @@ test('per-learner quota → 429 too_many_labs; launches per minute → 429 rate_
 
   const third = await learner.api('/api/labs', { method: 'POST', body: { lab: 'lab-c' }, lang: 'en' });
   assert.equal(third.status, 429);
-  assert.deepEqual(third.body, { error: { code: 'too_many_labs', message: 'Too many environments running (at most 2). Delete one before launching another.' } });
+  assert.deepEqual(third.body, { error: { code: 'too_many_labs', message: 'Too many services running (at most 2). Delete one before launching another.' } });
   const thirdFr = await learner.api('/api/labs', { method: 'POST', body: { lab: 'lab-c' }, lang: 'fr' });
   assert.equal(thirdFr.status, 429);
-  assert.match(thirdFr.body.error.message, /^Trop d'environnements en cours \(au plus 2\)/);
+  assert.match(thirdFr.body.error.message, /^Trop de services en cours \(au plus 2\)/);
   assert.equal(server.sessions.all().length, 2, 'nothing started');
 
   await learner.deleteLab(b.body.id);
@@ -215,7 +215,7 @@ test('queue: position and estimate, long-poll follows it, a queued lab can be de
 
   const notYet = await bob.api(`/api/labs/${b.body.id}/extend`, { method: 'POST', token: b.body.token, lang: 'en' });
   assert.equal(notYet.status, 409);
-  assert.deepEqual(notYet.body, { error: { code: 'lab_not_started', message: 'This environment has not started yet.' } });
+  assert.deepEqual(notYet.body, { error: { code: 'lab_not_started', message: 'This service has not started yet.' } });
 
   // Carol's long-poll answers as soon as Bob leaves the queue.
   const t0 = Date.now();
@@ -313,10 +313,10 @@ test('extend: expiresAt moves by one ttl up to maxExpiresAt, then 409 extend_lim
   assert.equal(second.body.expiresAt, lab.maxExpiresAt, 'capped at the lifetime');
   const third = await learner.api(path, { method: 'POST', token: lab.token, lang: 'en' });
   assert.equal(third.status, 409);
-  assert.deepEqual(third.body, { error: { code: 'extend_limit', message: `This environment cannot be extended any further (at most until ${lab.maxExpiresAt}).` } });
+  assert.deepEqual(third.body, { error: { code: 'extend_limit', message: `This service cannot be extended any further (at most until ${lab.maxExpiresAt}).` } });
   const thirdFr = await learner.api(path, { method: 'POST', lang: 'fr' });
   assert.equal(thirdFr.status, 409, 'the owner by cookie may extend too');
-  assert.match(thirdFr.body.error.message, /^Cet environnement ne peut plus être prolongé/);
+  assert.match(thirdFr.body.error.message, /^Ce service ne peut plus être prolongé/);
   const view = await learner.api(`/api/labs/${lab.id}`, { token: lab.token });
   assert.equal(view.body.expiresAt, lab.maxExpiresAt);
   await learner.deleteLab(lab.id);
@@ -366,7 +366,7 @@ test('structured logs: one line per lab event, and no secret value or token in a
   assert.equal(failed.last.body.error.code, 'lab_failed');
   const later = await second.api(`/api/labs/${queued.body.id}`, { token: queued.body.token, lang: 'en' });
   assert.equal(later.status, 503, 'a failed start stays visible as such for a while');
-  assert.deepEqual(later.body, { error: { code: 'lab_failed', message: 'The environment could not start.' } });
+  assert.deepEqual(later.body, { error: { code: 'lab_failed', message: 'The service could not start.' } });
   assert.equal(server.sessions.all().length, 0);
 
   const records = lines.map((line) => JSON.parse(line) as Record<string, any>);

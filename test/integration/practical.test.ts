@@ -174,8 +174,8 @@ test('a fresh learner in a first lab: every step fails, in French and in English
   await expectFailing('s3-uploaded', { fr: "Pas encore d'objet tp/resultats.csv dans votre bucket.", en: 'No object tp/results.csv in your bucket yet.' });
   await expectFailing('s3-shared', { fr: "Pas encore d'objet diffusion/resultats.csv dans votre bucket.", en: 'No object diffusion/results.csv in your bucket yet.' });
   await expectFailing('secret-injected', {
-    fr: "Cet environnement a été lancé sans groupe de secrets : PATATE_TOKEN n'a pas pu y être injectée.",
-    en: 'This environment was launched without a secret group, so POTATO_TOKEN could not be injected.',
+    fr: "Ce service a été lancé sans groupe de secrets : PATATE_TOKEN n'a pas pu y être injectée.",
+    en: 'This service was launched without a secret group, so POTATO_TOKEN could not be injected.',
   });
 });
 
@@ -191,8 +191,8 @@ test('made-file: an empty file fails; a sentence written with echo in the termin
 test('file-gone: `rm` in the same lab fails (no relaunch); a relaunched lab passes', async () => {
   await inLabOk(server, lab.id, 'rm mon-fichier.txt my-file.txt');
   await expectFailing('file-gone', {
-    fr: "C'est encore l'environnement de l'étape précédente : supprimez-le, puis relancez-en un neuf.",
-    en: 'This is still the environment of the earlier step: delete it, then launch a new one.',
+    fr: "C'est encore le service de l'étape précédente : supprimez-le, puis relancez-en un neuf.",
+    en: 'This is still the service of the earlier step: delete it, then launch a new one.',
   });
   await relaunch();
   await expectPassing('file-gone', 'passes');
@@ -210,15 +210,15 @@ test('token-injected: exports in ~/.profile and ~/.bashrc fail; settings saved a
   assert.equal((await learner.api('/api/me/git/token', { method: 'POST' })).status, 200);
   // Settings reach a lab at launch: the running one still lacks them.
   await expectFailing('token-injected', {
-    fr: 'GIT_USER_NAME ne correspond pas à votre compte dans cet environnement : il a été lancé avant votre dernier réglage.',
-    en: 'GIT_USER_NAME in this environment does not match your account: it was launched before your latest change.',
+    fr: 'GIT_USER_NAME ne correspond pas à votre compte dans ce service : il a été lancé avant votre dernier réglage.',
+    en: 'GIT_USER_NAME in this service does not match your account: it was launched before your latest change.',
   });
   await relaunch();
   await expectPassing('token-injected');
   assert.equal((await learner.api('/api/me/git/token', { method: 'POST' })).status, 200);
   await expectFailing('token-injected', {
-    fr: 'GIT_PERSONAL_ACCESS_TOKEN ne correspond pas à votre compte dans cet environnement : il a été lancé avant votre dernier réglage.',
-    en: 'GIT_PERSONAL_ACCESS_TOKEN in this environment does not match your account: it was launched before your latest change.',
+    fr: 'GIT_PERSONAL_ACCESS_TOKEN ne correspond pas à votre compte dans ce service : il a été lancé avant votre dernier réglage.',
+    en: 'GIT_PERSONAL_ACCESS_TOKEN in this service does not match your account: it was launched before your latest change.',
   });
   await relaunch();
   await expectPassing('token-injected');
@@ -346,7 +346,7 @@ test('secret-injected: an export in ~/.profile, a group without the variable, a 
   });
   assert.equal((await learner.api('/api/me/secrets/projet_patate', { method: 'PUT', body: { vars: { PATATE_TOKEN: '123456', PATATE_PORT: '5236' } } })).status, 200);
   await expectFailing('secret-injected', {
-    fr: 'PATATE_TOKEN ne correspond pas à votre groupe projet_patate dans cet environnement : il a été lancé avant votre dernière modification.',
+    fr: 'PATATE_TOKEN ne correspond pas à votre groupe projet_patate dans ce service : il a été lancé avant votre dernière modification.',
     en: 'Your secret group projet_patate has no variable POTATO_TOKEN.',
   });
   await relaunch({ secrets: 'projet_patate' });

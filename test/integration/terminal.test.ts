@@ -42,7 +42,7 @@ test('bad handshakes are refused with { code, message }', async () => {
     );
     return error.data;
   };
-  assert.deepEqual(await refusal({ lab: lab.id, token: 'x'.repeat(43), lang: 'en' }), { code: 'forbidden', message: 'This environment is not yours.' });
+  assert.deepEqual(await refusal({ lab: lab.id, token: 'x'.repeat(43), lang: 'en' }), { code: 'forbidden', message: 'This service is not yours.' });
   assert.equal((await refusal({ lab: lab.id, token: '' }))?.code, 'unauthorized');
   assert.equal((await refusal({ lab: 'nolabhere', token: lab.token }))?.code, 'lab_gone');
   const bad = await refusal({ lab: lab.id, token: lab.token, terminal: 'Not Valid!', lang: 'en' });

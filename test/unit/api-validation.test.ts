@@ -111,7 +111,7 @@ test('Accept-Language negotiation: fr by default, en when preferred', () => {
 test('lab routes without a token are 401 before anything else; bad ids are lab_gone', async () => {
   const noToken = await app.inject({ method: 'GET', url: '/api/labs/abc', headers: { 'accept-language': 'en' } });
   assert.equal(noToken.statusCode, 401);
-  assert.deepEqual(noToken.json(), { error: { code: 'unauthorized', message: 'Missing or invalid environment token.' } });
+  assert.deepEqual(noToken.json(), { error: { code: 'unauthorized', message: 'Missing or invalid service token.' } });
   const badId = await app.inject({ method: 'GET', url: '/api/labs/..%2F..%2Fetc', headers: { authorization: 'Bearer abc' } });
   assert.equal(badId.statusCode, 404);
   assert.equal(badId.json().error.code, 'lab_gone');

@@ -25,6 +25,6 @@ test('French and English have the same keys, each with the same {{variables}}', 
 });
 
 test('the translator interpolates without escaping (strings reach the DOM as text)', () => {
-  assert.equal(translator('en')('errors.unknown_lab', { lab: '<x>' }), 'There is no environment named "<x>".');
-  assert.equal(translator('fr')('errors.unknown_lab', { lab: 'x' }), 'Aucun environnement nommé « x ».');
+  assert.equal(translator('en')('errors.unknown_lab', { lab: '<x>' }), 'There is no service named "<x>".');
+  assert.equal(translator('fr')('errors.unknown_lab', { lab: 'x' }), 'Aucun service nommé « x ».');
 });
