@@ -61,7 +61,7 @@ test('a launch block becomes a card (a named region) in the page language, with 
   assert.match(fr, /<p>Start it.<\/p>/);
   assert.match(fr, /data-action="launch">Lancer<\/button>/);
   // The running lab is in the dock: the card only offers to go there.
-  assert.match(fr, /data-action="show" hidden>Aller à l’environnement<\/button>/);
+  assert.match(fr, /data-action="show" hidden>Aller au service<\/button>/);
   assert.doesNotMatch(fr, /data-action="delete"/);
   assert.match(en, /data-action="launch">Launch<\/button>/);
   assert.match(en, /aria-label="Demo"/);
