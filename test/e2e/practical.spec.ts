@@ -104,9 +104,17 @@ for (const [language, strings] of Object.entries(languages)) {
     await launch(page, strings, name.group);
     await check(page, 'secret-injected', checkLabel, passed);
 
-    await page.goto(`/${language}/datalab-tp/cleanup/`);
+    // The last page is reached by the course's own "Next" link: the dock comes along.
+    await page.locator('a[rel="next"]').first().click();
+    await expect(page).toHaveURL(new RegExp(`/${language}/datalab-tp/cleanup/$`));
     await terminalOf(page);
+    // Nothing may be left running: with the lab still there, the step fails and says which one.
+    const nothing = page.locator('li[data-step="nothing-running"]');
+    await nothing.getByRole('button', { name: checkLabel }).click();
+    await expect(nothing.locator('.atelier-check__result')).not.toHaveText(passed, { timeout: 20_000 });
+    await expect(nothing.locator('.atelier-check__result')).not.toHaveText(strings.steps.checking);
     await remove(page, strings);
+    await check(page, 'nothing-running', checkLabel, passed);
     // What survives the lab: the pushed commit and the bucket's objects, seen from the learner's pages.
     await page.goto(`/${language}/forge/?repo=tp-datalab`);
     await expect(page.getByText('Mon analyse')).toBeVisible();
