@@ -1,9 +1,12 @@
 /**
  * The launch card's "Configure" panel, mirroring the datalab's launch form: resources within the
  * lab's caps, a repository of the learner's forge to clone at start, a secret group to inject.
+ * The local driver enforces resources as cgroup maximums (cpu.max, memory.max), not reservations,
+ * so the panel offers caps ("up to 1 core") and says that nothing is reserved.
  */
 import { api } from './api.ts';
 import { formatBytes, h } from './dom.ts';
+import { cores } from './resource-words.ts';
 import { pageLanguage, t } from './strings.ts';
 
 export interface LaunchChoices {
@@ -35,15 +38,14 @@ export class LaunchConfig {
       api<{ repos: { name: string }[] }>('GET', '/api/me/repos').catch(() => ({ repos: [] })),
       api<{ groups: { group: string }[] }>('GET', '/api/me/secrets').catch(() => ({ groups: [] })),
     ]);
-    const select = (name: string, label: string, options: [string, string][]) =>
-      h('label', {}, label, h('select', { name }, options.map(([value, text]) => h('option', { value }, text))));
-    const cpuChoices = fractions.map((f) => Math.round(this.#cpu * f * 100) / 100).filter((v, i, all) => v > 0 && all.indexOf(v) === i);
-    const memoryChoices = fractions.map((f) => Math.floor(this.#memory * f)).filter((v, i, all) => v > 0 && all.indexOf(v) === i);
+    const distinct = (values: number[]) => values.filter((v, i, all) => v > 0 && all.indexOf(v) === i);
+    const cpuChoices = distinct(fractions.map((f) => Math.round(this.#cpu * f * 100) / 100));
+    const memoryChoices = distinct(fractions.map((f) => Math.floor(this.#memory * f)));
+    const hintId = `atelier-config-hint-${this.#form.closest('atelier-launch')?.getAttribute('data-lab') ?? 'lab'}`;
     this.#form.replaceChildren(
-      h('fieldset', {}, h('legend', {}, t('configure.resources')),
-        select('cpu', t('configure.cpu'), cpuChoices.map((v) => [String(v), `${v} (${t('configure.maximum')})`])),
-        select('memory', t('configure.memory'), memoryChoices.map((v) => [String(v), `${formatBytes(v, language)} (${t('configure.maximum')})`])),
-      ),
+      radios('cpu', t('configure.cpu'), cpuChoices.map((v) => [String(v), t('configure.upTo', { value: cores(v, language) })]), hintId),
+      radios('memory', t('configure.memory'), memoryChoices.map((v) => [String(v), t('configure.upTo', { value: formatBytes(v, language) })]), hintId),
+      h('p', { id: hintId, class: 'atelier-config__hint' }, t('configure.capsHint')),
       select('repository', t('configure.repository'), [['', t('configure.noRepository')], ...repos.repos.map(({ name }): [string, string] => [name, name])]),
       select('secrets', t('configure.secrets'), [['', t('configure.noSecrets')], ...secrets.groups.map(({ group }): [string, string] => [group, group])]),
     );
@@ -51,7 +53,8 @@ export class LaunchConfig {
 
   choices(): LaunchChoices {
     if (!this.#loaded) return {};
-    const value = (name: string) => this.#form.querySelector<HTMLSelectElement>(`select[name="${name}"]`)?.value ?? '';
+    const value = (name: string) =>
+      this.#form.querySelector<HTMLInputElement | HTMLSelectElement>(`input[name="${name}"]:checked, select[name="${name}"]`)?.value ?? '';
     const cpu = Number(value('cpu'));
     const memory = Number(value('memory'));
     return {
@@ -60,4 +63,18 @@ export class LaunchConfig {
       ...(value('secrets') ? { secrets: value('secrets') } : {}),
     };
   }
+}
+
+/** One resource as a group of radio buttons (a fieldset and its legend), the lab's cap first. */
+function radios(name: string, legend: string, options: [string, string][], hintId: string): HTMLFieldSetElement {
+  return h(
+    'fieldset',
+    { 'aria-describedby': hintId },
+    h('legend', {}, legend),
+    options.map(([value, text], index) => h('label', {}, h('input', { type: 'radio', name, value, checked: index === 0 }), text)),
+  );
+}
+
+function select(name: string, label: string, options: [string, string][]): HTMLLabelElement {
+  return h('label', { class: 'atelier-config__field' }, label, h('select', { name }, options.map(([value, text]) => h('option', { value }, text))));
 }

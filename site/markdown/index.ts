@@ -4,6 +4,7 @@
  *   - [ ] … :check[id]       a step the lab server checks
  *   - [ ] … :step{#id}       a step without a check; every task item needs one of the two ids
  *   ```bash run              a command the learner can type into the lab's terminal with one click
+ *   | a | table |            focusable, so a table that scrolls sideways on a phone can be read by keyboard
  * Mistakes (unknown lab or check, missing id) fail the build with the file and line.
  */
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { pageContext } from './page-language.ts';
 import { transformLaunchBlocks } from './launch.ts';
 import { transformSteps } from './steps.ts';
 import { transformRunBlocks } from './run-blocks.ts';
+import { makeTablesFocusable } from './tables.ts';
 
 export interface AtelierMarkdownOptions {
   /** Lab definitions by id; defaults to the project's labs/ folder. */
@@ -31,5 +33,6 @@ export function atelierRemark(options: AtelierMarkdownOptions = {}) {
     const lab = transformLaunchBlocks(tree, file, labs, page);
     transformSteps(tree, file, lab, page);
     transformRunBlocks(tree, page);
+    makeTablesFocusable(tree);
   };
 }

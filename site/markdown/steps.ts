@@ -1,11 +1,11 @@
-import type { ListItem, Root, Text } from 'mdast';
+import type { List, ListItem, Root, Text } from 'mdast';
 import type { TextDirective } from 'mdast-util-directive';
 import { toString } from 'mdast-util-to-string';
-import type { Parent } from 'unist';
+import type { Node, Parent } from 'unist';
 import type { VFile } from 'vfile';
 import { visit, SKIP } from 'unist-util-visit';
 import type { LabDefinition } from '../../server/labs/schema.ts';
-import { element, text } from './elements.ts';
+import { element, text, type ElementNode } from './elements.ts';
 import type { PageContext } from './page-language.ts';
 
 const stepId = /^[a-z0-9][a-z0-9-]*$/;
@@ -63,13 +63,44 @@ export function transformSteps(tree: Root, file: VFile, lab: LabDefinition | und
     const [{ id, check }] = ids as [{ id: string; check?: string }];
     if (seen.has(id)) file.fail(`step id "${id}" is used twice on this page`, item);
     seen.add(id);
-    item.data = { ...item.data, hProperties: { ...(item.data?.hProperties ?? {}), dataStep: id, ...(check ? { dataCheck: check } : {}) } };
+    item.data = { ...item.data, hProperties: { className: ['task-list-item'], ...(item.data?.hProperties ?? {}), dataStep: id, ...(check ? { dataCheck: check } : {}) } };
+    writeLabelledCheckbox(item, id);
+  });
+  visit(tree, 'list', (list: List) => {
+    if (list.children.some((item) => item.data?.hProperties?.dataStep !== undefined)) {
+      list.data = { ...list.data, hProperties: { ...(list.data?.hProperties ?? {}), className: ['contains-task-list'] } };
+    }
   });
   visit(tree, 'textDirective', (directive: TextDirective) => {
     if (directive.name === 'check' || directive.name === 'step') {
       file.fail(`:${directive.name} belongs at the end of a task item (- [ ] …)`, directive);
     }
   });
+}
+
+/**
+ * Each step's checkbox is named by the step's own words (WCAG 4.1.2). mdast-util-to-hast would
+ * write a bare <input> for a task item, so the plugin writes the checkbox itself, labelled by a
+ * span around the item's text; the Check button stays outside the span, so the checkbox is named
+ * "Create the folder my-folder", not "… Check". The checkbox keeps to-hast's place (first in the
+ * item, or in its first paragraph in a loose list), where the browser code finds it.
+ */
+function writeLabelledCheckbox(item: ListItem, id: string): void {
+  const labelId = `step-label-${id}`;
+  let paragraph = item.children[0];
+  if (paragraph?.type !== 'paragraph') {
+    paragraph = { type: 'paragraph', children: [] };
+    item.children.unshift(paragraph);
+  }
+  const isCheck = (node: Node) => (node as ElementNode).data?.hName === 'atelier-check';
+  const words = paragraph.children.filter((node) => !isCheck(node));
+  trimEnd(words.at(-1));
+  const checks = paragraph.children.filter((node) => isCheck(node));
+  const box = element('input', { type: 'checkbox', checked: item.checked === true, disabled: true, ariaLabelledBy: labelId });
+  const label = element('span', { id: labelId, className: ['atelier-step__text'] }, words);
+  paragraph.children = [box, text(' '), label, ...(checks.length ? [text(' ')] : []), ...checks] as never;
+  // Not a GFM task item any more for to-hast, which would add a second, unnamed checkbox.
+  item.checked = null;
 }
 
 function checkButton(check: string, t: PageContext['t'], scope?: 'learner') {

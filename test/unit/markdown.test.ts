@@ -77,6 +77,16 @@ test('task items get the same stable ids in French and English, whatever their w
   assert.doesNotMatch(en, /:step/, 'the :step marker is consumed');
 });
 
+test("each step's checkbox is named by the step's words, not by its Check button", async () => {
+  const html = await render(page, 'en');
+  assert.match(html, /<li class="task-list-item" data-step="show-dir"><input type="checkbox" disabled aria-labelledby="step-label-show-dir"> <span id="step-label-show-dir" class="atelier-step__text">Show the folder <code>pwd<\/code><\/span><\/li>/);
+  assert.match(html, /<span id="step-label-made-dir" class="atelier-step__text">Make it<\/span> <atelier-check /);
+  assert.equal([...html.matchAll(/<input/g)].length, 2, 'one checkbox per step, none added by to-hast');
+  // A loose list keeps the checkbox in the item's first paragraph, where the page's code finds it.
+  const loose = await render(page.replace('\n- [ ] Make it', '\n\n- [ ] Make it'), 'en');
+  assert.match(loose, /<li class="task-list-item" data-step="made-dir" data-check="made-dir">\n<p><input type="checkbox" disabled aria-labelledby="step-label-made-dir"> <span/);
+});
+
 test('ids do not depend on the position of the item', async () => {
   const reordered = page.replace(
     '- [ ] Show the folder `pwd` :step{#show-dir}\n- [ ] Make it :check[made-dir]',

@@ -1,0 +1,91 @@
+/**
+ * WCAG 2.1 AA with axe-core: every page of the built site, French and English, light and dark,
+ * on a laptop and a phone; then a tutorial page with its lab launched and check results shown
+ * (a failing one, then a passing one). The launch UI is found by role and name, not by markup.
+ */
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import fr from '../../i18n/fr.json' with { type: 'json' };
+import en from '../../i18n/en.json' with { type: 'json' };
+import { resize, sitePaths, wcagViolations } from './helpers/axe.ts';
+import { terminalOf } from './lib/dock.ts';
+
+const themes = ['light', 'dark'] as const;
+const laptop = { name: '1280×900', width: 1280, height: 900 };
+const phone = { name: '390×844', width: 390, height: 844 };
+const strings = { fr, en };
+/** The folder the terminal tutorial's first checked step asks for, in each language. */
+const folder = { fr: 'mon-dossier', en: 'my-folder' };
+
+/** One context per theme: Starlight reads the theme from localStorage before the first paint. */
+async function themedPage(browser: Browser, theme: (typeof themes)[number]): Promise<Page> {
+  const context = await browser.newContext();
+  await context.addInitScript((value) => localStorage.setItem('starlight-theme', value), theme);
+  return context.newPage();
+}
+
+for (const theme of themes) {
+  test(`every page has no WCAG 2.1 AA violation (${theme})`, async ({ browser }) => {
+    test.setTimeout(180_000);
+    const paths = sitePaths();
+    expect(paths.length, 'the built site (npx astro build) has pages').toBeGreaterThan(10);
+    const page = await themedPage(browser, theme);
+    const found: string[] = [];
+    for (const path of paths) {
+      await page.setViewportSize(phone);
+      // Learner pages fill themselves from the API: scan them once they have.
+      await page.goto(path, { waitUntil: 'networkidle' });
+      // Both sizes from one load: the layout follows the viewport through media queries.
+      for (const viewport of [phone, laptop]) {
+        await resize(page, viewport);
+        found.push(...(await wcagViolations(page, `${path} ${theme} ${viewport.name}`)));
+      }
+    }
+    expect(found, found.join('\n')).toEqual([]);
+    await page.context().close();
+  });
+}
+
+for (const theme of themes) {
+  for (const language of ['fr', 'en'] as const) {
+    test(`a tutorial with its lab launched and check results shown has no violation (${language}, ${theme})`, async ({ browser }) => {
+      const s = strings[language];
+      const page = await themedPage(browser, theme);
+      await page.setViewportSize(laptop);
+      await page.goto(`/${language}/tp/terminal/`);
+      const found: string[] = [];
+      const scan = async (moment: string) => found.push(...(await wcagViolations(page, `${language} ${theme} ${moment}`)));
+
+      // Before the launch: a Check pressed too early says to launch first.
+      const step = page.getByRole('listitem').filter({ has: page.getByRole('button', { name: s.steps.check }) }).first();
+      await step.getByRole('button', { name: s.steps.check }).click();
+      await expect(step.getByRole('status')).toHaveText(s.steps.needLab);
+      await page.getByText(s.configure.title, { exact: true }).click();
+      await expect(page.getByRole('radio').first()).toBeChecked();
+      await scan('before launch');
+
+      await page.getByRole('button', { name: s.launch.button }).click();
+      await expect(page.getByRole('button', { name: s.launch.delete })).toBeVisible({ timeout: 30_000 });
+      // The step is not done yet: its check fails and says why.
+      await step.getByRole('button', { name: s.steps.check }).click();
+      await expect(step.getByRole('status')).toContainText(folder[language], { timeout: 15_000 });
+      await page.getByText(s.note.title, { exact: true }).click();
+      await page.getByText(s.note.trainers, { exact: true }).click();
+      await scan('after launch, failing check');
+
+      // Once the step is done in the terminal, its check passes.
+      await (await terminalOf(page)).click();
+      await page.keyboard.type(`mkdir ${folder[language]}\n`);
+      await expect(async () => {
+        await step.getByRole('button', { name: s.steps.check }).click();
+        await expect(step.getByRole('status')).toHaveText(s.steps.passed, { timeout: 1_000 });
+      }).toPass({ timeout: 15_000 });
+      await scan('after launch, passing check');
+      // On a phone the dock is a bottom sheet over the course.
+      await resize(page, phone);
+      await scan('after launch, passing check, phone');
+
+      expect(found, found.join('\n')).toEqual([]);
+      await page.context().close();
+    });
+  }
+}
