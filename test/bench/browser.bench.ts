@@ -48,7 +48,7 @@ try {
             if (rows?.textContent?.includes('$')) resolve(performance.now() - start);
             else requestAnimationFrame(look);
           };
-          document.querySelector<HTMLButtonElement>('atelier-launch button')!.click();
+          document.querySelector<HTMLButtonElement>('atelier-launch button[data-action="launch"]')!.click();
           look();
         }),
     );
