@@ -39,7 +39,8 @@ export class LaunchConfig {
       api<{ groups: { group: string }[] }>('GET', '/api/me/secrets').catch(() => ({ groups: [] })),
     ]);
     const distinct = (values: number[]) => values.filter((v, i, all) => v > 0 && all.indexOf(v) === i);
-    const cpuChoices = distinct(fractions.map((f) => Math.round(this.#cpu * f * 100) / 100));
+    // Steps of 0.05 core, rounded down: a 0.5-core lab offers 0.5, 0.25 and 0.1, not 0.125.
+    const cpuChoices = distinct(fractions.map((f, i) => (i === 0 ? this.#cpu : Math.floor(this.#cpu * f * 20) / 20)));
     const memoryChoices = distinct(fractions.map((f) => Math.floor(this.#memory * f)));
     const hintId = `atelier-config-hint-${this.#form.closest('atelier-launch')?.getAttribute('data-lab') ?? 'lab'}`;
     this.#form.replaceChildren(

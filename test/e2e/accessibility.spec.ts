@@ -15,6 +15,11 @@ const phone = { name: '390×844', width: 390, height: 844 };
 const strings = { fr, en };
 /** The folder the terminal tutorial's first checked step asks for, in each language. */
 const folder = { fr: 'mon-dossier', en: 'my-folder' };
+/** labs/terminal-basics caps a lab at 0.5 core and 256 MiB, written as each language writes numbers. */
+const caps = {
+  fr: { cpu: 'jusqu’à 0,5 cœur', note: 'jusqu’à 0,5 cœur, 256 Mio de mémoire, 64 Mio de fichiers' },
+  en: { cpu: 'up to 0.5 cores', note: 'up to 0.5 cores, 256 MiB of memory, 64 MiB of files' },
+};
 
 /** One context per theme: Starlight reads the theme from localStorage before the first paint. */
 async function themedPage(browser: Browser, theme: (typeof themes)[number]): Promise<Page> {
@@ -60,7 +65,8 @@ for (const theme of themes) {
       await step.getByRole('button', { name: s.steps.check }).click();
       await expect(step.getByRole('status')).toHaveText(s.steps.needLab);
       await page.getByText(s.configure.title, { exact: true }).click();
-      await expect(page.getByRole('radio').first()).toBeChecked();
+      // Configure offers caps, the lab's own first, in the page's language.
+      await expect(page.getByRole('group', { name: s.configure.cpu }).getByRole('radio', { name: caps[language].cpu })).toBeChecked();
       await scan('before launch');
 
       await page.getByRole('button', { name: s.launch.button }).click();
@@ -69,6 +75,8 @@ for (const theme of themes) {
       await step.getByRole('button', { name: s.steps.check }).click();
       await expect(step.getByRole('status')).toContainText(folder[language], { timeout: 15_000 });
       await page.getByText(s.note.title, { exact: true }).click();
+      await expect(page.getByText(caps[language].note, { exact: true })).toBeVisible();
+      // How the caps are enforced is for trainers, behind a disclosure.
       await page.getByText(s.note.trainers, { exact: true }).click();
       await scan('after launch, failing check');
 
