@@ -43,12 +43,30 @@ for (const theme of themes) {
       for (const viewport of [phone, laptop]) {
         await resize(page, viewport);
         found.push(...(await wcagViolations(page, `${path} ${theme} ${viewport.name}`)));
+        // WCAG 1.4.10 (reflow): nothing makes the page scroll sideways, the header included.
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        if (overflow > 0) found.push(`${path} ${theme} ${viewport.name}: the page is ${overflow} px wider than the screen`);
       }
     }
     expect(found, found.join('\n')).toEqual([]);
     await page.context().close();
   });
 }
+
+test('on a phone, the header opens the menu, whose theme and language switches work', async ({ browser }) => {
+  const page = await themedPage(browser, 'light');
+  await page.setViewportSize(phone);
+  await page.goto('/fr/tp/terminal/');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  const theme = page.getByRole('combobox', { name: /thème/ });
+  await expect(theme).toBeVisible();
+  await theme.selectOption('dark');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await page.getByRole('combobox', { name: /langue/ }).selectOption({ label: 'English' });
+  await expect(page).toHaveURL(/\/en\/tp\/terminal\/$/);
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await page.context().close();
+});
 
 for (const theme of themes) {
   for (const language of ['fr', 'en'] as const) {
