@@ -8,6 +8,8 @@ import { precompress } from './site/build/precompress.ts';
 
 export default defineConfig({
   srcDir: './site',
+  // Beside the sources (favicon.svg); Astro looks in ./public otherwise, whatever srcDir says.
+  publicDir: './site/public',
   outDir: './dist',
   trailingSlash: 'always',
   // The build sees `content/` through a symlink; resolving it would break Starlight's paths.

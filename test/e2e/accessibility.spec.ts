@@ -53,10 +53,14 @@ for (const theme of themes) {
   });
 }
 
-test('on a phone, the header opens the menu, whose theme and language switches work', async ({ browser }) => {
+test('on a phone, the header opens the menu, whose theme and language switches work; the tab shows our icon', async ({ browser }) => {
   const page = await themedPage(browser, 'light');
   await page.setViewportSize(phone);
   await page.goto('/fr/tp/terminal/');
+  const icon = await page.locator('link[rel~="icon"]').getAttribute('href');
+  const served = await page.request.get(icon!);
+  expect(served.status(), `${icon} is served`).toBe(200);
+  expect(served.headers()['content-type']).toContain('image/svg+xml');
   await page.getByRole('button', { name: 'Menu' }).click();
   const theme = page.getByRole('combobox', { name: /thème/ });
   await expect(theme).toBeVisible();
