@@ -6,6 +6,7 @@
 import { api } from './api.ts';
 import type { Me } from './account.ts';
 import { copyable, formatBytes, h } from './dom.ts';
+import { storedSession } from './lab-session.ts';
 import { cores } from './resource-words.ts';
 import { pageLanguage, t } from './strings.ts';
 
@@ -20,9 +21,22 @@ export interface LabView {
   };
 }
 
+/** One refresh of the end time per note body, however many labs it showed. */
+const refreshes = new WeakMap<HTMLElement, AbortController>();
+
 export async function renderNote(body: HTMLElement, lab: LabView, workspace: string): Promise<void> {
   const me = await api<Me>('GET', '/api/me').catch(() => undefined);
   const language = pageLanguage();
+  // "Add time" moves the end (the dock saves it with the session): say the current one when the note opens.
+  const endsAt = h('span', {}, ends(lab, language));
+  refreshes.get(body)?.abort();
+  const refresh = new AbortController();
+  refreshes.set(body, refresh);
+  body.closest('details')?.addEventListener(
+    'toggle',
+    () => (endsAt.textContent = ends({ ...lab, expiresAt: storedSession(lab.lab)?.expiresAt ?? lab.expiresAt }, language)),
+    { signal: refresh.signal },
+  );
   const copy = (value: string) => copyable(value, t('account.copy'), t('account.copied'));
   const row = (term: string, value: Node | string) => [h('dt', {}, term), h('dd', {}, value)];
   const { resources, enforced } = lab.limits;
@@ -31,7 +45,7 @@ export async function renderNote(body: HTMLElement, lab: LabView, workspace: str
     h(
       'dl',
       { class: 'atelier-dl' },
-      row(t('note.ends'), ends(lab, language)),
+      row(t('note.ends'), endsAt),
       row(t('note.resources'), resourceWords(lab.limits, language)),
       row(t('note.injected'), h('ul', {}, injected(me, lab).map((line) => h('li', {}, line)))),
       row(t('note.repository'), lab.configured.repository ?? t('note.none')),
