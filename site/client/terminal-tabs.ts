@@ -28,12 +28,18 @@ export class TerminalTabs {
   readonly #tabs = new Map<string, Tab>();
   #active = '';
   #live: LabTerminal | undefined;
+  #disposed = false;
 
   constructor(root: HTMLElement, session: LabSession, label: string, hintId: string, handlers: TerminalHandlers) {
     this.#session = session;
     this.#label = label;
     this.#hintId = hintId;
-    this.#handlers = handlers;
+    // Tabs being disposed may still report (their terminals open asynchronously): only live ones speak.
+    this.#handlers = {
+      onError: (code, message) => void (this.#disposed || handlers.onError(code, message)),
+      onExit: () => void (this.#disposed || handlers.onExit()),
+      onConnection: (online) => void (this.#disposed || handlers.onConnection(online)),
+    };
     this.#list = h('div', { role: 'tablist', class: 'atelier-tabs', 'aria-label': t('dock.tabs') });
     this.#list.addEventListener('keydown', (event) => this.#arrows(event));
     this.#add = h('button', { type: 'button', class: 'atelier-tabs__add', title: t('launch.newTab'), 'aria-label': t('launch.newTab') }, '+');
@@ -108,7 +114,7 @@ export class TerminalTabs {
     }
     const tab = this.#tabs.get(name);
     void tab?.terminal.then((terminal) => {
-      if (this.#active !== name) return;
+      if (this.#active !== name || this.#disposed) return;
       this.#live = terminal;
       if (focus) terminal.focus();
     });
@@ -128,6 +134,7 @@ export class TerminalTabs {
   }
 
   dispose(forget: boolean): void {
+    this.#disposed = true;
     for (const tab of this.#tabs.values()) void tab.terminal.then((terminal) => terminal.dispose());
     this.#tabs.clear();
     this.#live = undefined;

@@ -173,6 +173,8 @@ export async function openTerminal(
     dispose: () => {
       escape.dispose();
       resizeObserver.disconnect();
+      // A terminal put away says nothing more: its own disconnect is not the dock's news.
+      socket.removeAllListeners();
       socket.disconnect();
       terminal.dispose();
     },

@@ -83,3 +83,20 @@ test('a dropped connection is shown, typing is refused, and the dock says when i
   await expect(screenOf(page)).not.toContainText('typed-while-offline');
   await deleteLab(page, en.launch);
 });
+
+test('launching another lab swaps the dock to it, and the old lab’s goodbye is not read as a dropped connection', async ({ page }) => {
+  await page.goto('/en/datalab-tp/launch/');
+  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
+  await terminalOf(page);
+  await page.goto('/en/tp/terminal/');
+  // The docked lab comes back on this page too, then the page's own lab replaces it.
+  await expect(dockOf(page).locator('.atelier-dock__title')).toHaveText(/Datalab/);
+  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
+  await expect(dockOf(page).locator('.atelier-dock__title')).not.toHaveText(/Datalab/);
+  const terminal = await terminalOf(page);
+  await terminal.click();
+  await page.keyboard.type('echo typed-at-once\n');
+  await expect(screenOf(page)).toContainText('typed-at-once');
+  await expect(dockOf(page).locator('.atelier-dock__connection')).toHaveText(en.dock.online);
+  await deleteLab(page, en.launch);
+});
