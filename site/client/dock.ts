@@ -19,10 +19,12 @@ import { currentStep } from './current-step.ts';
 const warnBeforeMs = 10 * 60_000;
 const idleWarnBeforeMs = 5 * 60_000;
 const hintId = 'atelier-terminal-hint';
+const collapsedKey = 'atelier:dock-collapsed';
 
 interface Open {
   session: LabSession;
   view: LabStatus;
+  docked: DockedLab;
   tabs: TerminalTabs;
   timer: number;
   lastRefresh: number;
@@ -42,25 +44,21 @@ class Dock {
   readonly #delete: HTMLButtonElement;
   readonly #expand: HTMLButtonElement;
   #open: Open | undefined;
+  #lang = '';
 
   constructor(root: HTMLElement) {
     this.#root = root;
     this.#title = h('h2', { id: 'atelier-dock-title', class: 'atelier-dock__title' });
     this.#connection = h('span', { class: 'atelier-dock__connection', role: 'status' });
     this.#timer = h('span', { class: 'atelier-dock__timer' });
-    this.#extend = h('button', { type: 'button', class: 'atelier-dock__button', hidden: true }, t('launch.extend'));
+    this.#extend = h('button', { type: 'button', class: 'atelier-dock__button', hidden: true, 'data-i18n': 'launch.extend' });
     this.#extend.addEventListener('click', () => void this.#extendLab());
-    this.#delete = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__delete' }, t('launch.delete'));
+    this.#delete = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__delete', 'data-i18n': 'launch.delete' });
     this.#delete.addEventListener('click', () => void this.#deleteLab());
-    this.#expand = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__expand', 'aria-pressed': 'false' }, t('dock.fullScreen'));
+    this.#expand = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__expand', 'aria-pressed': 'false', 'data-i18n': 'dock.fullScreen' });
     this.#expand.addEventListener('click', () => this.#toggleFullScreen());
-    const collapse = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__collapse', 'aria-expanded': 'true', 'aria-controls': 'atelier-dock-body' }, t('dock.collapse'));
-    collapse.addEventListener('click', () => {
-      const collapsed = root.toggleAttribute('data-collapsed');
-      collapse.setAttribute('aria-expanded', String(!collapsed));
-      collapse.textContent = collapsed ? t('dock.expand') : t('dock.collapse');
-      document.documentElement.dataset.dock = collapsed ? 'collapsed' : 'open';
-    });
+    const collapse = h('button', { type: 'button', class: 'atelier-dock__button atelier-dock__collapse', 'aria-expanded': 'true', 'aria-controls': 'atelier-dock-body', 'data-i18n': 'dock.collapse' });
+    collapse.addEventListener('click', () => this.#collapse(!root.hasAttribute('data-collapsed')));
     this.#status = h('p', { class: 'atelier-dock__status', role: 'status' });
     this.#step = h('p', { class: 'atelier-dock__step' });
     this.#noteBody = h('div', { class: 'atelier-dock__note-body' });
@@ -71,7 +69,7 @@ class Dock {
       tabindex: '0',
       'aria-orientation': 'vertical',
       'aria-controls': 'atelier-dock-body',
-      'aria-label': t('dock.resize'),
+      'data-i18n-label': 'dock.resize',
     });
     const width = new DockWidth(separator);
     // The client router gives <html> the new page's attributes: the dock's must be put back.
@@ -79,6 +77,12 @@ class Dock {
       if (!this.#open) return;
       document.documentElement.dataset.dock = root.hasAttribute('data-collapsed') ? 'collapsed' : 'open';
       width.reapply();
+      if (document.documentElement.lang !== this.#lang) {
+        this.#relabel();
+        void renderNote(this.#noteBody, this.#open.view, this.#open.docked.workspace);
+        this.#tick();
+      }
+      this.#syncTitle();
     });
     root.replaceChildren(
       separator,
@@ -94,9 +98,9 @@ class Dock {
         { id: 'atelier-dock-body', class: 'atelier-dock__body' },
         this.#status,
         this.#step,
-        h('details', { class: 'atelier-dock__note' }, h('summary', {}, t('note.title')), this.#noteBody),
+        h('details', { class: 'atelier-dock__note' }, h('summary', { 'data-i18n': 'note.title' }), this.#noteBody),
         this.#tabs,
-        h('p', { id: hintId, class: 'atelier-dock__hint' }, t('dock.leaveTerminal')),
+        h('p', { id: hintId, class: 'atelier-dock__hint', 'data-i18n': 'dock.leaveTerminal' }),
       ),
     );
     document.addEventListener('astro:page-load', () => this.#showStep());
@@ -108,6 +112,39 @@ class Dock {
       this.focus();
     });
     document.addEventListener('atelier:progress', () => this.#showStep());
+  }
+
+  /** Every fixed word of the dock, in the page's language (a navigation may switch it). */
+  #relabel(): void {
+    this.#lang = document.documentElement.lang;
+    for (const element of this.#root.querySelectorAll<HTMLElement>('[data-i18n]')) element.textContent = t(element.dataset.i18n!);
+    for (const element of this.#root.querySelectorAll<HTMLElement>('[data-i18n-label]')) {
+      element.setAttribute('aria-label', t(element.dataset.i18nLabel!));
+      if (element.title) element.title = t(element.dataset.i18nLabel!);
+    }
+  }
+
+  /** Minimized to its bar (phones), remembered across pages and reloads. */
+  #collapse(collapsed: boolean): void {
+    this.#root.toggleAttribute('data-collapsed', collapsed);
+    const button = this.#root.querySelector<HTMLElement>('.atelier-dock__collapse')!;
+    button.setAttribute('aria-expanded', String(!collapsed));
+    button.dataset.i18n = collapsed ? 'dock.expand' : 'dock.collapse';
+    button.textContent = t(button.dataset.i18n);
+    document.documentElement.dataset.dock = collapsed ? 'collapsed' : 'open';
+    if (collapsed) localStorage.setItem(collapsedKey, '1');
+    else localStorage.removeItem(collapsedKey);
+  }
+
+  /** The lab's title as the page's card names it, in the page's language, when the page has that card. */
+  #syncTitle(): void {
+    const open = this.#open;
+    if (!open) return;
+    const title = document.querySelector(`atelier-launch[data-lab="${CSS.escape(open.docked.lab)}"]`)?.getAttribute('aria-label');
+    if (!title || title === open.docked.title) return;
+    open.docked = { ...open.docked, title };
+    setDockedLab(open.docked);
+    this.#title.textContent = title;
   }
 
   get lab(): string | undefined {
@@ -123,8 +160,8 @@ class Dock {
     this.#close(false);
     setDockedLab(meta);
     this.#root.hidden = false;
-    this.#root.removeAttribute('data-collapsed');
-    document.documentElement.dataset.dock = 'open';
+    this.#relabel();
+    this.#collapse(!focus && localStorage.getItem(collapsedKey) === '1');
     this.#title.textContent = meta.title;
     this.#status.textContent = '';
     this.#root.dataset.connection = 'online';
@@ -137,13 +174,14 @@ class Dock {
       onExit: () => this.#say(t('launch.reconnecting')),
       onConnection: (online) => this.#connected(online),
     });
-    this.#open = { session, view, tabs, timer: window.setInterval(() => this.#tick(), 1000), lastRefresh: Date.now(), online: true };
+    this.#open = { session, view, docked: meta, tabs, timer: window.setInterval(() => this.#tick(), 1000), lastRefresh: Date.now(), online: true };
     setTerminalInput((data) => tabs.send(data));
     void renderNote(this.#noteBody, view, meta.workspace);
     this.#tick();
     this.#showStep();
     listenForEvidence();
     announceDock({ lab: session.lab, state: 'running' });
+    this.#syncTitle();
     await tabs.ready();
     if (focus) tabs.focus();
   }

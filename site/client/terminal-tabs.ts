@@ -40,9 +40,9 @@ export class TerminalTabs {
       onExit: () => void (this.#disposed || handlers.onExit()),
       onConnection: (online) => void (this.#disposed || handlers.onConnection(online)),
     };
-    this.#list = h('div', { role: 'tablist', class: 'atelier-tabs', 'aria-label': t('dock.tabs') });
+    this.#list = h('div', { role: 'tablist', class: 'atelier-tabs', 'aria-label': t('dock.tabs'), 'data-i18n-label': 'dock.tabs' });
     this.#list.addEventListener('keydown', (event) => this.#arrows(event));
-    this.#add = h('button', { type: 'button', class: 'atelier-tabs__add', title: t('launch.newTab'), 'aria-label': t('launch.newTab') }, '+');
+    this.#add = h('button', { type: 'button', class: 'atelier-tabs__add', title: t('launch.newTab'), 'aria-label': t('launch.newTab'), 'data-i18n-label': 'launch.newTab' }, '+');
     this.#add.addEventListener('click', () => this.add());
     this.#panes = h('div', { class: 'atelier-tabs__panes' });
     root.replaceChildren(h('div', { class: 'atelier-tabs__bar' }, this.#list, this.#add), this.#panes);

@@ -112,6 +112,9 @@ export async function openTerminal(
 
   const socket = io('/terminal', {
     transports: ['websocket', 'polling'],
+    // A learner waits on a terminal that dropped: try again soon (socket.io's default backs off to 5 s ± 50 %).
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 2500,
     auth: { lab: session.id, token: session.token, terminal: name, cols: terminal.cols, rows: terminal.rows, lang: document.documentElement.lang },
   });
 

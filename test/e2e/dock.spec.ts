@@ -5,6 +5,7 @@
  */
 import { test, expect } from '@playwright/test';
 import en from '../../i18n/en.json' with { type: 'json' };
+import fr from '../../i18n/fr.json' with { type: 'json' };
 import { deleteLab, dockOf, screenOf, terminalOf } from './lib/dock.ts';
 
 test('the lab stays open and connected while the learner moves between pages', async ({ page }) => {
@@ -75,7 +76,7 @@ test('a dropped connection is shown, typing is refused, and the dock says when i
   await page.keyboard.type('echo typed-while-offline\n');
 
   offline = false;
-  await expect(dockOf(page).locator('.atelier-dock__connection')).toHaveText(en.dock.back, { timeout: 15_000 });
+  await expect(dockOf(page).locator('.atelier-dock__connection')).toHaveText(en.dock.back, { timeout: 20_000 });
   await terminal.click();
   await page.keyboard.type('echo typed-when-back\n');
   await expect(screenOf(page)).toContainText('typed-when-back');
@@ -99,4 +100,24 @@ test('launching another lab swaps the dock to it, and the old lab’s goodbye is
   await expect(screenOf(page)).toContainText('typed-at-once');
   await expect(dockOf(page).locator('.atelier-dock__connection')).toHaveText(en.dock.online);
   await deleteLab(page, en.launch);
+});
+
+test('the dock speaks the page’s language after a switch, with the lab’s title in that language', async ({ page }) => {
+  await page.goto('/en/tp/terminal/');
+  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
+  await terminalOf(page);
+  await expect(dockOf(page).getByRole('button', { name: en.launch.delete })).toBeVisible();
+  // The French version of the page, reached by a link (client-side navigation).
+  await page.evaluate(() => {
+    const link = document.createElement('a');
+    link.href = '/fr/tp/terminal/';
+    link.textContent = 'fr';
+    document.querySelector('main')!.prepend(link);
+    link.click();
+  });
+  await expect(page).toHaveURL(/\/fr\/tp\/terminal\/$/);
+  await expect(dockOf(page).getByRole('button', { name: fr.launch.delete })).toBeVisible();
+  await expect(dockOf(page).locator('.atelier-dock__title')).toHaveText(await page.locator('atelier-launch').getAttribute('aria-label') ?? '');
+  await expect(dockOf(page).locator('.atelier-dock__timer')).toContainText('restantes');
+  await deleteLab(page, fr.launch);
 });
