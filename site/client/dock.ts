@@ -103,7 +103,10 @@ class Dock {
         h('p', { id: hintId, class: 'atelier-dock__hint', 'data-i18n': 'dock.leaveTerminal' }),
       ),
     );
-    document.addEventListener('astro:page-load', () => this.#showStep());
+    document.addEventListener('astro:page-load', () => {
+      this.#showStep();
+      this.#fitPage();
+    });
     // Back to the terminal from anywhere on the page, as VS Code's Ctrl+` (on AZERTY: Ctrl+²,
     // the same physical key).
     document.addEventListener('keydown', (event) => {
@@ -124,14 +127,25 @@ class Dock {
     }
   }
 
-  /** Minimized to its bar (phones), remembered across pages and reloads. */
-  #collapse(collapsed: boolean): void {
+  /**
+   * On a phone the sheet takes half the screen: on a page with nothing to do in the lab (an
+   * account page) it starts minimized; on a course page it is as the learner left it.
+   */
+  #fitPage(): void {
+    if (!this.#open || !matchMedia('(max-width: 63.99rem)').matches) return;
+    const course = document.querySelector('li[data-step], atelier-launch, atelier-run') !== null;
+    this.#collapse(course ? localStorage.getItem(collapsedKey) === '1' : true, course);
+  }
+
+  /** Minimized to its bar (phones); the learner's choice is remembered across pages and reloads. */
+  #collapse(collapsed: boolean, remember = true): void {
     this.#root.toggleAttribute('data-collapsed', collapsed);
     const button = this.#root.querySelector<HTMLElement>('.atelier-dock__collapse')!;
     button.setAttribute('aria-expanded', String(!collapsed));
     button.dataset.i18n = collapsed ? 'dock.expand' : 'dock.collapse';
     button.textContent = t(button.dataset.i18n);
     document.documentElement.dataset.dock = collapsed ? 'collapsed' : 'open';
+    if (!remember) return;
     if (collapsed) localStorage.setItem(collapsedKey, '1');
     else localStorage.removeItem(collapsedKey);
   }
@@ -175,6 +189,7 @@ class Dock {
       onConnection: (online) => this.#connected(online),
     });
     this.#open = { session, view, docked: meta, tabs, timer: window.setInterval(() => this.#tick(), 1000), lastRefresh: Date.now(), online: true };
+    if (!focus) this.#fitPage();
     setTerminalInput((data) => tabs.send(data));
     void renderNote(this.#noteBody, view, meta.workspace);
     this.#tick();

@@ -121,3 +121,20 @@ test('the dock speaks the page’s language after a switch, with the lab’s tit
   await expect(dockOf(page).locator('.atelier-dock__timer')).toContainText('restantes');
   await deleteLab(page, fr.launch);
 });
+
+test('on a phone the dock is a bottom sheet: minimized on a page with nothing to do in the lab, as left on a course page', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/en/tp/terminal/');
+  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
+  await terminalOf(page);
+  const sheet = await dockOf(page).boundingBox();
+  expect(sheet!.y).toBeGreaterThan(300);
+  expect(sheet!.width).toBe(390);
+  await page.goto('/en/account/');
+  await expect(dockOf(page).getByRole('button', { name: en.dock.expand })).toBeVisible({ timeout: 15_000 });
+  await expect(dockOf(page).locator('.xterm')).toBeHidden();
+  await page.goto('/en/tp/terminal/');
+  await expect(dockOf(page).getByRole('button', { name: en.dock.collapse })).toBeVisible({ timeout: 15_000 });
+  await terminalOf(page);
+  await deleteLab(page, en.launch);
+});
