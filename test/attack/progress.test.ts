@@ -5,32 +5,13 @@
  * streams in a loop.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { maxProgressPages } from '../../server/learners/progress.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LearnerClient, learnerCookie } from '../helpers/learner.ts';
-import { checkedSteps, makeProgressSite, manualSteps, openProgressStream, tutorialPage } from '../helpers/progress.ts';
+import { checkedSteps, manualSteps, openProgressStream, progressServer, tutorialPage } from '../helpers/progress.ts';
 
-let server: TestServer;
-let siteDir: string;
-
-before(async () => {
-  siteDir = makeProgressSite(maxProgressPages + 5);
-  server = await startTestServer({ config: { siteDir } });
-});
-
-after(async () => {
-  await server?.cleanup();
-  if (server) rmSync(server.config.dataDir, { recursive: true, force: true });
-  rmSync(siteDir, { recursive: true, force: true });
-});
-
-async function newLearner(): Promise<LearnerClient> {
-  const client = new LearnerClient(server.url);
-  await client.me();
-  return client;
-}
+const fixture = progressServer(maxProgressPages + 5);
+const newLearner = () => fixture.newLearner();
 
 const stepsOf = async (client: LearnerClient): Promise<string[]> => (await client.api(`/api/progress?page=${encodeURIComponent(tutorialPage)}`)).body.steps;
 
@@ -57,7 +38,7 @@ test('progress is the cookie owner\'s only: another learner sees nothing, a forg
   const id = /=([^.;]+)\./.exec(owner.cookie!)?.[1];
   assert.ok(id, owner.cookie);
   for (const cookie of [`${learnerCookie}=${id}`, `${learnerCookie}=${id}.forged`]) {
-    const forged = new LearnerClient(server.url, cookie);
+    const forged = new LearnerClient(fixture.server.url, cookie);
     assert.deepEqual((await forged.api('/api/progress')).body, { learner: false, pages: {} });
     assert.equal((await forged.api('/api/progress/events')).status, 401);
     // A write with it acts for a brand-new learner, never for the owner.
@@ -97,7 +78,7 @@ test(`the store cannot be grown without end: ${maxProgressPages} pages per learn
 
 test('streams opened in a loop: at most 8 per learner stay open, the rest are refused at once', async () => {
   const learner = await newLearner();
-  const attempts = await Promise.all(Array.from({ length: 30 }, () => openProgressStream(server.port, learner.cookie)));
+  const attempts = await Promise.all(Array.from({ length: 30 }, () => openProgressStream(fixture.server.port, learner.cookie)));
   try {
     assert.equal(attempts.filter((stream) => stream.status === 200).length, 8);
     assert.equal(attempts.filter((stream) => stream.status === 429).length, 22);

@@ -3,10 +3,12 @@
  * manual steps and two checked ones, and `extraPages` more pages with one manual step each for
  * quota tests), and the live progress stream read as an EventSource does.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { makeSiteDir, testLabId } from './server.ts';
+import { after, before } from 'node:test';
+import { LearnerClient } from './learner.ts';
+import { makeSiteDir, startTestServer, testLabId, type TestServer } from './server.ts';
 
 export const tutorialPage = '/tp/demo/';
 export const manualSteps = ['show-dir', 'list-files'];
@@ -15,6 +17,35 @@ export const checkedSteps = ['made-dir', 'always-ok'];
 function writePage(siteDir: string, path: string, html: string): void {
   mkdirSync(join(siteDir, path), { recursive: true });
   writeFileSync(join(siteDir, path, 'index.html'), html);
+}
+
+/**
+ * A real server on that site for the calling test file: started before its tests, removed with
+ * its data after them. `newLearner` is a learner with a cookie (GET /api/me done).
+ */
+export function progressServer(extraPages = 0): { readonly server: TestServer; newLearner(): Promise<LearnerClient> } {
+  let server: TestServer | undefined;
+  let siteDir = '';
+  before(async () => {
+    siteDir = makeProgressSite(extraPages);
+    server = await startTestServer({ config: { siteDir } });
+  });
+  after(async () => {
+    await server?.cleanup();
+    if (server) rmSync(server.config.dataDir, { recursive: true, force: true });
+    rmSync(siteDir, { recursive: true, force: true });
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('progressServer: the server starts in before()');
+      return server;
+    },
+    async newLearner() {
+      const client = new LearnerClient(this.server.url);
+      await client.me();
+      return client;
+    },
+  };
 }
 
 export function makeProgressSite(extraPages = 0): string {

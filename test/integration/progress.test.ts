@@ -5,34 +5,16 @@
  * devices within a second.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { startTestServer, testLabId, type TestServer } from '../helpers/server.ts';
+import { testLabId } from '../helpers/server.ts';
 import { LearnerClient, inLabOk } from '../helpers/learner.ts';
-import { makeProgressSite, openProgressStream, tutorialPage, type ProgressStream } from '../helpers/progress.ts';
+import { openProgressStream, progressServer, tutorialPage, type ProgressStream } from '../helpers/progress.ts';
 
-let server: TestServer;
-let siteDir: string;
-
-before(async () => {
-  siteDir = makeProgressSite();
-  server = await startTestServer({ config: { siteDir } });
-});
-
-after(async () => {
-  await server?.cleanup();
-  if (server) rmSync(server.config.dataDir, { recursive: true, force: true });
-  rmSync(siteDir, { recursive: true, force: true });
-});
-
-async function newLearner(): Promise<LearnerClient> {
-  const client = new LearnerClient(server.url);
-  await client.me();
-  return client;
-}
+const fixture = progressServer();
+const newLearner = () => fixture.newLearner();
 
 test('GET /api/progress without a learner: nothing, and no learner is created for it', async () => {
-  const visitor = new LearnerClient(server.url);
+  const visitor = new LearnerClient(fixture.server.url);
   const page = await visitor.api(`/api/progress?page=${encodeURIComponent(tutorialPage)}`);
   assert.equal(page.status, 200);
   assert.deepEqual(page.body, { learner: false, page: tutorialPage, steps: [] });
@@ -47,7 +29,7 @@ test('PUT a manual step, then un-tick it; GET the page and every page; the store
   assert.equal(put.status, 200, put.text);
   assert.deepEqual(put.body, { learner: true, page: tutorialPage, steps: ['show-dir'] });
 
-  const otherDevice = new LearnerClient(server.url, learner.cookie);
+  const otherDevice = new LearnerClient(fixture.server.url, learner.cookie);
   assert.deepEqual((await otherDevice.api(`/api/progress?page=${encodeURIComponent(tutorialPage)}`)).body.steps, ['show-dir']);
   assert.deepEqual((await otherDevice.api('/api/progress')).body.pages, { [tutorialPage]: ['show-dir'] });
 
@@ -68,7 +50,7 @@ test('POST merges what a browser held: its ticks and explicit un-ticks of manual
 });
 
 test('a first merge from a browser with no cookie yet creates the learner and keeps its steps', async () => {
-  const browser = new LearnerClient(server.url);
+  const browser = new LearnerClient(fixture.server.url);
   const merged = await browser.api('/api/progress', { method: 'POST', body: { page: tutorialPage, steps: { 'show-dir': true } } });
   assert.equal(merged.status, 200, merged.text);
   assert.ok(merged.setCookie, 'a learner cookie');
@@ -102,8 +84,8 @@ test('bad input is refused in the caller\'s language: page keys, step ids, unkno
 test('a step ticked on one device reaches the other device\'s stream within a second; other learners hear nothing', async () => {
   const learner = await newLearner();
   const stranger = await newLearner();
-  const other = await openProgressStream(server.port, learner.cookie);
-  const theirs = await openProgressStream(server.port, stranger.cookie);
+  const other = await openProgressStream(fixture.server.port, learner.cookie);
+  const theirs = await openProgressStream(fixture.server.port, stranger.cookie);
   try {
     assert.equal(other.status, 200);
     const started = performance.now();
@@ -120,9 +102,9 @@ test('a step ticked on one device reaches the other device\'s stream within a se
 });
 
 test('the stream needs a learner; eight at once per learner, the ninth refused (429, localized) until one closes', async () => {
-  assert.equal((await openProgressStream(server.port, undefined)).status, 401);
+  assert.equal((await openProgressStream(fixture.server.port, undefined)).status, 401);
   const learner = await newLearner();
-  const streams = await Promise.all(Array.from({ length: 8 }, () => openProgressStream(server.port, learner.cookie)));
+  const streams = await Promise.all(Array.from({ length: 8 }, () => openProgressStream(fixture.server.port, learner.cookie)));
   try {
     assert.deepEqual(streams.map((stream) => stream.status), Array(8).fill(200));
     const ninth = await learner.api('/api/progress/events', { lang: 'fr' });
@@ -134,7 +116,7 @@ test('the stream needs a learner; eight at once per learner, the ninth refused (
     for (let i = 0; i < 50 && again?.status !== 200; i += 1) {
       again?.close();
       await new Promise((resolve) => setTimeout(resolve, 20));
-      again = await openProgressStream(server.port, learner.cookie);
+      again = await openProgressStream(fixture.server.port, learner.cookie);
     }
     assert.equal(again?.status, 200);
     streams.push(again!);
@@ -145,14 +127,14 @@ test('the stream needs a learner; eight at once per learner, the ninth refused (
 
 test('a check passing in the real lab ticks its step on the server, for every device of the learner (stream), and only that step', async () => {
   const learner = await newLearner();
-  const stream = await openProgressStream(server.port, learner.cookie);
+  const stream = await openProgressStream(fixture.server.port, learner.cookie);
   const lab = await learner.launch(testLabId);
   try {
     const failing = await learner.api(`/api/labs/${lab.id}/checks/made-dir`, { method: 'POST', token: lab.token });
     assert.equal(failing.body.ok, false);
     assert.deepEqual((await learner.api(`/api/progress?page=${encodeURIComponent(tutorialPage)}`)).body.steps, []);
 
-    await inLabOk(server, lab.id, 'mkdir -p ~/work/mon-dossier');
+    await inLabOk(fixture.server, lab.id, 'mkdir -p ~/work/mon-dossier');
     const passing = await learner.api(`/api/labs/${lab.id}/checks/made-dir`, { method: 'POST', token: lab.token });
     assert.equal(passing.body.ok, true, passing.text);
     assert.deepEqual(await stream.next((event) => event.step === 'made-dir', 1000), { page: tutorialPage, step: 'made-dir', done: true });
