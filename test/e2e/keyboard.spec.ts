@@ -5,7 +5,14 @@
  */
 import { test, expect, type Page } from '@playwright/test';
 import fr from '../../i18n/fr.json' with { type: 'json' };
+import en from '../../i18n/en.json' with { type: 'json' };
 import { screenOf, terminalOf } from './lib/dock.ts';
+
+/** Each page's own example names (labs/terminal-basics/lab.yaml). */
+const runs = [
+  { language: 'fr', strings: fr, folder: 'mon-dossier', nested: { dir: 'donnees', file: 'brut.csv' } },
+  { language: 'en', strings: en, folder: 'my-folder', nested: { dir: 'data', file: 'raw.csv' } },
+] as const;
 
 /** Presses Tab (or Shift+Tab) until `matches` holds for the focused element (perhaps already); fails after `max`. */
 async function tabUntil(page: Page, matches: (element: Element) => boolean, max = 80, key = 'Tab'): Promise<void> {
@@ -47,50 +54,52 @@ async function tickStep(page: Page, id: string): Promise<void> {
   await page.keyboard.press('Control+Backquote');
 }
 
-async function checkStep(page: Page, id: string): Promise<void> {
+async function checkStep(page: Page, strings: typeof fr, id: string): Promise<void> {
   expect(await toCurrentStep(page)).toBe(id);
   await page.keyboard.press('Tab');
   expect(await page.evaluate(() => document.activeElement?.closest('atelier-check')?.getAttribute('data-check'))).toBe(id);
   await page.keyboard.press('Enter');
-  await expect(page.locator(`li[data-step="${id}"] .atelier-check__result`)).toHaveText(fr.steps.passed, { timeout: 15_000 });
+  await expect(page.locator(`li[data-step="${id}"] .atelier-check__result`)).toHaveText(strings.steps.passed, { timeout: 15_000 });
   await page.keyboard.press('Control+Backquote');
   expect(await page.evaluate(() => document.activeElement?.closest('#atelier-dock .xterm') !== null)).toBe(true);
 }
 
-test('fr: the first tutorial with the keyboard alone', async ({ page }) => {
-  test.setTimeout(120_000);
-  await page.goto('/fr/tp/terminal/');
-  await tabUntil(page, (element) => element.matches('atelier-launch button[data-action="launch"]'));
-  await page.keyboard.press('Enter');
-  await terminalOf(page);
-  // A launch the learner asked for moves the keyboard into the terminal.
-  await expect.poll(() => page.evaluate(() => document.activeElement?.closest('#atelier-dock .xterm') !== null)).toBe(true);
+for (const { language, strings, folder, nested } of runs) {
+  test(`${language}: the first tutorial with the keyboard alone`, async ({ page }) => {
+    test.setTimeout(120_000);
+    await page.goto(`/${language}/tp/terminal/`);
+    await tabUntil(page, (element) => element.matches('atelier-launch button[data-action="launch"]'));
+    await page.keyboard.press('Enter');
+    await terminalOf(page);
+    // A launch the learner asked for moves the keyboard into the terminal.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('#atelier-dock .xterm') !== null)).toBe(true);
 
-  await typeInTerminal(page, 'pwd');
-  await tickStep(page, 'show-dir');
-  await typeInTerminal(page, 'ls');
-  await tickStep(page, 'list-files');
-  await typeInTerminal(page, 'ls -a');
-  await tickStep(page, 'list-hidden');
-  await typeInTerminal(page, 'mkdir mon-dossier');
-  await checkStep(page, 'made-dir');
-  await typeInTerminal(page, 'cd mon-dossier && pwd');
-  await tickStep(page, 'enter-dir');
-  await typeInTerminal(page, 'touch notes.txt');
-  await checkStep(page, 'made-file');
-  await typeInTerminal(page, 'rm notes.txt');
-  await checkStep(page, 'removed-file');
-  await typeInTerminal(page, 'cd .. && ls');
-  await checkStep(page, 'back-home');
-  await typeInTerminal(page, 'cd ~ && pwd && cd ~/work');
-  await tickStep(page, 'home-and-back');
-  await typeInTerminal(page, 'mkdir -p mon-dossier/donnees && touch mon-dossier/donnees/brut.csv');
-  await checkStep(page, 'made-nested');
-  await tickStep(page, 'workspace-ephemeral');
-  await expect(page.locator('li[data-step] input[type="checkbox"]:not(:checked)')).toHaveCount(0);
+    await typeInTerminal(page, 'pwd');
+    await tickStep(page, 'show-dir');
+    await typeInTerminal(page, 'ls');
+    await tickStep(page, 'list-files');
+    await typeInTerminal(page, 'ls -a');
+    await tickStep(page, 'list-hidden');
+    await typeInTerminal(page, `mkdir ${folder}`);
+    await checkStep(page, strings, 'made-dir');
+    await typeInTerminal(page, `cd ${folder} && pwd`);
+    await tickStep(page, 'enter-dir');
+    await typeInTerminal(page, 'touch notes.txt');
+    await checkStep(page, strings, 'made-file');
+    await typeInTerminal(page, 'rm notes.txt');
+    await checkStep(page, strings, 'removed-file');
+    await typeInTerminal(page, 'cd .. && ls');
+    await checkStep(page, strings, 'back-home');
+    await typeInTerminal(page, 'cd ~ && pwd && cd ~/work');
+    await tickStep(page, 'home-and-back');
+    await typeInTerminal(page, `mkdir -p ${folder}/${nested.dir} && touch ${folder}/${nested.dir}/${nested.file}`);
+    await checkStep(page, strings, 'made-nested');
+    await tickStep(page, 'workspace-ephemeral');
+    await expect(page.locator('li[data-step] input[type="checkbox"]:not(:checked)')).toHaveCount(0);
 
-  // After a reload the lab comes back in the dock, but the keyboard stays where the page starts.
-  await page.reload();
-  await terminalOf(page);
-  expect(await page.evaluate(() => document.activeElement === document.body)).toBe(true);
-});
+    // After a reload the lab comes back in the dock, but the keyboard stays where the page starts.
+    await page.reload();
+    await terminalOf(page);
+    expect(await page.evaluate(() => document.activeElement === document.body)).toBe(true);
+  });
+}
