@@ -15,7 +15,7 @@
  *   POST   /api/labs/:id/extend       → 200 view (expiresAt pushed by one step, within
  *            maxExpiresAt) | 409 extend_limit | 409 lab_not_started (queued)
  *   DELETE /api/labs/:id              → 204 (queued labs too: they leave the queue)
- * view = { id, lab, status: queued|starting|running, createdAt, expiresAt, maxExpiresAt,
+ * view = { id, lab, title: { fr, en }, status: queued|starting|running, createdAt, expiresAt, maxExpiresAt,
  *          idleExpiresAt, position?, estimatedWaitSeconds?, slow, startDurationMs, limits,
  *          configured, progress: [{ step, percent }] }
  * A lab belongs to the learner: every page of theirs that names it gets the same lab.

@@ -70,6 +70,8 @@ export interface Session {
 export interface SessionView {
   id: string;
   lab: string;
+  /** The lab's title in each language, for pages that show a lab they did not launch (the dock, My services). */
+  title: LabDefinition['title'];
   status: LabStatus;
   createdAt: string;
   /** Hard expiry (provisional while queued). */
@@ -781,6 +783,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     return {
       id: session.id,
       lab: session.labId,
+      title: { ...session.lab.title },
       status: session.status,
       createdAt: new Date(session.createdAt).toISOString(),
       expiresAt: new Date(session.expiresAt).toISOString(),

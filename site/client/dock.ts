@@ -128,11 +128,11 @@ class Dock {
   }
 
   /**
-   * On a phone the sheet takes half the screen: on a page with nothing to do in the lab (an
-   * account page) it starts minimized; on a course page it is as the learner left it.
+   * The dock takes half the screen: on a page with nothing to do in the lab (an account page) it
+   * starts minimized; on a course page it is as the learner left it.
    */
   #fitPage(): void {
-    if (!this.#open || !matchMedia('(max-width: 63.99rem)').matches) return;
+    if (!this.#open) return;
     const course = document.querySelector('li[data-step], atelier-launch, atelier-run') !== null;
     this.#collapse(course ? localStorage.getItem(collapsedKey) === '1' : true, course);
   }
@@ -150,14 +150,15 @@ class Dock {
     else localStorage.removeItem(collapsedKey);
   }
 
-  /** The lab's title as the page's card names it, in the page's language, when the page has that card. */
+  /** The lab's title in the page's language (the server gives both). */
   #syncTitle(): void {
     const open = this.#open;
     if (!open) return;
-    const title = document.querySelector(`atelier-launch[data-lab="${CSS.escape(open.docked.lab)}"]`)?.getAttribute('aria-label');
-    if (!title || title === open.docked.title) return;
-    open.docked = { ...open.docked, title };
-    setDockedLab(open.docked);
+    const title = open.view.title?.[document.documentElement.lang] ?? open.docked.title;
+    if (title !== open.docked.title) {
+      open.docked = { ...open.docked, title };
+      setDockedLab(open.docked);
+    }
     this.#title.textContent = title;
   }
 

@@ -3,6 +3,7 @@ import type { LabSession } from './lab-session.ts';
 import type { LabView } from './lab-note.ts';
 
 export interface LabStatus extends LabSession, LabView {
+  title: Record<string, string>;
   status: 'queued' | 'starting' | 'running' | 'stopped' | 'failed';
   progress: { step: string; percent: number }[];
   position?: number;

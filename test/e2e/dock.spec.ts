@@ -138,3 +138,23 @@ test('on a phone the dock is a bottom sheet: minimized on a page with nothing to
   await terminalOf(page);
   await deleteLab(page, en.launch);
 });
+
+test('on a wide screen the dock minimizes to a corner bar on account pages, the page whole again, and names the lab in the page’s language', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto('/en/tp/terminal/');
+  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
+  await terminalOf(page);
+  await page.goto('/fr/services/');
+  await expect(dockOf(page).getByRole('button', { name: fr.dock.expand })).toBeVisible({ timeout: 15_000 });
+  // The French title, though the lab was launched from the English page.
+  await expect(dockOf(page).locator('.atelier-dock__title')).toHaveText('Premiers pas dans le terminal');
+  const main = await page.locator('.main-frame').boundingBox();
+  expect(main!.width).toBeGreaterThan(1200);
+  await dockOf(page).getByRole('button', { name: fr.dock.expand }).click();
+  await terminalOf(page);
+  expect((await page.locator('.main-frame').boundingBox())!.width).toBeLessThan(700);
+  // Deleted from the dock on a page without its card.
+  page.once('dialog', (dialog) => void dialog.accept());
+  await dockOf(page).getByRole('button', { name: fr.launch.delete }).click();
+  await expect(dockOf(page)).toBeHidden();
+});
