@@ -137,7 +137,8 @@ test('SIGKILL leaves no sandbox behind; the next server reaps leftovers before l
   assert.equal(lab.status, 'running');
   const before = labProcesses();
   assert.ok(before.length >= 2, `the lab's sandbox processes: ${JSON.stringify(before)}`);
-  assert.ok(first.logs.some((line) => line.msg === 'lab started' && line.session === lab.id && line.learner === learnerId && typeof line.durationMs === 'number'));
+  // The log line comes through the child's stdout pipe, which may trail the HTTP answer a little.
+  await waitFor('the "lab started" log line', () => first.logs.some((line) => line.msg === 'lab started' && line.session === lab.id && line.learner === learnerId && typeof line.durationMs === 'number'), 3_000);
 
   first.child.kill('SIGKILL');
   assert.equal(await first.exited, null, 'killed by a signal');
