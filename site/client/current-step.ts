@@ -2,6 +2,8 @@
  * The page's current step: the first one not done yet. It carries aria-current="step", the skip
  * link at the top of the page jumps to it, and the dock names it.
  */
+import { stepBox } from './step-box.ts';
+
 export interface CurrentStep {
   element: HTMLElement;
   id: string;
@@ -11,7 +13,7 @@ export interface CurrentStep {
 }
 
 function isDone(item: HTMLElement): boolean {
-  return item.querySelector<HTMLInputElement>(':scope > input[type="checkbox"], :scope > p > input[type="checkbox"]')?.checked ?? false;
+  return stepBox(item)?.checked ?? false;
 }
 
 /** The item's own words, without its Check button, result or nested lists. */

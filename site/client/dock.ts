@@ -162,10 +162,6 @@ class Dock {
     this.#title.textContent = title;
   }
 
-  get lab(): string | undefined {
-    return this.#open?.session.lab;
-  }
-
   /** Shows `session`'s lab here, replacing whatever lab was docked (that one keeps running). */
   async show(session: LabSession, view: LabStatus, meta: DockedLab, focus: boolean): Promise<void> {
     if (this.#open?.session.id === session.id) {

@@ -11,6 +11,8 @@
  *   ~13 KB before any launch), open only while the page is visible; when it comes back, a sync.
  * Changes from elsewhere tick the page's checkboxes and are announced as `atelier:progress`.
  */
+import { stepBox } from './step-box.ts';
+
 const prefix = 'atelier:progress:v1:';
 const pendingPrefix = 'atelier:progress:pending:v1:';
 
@@ -62,7 +64,7 @@ function show(change: ProgressChange): void {
   // Tabs share localStorage: another tab may have recorded it already, this page still shows the old state.
   const recorded = record(change.page, change.step, change.done);
   if (change.page !== currentPage()) return;
-  const box = item(change.step)?.querySelector<HTMLInputElement>(':scope > input[type="checkbox"], :scope > p > input[type="checkbox"]');
+  const box = stepBox(item(change.step));
   if (!recorded && (!box || box.checked === change.done)) return;
   if (box) box.checked = change.done;
   document.dispatchEvent(new CustomEvent('atelier:progress', { detail: { step: change.step, done: change.done } }));

@@ -2,15 +2,12 @@ import { api } from './api.ts';
 import { pageLab, storedSession, typeIntoTerminal } from './lab-session.ts';
 import { isDone, setDone } from './progress.ts';
 import { currentStep } from './current-step.ts';
+import { stepBox } from './step-box.ts';
 import { t } from './strings.ts';
 
 interface CheckResult {
   ok: boolean;
   message: string;
-}
-
-function stepBox(item: Element | null): HTMLInputElement | null {
-  return item?.querySelector<HTMLInputElement>(':scope > input[type="checkbox"], :scope > p > input[type="checkbox"]') ?? null;
 }
 
 /**

@@ -6,15 +6,14 @@
 import { test, expect } from '@playwright/test';
 import en from '../../i18n/en.json' with { type: 'json' };
 import fr from '../../i18n/fr.json' with { type: 'json' };
-import { deleteLab, dockOf, screenOf, terminalOf } from './lib/dock.ts';
+import { deleteLab, dockOf, launchHere, screenOf, terminalOf } from './lib/dock.ts';
 
 test('the lab stays open and connected while the learner moves between pages', async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
   const sockets: string[] = [];
   page.on('websocket', (socket) => sockets.push(socket.url()));
   await page.goto('/en/datalab-tp/launch/');
-  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
-  const terminal = await terminalOf(page);
+  const terminal = await launchHere(page, en.launch.button);
   await terminal.click();
   await page.keyboard.type('echo before-navigation\n');
   await expect(screenOf(page)).toContainText('before-navigation');
@@ -65,8 +64,7 @@ test('a dropped connection is shown, typing is refused, and the dock says when i
   // socket.io falls back to long-polling: that path is cut too while "offline".
   await page.route(/\/socket\.io\/.*transport=polling/, (route) => (offline ? route.abort() : route.continue()));
   await page.goto('/en/tp/terminal/');
-  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
-  const terminal = await terminalOf(page);
+  const terminal = await launchHere(page, en.launch.button);
   await terminal.click();
 
   offline = true;
@@ -87,8 +85,7 @@ test('a dropped connection is shown, typing is refused, and the dock says when i
 
 test('launching another lab swaps the dock to it, and the old lab’s goodbye is not read as a dropped connection', async ({ page }) => {
   await page.goto('/en/datalab-tp/launch/');
-  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
-  await terminalOf(page);
+  await launchHere(page, en.launch.button);
   await page.goto('/en/tp/terminal/');
   // The docked lab comes back on this page too, then the page's own lab replaces it.
   await expect(dockOf(page).locator('.atelier-dock__title')).toHaveText(/Datalab/);
@@ -104,8 +101,7 @@ test('launching another lab swaps the dock to it, and the old lab’s goodbye is
 
 test('the dock speaks the page’s language after a switch, with the lab’s title in that language', async ({ page }) => {
   await page.goto('/en/tp/terminal/');
-  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
-  await terminalOf(page);
+  await launchHere(page, en.launch.button);
   await expect(dockOf(page).getByRole('button', { name: en.launch.delete })).toBeVisible();
   // The French version of the page, reached by a link (client-side navigation).
   await page.evaluate(() => {
@@ -125,8 +121,7 @@ test('the dock speaks the page’s language after a switch, with the lab’s tit
 test('on a phone the dock is a bottom sheet: minimized on a page with nothing to do in the lab, as left on a course page', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto('/en/tp/terminal/');
-  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
-  await terminalOf(page);
+  await launchHere(page, en.launch.button);
   const sheet = await dockOf(page).boundingBox();
   expect(sheet!.y).toBeGreaterThan(300);
   expect(sheet!.width).toBe(390);
@@ -142,8 +137,7 @@ test('on a phone the dock is a bottom sheet: minimized on a page with nothing to
 test('on a wide screen the dock minimizes to a corner bar on account pages, the page whole again, and names the lab in the page’s language', async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto('/en/tp/terminal/');
-  await page.locator('atelier-launch').getByRole('button', { name: en.launch.button, exact: true }).click();
-  await terminalOf(page);
+  await launchHere(page, en.launch.button);
   await page.goto('/fr/services/');
   await expect(dockOf(page).getByRole('button', { name: fr.dock.expand })).toBeVisible({ timeout: 15_000 });
   // The French title, though the lab was launched from the English page.

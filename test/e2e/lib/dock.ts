@@ -25,3 +25,9 @@ export async function deleteLab(page: Page, labels: { delete: string; deleted: s
   await expect(dockOf(page)).toBeHidden();
   await expect(page.locator('atelier-launch .atelier-launch__status')).toContainText(labels.deleted);
 }
+
+/** Presses the page's Launch button (`label`: its text in the page's language) and waits for the dock's prompt. */
+export async function launchHere(page: Page, label: string): Promise<Locator> {
+  await page.locator('atelier-launch').getByRole('button', { name: label, exact: true }).click();
+  return terminalOf(page);
+}
