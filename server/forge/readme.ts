@@ -13,6 +13,8 @@ export const readmeMaxBytes = 64 * 1024;
 export const readmeRenderMs = 3_000;
 /** Renders waiting at most; beyond, a README is shown as plain text. */
 const maxWaiting = 32;
+/** Rendered READMEs kept, by git blob id: the same content renders the same, whoever views it. */
+const maxCached = 200;
 
 /** Names GitHub shows as a folder's README, in its order of preference. */
 const readmeNames = [/^readme\.md$/i, /^readme\.markdown$/i, /^readme$/i, /^readme\.txt$/i];
@@ -38,14 +40,26 @@ export class ReadmeRenderer {
   #queue: Job[] = [];
   #current: { job: Job; timer: NodeJS.Timeout } | undefined;
   #next = 0;
+  /** Every visit of a repository asks for its README again: a blob already rendered is not. */
+  readonly #rendered = new Map<string, string>();
 
-  /** Sanitized HTML of `markdown`, or undefined when it could not be rendered in time. */
-  render(markdown: string): Promise<string | undefined> {
-    if (this.#queue.length >= maxWaiting) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
+  /**
+   * Sanitized HTML of `markdown`, or undefined when it could not be rendered in time. `blob`,
+   * the git object id of its content, lets a second view of the same README skip the worker.
+   */
+  async render(markdown: string, blob?: string): Promise<string | undefined> {
+    const known = blob === undefined ? undefined : this.#rendered.get(blob);
+    if (known !== undefined) return known;
+    if (this.#queue.length >= maxWaiting) return undefined;
+    const html = await new Promise<string | undefined>((resolve) => {
       this.#queue.push({ id: (this.#next += 1), markdown, resolve });
       this.#pump();
     });
+    if (blob !== undefined && html !== undefined) {
+      this.#rendered.set(blob, html);
+      if (this.#rendered.size > maxCached) this.#rendered.delete(this.#rendered.keys().next().value!);
+    }
+    return html;
   }
 
   close(): Promise<number> | undefined {

@@ -74,12 +74,13 @@ export function registerRepoRoutes(
   app.get<Params>('/api/me/repos/:repo/readme', async (request) => {
     const { learnerId, repo, path } = target(request);
     const entries = (await repos.tree(learnerId, repo, 'HEAD', path)) ?? [];
-    const name = findReadme(entries.filter((entry) => entry.type === 'blob').map((entry) => entry.name));
+    const blobs = entries.filter((entry) => entry.type === 'blob');
+    const name = findReadme(blobs.map((entry) => entry.name));
     if (!name) throw new ApiError('not_found');
     const file = await repos.readFile(learnerId, repo, 'HEAD', path ? `${path}/${name}` : name, readmeMaxBytes);
     if (!file || file.binary) throw new ApiError('not_found');
     if (file.truncated) return { path: file.path, size: file.size, tooLong: true, max: readmeMaxBytes };
-    const html = /\.(md|markdown)$/i.test(file.path) ? await readmes.render(file.content ?? '') : undefined;
+    const html = /\.(md|markdown)$/i.test(file.path) ? await readmes.render(file.content ?? '', blobs.find((entry) => entry.name === name)?.oid) : undefined;
     // Plain text (a README.txt, or one that could not be rendered): the page shows it as text.
     return html === undefined ? { path: file.path, text: file.content ?? '' } : { path: file.path, html };
   });
