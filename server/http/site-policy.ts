@@ -8,7 +8,8 @@
  * that comes after the first of them and cannot say frame-ancestors.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { builtPages } from '../built-site.ts';
 import { join } from 'node:path';
 
 const fixed = ["default-src 'self'", "style-src 'self' 'unsafe-inline'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"];
@@ -44,8 +45,7 @@ export function inlineScripts(html: string): string[] {
  */
 export function sitePolicy(siteDir: string, mediaOrigins: string[] = []): string {
   const hashes = new Set<string>();
-  const pages = existsSync(siteDir) ? readdirSync(siteDir, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.html')) : [];
-  for (const page of pages) {
+  for (const page of builtPages(siteDir)) {
     for (const script of inlineScripts(readFileSync(join(siteDir, page), 'utf8'))) {
       hashes.add(`'sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}'`);
     }

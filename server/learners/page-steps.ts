@@ -6,7 +6,8 @@
  * server alone ticks the checked ones. The pages are the build's own output, so a scan of the
  * `<li data-step>` tags is all it takes.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { builtPages } from '../built-site.ts';
 import { join } from 'node:path';
 
 export interface PageStepsEntry {
@@ -54,8 +55,7 @@ export function stepsOf(html: string): PageStepsEntry {
 /** Every page of the site under `siteDir` that has steps (none when the site is not built). */
 export function readPageSteps(siteDir: string): PageSteps {
   const pages = new Map<string, PageStepsEntry>();
-  const files = existsSync(siteDir) ? readdirSync(siteDir, { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.html')) : [];
-  for (const file of files) {
+  for (const file of builtPages(siteDir)) {
     const key = pageKeyOf(file);
     if (key === undefined) continue;
     const entry = stepsOf(readFileSync(join(siteDir, file), 'utf8'));
