@@ -11,6 +11,7 @@ import { gitPushedExpected, runGitPushedCheck } from './git-pushed.ts';
 import { gitClonedExpected, runGitClonedCheck } from './git-cloned.ts';
 import { runS3ObjectCheck, s3ObjectExpected } from './s3-object.ts';
 import { envExpected, runEnvCheck } from './env.ts';
+import { notebookExpected, runNotebookCheck } from './notebook.ts';
 import { unmetRequirement } from './requires.ts';
 import { CheckTimeout, type CheckContext, type CheckResult, type Observation } from './types.ts';
 import { checkResults } from '../metrics.ts';
@@ -19,6 +20,7 @@ export { labInstance, type CheckContext, type CheckResult, type LearnerEvidence 
 export { resolveLabPath, typeFromMode, fileExpected, nameAndFolder } from './file.ts';
 export { shellExpected } from './shell.ts';
 export { repositoryUrl } from './git-cloned.ts';
+export { describeScan, parseScan, notebookExpected } from './notebook.ts';
 
 /** Default upper bound for one check's commands (ms). */
 export const defaultCheckTimeout = 10_000;
@@ -38,6 +40,7 @@ const kinds: Kinds = {
   'git.cloned': { run: runGitClonedCheck, expected: gitClonedExpected },
   's3.object': { run: runS3ObjectCheck, expected: s3ObjectExpected },
   env: { run: runEnvCheck, expected: envExpected },
+  notebook: { run: runNotebookCheck, expected: notebookExpected },
 };
 
 /** The entry of the check's own kind (TypeScript cannot pair the union with the mapped type by itself). */

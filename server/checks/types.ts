@@ -49,11 +49,13 @@ export interface LabInstance {
   instance: string;
   /** The secret group chosen at launch, if any. */
   secrets?: string;
+  /** The lab definition's workspace, inside the lab (where notebook checks look). */
+  workspace: string;
 }
 
 /** The instance a lab session is (the session's shape, not its module: checks sit below labs/). */
-export function labInstance(session: { id: string; labId: string; configured: { secrets?: string } }): LabInstance {
-  return { id: session.labId, instance: session.id, ...(session.configured.secrets ? { secrets: session.configured.secrets } : {}) };
+export function labInstance(session: { id: string; labId: string; configured: { secrets?: string }; lab: { workspace: string } }): LabInstance {
+  return { id: session.labId, instance: session.id, workspace: session.lab.workspace, ...(session.configured.secrets ? { secrets: session.configured.secrets } : {}) };
 }
 
 export interface CheckContext {
@@ -99,13 +101,13 @@ export class CheckTimeout extends Error {
 }
 
 /** driver.exec with a deadline of our own, whatever the driver does with timeoutMs. */
-export async function execWithin(context: CheckContext, argv: string[]) {
+export async function execWithin(context: CheckContext, argv: string[], stdin?: string) {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CheckTimeout()), context.timeoutMs + 2_000);
   });
   try {
-    return await Promise.race([context.driver.exec(context.handle, argv, { timeoutMs: context.timeoutMs }), deadline]);
+    return await Promise.race([context.driver.exec(context.handle, argv, { timeoutMs: context.timeoutMs, ...(stdin !== undefined ? { stdin } : {}) }), deadline]);
   } finally {
     clearTimeout(timer);
   }

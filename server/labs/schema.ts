@@ -129,6 +129,39 @@ export const s3ObjectCheck = z
   })
   .strict();
 
+/** A regular expression matched inside the lab by its Python (`re`): keep to what Python and JavaScript share. */
+const cellPattern = z
+  .string()
+  .min(1)
+  .max(1000)
+  .refine((pattern) => {
+    try {
+      new RegExp(pattern, 'm');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'expected a regular expression');
+
+/**
+ * A notebook has an executed code cell (execution_count set) whose source matches `source` and,
+ * with `output`, one of whose outputs matches it too (stream text, text/plain results and
+ * displays, errors as `Name: value`). Without `path`, any notebook of the lab's workspace counts.
+ * The notebook is the learner's and may be huge or hostile: it is read and matched inside the
+ * lab, never parsed by the server (server/checks/notebook.ts).
+ */
+export const notebookCheck = z
+  .object({
+    kind: z.literal('notebook'),
+    path: perLanguage(labPath.regex(/\.ipynb$/, 'expected the path of a .ipynb notebook')).optional(),
+    source: cellPattern,
+    output: cellPattern.optional(),
+    /** What the awaited cell does, completing "none …" / « aucune ne … » in the failure sentence ("reads a CSV from s3://"). */
+    cell: localized.optional(),
+    ...checkBase,
+  })
+  .strict();
+
 /** Variables the platform injects from the learner's account, by the name labs receive. */
 export const accountVariables = ['GIT_USER_NAME', 'GIT_USER_MAIL', 'GIT_PERSONAL_ACCESS_TOKEN'] as const;
 
@@ -147,7 +180,7 @@ export const envCheck = z
   .strict()
   .refine((check) => check.account.length > 0 || check.secret !== undefined, 'expected account variables or a secret');
 
-export const checkDefinition = z.discriminatedUnion('kind', [fileCheck, shellCheck, gitPushedCheck, gitClonedCheck, s3ObjectCheck, envCheck]);
+export const checkDefinition = z.discriminatedUnion('kind', [fileCheck, shellCheck, gitPushedCheck, gitClonedCheck, s3ObjectCheck, envCheck, notebookCheck]);
 
 /** What the platform provides around the shell, like a datalab service's configuration. */
 export const labServices = z
@@ -178,6 +211,24 @@ export const resources = z
   })
   .strict();
 
+/** What the learner can choose at launch, as in the datalab's catalogue (server/services/catalog.ts). */
+export const serviceKinds = ['terminal', 'jupyterlab', 'vscode'] as const;
+export type ServiceKind = (typeof serviceKinds)[number];
+
+/** Per service, the lab's resources it needs instead (JupyterLab's kernels want more memory than a shell). */
+const catalogEntry = z
+  .object({
+    resources: z
+      .object({ cpu: z.number().positive().max(64).optional(), memory: byteSize.optional(), disk: byteSize.optional(), pids: z.number().int().min(8).max(4096).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const labCatalog = z
+  .partialRecord(z.enum(serviceKinds), catalogEntry)
+  .refine((catalog) => Object.keys(catalog).length > 0, 'expected at least one service: terminal, jupyterlab or vscode');
+
 export const labDefinition = z
   .object({
     id: checkId,
@@ -192,6 +243,8 @@ export const labDefinition = z
     idle: duration.prefault('30m'),
     env: z.record(envName, z.string()).default({}),
     services: labServices.default({}),
+    /** The services offered at launch, in the order shown; the first is preselected. */
+    catalog: labCatalog.default({ terminal: {} }),
     checks: z.record(checkId, checkDefinition).default({}),
   })
   .strict()
@@ -212,6 +265,7 @@ export type GitPushedCheck = z.output<typeof gitPushedCheck>;
 export type S3ObjectCheck = z.output<typeof s3ObjectCheck>;
 export type GitClonedCheck = z.output<typeof gitClonedCheck>;
 export type EnvCheck = z.output<typeof envCheck>;
+export type NotebookCheck = z.output<typeof notebookCheck>;
 /** The value for the page's language. */
 export function inLanguage(value: PerLanguage, language: Language): string {
   return typeof value === 'string' ? value : value[language];
