@@ -18,6 +18,11 @@ import { routeByOrigin } from './http/origins.ts';
 import { createRepoRawHandler, rawLinkSecret } from './http/repo-raw.ts';
 import { attachAutoChecks } from './learners/auto-checks.ts';
 import { createServer, type Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { AppOrigins } from './services/app-origins.ts';
+import { Handoff } from './services/handoff.ts';
+import { LabServices } from './services/lab-services.ts';
+import { createAppsGateway } from './http/apps.ts';
 import { join } from 'node:path';
 
 export interface StartOptions {
@@ -120,6 +125,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     forgeLimits: config.forge,
     siteDir: config.siteDir,
   });
+  // The labs' services (JupyterLab, VS Code), each on an origin of its own under the apps domain.
+  let appOrigins = new AppOrigins(config.appsOrigin ?? `http://*.apps.localhost:${port}`);
+  const labServices = new LabServices(sessions);
+  const handoff = new Handoff(platform.context.cookieSecret ?? randomBytes(32));
+  let platformOrigin = config.origin ?? `http://localhost:${port}`;
+  const apps = createAppsGateway({
+    sessions,
+    services: labServices,
+    origins: () => appOrigins,
+    handoff,
+    platformOrigin: () => platformOrigin,
+    trustProxy: config.trustProxy,
+    onError: (error, context) => app?.log.warn({ err: error }, context),
+  });
   let terminals: TerminalServer | undefined;
   const connectionLimits: ConnectionLimits = {
     ...config.connections,
@@ -136,13 +155,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     routes: options.routes,
     learners: platform,
     contentOrigin: () => contentOrigin,
+    labServices: { services: labServices, origins: () => appOrigins, handoff },
     // The forge and S3 share the port but not fastify: their bodies are streams for git and
     // for the object store, and fastify's parsers must never read them.
     // Learner bytes (S3) have an origin of their own, told apart by Host on this same port.
     serverFactory: (handler) => {
       const raw = createRepoRawHandler(rawLinkSecret(platform.context.cookieSecret), platform.repos);
       const route = routeByOrigin({ contentOrigin: () => contentOrigin, trustProxy: config.trustProxy, s3: platform.s3, raw, platform: platform.dispatch });
-      return createServer(serverOptions(connectionLimits), (req, res) => route(req, res) || handler(req, res)) as Server;
+      return createServer(serverOptions(connectionLimits), (req, res) => apps.http(req, res) || route(req, res) || handler(req, res)) as Server;
     },
   });
   const fastify = app;
@@ -152,6 +172,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onError: (error, context) => fastify.log.error({ err: error }, context),
   });
   terminals = attached;
+  // Service origins' WebSockets (notebook kernels, VS Code) go to the apps gateway before
+  // socket.io, which would otherwise end any upgrade that is not its own.
+  const upgradeListeners = fastify.server.listeners('upgrade') as Array<(...args: unknown[]) => void>;
+  fastify.server.removeAllListeners('upgrade');
+  fastify.server.on('upgrade', (req, socket, head) => {
+    if (apps.upgrade(req, socket, head)) return;
+    for (const listener of upgradeListeners) listener.call(fastify.server, req, socket, head);
+  });
   attachAutoChecks(
     attached.io as unknown as Parameters<typeof attachAutoChecks>[0],
     sessions,
@@ -170,6 +198,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const address = fastify.server.address();
   port = typeof address === 'object' && address ? address.port : config.port;
   if (config.s3Origin === undefined) contentOrigin = `http://s3.localhost:${port}`;
+  if (config.appsOrigin === undefined) appOrigins = new AppOrigins(`http://*.apps.localhost:${port}`);
+  if (config.origin === undefined) platformOrigin = `http://localhost:${port}`;
   const gateway = await listenGateway(gatewaySocket, platform);
   gatewayReady = true;
 
@@ -177,6 +207,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await sessions.stopAll();
+      labServices.close();
+      apps.close();
       if (ownDriver) await (driver as Driver & { close?: () => Promise<void> }).close?.();
       await attached.close();
       await fastify.close();

@@ -72,6 +72,10 @@ const environment = z.object({
    * from the site's own origin. Unset: http://s3.localhost:<PORT> (browsers resolve *.localhost).
    */
   ATELIER_S3_ORIGIN: z.string().regex(s3EndpointPattern, 'expected http(s)://host[:port]').optional(),
+  /** The platform's public origin (the only page that may frame a lab's service); default http://localhost:<port>. */
+  ATELIER_ORIGIN: z.string().regex(s3EndpointPattern, 'expected http(s)://host[:port]').optional(),
+  /** Origins of the labs' services: one host name per lab service under this domain (server/services/app-origins.ts). */
+  ATELIER_APPS_ORIGIN: z.string().regex(/^https?:\/\/\*\.[a-z0-9.-]+(:\d{1,5})?\/?$/, 'expected http(s)://*.domain[:port], e.g. https://*.apps.atelier.example').optional(),
   /** Longest life of a presigned URL, whatever its X-Amz-Expires says (AWS's own cap is 168h). */
   ATELIER_S3_PRESIGN_MAX_EXPIRY: duration.refine((ms) => ms >= 1000 && ms <= 168 * 3600_000, 'must be from 1s to 168h').default(24 * 3600_000),
   /** Anonymous learners unseen this long, with no data and no lab, are deleted (168h: a week). */
@@ -161,6 +165,10 @@ export interface Config {
   s3Limits: S3Limits;
   /** Embedded endpoint's origin, no trailing slash; undefined: http://s3.localhost:<listening port>. */
   s3Origin?: string;
+  /** The platform's public origin; default `http://localhost:<port>`. */
+  origin?: string;
+  /** `http(s)://*.domain[:port]`; default `http://*.apps.localhost:<port>`. */
+  appsOrigin?: string;
   /** Milliseconds: lifetime of learner S3 credentials (embedded store; external: s3.credentialTtl). */
   s3CredentialTtl: number;
   /** Milliseconds: cap on a presigned URL's life. */
@@ -293,6 +301,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentPerLearner: e.ATELIER_S3_MAX_CONCURRENT_PER_LEARNER,
     },
     ...(e.ATELIER_S3_ORIGIN === undefined ? {} : { s3Origin: e.ATELIER_S3_ORIGIN.replace(/\/$/, '') }),
+    ...(e.ATELIER_ORIGIN === undefined ? {} : { origin: e.ATELIER_ORIGIN.replace(/\/$/, '') }),
+    ...(e.ATELIER_APPS_ORIGIN === undefined ? {} : { appsOrigin: e.ATELIER_APPS_ORIGIN.replace(/\/$/, '') }),
     s3CredentialTtl: e.ATELIER_S3_CREDENTIAL_TTL ?? (e.ATELIER_S3_ENDPOINT === undefined ? 24 : 12) * 3600_000,
     s3PresignMaxExpiry: e.ATELIER_S3_PRESIGN_MAX_EXPIRY,
     forge: {

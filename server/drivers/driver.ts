@@ -3,6 +3,7 @@
  * Modelled on JupyterHub's Spawner: nothing outside `drivers/` knows which backend runs.
  */
 import type { IPty } from 'node-pty';
+import type { Socket } from 'node:net';
 
 export interface LabResources {
   /** CPU cores (fractional allowed). */
@@ -76,6 +77,36 @@ export interface TerminalSize {
   rows: number;
 }
 
+/**
+ * A long-running program of the lab that the learner opens in the browser (JupyterLab, VS Code):
+ * run as the lab's user with the lab's limits, listening on a Unix socket inside the lab, never on
+ * a TCP port of the host. The lab server reaches it through Driver.connectService.
+ */
+export interface ServiceSpec {
+  /** Stable name within the lab (`jupyterlab`, `vscode`): one process per name. */
+  name: string;
+  /** What to run inside the lab, in its workspace, without a shell. */
+  argv: string[];
+  /** Added to the lab's environment for this process only (its password). Never logged. */
+  env?: Record<string, string>;
+  /** The Unix socket it listens on, inside the lab (under SERVICE_SOCKET_DIR for the local driver). */
+  socket: string;
+  /** Where its output goes, inside the lab (read back when it fails to start). */
+  log: string;
+}
+
+export type ServiceState = 'stopped' | 'starting' | 'running';
+
+/** What a lab consumes now, against its limits (the dock's Monitoring tab). */
+export interface LabUsage {
+  /** Cores used on average since the previous reading (or since the lab started). */
+  cpu: { used: number; limit: number };
+  /** Bytes of memory in use (page cache included, as the kernel counts it for the limit). */
+  memory: { used: number; limit: number };
+  /** Epoch milliseconds of the reading. */
+  at: number;
+}
+
 export interface Driver {
   readonly name: string;
   /** Provision a lab; resolves once a shell can be attached. Reports progress on the way. */
@@ -88,4 +119,17 @@ export interface Driver {
   stop(handle: LabHandle): Promise<void>;
   /** Labs this backend still runs (to recover or reap after a restart). */
   list(): Promise<LabHandle[]>;
+  /**
+   * Starts the service unless it runs; resolves once its socket accepts connections, rejects with
+   * what its log says when it exits or does not listen within timeoutMs.
+   */
+  startService(handle: LabHandle, spec: ServiceSpec, options?: { timeoutMs?: number }): Promise<void>;
+  /** Whether the service's process runs and its socket accepts connections. */
+  serviceState(handle: LabHandle, name: string): Promise<ServiceState>;
+  /** Stops the service's processes (the lab goes on). Idempotent. */
+  stopService(handle: LabHandle, name: string): Promise<void>;
+  /** A new connection to the running service's socket (the proxy's upstream). */
+  connectService(handle: LabHandle, name: string): Socket;
+  /** CPU and memory in use against the lab's limits; undefined where the backend cannot tell. */
+  usage(handle: LabHandle): Promise<LabUsage | undefined>;
 }

@@ -19,6 +19,7 @@ import { registerMyLabRoutes } from './my-labs.ts';
 import { rawLink, rawLinkSecret } from './repo-raw.ts';
 import { registerCompression } from './compression.ts';
 import { registerProgressRoutes } from './progress.ts';
+import { registerLabServiceRoutes, type LabServiceRoutes } from './lab-services.ts';
 
 /** Request bodies are small JSON documents. */
 export const bodyLimit = 64 * 1024;
@@ -36,6 +37,8 @@ export interface HttpAppOptions {
   serverFactory?: FastifyServerOptions['serverFactory'];
   /** The S3 origin, where raw repository files are linked to. */
   contentOrigin?: () => string;
+  /** Opening the labs' services (JupyterLab, VS Code) on their own origins. */
+  labServices?: Omit<LabServiceRoutes, 'sessions' | 'learners'>;
   /** More routes (learner, forge, storage…), registered after the API's and before the site's. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -82,10 +85,17 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerRepoRoutes(app, store, learners.repos, contentOrigin && ((learnerId, repo, path) => rawLink(contentOrigin(), secret, learnerId, repo, path)));
   }
   registerLabRoutes(app, options.sessions, learners?.context);
+  if (options.labServices) registerLabServiceRoutes(app, { ...options.labServices, sessions: options.sessions, ...(learners ? { learners: learners.context } : {}) });
   registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs, learners: learners?.context });
   registerHealthRoutes(app, { sessions: options.sessions, terminals: options.terminals });
   await options.routes?.(app);
   const storage = learners?.context.storage;
-  await registerSite(app, options.siteDir, (request) => (storage ? [storage.endpointFor(request)] : []));
+  const services = options.labServices;
+  await registerSite(
+    app,
+    options.siteDir,
+    (request) => (storage ? [storage.endpointFor(request)] : []),
+    () => (services ? [services.origins().pattern] : []),
+  );
   return app;
 }

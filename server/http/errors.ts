@@ -36,9 +36,12 @@ export const errorStatus = {
   too_many_progress_streams: 429,
   extend_limit: 409,
   lab_not_started: 409,
+  usage_unavailable: 501,
   queue_full: 503,
   internal: 500,
   lab_failed: 503,
+  unknown_service: 404,
+  service_failed: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -15,6 +15,9 @@
  *   POST   /api/labs/:id/extend       → 200 view (expiresAt pushed by one step, within
  *            maxExpiresAt) | 409 extend_limit | 409 lab_not_started (queued)
  *   DELETE /api/labs/:id              → 204 (queued labs too: they leave the queue)
+ *   GET    /api/labs/:id/usage        → 200 { cpu: { used, limit }, memory: { used, limit }, at }
+ *            (cores; bytes; epoch ms), read at most once a second per lab | 409 lab_not_started
+ *            | 404 lab_gone (another learner's lab too) | 501 usage_unavailable
  * view = { id, lab, title: { fr, en }, status: queued|starting|running, createdAt, expiresAt, maxExpiresAt,
  *          idleExpiresAt, position?, estimatedWaitSeconds?, slow, startDurationMs, limits,
  *          configured, progress: [{ step, percent }] }
@@ -23,7 +26,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Sessions, SessionError, type LaunchOptions, type Session } from '../labs/sessions.ts';
-import { byteSize } from '../labs/schema.ts';
+import { byteSize, serviceKinds } from '../labs/schema.ts';
 import type { LearnerContext } from '../learners/context.ts';
 import { launchOptions, LaunchError } from '../learners/launch.ts';
 import { ApiError, parseWith } from './errors.ts';
@@ -31,12 +34,14 @@ import { authorizeLab } from './auth.ts';
 import { currentLearner, ensureLearner } from './identity.ts';
 import { languageOf } from './language.ts';
 import { secretGroupName } from './me.ts';
+import { UsageReadings } from '../labs/usage-readings.ts';
 
 export const createLabBody = z.object({
   lab: z.string().min(1).max(64),
   secrets: secretGroupName.optional(),
   repository: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
   resources: z.object({ cpu: z.number().positive().max(64).optional(), memory: byteSize.optional() }).strict().optional(),
+  service: z.enum(serviceKinds).optional(),
 });
 
 export const labQuery = z.object({
@@ -89,13 +94,14 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
         // Refuse before the launch's preparations (S3 credentials, seeded repositories).
         sessions.admit(lab.id, request.ip, learnerId);
         try {
-          const { secrets, repository, resources } = body;
+          const { secrets, repository, resources, service } = body;
           options = await launchOptions(learners.launch, {
             learnerId,
             lab,
             ...(secrets ? { secrets } : {}),
             ...(repository ? { repository } : {}),
             ...(resources ? { resources } : {}),
+            ...(service ? { service } : {}),
           });
         } catch (error) {
           if (!(error instanceof LaunchError)) throw error;
@@ -141,6 +147,24 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
       throw new ApiError(result.code, { max: new Date(session.maxExpiresAt).toISOString() });
     }
     return sessions.describe(result.session);
+  });
+
+  const readings = new UsageReadings(sessions.driver);
+  app.get<{ Params: { id: string } }>('/api/labs/:id/usage', async (request) => {
+    let session: Session;
+    try {
+      session = authorizeLab(sessions, request, request.params.id, owner(request));
+    } catch (error) {
+      // Another learner's lab is not theirs to know of, as in "My services".
+      if (error instanceof ApiError && error.code === 'forbidden') throw new ApiError('lab_gone');
+      throw error;
+    }
+    // No sessions.touch: a Monitoring tab left open is not activity, the lab may still go idle.
+    if (session.status === 'queued' || session.status === 'starting') throw new ApiError('lab_not_started');
+    if (!session.handle || session.status !== 'running') throw new ApiError('lab_gone');
+    const usage = await readings.read(session.id, session.handle);
+    if (!usage) throw new ApiError('usage_unavailable');
+    return usage;
   });
 
   app.delete<{ Params: { id: string } }>('/api/labs/:id', async (request, reply) => {

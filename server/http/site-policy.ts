@@ -1,7 +1,7 @@
 /**
  * The site's Content-Security-Policy, one header for every page: scripts only from the site's
  * own files and the inline scripts of the build, allowed by their hashes, so an injected script
- * never runs; no plugin, no framing, forms and <base> to the site only. Styles stay open: Starlight
+ * never runs; no plugin, no framing of the site (it frames the labs' services only), forms and <base> to the site only. Styles stay open: Starlight
  * writes style attributes and xterm.js writes <style> elements at run time, and a style cannot
  * run code. Astro's own `security.csp` cannot be used: it leaves the `is:inline` scripts
  * unhashed (Starlight's theme and menu scripts among them), and it puts its policy in a <meta>
@@ -43,7 +43,7 @@ export function inlineScripts(html: string): string[] {
  * (the S3 origin) may be fetched from and shown as images: "My files" previews read learner bytes
  * there, never from the site's origin, and only as data (text nodes, <img>).
  */
-export function sitePolicy(siteDir: string, mediaOrigins: string[] = []): string {
+export function sitePolicy(siteDir: string, mediaOrigins: string[] = [], frameOrigins: string[] = []): string {
   const hashes = new Set<string>();
   for (const page of builtPages(siteDir)) {
     for (const script of inlineScripts(readFileSync(join(siteDir, page), 'utf8'))) {
@@ -51,5 +51,13 @@ export function sitePolicy(siteDir: string, mediaOrigins: string[] = []): string
     }
   }
   const media = mediaOrigins.map((origin) => ` ${origin}`).join('');
-  return [["script-src 'self'", ...[...hashes].sort()].join(' '), `connect-src 'self'${media}`, `img-src 'self' data:${media}`, ...fixed].join('; ');
+  // The dock frames the labs' services, each on an origin of its own (never the site's).
+  const frames = frameOrigins.map((origin) => ` ${origin}`).join('');
+  return [
+    ["script-src 'self'", ...[...hashes].sort()].join(' '),
+    `connect-src 'self'${media}`,
+    `img-src 'self' data:${media}`,
+    `frame-src 'self'${frames}`,
+    ...fixed,
+  ].join('; ');
 }

@@ -27,13 +27,20 @@ export function cachingFor(relativePath: string): string {
   return relativePath.startsWith('_astro/') ? immutableCaching : revalidateCaching;
 }
 
-export async function registerSite(app: FastifyInstance, siteDir: string, mediaOrigins: (request: FastifyRequest) => string[] = () => []): Promise<void> {
-  // Per set of media origins (the S3 origin is known once the server listens): one hashing of dist/.
+export async function registerSite(
+  app: FastifyInstance,
+  siteDir: string,
+  mediaOrigins: (request: FastifyRequest) => string[] = () => [],
+  frameOrigins: () => string[] = () => [],
+): Promise<void> {
+  // Per set of media and frame origins (the S3 and service origins are known once the server
+  // listens): one hashing of dist/.
   const policies = new Map<string, string>();
   const policyFor = (request: FastifyRequest): string => {
     const origins = mediaOrigins(request);
-    const key = origins.join(' ');
-    if (!policies.has(key)) policies.set(key, sitePolicy(siteDir, origins));
+    const frames = frameOrigins();
+    const key = `${origins.join(' ')}|${frames.join(' ')}`;
+    if (!policies.has(key)) policies.set(key, sitePolicy(siteDir, origins, frames));
     return policies.get(key)!;
   };
   app.addHook('onSend', async (request, reply) => {

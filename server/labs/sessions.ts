@@ -22,7 +22,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import type { Driver, EnforcedLimits, LabHandle, LabResources, LabSpec, ProgressEvent } from '../drivers/driver.ts';
-import type { LabDefinition } from './schema.ts';
+import type { LabDefinition, ServiceKind } from './schema.ts';
 import { labQuotaRefusal, RateLimiter, type QuotaRefusal } from './quotas.ts';
 import { LaunchQueue, StartStatistics, estimateWaitSeconds } from './queue.ts';
 import { launches, launchDuration } from '../metrics.ts';
@@ -43,6 +43,13 @@ export interface Session {
   readonly resources: LabResources;
   /** What the learner chose at launch, shown in the lab's note. */
   readonly configured: LaunchChoices;
+  /**
+   * Names the lab's service origins (`<service>-<appId>.<apps domain>`): random, lower-case (host
+   * names know no case), and not the session id, which the API's paths carry.
+   */
+  readonly appId: string;
+  /** The password the service's own login page asks for (the note shows it); with an openable service only. */
+  readonly servicePassword?: string;
   /** When the launch was asked for. */
   readonly createdAt: number;
   /** Milliseconds: the lab's ttl and idle limit, capped by the server's. */
@@ -90,12 +97,16 @@ export interface SessionView {
   startDurationMs: number | null;
   limits: { resources: LabResources; enforced: EnforcedLimits | null };
   configured: LaunchChoices;
+  /** The chosen service's password (its login page asks for it), shown in the note. */
+  servicePassword?: string;
   progress: ProgressEvent[];
 }
 
 export interface LaunchChoices {
   repository?: string;
   secrets?: string;
+  /** The service chosen in the catalogue (default: the lab's first). */
+  service?: ServiceKind;
 }
 
 /** What a launch may add to the lab's definition. */
@@ -226,6 +237,8 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   readonly #gateway: SessionsOptions['gateway'];
   readonly #tools: SessionsOptions['tools'];
   readonly #entries = new Map<string, Entry>();
+  /** appId → session id, for the service origins' every request. */
+  readonly #byAppId = new Map<string, string>();
   readonly #failed = new Map<string, Tombstone>();
   readonly #queue = new LaunchQueue();
   readonly #stats: StartStatistics;
@@ -382,6 +395,8 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       ...(options.learnerId ? { learnerId: options.learnerId } : {}),
       resources: options.resources ?? lab.resources,
       configured: options.choices ?? {},
+      appId: appIdAlphabet(randomBytes(10)),
+      ...(options.choices?.service && options.choices.service !== 'terminal' ? { servicePassword: randomBytes(12).toString('base64url') } : {}),
       createdAt,
       ttl,
       idle,
@@ -395,6 +410,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     };
     const entry: Entry = { session, tokenHashes: [sha256(token)], launch: options, resolve, reject };
     this.#entries.set(id, entry);
+    this.#byAppId.set(session.appId, id);
 
     if (this.#queue.size === 0 && this.#hasRoom()) {
       // Same instant as createdAt: a lab that never waited has expiresAt - createdAt = its ttl.
@@ -510,7 +526,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       if (this.#entries.get(id)?.session === session) {
         session.status = 'failed';
         const entry = this.#entries.get(id)!;
-        this.#entries.delete(id);
+        this.#forget(id);
         this.#bury(id, entry.tokenHashes);
         launches.inc({ lab: session.labId, result: 'failed' });
         this.#warn({ ...Sessions.#fields(session), reason: 'failed', error: scrub(message, env) }, 'lab stopped');
@@ -629,6 +645,18 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   }
 
   /** The learner's live session of that lab, if any: a lab belongs to the learner, not the page. */
+  #forget(id: string): void {
+    const entry = this.#entries.get(id);
+    if (entry) this.#byAppId.delete(entry.session.appId);
+    this.#entries.delete(id);
+  }
+
+  /** The live session whose service origins carry this app id. */
+  byAppId(appId: string): Session | undefined {
+    const id = this.#byAppId.get(appId);
+    return id === undefined ? undefined : this.#entries.get(id)?.session;
+  }
+
   findForLearner(learnerId: string, labId: string): Session | undefined {
     for (const { session } of this.#entries.values()) {
       if (session.learnerId === learnerId && session.labId === labId && session.status !== 'stopped') return session;
@@ -683,7 +711,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   async stop(id: string, reason: StopReason = 'deleted'): Promise<boolean> {
     const entry = this.#entries.get(id);
     if (!entry) return false;
-    this.#entries.delete(id);
+    this.#forget(id);
     const { session } = entry;
     const previous = session.status;
     session.status = 'stopped';
@@ -793,7 +821,25 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       startDurationMs: session.readyAt !== undefined && session.startedAt !== undefined ? session.readyAt - session.startedAt : null,
       limits: { resources: { ...session.resources }, enforced: session.handle ? session.handle.limits : null },
       configured: { ...session.configured },
+      ...(session.servicePassword ? { servicePassword: session.servicePassword } : {}),
       progress: session.progress.map((event) => ({ ...event })),
     };
   }
+}
+
+/** Lower-case base32 (RFC 4648's letters, lower-cased): 10 random bytes give 16 characters. */
+function appIdAlphabet(bytes: Buffer): string {
+  const letters = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += letters[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
 }

@@ -4,7 +4,8 @@
  * they asked to clone. Values are injected as environment variables and never logged.
  */
 import type { LabHandle, LabResources, ProgressEvent, Driver } from '../drivers/driver.ts';
-import type { LabDefinition } from '../labs/schema.ts';
+import type { LabDefinition, ServiceKind } from '../labs/schema.ts';
+import { offered, resourcesFor } from '../services/catalog.ts';
 import type { LaunchOptions } from '../labs/sessions.ts';
 import type { LearnerStore, S3Credentials } from './store.ts';
 
@@ -17,9 +18,13 @@ export interface LaunchRequest {
   secrets?: string;
   repository?: string;
   resources?: Partial<Pick<LabResources, 'cpu' | 'memory'>>;
+  /** A service of the lab's catalogue; its first when absent. */
+  service?: ServiceKind;
 }
 
 export interface LaunchServices {
+  /** Whether this server can run the service (VS Code is installed only where setup installed it). */
+  installed?: (kind: ServiceKind) => boolean;
   store: LearnerStore;
   driver: Driver;
   /** Base URL of the lab server as a lab reaches it (through its gateway), e.g. http://127.0.0.1:4321. */
@@ -47,13 +52,26 @@ export class LaunchError extends Error {
   }
 }
 
-/** Resources within the lab's caps: the Configure panel can ask for less, never more. */
-export function grantedResources(lab: LabDefinition, asked: LaunchRequest['resources'] = {}): LabResources {
+/**
+ * Resources within the caps of the lab with the chosen service (its catalogue entry may ask for
+ * more than the lab's shell): the Configure panel can ask for less, never more.
+ */
+export function grantedResources(lab: LabDefinition, asked: LaunchRequest['resources'] = {}, service?: ServiceKind): LabResources {
+  const caps = resourcesFor(lab, service ?? offered(lab)[0]!);
   return {
-    ...lab.resources,
-    cpu: Math.min(asked.cpu ?? lab.resources.cpu, lab.resources.cpu),
-    memory: Math.min(asked.memory ?? lab.resources.memory, lab.resources.memory),
+    ...caps,
+    cpu: Math.min(asked.cpu ?? caps.cpu, caps.cpu),
+    memory: Math.min(asked.memory ?? caps.memory, caps.memory),
   };
+}
+
+/** The service the learner asked for, if the lab offers it and this server runs it. */
+function chosenService(services: LaunchServices, request: LaunchRequest): ServiceKind {
+  const kinds = offered(request.lab);
+  const service = request.service ?? kinds[0]!;
+  if (!kinds.includes(service)) throw new LaunchError('service', `this lab offers ${kinds.join(', ')}, not ${service}`);
+  if (services.installed && !services.installed(service)) throw new LaunchError('service', `${service} is not installed on this server`);
+  return service;
 }
 
 /** A git config value, quoted so that nothing in a learner's name can start a new section. */
@@ -148,12 +166,17 @@ export async function launchOptions(services: LaunchServices, request: LaunchReq
   if (request.repository && !services.repositoryExists(request.learnerId, request.repository)) {
     throw new LaunchError('repository', `no repository named ${request.repository}`);
   }
+  const service = chosenService(services, request);
   const env = await learnerEnvironment(services, request);
   return {
     learnerId: request.learnerId,
     env,
-    resources: grantedResources(request.lab, request.resources),
-    choices: { ...(request.repository ? { repository: request.repository } : {}), ...(request.secrets ? { secrets: request.secrets } : {}) },
+    resources: grantedResources(request.lab, request.resources, service),
+    choices: {
+      ...(request.repository ? { repository: request.repository } : {}),
+      ...(request.secrets ? { secrets: request.secrets } : {}),
+      service,
+    },
     homeFiles: homeFiles(services, request, env),
     ...(env.GIT_REPOSITORY ? { prepare: cloneRepository(services) } : {}),
   };

@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { startTestServer, makeLabsDir, testLabId, testLabYaml, type TestServer } from '../helpers/server.ts';
 import { LearnerClient } from '../helpers/learner.ts';
 import { loadLabs } from '../../server/labs/registry.ts';
-import type { Driver, LabHandle, LabSpec, ProgressEvent, TerminalSize } from '../../server/drivers/driver.ts';
+import type { Driver, LabHandle, LabSpec, ProgressEvent, ServiceSpec, TerminalSize } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
 import type { StartOptions } from '../../server/app.ts';
 
@@ -66,6 +66,21 @@ class ControlledDriver implements Driver {
   }
   list() {
     return this.real.list();
+  }
+  startService(handle: LabHandle, spec: ServiceSpec, options?: { timeoutMs?: number }) {
+    return this.real.startService(handle, spec, options);
+  }
+  serviceState(handle: LabHandle, name: string) {
+    return this.real.serviceState(handle, name);
+  }
+  stopService(handle: LabHandle, name: string) {
+    return this.real.stopService(handle, name);
+  }
+  connectService(handle: LabHandle, name: string) {
+    return this.real.connectService(handle, name);
+  }
+  usage(handle: LabHandle) {
+    return this.real.usage(handle);
   }
 }
 

@@ -15,17 +15,19 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as pty from 'node-pty';
 import type { IPty } from 'node-pty';
-import type { Driver, EnforcedLimits, ExecResult, LabHandle, LabSpec, ProgressEvent, TerminalSize } from '../driver.ts';
+import type { Driver, EnforcedLimits, ExecResult, LabHandle, LabSpec, LabUsage, ProgressEvent, ServiceSpec, ServiceState, TerminalSize } from '../driver.ts';
 import {
   cgroupPids,
   createLabCgroup,
   killCgroup,
   labCgroupDirs,
   listLabCgroups,
+  readLabUsage,
   removeCgroupDirs,
   setupCgroups,
   type CgroupSetup,
@@ -38,6 +40,7 @@ import {
   LAB_SHELL,
   LAB_UID,
   PROC_MASKED,
+  SERVICE_SOCKET_DIR,
   ROOT_ENTRIES,
   bwrapArgs,
   checkGatewayPort,
@@ -60,6 +63,17 @@ const HELPER = path.join(import.meta.dirname, 'lab-helper.pl');
 const GATEWAY = path.join(import.meta.dirname, 'gateway.pl');
 /** open(2)'s O_PATH (same value on x64 and arm64); node does not export it. */
 const O_PATH = 0o10000000;
+/** How much of a service's log a failed start reports. */
+const SERVICE_LOG_TAIL = 2000;
+
+/** A service process of a lab (ServiceSpec), as the driver started it. */
+interface RunningService {
+  spec: ServiceSpec;
+  /** The entry helper: the service is its child inside the lab; its exit is the service's. */
+  child: ChildProcess;
+  /** Settles once the socket accepts connections, or the start failed. */
+  started: Promise<void>;
+}
 const OUTPUT_CAP = 64 * 1024;
 
 export interface LocalDriverOptions {
@@ -99,7 +113,21 @@ interface Internal {
   /** Inside the lab: 127.0.0.1:<port> leads to the lab server's gateway socket. */
   gatewayPort?: number;
   stopped: boolean;
+  /** The CPU and memory it was started with (unknown for a recovered lab: its cgroups tell). */
+  resources?: { cpu: number; memory: number };
+  /** The previous usage() reading's CPU time: the next one averages since it. */
+  cpuSample?: CpuSample;
 }
+
+interface CpuSample {
+  usec: number;
+  at: number;
+  /** Cores it found, given again to a reading too close after it to measure anything. */
+  used: number;
+}
+
+/** Readings closer than this to the previous one repeat it (their window would be all noise). */
+const MIN_CPU_WINDOW_MS = 250;
 
 export class LocalDriverError extends Error {
   readonly code: string;
@@ -172,6 +200,15 @@ function detectHostLayout(): HostLayout {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** SIGKILL a detached child's whole process group (the entry helper and what it runs). */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
 function internalOf(handle: LabHandle): Internal {
   const i = handle.internal as Internal | undefined;
   if (!i || typeof i.uid !== 'number') throw new LocalDriverError('bad_handle', 'not a local driver lab handle');
@@ -188,6 +225,7 @@ export class LocalDriver implements Driver {
   private seccomp: { bpf: Buffer; hex: string } | null = null;
   private readonly labs = new Map<number, LabHandle>();
   private readonly ptys = new Map<number, Set<IPty>>();
+  private readonly services = new Map<number, Map<string, RunningService>>();
   private readonly onExit = () => this.killAllSync();
 
   constructor(options: LocalDriverOptions = {}) {
@@ -353,6 +391,7 @@ export class LocalDriver implements Driver {
         rlimits,
         ...(gatewayPort !== undefined ? { gatewayPort } : {}),
         stopped: false,
+        resources: { cpu: r.cpu, memory: r.memory },
       };
       const handle: LabHandle = { id: spec.id, labId: spec.labId, limits, internal };
       this.labs.set(uid, handle);
@@ -561,6 +600,7 @@ export class LocalDriver implements Driver {
       }
     }
     this.ptys.delete(i.uid);
+    this.services.delete(i.uid);
     // The cgroups can only go once empty; the kernel may take a moment after the last exit.
     let left = i.cgroupDirs;
     for (let n = 0; n < 200 && (left = removeCgroupDirs(left)).length; n++) await sleep(5);
@@ -619,6 +659,126 @@ export class LocalDriver implements Driver {
       if (Date.now() > deadline) throw new LocalDriverError('stop_failed', `processes of lab uid ${uid} survive SIGKILL: ${[...pids].join(' ')}`);
       await sleep(n < 20 ? 2 : 20);
     }
+  }
+
+  /**
+   * A connection to the socket a service of the lab listens on, reached through the lab's own root
+   * (/proc/<pid 1>/root) as root. The lab user owns the socket's directory and could put a symlink
+   * there, which root would follow to any socket of the host: the socket is opened O_PATH and
+   * O_NOFOLLOW (every other component of its path is a mount point on the lab's read-only root),
+   * checked to be a socket, and connected to through that descriptor.
+   */
+  connectService(handle: LabHandle, name: string): net.Socket {
+    const i = internalOf(handle);
+    this.checkAlive(i);
+    const service = this.services.get(i.uid)?.get(name);
+    if (!service) throw new LocalDriverError('no_service', `the lab runs no service ${name}`);
+    let fd: number;
+    try {
+      fd = fs.openSync(`/proc/${i.pid1}/root${service.spec.socket}`, O_PATH | fs.constants.O_NOFOLLOW);
+    } catch (e) {
+      throw new LocalDriverError('service_down', `the service ${name} does not listen: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    let isSocket = false;
+    try {
+      isSocket = fs.fstatSync(fd).isSocket();
+    } catch {
+      /* closed below */
+    }
+    if (!isSocket) {
+      fs.closeSync(fd);
+      throw new LocalDriverError('service_down', `the service ${name}'s socket was replaced by something else`);
+    }
+    const socket = net.connect(`/proc/self/fd/${fd}`);
+    // connect(2) on a Unix socket is done once the call returns, but libuv reports it later: the
+    // descriptor is kept until then.
+    const release = (): void => {
+      socket.off('connect', release);
+      socket.off('error', release);
+      fs.close(fd, () => {});
+    };
+    socket.once('connect', release);
+    socket.once('error', release);
+    return socket;
+  }
+
+  /** Resolves once a connection to the service's socket succeeds; false when refused or absent. */
+  private probeService(handle: LabHandle, name: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      let socket: net.Socket;
+      try {
+        socket = this.connectService(handle, name);
+      } catch {
+        resolve(false);
+        return;
+      }
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  }
+
+  async serviceState(handle: LabHandle, name: string): Promise<ServiceState> {
+    const i = internalOf(handle);
+    const service = this.services.get(i.uid)?.get(name);
+    if (!service || service.child.exitCode !== null || service.child.signalCode !== null || i.stopped) return 'stopped';
+    return (await this.probeService(handle, name)) ? 'running' : 'starting';
+  }
+
+  async startService(handle: LabHandle, spec: ServiceSpec, options: { timeoutMs?: number } = {}): Promise<void> {
+    const i = internalOf(handle);
+    this.checkAlive(i);
+    if (!spec.socket.startsWith(`${SERVICE_SOCKET_DIR}/`) || spec.socket.slice(SERVICE_SOCKET_DIR.length + 1).includes('/')) {
+      throw new LocalDriverError('bad_spec', `a service's socket must be directly in ${SERVICE_SOCKET_DIR}`);
+    }
+    let byName = this.services.get(i.uid);
+    if (!byName) this.services.set(i.uid, (byName = new Map()));
+    const current = byName.get(spec.name);
+    if (current && current.child.exitCode === null && current.child.signalCode === null) return current.started;
+    // The entry helper runs a shell that sends the service's output to its log in the lab (the
+    // lab's disk quota bounds it; nothing of it flows through the server) and removes a socket
+    // left by a previous run, which would make the service refuse to listen.
+    const argv = ['/bin/sh', '-c', 'rm -f "$0"; mkdir -p "${ATELIER_SERVICE_LOG%/*}"; exec "$@" >>"$ATELIER_SERVICE_LOG" 2>&1 </dev/null', spec.socket, ...spec.argv];
+    const env = labEnv({ ...i.env, ...(spec.env ?? {}), ATELIER_SERVICE_LOG: spec.log }, i.workspace);
+    const child = spawn('/usr/bin/perl', this.enterArgs(i, argv), {
+      cwd: '/',
+      env: { ATELIER_ENV: encodeEnv(env), ATELIER_SECCOMP: this.prepare().seccomp.hex },
+      stdio: 'ignore',
+      detached: true, // its own process group: stopService ends the helper and the service together
+    });
+    child.on('error', () => {});
+    child.unref();
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const started = (async () => {
+      const deadline = Date.now() + timeoutMs;
+      for (let n = 0; ; n++) {
+        if (child.exitCode !== null || child.signalCode !== null || i.stopped) break;
+        if (await this.probeService(handle, spec.name)) return;
+        if (Date.now() > deadline) break;
+        await sleep(n < 40 ? 25 : 100);
+      }
+      const exited = child.exitCode !== null || child.signalCode !== null;
+      if (!exited) killGroup(child);
+      const log = i.stopped ? { stdout: '' } : await this.exec(handle, ['/usr/bin/tail', '-c', String(SERVICE_LOG_TAIL), spec.log], { timeoutMs: 5000 }).catch(() => ({ stdout: '' }));
+      const why = exited ? `exited (${child.signalCode ?? `code ${child.exitCode}`})` : `did not listen within ${timeoutMs} ms`;
+      throw new LocalDriverError('service_failed', `the service ${spec.name} ${why}${log.stdout.trim() ? `: ${log.stdout.trim()}` : ''}`);
+    })();
+    started.catch(() => {});
+    byName.set(spec.name, { spec, child, started });
+    return started;
+  }
+
+  async stopService(handle: LabHandle, name: string): Promise<void> {
+    const i = internalOf(handle);
+    const service = this.services.get(i.uid)?.get(name);
+    if (!service) return;
+    this.services.get(i.uid)?.delete(name);
+    if (service.child.exitCode !== null || service.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => service.child.once('exit', () => resolve()));
+    killGroup(service.child);
+    await Promise.race([exited, sleep(5000)]);
   }
 
   async list(): Promise<LabHandle[]> {
@@ -726,5 +886,29 @@ export class LocalDriver implements Driver {
   async close(): Promise<void> {
     await Promise.all([...this.labs.values()].map((h) => this.stop(h).catch(() => {})));
     process.off('exit', this.onExit);
+  }
+
+  /**
+   * The lab's CPU (cores on average since the previous reading; the first one since its cgroup
+   * was made) and memory, from its cgroups; limits as it was started with. Undefined without a
+   * cgroup counting its CPU time or its memory.
+   */
+  async usage(handle: LabHandle): Promise<LabUsage | undefined> {
+    const i = internalOf(handle);
+    if (i.stopped) return undefined;
+    const read = readLabUsage(this.prepare().cgroups, i.uid);
+    if (read.cpuUsec === undefined || read.memoryBytes === undefined) return undefined;
+    const at = Date.now();
+    const previous = i.cpuSample ?? { usec: 0, at: read.cpuSince ?? at, used: 0 };
+    let used = previous.used;
+    if (at - previous.at >= MIN_CPU_WINDOW_MS) {
+      used = Math.max(0, (read.cpuUsec - previous.usec) / 1000 / (at - previous.at));
+      i.cpuSample = { usec: read.cpuUsec, at, used };
+    }
+    return {
+      cpu: { used, limit: i.resources?.cpu ?? read.cpuLimit ?? os.availableParallelism() },
+      memory: { used: read.memoryBytes, limit: i.resources?.memory ?? read.memoryLimit ?? os.totalmem() },
+      at,
+    };
   }
 }

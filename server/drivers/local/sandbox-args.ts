@@ -16,6 +16,17 @@ export const TOOLS_DIR = '/opt/atelier/bin';
  * bound read-only at the same path as on the host (a venv's scripts name it), when present.
  */
 export const LAB_PYTHON_DIR = '/opt/atelier/python';
+/**
+ * VS Code (code-server with the Node it needs; server/cli/code-server.ts installs it), bound
+ * read-only like the Python environment, when present.
+ */
+export const LAB_CODE_SERVER_DIR = '/opt/atelier/code-server';
+/**
+ * Where the lab's services (JupyterLab, VS Code) put their Unix sockets: a small tmpfs of the lab
+ * user's, mounted on the read-only root so that no component of the path but the socket's own
+ * name can be replaced (the lab server opens it without following a link: see LocalDriver).
+ */
+export const SERVICE_SOCKET_DIR = '/run/atelier/services';
 export const LAB_PATH = `${LAB_PYTHON_DIR}/bin:${TOOLS_DIR}:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin`;
 
 /** Files of the host's /etc a shell needs; each is bound read-only only if it exists. */
@@ -207,7 +218,8 @@ export function bwrapArgs(o: SandboxOptions): string[] {
   (o.homeFiles ?? []).forEach((name, index) =>
     a.push('--perms', '0600', '--file', String(FD.firstTool + tools.length + index), `${LAB_HOME}/${checkHomeFileName(name)}`),
   );
-  a.push('--ro-bind-try', LAB_PYTHON_DIR, LAB_PYTHON_DIR);
+  a.push('--ro-bind-try', LAB_PYTHON_DIR, LAB_PYTHON_DIR, '--ro-bind-try', LAB_CODE_SERVER_DIR, LAB_CODE_SERVER_DIR);
+  a.push('--perms', '0700', '--size', String(1024 * 1024), '--tmpfs', SERVICE_SOCKET_DIR);
   a.push(
     '--chdir', ws,
     '--remount-ro', '/', // the sandbox's root tmpfs has no size cap either
