@@ -2,12 +2,15 @@
  * Installs the system tools the platform runs on, from Debian's packages, when they are missing:
  * bubblewrap and util-linux for the sandboxes, git for the forge, the tools labs offer their
  * learners (python3 with boto3, which the labs' mc uses; awscli; s3cmd; curl), and (with --test)
- * Chromium for the end-to-end tests; then the labs' Python environment (lab-python.ts). Prints what it does; changes nothing when all is there.
+ * Chromium for the end-to-end tests; then the labs' Python environment (lab-python.ts) and, unless
+ * ATELIER_VSCODE=off, VS Code for labs with what its native modules build with (code-server.ts).
+ * Prints what it does; changes nothing when all is there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../config.ts';
+import { ensureCodeServer, vscodeWanted } from './code-server.ts';
 import { ensureLabPython } from './lab-python.ts';
 
 interface Tool {
@@ -36,12 +39,34 @@ const runtimeTools: Tool[] = [
 
 const testTools: Tool[] = [{ command: 'chromium', debianPackage: 'chromium', why: 'end-to-end tests' }];
 
+/** A Debian package that brings no command (headers for a native build): installed, not just known. */
+const debianInstalled = (name: string) => `dpkg-query -W -f='\${Status}' ${name} 2>/dev/null | grep -q 'ok installed'`;
+
+/** What code-server's native modules (node-gyp) build with; the labs then use the libraries they bring. */
+const codeServerBuildTools: Tool[] = [
+  { command: 'g++', probe: 'command -v g++ && command -v make', debianPackage: 'build-essential', why: "building VS Code's native modules" },
+  ...['libkrb5-dev', 'libx11-dev', 'libxkbfile-dev', 'libsecret-1-dev'].map((name) => ({
+    command: name,
+    probe: debianInstalled(name),
+    debianPackage: name,
+    why: "building VS Code's native modules",
+  })),
+];
+
+let withVscode: boolean;
+try {
+  withVscode = vscodeWanted();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
+
 /** Labs see the host's /usr only: what they use must be there, not in a user's PATH. */
 function present(tool: Tool): boolean {
   return spawnSync('sh', ['-c', tool.probe ?? `command -v ${tool.command}`], { stdio: 'ignore' }).status === 0;
 }
 
-const wanted = [...runtimeTools, ...(process.argv.includes('--test') ? testTools : [])];
+const wanted = [...runtimeTools, ...(withVscode ? codeServerBuildTools : []), ...(process.argv.includes('--test') ? testTools : [])];
 const missing = wanted.filter((tool) => !present(tool));
 
 /** The labs' Python environment (aws v1…), from pinned requirements, rebuilt when they change. */
@@ -54,8 +79,23 @@ function labPython(): void {
   }
 }
 
+/** VS Code for labs, from the versions pinned in labs/tools/code-server, reinstalled when they change. */
+async function codeServer(): Promise<void> {
+  if (!withVscode) {
+    console.log('VS Code for labs skipped (ATELIER_VSCODE=off): labs will not offer it.');
+    return;
+  }
+  try {
+    await ensureCodeServer();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+}
+
 if (missing.length === 0) {
   labPython();
+  await codeServer();
   process.exit(0);
 }
 
@@ -81,3 +121,4 @@ if (stillMissing.length > 0) {
 }
 console.log('System tools ready.');
 labPython();
+await codeServer();
