@@ -21,7 +21,6 @@ import { LAB_CODE_SERVER_DIR } from '../drivers/local/sandbox-args.ts';
 /** The committed package.json + package-lock.json that pin code-server and Node. */
 export const codeServerManifest = join(projectRoot, 'labs', 'tools', 'code-server');
 const manifestFiles = ['package.json', 'package-lock.json'];
-const stampName = '.atelier-manifest.sha256';
 /** npm's whole run at most; a hung registry or build ends in a failure, not a setup stuck forever. */
 const installTimeoutMs = 45 * 60_000;
 const progressEveryMs = 20_000;
@@ -42,9 +41,14 @@ export function codeServerStamp(manifest = codeServerManifest): string {
   return hash.digest('hex');
 }
 
+/** Written last, once the install is complete and starts: what codeServerReady compares. */
+export function codeServerStampFile(target = LAB_CODE_SERVER_DIR): string {
+  return join(target, '.atelier-manifest.sha256');
+}
+
 /** Whether the install at target is complete and of the pinned versions (the server offers VS Code only then). */
 export function codeServerReady(target = LAB_CODE_SERVER_DIR, manifest = codeServerManifest): boolean {
-  const stampFile = join(target, stampName);
+  const stampFile = codeServerStampFile(target);
   return existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === codeServerStamp(manifest);
 }
 
@@ -104,7 +108,7 @@ export async function ensureCodeServer(target = LAB_CODE_SERVER_DIR, log: (line:
       .map(([key]) => key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length));
     await npm('building native modules', ['rebuild', `--nodedir=${headers}`, ...new Set(others)], `${nodeBin}:${process.env.PATH ?? '/usr/bin:/bin'}`);
     checkVersion(building, version('code-server'));
-    writeFileSync(join(building, stampName), `${codeServerStamp(manifest)}\n`, { mode: 0o644 });
+    writeFileSync(codeServerStampFile(building), `${codeServerStamp(manifest)}\n`, { mode: 0o644 });
   } catch (error) {
     rmSync(building, { recursive: true, force: true });
     log(`Last ${logTailLines} lines of ${logFile}:\n${tail(logFile, logTailLines)}`);
