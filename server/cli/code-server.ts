@@ -103,6 +103,7 @@ export async function ensureCodeServer(target = LAB_CODE_SERVER_DIR, log: (line:
     const headers = join(building, 'node_modules', 'node', 'node_modules', `node-${process.platform}-${process.arch}`);
     // The other install scripts (native modules, code-server's own install), run by that Node and
     // built against its headers: the host's npm would otherwise build against the host's Node.
+    // Not `node`'s again: it relinks bin/node, the very Node these scripts run on.
     const others = Object.entries(lock.packages)
       .filter(([key, entry]) => entry.hasInstallScript && key !== 'node_modules/node' && !key.startsWith('node_modules/node/'))
       .map(([key]) => key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length));
@@ -137,7 +138,8 @@ interface NpmRun {
 
 /** One npm command, its output to the log file, progress every 20 s; rejects with a one-line reason. */
 function runNpm(args: string[], run: NpmRun): Promise<void> {
-  // A clean npm: not the npm_* settings of an `npm start` that runs setup.
+  // A clean npm: an `npm start` running setup exports its whole config as npm_config_* (local_prefix:
+  // the project; nodedir: the host's Node), which a child npm would take as its own. npmrc files still apply.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')));
   if (run.path) env.PATH = run.path;
   const argv = [...args, '--no-audit', '--no-fund', '--no-update-notifier', '--foreground-scripts'];
