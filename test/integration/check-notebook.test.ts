@@ -130,7 +130,7 @@ test('an executed cell reading s3:// passes, in a folder below the workspace too
 
 test('with an output pattern: a failing cell says its error, another output fails, the right one passes', async () => {
   await write('answer.ipynb', notebookJson([{ source: 'print(6 * 7)', outputs: [{ output_type: 'error', ename: 'NameError', evalue: "name 'prnt' is not defined", traceback: [] }] }]));
-  assert.equal((await check('answer')).found, "In answer.ipynb, the cell for this step ran but ended with an error: NameError: name 'prnt' is not defined");
+  assert.equal((await check('answer')).found, "In answer.ipynb, the cell for this step ran but ended with an error (NameError: name 'prnt' is not defined).");
   await write('answer.ipynb', notebookJson([{ source: 'print(6 * 8)', outputs: [{ output_type: 'stream', name: 'stdout', text: ['48\n'] }] }]));
   assert.equal((await check('answer')).found, 'In answer.ipynb, the cell for this step ran, but its output is not what the step expects.');
   assert.equal((await check('answer', 'fr')).found, 'Pas encore de notebook reponse.ipynb dans ~/work.');

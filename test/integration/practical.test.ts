@@ -4,7 +4,8 @@
  * `POST /api/labs/:id/checks/:check`, first failing (one sentence of what was found, then the
  * hint, in French and in English), then failing again after the obvious shortcut (an empty file,
  * `rm` instead of a relaunch, `mkdir .git`, an export in ~/.profile…), then passing once the
- * learner really did the step in the lab, from its terminal or as the lab user. The learner
+ * learner really did the step in the lab, from its terminal, as the lab user, or in a notebook
+ * run by a real kernel (the pages' own python cells). The learner
  * follows the French page (its example names); English names pass the English page's checks.
  * Steps the server can see happen (a push, an S3 upload) also tick by themselves: the learner's
  * pages hear `passed` over socket.io's `/learner` namespace.
@@ -23,6 +24,7 @@ const labId = 'datalab-discovery';
 const definition = loadLabs(repoLabsDir).get(labId)!;
 const checks = definition.checks;
 const communes = readFileSync(join(repoLabsDir, labId, 'shared', 'communes.csv'), 'utf8');
+const contentDir = join(import.meta.dirname, '..', '..', 'content');
 
 let server: TestServer;
 let learner: LearnerClient;
@@ -149,6 +151,27 @@ async function inTerminal(command: string, name: string, timeoutMs = 15_000): Pr
   }
 }
 
+/** The ```python blocks of a page of the practical, in order: the cells the learner pastes. */
+function pythonCells(language: 'fr' | 'en', page: string): string[] {
+  const text = readFileSync(join(contentDir, language, 'datalab-tp', `${page}.mdx`), 'utf8');
+  const cells = [...text.matchAll(/^```python\n([\s\S]*?)^```$/gm)].map((match) => match[1]!.trimEnd());
+  assert.ok(cells.length > 0, `${language}/${page} has notebook cells`);
+  return cells;
+}
+
+/**
+ * Saves the cells as a notebook in ~/work (with nbformat, as the Terminal-only route of the pages
+ * does) and, unless `run` is false, runs it in the lab with a real kernel (`jupyter execute`),
+ * which saves the outputs in it as JupyterLab does.
+ */
+async function notebookInLab(name: string, cells: string[], run = true): Promise<void> {
+  const payload = Buffer.from(JSON.stringify(cells)).toString('base64');
+  const write = `python3 -c 'import base64, json, sys, nbformat
+cells = json.loads(base64.b64decode(sys.argv[1]))
+nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), sys.argv[2])' ${payload} '${name}'`;
+  await inLabOk(server, lab.id, run ? `${write} && jupyter execute --inplace --allow-errors '${name}'` : write, 120_000);
+}
+
 /** Puts bytes in the learner's bucket as `mc` in the lab does. */
 async function upload(key: string, content: string): Promise<void> {
   await inLabOk(server, lab.id, `printf '%s' '${content}' > /tmp/upload && mc cp -q /tmp/upload "s3/$AWS_BUCKET/${key}"`);
@@ -176,6 +199,13 @@ test('a fresh learner in a first lab: every step fails, in French and in English
   await expectFailing('secret-injected', {
     fr: "Ce service a été lancé sans groupe de secrets : PATATE_TOKEN n'a pas pu y être injectée.",
     en: 'This service was launched without a secret group, so POTATO_TOKEN could not be injected.',
+  });
+  for (const id of ['notebook-function', 'notebook-read-shared', 'notebook-s3fs', 'notebook-secret']) {
+    await expectFailing(id, { fr: 'Pas encore de notebook (.ipynb) dans ~/work.', en: 'No notebook (.ipynb) in ~/work yet.' });
+  }
+  await expectFailing('notebook-wrote-result', {
+    fr: "Pas encore d'objet tp/population-departements.csv dans votre bucket.",
+    en: 'No object tp/department-population.csv in your bucket yet.',
   });
 });
 
@@ -335,6 +365,36 @@ test('s3-shared: another file under diffusion/resultats.csv fails; a copy of tp/
   await expectPassing('s3-shared');
 });
 
+test('notebooks: the launch and S3 pages’ cells saved but not run fail; run by a real kernel they pass, reading s3:// and writing to the bucket', async () => {
+  await notebookInLab('premier.ipynb', pythonCells('fr', 'launch'), false);
+  await expectFailing('notebook-function', {
+    fr: "premier.ipynb n'a encore aucune cellule exécutée : exécutez ses cellules, puis enregistrez-le (Ctrl+S).",
+    en: 'premier.ipynb has no executed cell yet: run its cells, then save it (Ctrl+S).',
+  });
+  await notebookInLab('premier.ipynb', pythonCells('fr', 'launch'));
+  await expectPassing('notebook-function', 'passes');
+  // The shortcut: pandas on the local copy, not on S3.
+  await notebookInLab('S3.ipynb', ['import pandas as pd\ncommunes = pd.read_csv("communes.csv")\ncommunes.head()']);
+  await expectFailing('notebook-read-shared', {
+    fr: 'Vos 2 notebooks ont 2 cellules exécutées, mais aucune ne lit s3://atelier/diffusion/tp-datalab/communes.csv avec pandas.',
+    en: 'Your 2 notebooks have 2 executed cells, none of which reads s3://atelier/diffusion/tp-datalab/communes.csv with pandas.',
+  });
+  await notebookInLab('S3.ipynb', pythonCells('fr', 's3'));
+  await expectPassing('notebook-read-shared', 'passes');
+  await expectPassing('notebook-s3fs', 'passes');
+  await expectPassing('notebook-wrote-result');
+  // The English page's cells write the English page's key.
+  await notebookInLab('S3-en.ipynb', pythonCells('en', 's3'));
+  const english = await runCheck('notebook-wrote-result', 'en');
+  assert.equal(english.ok, true, english.message);
+  // Without the secret group, the secrets page's cell ends with a KeyError, which the check names.
+  await notebookInLab('secrets.ipynb', pythonCells('fr', 'secrets'));
+  await expectFailing('notebook-secret', {
+    fr: "Dans secrets.ipynb, la cellule de cette étape s'est exécutée mais a fini sur une erreur (KeyError: 'PATATE_TOKEN').",
+    en: "In secrets.ipynb, the cell for this step ran but ended with an error (KeyError: 'PATATE_TOKEN').",
+  });
+});
+
 test('secret-injected: an export in ~/.profile, a group without the variable, a value changed after the launch fail; the launch group passes', async () => {
   await inLabOk(server, lab.id, `echo 'export PATATE_TOKEN=123456' >> ~/.profile && echo 'export PATATE_TOKEN=123456' >> ~/.bashrc`);
   await expectFailing('secret-injected');
@@ -351,6 +411,15 @@ test('secret-injected: an export in ~/.profile, a group without the variable, a 
   });
   await relaunch({ secrets: 'projet_patate' });
   await expectPassing('secret-injected');
+});
+
+test('notebook-secret: in the service launched with the group, the secrets page’s cell passes, in both pages’ names', async () => {
+  await notebookInLab('secrets.ipynb', pythonCells('fr', 'secrets'));
+  await expectPassing('notebook-secret', 'passes');
+  await notebookInLab('secrets.ipynb', pythonCells('en', 'secrets'));
+  const english = await runCheck('notebook-secret', 'en');
+  assert.equal(english.ok, false, 'the English cell reads POTATO_TOKEN, which the French group lacks');
+  assert.equal(english.found, "In secrets.ipynb, the cell for this step ran but ended with an error (KeyError: 'POTATO_TOKEN').");
 });
 
 test('every check of lab.yaml was seen failing (fr and en) and passing', () => {

@@ -62,7 +62,7 @@ test('sentences: no notebook, not run, no matching cell, with the count and the 
 
 test('sentences: the matching cell failed, or showed something else; a notebook too large or not JSON', () => {
   const failed = scan({ executed: 2, near: { name: 'S3.ipynb', error: 'FileNotFoundError: atelier/diffusion/x.csv' } });
-  assert.equal(describeScan(failed, readsCsv, en, workspace), 'In S3.ipynb, the cell for this step ran but ended with an error: FileNotFoundError: atelier/diffusion/x.csv');
+  assert.equal(describeScan(failed, readsCsv, en, workspace), 'In S3.ipynb, the cell for this step ran but ended with an error (FileNotFoundError: atelier/diffusion/x.csv).');
   assert.equal(describeScan(scan({ executed: 2, near: { name: 'S3.ipynb', error: null } }), readsCsv, fr, workspace), "Dans S3.ipynb, la cellule de cette étape s'est exécutée, mais sa sortie n'est pas celle qu'attend l'étape.");
   assert.equal(describeScan(scan({ read: 0, tooLarge: ['big.ipynb'] }), readsCsv, en, workspace), 'big.ipynb was not read: notebooks over 8 MiB are not checked.');
   assert.equal(describeScan(scan({ read: 0, unreadable: ['bad.ipynb'] }), readsCsv, fr, workspace), "bad.ipynb ne se lit pas comme un notebook : est-ce bien un .ipynb enregistré par Jupyter ?");
