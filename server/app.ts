@@ -23,6 +23,7 @@ import { AppOrigins } from './services/app-origins.ts';
 import { Handoff } from './services/handoff.ts';
 import { LabServices } from './services/lab-services.ts';
 import { createAppsGateway } from './http/apps.ts';
+import { codeServerReady, vscodeWanted } from './cli/code-server.ts';
 import { join } from 'node:path';
 
 export interface StartOptions {
@@ -104,7 +105,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // The S3 origin (learner bytes): configured, or s3.localhost on the port listened on. With an
   // external S3 it serves raw repository files only.
   let contentOrigin = config.s3Origin ?? `http://s3.localhost:${port}`;
+  // VS Code is offered where setup installed it (and ATELIER_VSCODE is not off).
+  const vscode = vscodeWanted() && codeServerReady();
   const platform: LearnerPlatform = await createLearnerPlatform({
+    installed: (kind) => kind !== 'vscode' || vscode,
     dataDir: config.dataDir,
     labsDir: config.labsDir,
     labs,
@@ -126,10 +130,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     siteDir: config.siteDir,
   });
   // The labs' services (JupyterLab, VS Code), each on an origin of its own under the apps domain.
-  let appOrigins = new AppOrigins(config.appsOrigin ?? `http://*.apps.localhost:${port}`);
+  let appOrigins = new AppOrigins(config.appsOrigin ?? `http://*.apps.atelier.localhost:${port}`);
   const labServices = new LabServices(sessions);
   const handoff = new Handoff(platform.context.cookieSecret ?? randomBytes(32));
-  let platformOrigin = config.origin ?? `http://localhost:${port}`;
+  // The pages that may frame a service: the configured origin, or this machine's two names.
+  let platformOrigin = config.origin ?? `http://atelier.localhost:${port} http://localhost:${port}`;
   const apps = createAppsGateway({
     sessions,
     services: labServices,
@@ -198,8 +203,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const address = fastify.server.address();
   port = typeof address === 'object' && address ? address.port : config.port;
   if (config.s3Origin === undefined) contentOrigin = `http://s3.localhost:${port}`;
-  if (config.appsOrigin === undefined) appOrigins = new AppOrigins(`http://*.apps.localhost:${port}`);
-  if (config.origin === undefined) platformOrigin = `http://localhost:${port}`;
+  if (config.appsOrigin === undefined) appOrigins = new AppOrigins(`http://*.apps.atelier.localhost:${port}`);
+  if (config.origin === undefined) platformOrigin = `http://atelier.localhost:${port} http://localhost:${port}`;
   const gateway = await listenGateway(gatewaySocket, platform);
   gatewayReady = true;
 

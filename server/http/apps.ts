@@ -31,7 +31,7 @@ export interface AppsGatewayOptions {
   /** Known once the server listens (the default names its port). */
   origins: () => AppOrigins;
   handoff: Handoff;
-  /** The platform's origin, the one page allowed to frame a service (the dock). */
+  /** The platform's origins (space-separated), the only pages allowed to frame a service (the dock). */
   platformOrigin: () => string;
   trustProxy: boolean;
   onError?: (error: unknown, context: string) => void;
@@ -73,6 +73,21 @@ export function framedPolicy(policy: string | string[] | undefined, platformOrig
   return [...directives, `frame-ancestors 'self' ${platformOrigin}`].join('; ');
 }
 
+/**
+ * Cookie attributes that let a cookie live in the dock's frame: the service's origin is another
+ * site than the platform's on one machine (every `*.localhost` host is a site of its own), where a
+ * default (Lax) cookie is neither sent nor kept inside a frame. `Partitioned` (CHIPS) keeps it to
+ * the frame under this platform, which browsers that block third-party cookies still allow, and
+ * Secure is what SameSite=None requires (browsers accept it over http on `localhost` names).
+ */
+export const framedCookieAttributes = 'SameSite=None; Secure; Partitioned';
+
+/** A service's own Set-Cookie (Jupyter's login, its XSRF token) made to work in the dock's frame. */
+export function framedCookie(line: string): string {
+  const kept = line.split(';').filter((part, index) => index === 0 || !/^\s*(samesite|secure|partitioned)\b/i.test(part));
+  return `${kept.join(';')}; ${framedCookieAttributes}`;
+}
+
 /** A safe place to go after the hand-off: a path of the service's own origin. */
 function nextPath(value: string | null): string {
   return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') && value.length <= 2048 ? value : '/';
@@ -96,6 +111,8 @@ export function createAppsGateway(options: AppsGatewayOptions): {
   proxy.on('proxyRes', (proxyRes) => {
     proxyRes.headers['content-security-policy'] = framedPolicy(proxyRes.headers['content-security-policy'], options.platformOrigin());
     delete proxyRes.headers['x-frame-options'];
+    const cookies = proxyRes.headers['set-cookie'];
+    if (cookies) proxyRes.headers['set-cookie'] = cookies.map(framedCookie);
   });
   proxy.on('error', () => {
     /* answered per request below */
@@ -148,7 +165,7 @@ export function createAppsGateway(options: AppsGatewayOptions): {
   const redeem = (req: IncomingMessage, res: ServerResponse, target: Target, url: URL): void => {
     const grant = handoff.redeem(url.searchParams.get('ticket'));
     if (!matches(grant, target)) return page(req, res, 403, 'forbidden');
-    const attributes = ['Path=/', 'HttpOnly', 'SameSite=Lax', ...(origins().secure ? ['Secure'] : [])];
+    const attributes = ['Path=/', 'HttpOnly', framedCookieAttributes];
     res.writeHead(303, {
       location: nextPath(url.searchParams.get('next')),
       'set-cookie': `${serviceCookie}=${handoff.cookie(grant!)}; ${attributes.join('; ')}`,

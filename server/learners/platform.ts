@@ -10,6 +10,7 @@
  * The server does not see lab writes to an external S3: it polls the keys of `s3.object`
  * checks of running labs instead (see `pollS3Evidence`).
  */
+import type { ServiceKind } from '../labs/schema.ts';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -99,6 +100,8 @@ export interface PlatformOptions {
   forgeLimits?: Partial<ForgeLimits>;
   /** The built site, whose pages' steps progress is kept for; no page has steps when absent. */
   siteDir?: string;
+  /** Whether this server runs a service of the catalogue (VS Code only where setup installed it). */
+  installed?: (kind: ServiceKind) => boolean;
 }
 
 /**
@@ -272,6 +275,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     s3Credentials: credentialsFor,
     ...(mode.mode === 'external' ? { s3Endpoint: mode.endpoint } : {}),
     repositoryExists: (learnerId, name) => repos.exists(learnerId, name),
+    ...(options.installed ? { installed: options.installed } : {}),
     seedRepositories: async (learnerId, lab) => {
       for (const repo of lab.services.git?.repos ?? []) {
         await repos.ensureFromSeed(learnerId, repo.name, join(options.labsDir, lab.id, repo.from));

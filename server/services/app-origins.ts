@@ -2,9 +2,14 @@
  * Each lab service has an origin of its own, `<service>-<appId>.<apps domain>`, on the lab
  * server's port: what runs in a notebook runs there, never on the platform's origin (where the
  * learner cookie and the API live), nor on another lab's. On one machine the domain is
- * `apps.localhost` (browsers resolve every `*.localhost` to the machine itself); a school sets
- * ATELIER_APPS_ORIGIN to a wildcard name under the platform's own site, e.g.
- * `https://*.apps.atelier.example` (the service's cookie must be first-party inside the dock's frame).
+ * `apps.atelier.localhost` (browsers resolve every `*.localhost` to the machine itself); a school
+ * sets ATELIER_APPS_ORIGIN to a wildcard name under the platform's host, e.g.
+ * `https://*.apps.atelier.example` for `https://atelier.example`.
+ *
+ * Under the platform's host, a service is another origin of the same site: browsers let it keep
+ * cookies and storage inside the dock's frame. Of another site (the platform reached as bare
+ * `localhost`, whose every subdomain is a site of its own), they refuse its storage in a frame
+ * (JupyterLab then cannot start), so the dock opens it in a tab of its own: see framedFor().
  */
 import { isOpenable, type OpenableKind } from './catalog.ts';
 import { serviceKinds } from '../labs/schema.ts';
@@ -32,6 +37,16 @@ export class AppOrigins {
   /** For Content-Security-Policy's frame-src: every service origin at once. */
   get pattern(): string {
     return `${this.#protocol}://*${this.#suffix}`;
+  }
+
+  /**
+   * Whether a page of the platform served at `host` (a Host header) can frame the services: their
+   * domain is under its host name, which is itself a registrable name (not a bare `localhost`).
+   */
+  framedFor(host: string | undefined): boolean {
+    const hostname = host?.toLowerCase().replace(/:\d+$/, '');
+    if (!hostname || !hostname.includes('.')) return false;
+    return this.#suffix.replace(/:\d+$/, '').endsWith(`.${hostname}`);
   }
 
   origin(appId: string, kind: OpenableKind): string {

@@ -14,6 +14,9 @@ import { t } from './strings.ts';
 import { TerminalTabs } from './terminal-tabs.ts';
 import { DockWidth } from './dock-width.ts';
 import { currentStep } from './current-step.ts';
+import { DockViews } from './dock-views.ts';
+import { ServicePanel, type OpenableService } from './service-panel.ts';
+import { Monitoring } from './monitoring.ts';
 
 /** Warnings start this long before the lab expires or stops for inactivity. */
 const warnBeforeMs = 10 * 60_000;
@@ -26,6 +29,9 @@ interface Open {
   view: LabStatus;
   docked: DockedLab;
   tabs: TerminalTabs;
+  views: DockViews;
+  service?: ServicePanel;
+  monitoring?: Monitoring;
   timer: number;
   lastRefresh: number;
   online: boolean;
@@ -177,17 +183,50 @@ class Dock {
     this.#status.textContent = '';
     this.#root.dataset.connection = 'online';
     this.#connection.textContent = t('dock.online');
-    const tabs = new TerminalTabs(this.#tabs, session, t('launch.terminalLabel', { lab: meta.title }), hintId, {
-      onError: (code, message) => {
-        if (code === 'lab_gone' || code === 'forbidden' || code === 'unauthorized') this.#ended(t('errors.lab_gone'));
-        else this.#say(message);
-      },
-      onExit: () => this.#say(t('launch.reconnecting')),
-      onConnection: (online) => this.#connected(online),
-    });
-    this.#open = { session, view, docked: meta, tabs, timer: window.setInterval(() => this.#tick(), 1000), lastRefresh: Date.now(), online: true };
+    let tabs!: TerminalTabs;
+    let service: ServicePanel | undefined;
+    let monitoring: Monitoring | undefined;
+    const chosen = view.configured.service;
+    const openable = (chosen === 'jupyterlab' || chosen === 'vscode') && view.servicePassword ? (chosen as OpenableService) : undefined;
+    const views = new DockViews(
+      this.#tabs,
+      [
+        ...(openable
+          ? [{ name: 'service', label: `catalog.${openable}.name`, build: (panel: HTMLElement) => (service = new ServicePanel(panel, session, openable, view.servicePassword!)) }]
+          : []),
+        {
+          name: 'terminals',
+          label: 'dock.terminals',
+          build: (panel: HTMLElement) => {
+            tabs = new TerminalTabs(panel, session, t('launch.terminalLabel', { lab: meta.title }), hintId, {
+              onError: (code, message) => {
+                if (code === 'lab_gone' || code === 'forbidden' || code === 'unauthorized') this.#ended(t('errors.lab_gone'));
+                else this.#say(message);
+              },
+              onExit: () => this.#say(t('launch.reconnecting')),
+              onConnection: (online) => this.#connected(online),
+            });
+          },
+        },
+        {
+          name: 'monitoring',
+          label: 'dock.monitoring',
+          build: (panel: HTMLElement) => (monitoring = new Monitoring(panel, { labId: session.id, token: session.token })),
+          shown: () => monitoring?.show(),
+          hidden: () => monitoring?.hide(),
+        },
+      ],
+      // The terminals are laid out first (xterm measures its cell in a visible pane).
+      'terminals',
+    );
+    const open: Open = { session, view, docked: meta, tabs, views, timer: window.setInterval(() => this.#tick(), 1000), lastRefresh: Date.now(), online: true };
+    this.#open = open;
     if (!focus) this.#fitPage();
-    setTerminalInput((data) => tabs.send(data));
+    // "Run in terminal" from the page: the terminals come to the front.
+    setTerminalInput((data) => {
+      if (views.active !== 'terminals') views.select('terminals');
+      return tabs.send(data);
+    });
     void renderNote(this.#noteBody, view, meta.workspace);
     this.#tick();
     this.#showStep();
@@ -195,11 +234,18 @@ class Dock {
     announceDock({ lab: session.lab, state: 'running' });
     this.#syncTitle();
     await tabs.ready();
-    if (focus) tabs.focus();
+    if (openable) {
+      views.select('service');
+      open.service = service;
+    }
+    open.monitoring = monitoring;
+    if (focus) (openable ? service : tabs)?.focus();
   }
 
   focus(): void {
     if (this.#root.hasAttribute('data-collapsed')) this.#root.querySelector<HTMLButtonElement>('.atelier-dock__collapse')?.click();
+    // Ctrl+` means the terminal, whichever view was in front.
+    if (this.#open && this.#open.views.active !== 'terminals') this.#open.views.select('terminals');
     this.#open?.tabs.focus();
   }
 
@@ -313,6 +359,8 @@ class Dock {
     if (!open) return;
     window.clearInterval(open.timer);
     open.tabs.dispose(forget);
+    open.service?.dispose();
+    open.monitoring?.dispose();
     this.#open = undefined;
     setTerminalInput(undefined);
     this.#root.hidden = true;

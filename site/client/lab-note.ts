@@ -14,7 +14,9 @@ export interface LabView {
   lab: string;
   expiresAt: string;
   maxExpiresAt?: string;
-  configured: { repository?: string; secrets?: string };
+  configured: { repository?: string; secrets?: string; service?: string };
+  /** The service's password (its login page asks for it). */
+  servicePassword?: string;
   limits: {
     resources: { cpu: number; memory: number; disk: number; pids: number };
     enforced: { cpu: boolean; memory: boolean; disk: boolean; mechanisms: string[] } | null;
@@ -45,6 +47,8 @@ export async function renderNote(body: HTMLElement, lab: LabView, workspace: str
     h(
       'dl',
       { class: 'atelier-dl' },
+      lab.configured.service ? row(t('note.service'), t(`catalog.${lab.configured.service}.name`)) : [],
+      lab.servicePassword ? row(t('servicePanel.password'), copy(lab.servicePassword)) : [],
       row(t('note.ends'), endsAt),
       row(t('note.resources'), resourceWords(lab.limits, language)),
       row(t('note.injected'), h('ul', {}, injected(me, lab).map((line) => h('li', {}, line)))),

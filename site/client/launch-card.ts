@@ -63,6 +63,8 @@ export class AtelierLaunch extends HTMLElement {
     this.#part<HTMLButtonElement>('[data-action="launch"]').disabled = false;
     this.#part('[data-action="show"]').hidden = !running;
     this.#part('.atelier-launch__configure').hidden = running;
+    const catalog = this.querySelector<HTMLElement>('.atelier-launch__catalog');
+    if (catalog) catalog.hidden = running;
     if (event.state === 'running') this.#status(t('dock.runningThere'), 'running');
     else if (event.state === 'offline') this.#status(t('dock.offline'), 'offline');
     else this.#status(event.message ?? '', 'stopped');
@@ -73,7 +75,8 @@ export class AtelierLaunch extends HTMLElement {
     button.disabled = true;
     this.#status(t('launch.starting'), 'starting');
     try {
-      const created = await api<LabStatus>('POST', '/api/labs', { body: { lab: this.#lab, ...this.#config?.choices() } });
+      const service = this.querySelector<HTMLInputElement>('.atelier-launch__catalog input:checked')?.value;
+      const created = await api<LabStatus>('POST', '/api/labs', { body: { lab: this.#lab, ...this.#config?.choices(), ...(service ? { service } : {}) } });
       const session = { id: created.id, token: created.token, lab: this.#lab, expiresAt: created.expiresAt };
       saveSession(session);
       const [lab, dock] = await Promise.all([this.#untilStarted(session, created), this.#dock()]);

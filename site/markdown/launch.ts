@@ -5,6 +5,7 @@ import { visit } from 'unist-util-visit';
 import type { LabDefinition } from '../../server/labs/schema.ts';
 import { element, text } from './elements.ts';
 import type { PageContext } from './page-language.ts';
+import { offered } from '../../server/services/catalog.ts';
 
 /**
  * Turns `:::launch{lab="…"}` into an <atelier-launch> card and returns the page's lab, which the
@@ -28,6 +29,33 @@ export function transformLaunchBlocks(
       file.fail(`a page launches one lab; this one already launches "${pageLab.id}", not also "${lab.id}"`, node);
     }
     pageLab = lab;
+    const kinds = offered(lab);
+    const preselected = node.attributes?.service ?? kinds[0]!;
+    if (!(kinds as string[]).includes(preselected)) {
+      file.fail(`:::launch service="${preselected}" is not in the catalogue of lab "${lab.id}" (it offers: ${kinds.join(', ')})`, node);
+    }
+    // The catalogue, as the datalab's: one choice per service the lab offers (none with one only).
+    const catalog =
+      kinds.length < 2
+        ? []
+        : [
+            element('fieldset', { className: ['atelier-launch__catalog'] }, [
+              element('legend', {}, [text(t('catalog.legend'))]),
+              ...kinds.map((kind) =>
+                element('label', { className: ['atelier-launch__choice'] }, [
+                  element('input', {
+                    type: 'radio',
+                    name: `atelier-service-${lab.id}`,
+                    value: kind,
+                    checked: kind === preselected,
+                    ariaDescribedBy: `atelier-service-${lab.id}-${kind}`,
+                  }),
+                  element('span', { className: ['atelier-launch__choice-name'] }, [text(t(`catalog.${kind}.name`))]),
+                  element('span', { className: ['atelier-launch__choice-text'], id: `atelier-service-${lab.id}-${kind}` }, [text(t(`catalog.${kind}.description`))]),
+                ]),
+              ),
+            ]),
+          ];
     const card = element(
       'atelier-launch',
       {
@@ -41,6 +69,7 @@ export function transformLaunchBlocks(
       },
       [
         element('div', { className: ['atelier-launch__intro'] }, node.children),
+        ...catalog,
         // Mirrors the datalab's launch form (resources, git repository, Vault); filled on demand.
         element('details', { className: ['atelier-launch__configure'] }, [
           element('summary', {}, [text(t('configure.title'))]),

@@ -81,7 +81,7 @@ test('a learner opens JupyterLab on its own origin: hand-off, then the service a
   assert.ok(jar.cookies.has('atelier_service'));
   const setCookie = handed.headers.getSetCookie().join('\n');
   assert.match(setCookie, /HttpOnly/);
-  assert.match(setCookie, /SameSite=Lax/);
+  assert.match(setCookie, /SameSite=None; Secure; Partitioned/);
   assert.doesNotMatch(setCookie, /Domain=/i, 'the cookie stays on this one service origin');
 
   // The ticket is good once.

@@ -7,6 +7,8 @@ import path from 'node:path';
 import {
   FD,
   LAB_PYTHON_DIR,
+  LAB_CODE_SERVER_DIR,
+  SERVICE_SOCKET_DIR,
   PROC_READONLY,
   bwrapArgs,
   checkGatewayPort,
@@ -35,7 +37,7 @@ const base = { sessionId: 's1', labId: 'Datalab Discovery!', workspace: '/home/o
 const after = (a: string[], flag: string, from = 0) => a[a.indexOf(flag, from) + 1];
 /** Sources of the host binds, in order. */
 const bindSources = (a: string[]) => a.flatMap((x, i) => (x === '--bind' || x === '--ro-bind' || x === '--ro-bind-try' ? [a[i + 1]] : []));
-const HOST_BINDS = ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile', ...PROC_READONLY, LAB_PYTHON_DIR];
+const HOST_BINDS = ['/usr', '/lib64', '/etc/ld.so.cache', '/etc/profile', ...PROC_READONLY, LAB_PYTHON_DIR, LAB_CODE_SERVER_DIR];
 
 describe('bwrapArgs', () => {
   const a = bwrapArgs(base);
@@ -121,8 +123,12 @@ describe('bwrapArgs with a gateway', () => {
     assert.ok(!a.includes('--bind'));
     assert.deepEqual(bindSources(a), HOST_BINDS);
   });
-  it('without a gateway, no /run at all', () => {
-    assert.ok(!bwrapArgs(base).some((x) => x.startsWith('/run')));
+  it('without a gateway, /run holds only the services\' sockets: a small tmpfs of the lab user\'s', () => {
+    const a = bwrapArgs(base);
+    assert.deepEqual(a.filter((x) => x.startsWith('/run')), [SERVICE_SOCKET_DIR]);
+    const i = a.indexOf(SERVICE_SOCKET_DIR);
+    assert.deepEqual(a.slice(i - 5, i + 1), ['--perms', '0700', '--size', String(1024 * 1024), '--tmpfs', SERVICE_SOCKET_DIR]);
+    assert.ok(i < a.lastIndexOf('--remount-ro'), 'mounted before / goes read-only: its path cannot be replaced');
   });
   it('the port must be a TCP port', () => {
     for (const bad of [0, -1, 65536, 1.5, Number.NaN, '80' as unknown as number]) {
