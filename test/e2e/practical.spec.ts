@@ -3,7 +3,7 @@
  * terminal, in French and in English: every server-checked step must pass.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { deleteLab, dockOf, screenOf, terminalOf } from './lib/dock.ts';
+import { chooseTerminal, deleteLab, dockOf, screenOf, terminalOf } from './lib/dock.ts';
 import fr from '../../i18n/fr.json' with { type: 'json' };
 import en from '../../i18n/en.json' with { type: 'json' };
 
@@ -42,6 +42,7 @@ async function launch(page: Page, strings: typeof fr, secrets?: string): Promise
     await card.locator('.atelier-launch__configure summary').click();
     await card.getByLabel(strings.configure.secrets).selectOption(secrets);
   }
+  await chooseTerminal(page);
   await card.getByRole('button', { name: strings.launch.button, exact: true }).click();
   await terminalOf(page);
 }

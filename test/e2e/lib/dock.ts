@@ -26,8 +26,15 @@ export async function deleteLab(page: Page, labels: { delete: string; deleted: s
   await expect(page.locator('atelier-launch .atelier-launch__status')).toContainText(labels.deleted);
 }
 
+/** On a card with a catalogue (JupyterLab, VS Code…), picks the terminal alone, as these tests drive the shell. */
+export async function chooseTerminal(page: Page): Promise<void> {
+  const terminal = page.locator('atelier-launch .atelier-launch__catalog input[value="terminal"]');
+  if ((await terminal.count()) > 0) await terminal.check();
+}
+
 /** Presses the page's Launch button (`label`: its text in the page's language) and waits for the dock's prompt. */
 export async function launchHere(page: Page, label: string): Promise<Locator> {
+  await chooseTerminal(page);
   await page.locator('atelier-launch').getByRole('button', { name: label, exact: true }).click();
   return terminalOf(page);
 }

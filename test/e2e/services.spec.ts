@@ -1,0 +1,136 @@
+/**
+ * The practical's services, as a learner uses them, in Chromium: launch with JupyterLab from the
+ * catalogue, open it in the dock, type the note's password, run the page's own cells (pandas
+ * reading the shared CSV from S3, the result written to the learner's bucket) and see the steps
+ * ticked; VS Code: open it, commit and push from its terminal. The platform is reached at
+ * atelier.localhost, whose subdomains are its site: services are framed in the dock there.
+ */
+import { test, expect, type Page, type FrameLocator } from '@playwright/test';
+import { deleteLab, dockOf } from './lib/dock.ts';
+import fr from '../../i18n/fr.json' with { type: 'json' };
+import en from '../../i18n/en.json' with { type: 'json' };
+
+const languages = { fr, en } as const;
+const port = Number(process.env.ATELIER_E2E_PORT);
+const site = `http://atelier.localhost:${port}`;
+const results = { fr: 'tp/population-departements.csv', en: 'tp/department-population.csv' } as const;
+
+test.use({
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
+  },
+});
+
+async function launchWith(page: Page, service: 'jupyterlab' | 'vscode', strings: typeof fr): Promise<{ frame: FrameLocator; password: string }> {
+  const card = page.locator('atelier-launch');
+  await card.locator(`.atelier-launch__catalog input[value="${service}"]`).check();
+  await card.getByRole('button', { name: strings.launch.button, exact: true }).click();
+  const view = dockOf(page).locator('.atelier-views__panel--service');
+  const open = view.getByRole('button', { name: strings.servicePanel.open });
+  await expect(open).toBeVisible({ timeout: 30_000 });
+  const password = (await view.locator('.atelier-service__password code').textContent())!.trim();
+  await open.click();
+  return { frame: page.frameLocator('.atelier-service__iframe'), password };
+}
+
+/** A check whose evidence may still be on its way (a push): pressed again until it passes. */
+async function checkUntilPassed(page: Page, id: string, strings: typeof fr): Promise<void> {
+  const step = page.locator(`li[data-step="${id}"]`);
+  await expect(async () => {
+    await step.getByRole('button', { name: strings.steps.check }).click();
+    await expect(step.locator('.atelier-check__result')).toHaveText(strings.steps.passed, { timeout: 5_000 });
+  }).toPass({ timeout: 90_000 });
+}
+
+async function check(page: Page, id: string, strings: typeof fr): Promise<void> {
+  const step = page.locator(`li[data-step="${id}"]`);
+  await step.getByRole('button', { name: strings.steps.check }).click();
+  await expect(step.locator('.atelier-check__result')).toHaveText(strings.steps.passed, { timeout: 30_000 });
+  await expect(step.locator('input[type="checkbox"]')).toBeChecked();
+}
+
+/** Types a cell's code in the notebook's active cell and runs it; resolves once its output shows `expected`. */
+async function runCell(frame: FrameLocator, page: Page, code: string, expected: RegExp): Promise<void> {
+  const cells = frame.locator('.jp-Notebook .jp-CodeCell');
+  const count = await cells.count();
+  const cell = cells.nth(count - 1);
+  await cell.locator('.cm-content').click();
+  // Inserted as text: typed key by key, the editor would close brackets and quotes itself.
+  await page.keyboard.insertText(code);
+  await page.keyboard.press('Shift+Enter');
+  await expect(cell.locator('.jp-OutputArea')).toContainText(expected, { timeout: 60_000 });
+}
+
+for (const [language, strings] of Object.entries(languages)) {
+  test(`${language}: JupyterLab from the catalogue, a notebook reading and writing S3, the steps ticked`, async ({ page }) => {
+    test.setTimeout(180_000);
+    await page.goto(`${site}/${language}/datalab-tp/launch/`);
+    // The launch page preselects JupyterLab in the catalogue.
+    await expect(page.locator('.atelier-launch__catalog input[value="jupyterlab"]')).toBeChecked();
+    const { frame, password } = await launchWith(page, 'jupyterlab', strings);
+    await frame.locator('#password_input').fill(password);
+    await frame.locator('#password_input').press('Enter');
+    await frame.locator('.jp-LauncherCard[data-category="Notebook"]').first().click({ timeout: 30_000 });
+    await expect(frame.locator('.jp-Notebook .jp-CodeCell')).toHaveCount(1, { timeout: 30_000 });
+
+    await runCell(frame, page, 'def moyenne(valeurs):\n    return sum(valeurs) / len(valeurs)\nmoyenne([1, 2, 3])', /2\.0/);
+    await runCell(
+      frame,
+      page,
+      'import os\nimport pandas as pd\ncommunes = pd.read_csv("s3://atelier/diffusion/tp-datalab/communes.csv", dtype={"departement": str})\ncommunes.head()',
+      /population/,
+    );
+    await runCell(
+      frame,
+      page,
+      `resultat = communes.groupby("departement", as_index=False)["population"].sum()\nresultat.to_csv(f"s3://{os.environ['AWS_BUCKET']}/${results[language as keyof typeof results]}", index=False)\nlen(resultat)`,
+      /^\s*\[\d+\]:\s*\d+\s*$|\d+/,
+    );
+    // The checks read the notebook as saved on disk.
+    // A first save asks for the notebook's name, as the practical names it.
+    await frame.locator('.jp-NotebookPanel-toolbar [data-command="docmanager:save"]').click();
+    await frame.locator('.jp-Dialog input[type="text"]').fill('S3.ipynb');
+    await frame.locator('.jp-Dialog .jp-mod-accept').click();
+    await expect(frame.locator('.lm-TabBar-tab.jp-mod-dirty')).toHaveCount(0, { timeout: 10_000 });
+
+    await check(page, 'notebook-function', strings);
+    await page.goto(`${site}/${language}/datalab-tp/s3/`);
+    await check(page, 'notebook-read-shared', strings);
+    await check(page, 'notebook-wrote-result', strings);
+    await deleteLab(page, strings.launch);
+  });
+}
+
+test('fr: VS Code from the catalogue: its terminal clones, commits and pushes to the forge', async ({ page }) => {
+  test.setTimeout(180_000);
+  const strings = fr;
+  // Git's identity, as My account gives it to every service.
+  await page.goto(`${site}/fr/account/`);
+  await page.getByLabel(strings.account.gitName).fill('Ada Lovelace');
+  await page.getByLabel(strings.account.gitEmail).fill('ada@example.org');
+  await page.getByRole('button', { name: strings.account.save, exact: true }).click();
+  await expect(page.getByText(strings.account.saved)).toBeVisible();
+  await page.getByRole('button', { name: strings.account.tokenNew }).click();
+  await expect(page.getByText(strings.account.tokenShown)).toBeVisible();
+  await page.goto(`${site}/fr/datalab-tp/launch/`);
+  const { frame, password } = await launchWith(page, 'vscode', strings);
+  await frame.locator('input[type="password"]').fill(password);
+  await frame.locator('input[type="password"]').press('Enter');
+  await expect(frame.locator('.monaco-workbench')).toBeVisible({ timeout: 60_000 });
+  await frame.locator('.monaco-workbench').click({ position: { x: 400, y: 300 } });
+  // VS Code's own "toggle terminal" (the dock's Ctrl+` is the page's, not the frame's).
+  await page.keyboard.press('Control+Backquote');
+  const terminal = frame.locator('.terminal-wrapper.active .xterm');
+  await expect(terminal).toBeVisible({ timeout: 30_000 });
+  await terminal.click();
+  // VS Code draws its terminal on a canvas: the forge's own check is what tells the push happened.
+  await page.keyboard.type(
+    `git clone -q "$FORGE_URL/tp-datalab.git" && cd tp-datalab && printf 'from ex0 import moyenne\\nprint(moyenne([1, 2]))\\n' > analyse.py && git add analyse.py && git commit -qm "Analyse" && git push -q\n`,
+  );
+  // Checked from another tab of the course: this one keeps VS Code (and its terminal) open meanwhile.
+  const course = await page.context().newPage();
+  await course.goto(`${site}/fr/datalab-tp/git/`);
+  await checkUntilPassed(course, 'pushed', strings);
+  await deleteLab(course, strings.launch);
+});
