@@ -24,6 +24,11 @@ import { Handoff } from './services/handoff.ts';
 import { LabServices } from './services/lab-services.ts';
 import { createAppsGateway } from './http/apps.ts';
 import { codeServerReady, vscodeWanted } from './cli/code-server.ts';
+import { gatewayCertificate, type GatewayCertificate } from './http/gateway-tls.ts';
+import { TOOLS_DIR } from './drivers/local/sandbox-args.ts';
+
+/** Where labs find the gateway's certificate (shipped with the lab's tools, read-only). */
+const gatewayCaName = 'atelier-ca.pem';
 import { join } from 'node:path';
 
 export interface StartOptions {
@@ -90,6 +95,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   let app: FastifyInstance | undefined;
   let port = config.port;
+  // TLS on the lab gateway (https://$AWS_S3_ENDPOINT in labs); without openssl, plain HTTP only.
+  let gatewayTls: GatewayCertificate | undefined;
+  try {
+    gatewayTls = gatewayCertificate(join(config.dataDir, 'keys'));
+  } catch (error) {
+    process.stderr.write(`atelier: no TLS on the lab gateway (${(error as Error).message.split('\n')[0]}): labs reach S3 over http:// only\n`);
+  }
   const gatewaySocket = join(config.dataDir, 'run', 'gateway.sock');
   let gatewayReady = false;
   const sessions = new Sessions({
@@ -100,7 +112,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onError: (error, context) => app?.log.error({ err: error }, context),
     log: () => app?.log,
     gateway: () => (gatewayReady ? { socketPath: gatewaySocket, port } : undefined),
-    tools: loadLabTools(config.labsDir),
+    tools: { ...loadLabTools(config.labsDir), ...(gatewayTls ? { [gatewayCaName]: gatewayTls.cert } : {}) },
   });
   // The S3 origin (learner bytes): configured, or s3.localhost on the port listened on. With an
   // external S3 it serves raw repository files only.
@@ -109,6 +121,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const vscode = vscodeWanted() && codeServerReady();
   const platform: LearnerPlatform = await createLearnerPlatform({
     installed: (kind) => kind !== 'vscode' || vscode,
+    ...(gatewayTls ? { caBundle: `${TOOLS_DIR}/${gatewayCaName}` } : {}),
     dataDir: config.dataDir,
     labsDir: config.labsDir,
     labs,
@@ -205,7 +218,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (config.s3Origin === undefined) contentOrigin = `http://s3.localhost:${port}`;
   if (config.appsOrigin === undefined) appOrigins = new AppOrigins(`http://*.apps.atelier.localhost:${port}`);
   if (config.origin === undefined) platformOrigin = `http://atelier.localhost:${port} http://localhost:${port}`;
-  const gateway = await listenGateway(gatewaySocket, platform);
+  const gateway = await listenGateway(gatewaySocket, platform, gatewayTls);
   gatewayReady = true;
 
   let closing: Promise<void> | undefined;

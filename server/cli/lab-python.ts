@@ -15,9 +15,22 @@ import { LAB_PYTHON_DIR } from '../drivers/local/sandbox-args.ts';
 
 const stampName = '.atelier-requirements.sha256';
 
+/**
+ * JupyterLab's defaults for labs, beside the requirements: labs have no Internet, so no news or
+ * update prompt (JupyterLab reads overrides.json from its application's settings folder).
+ */
+const overridesName = 'jupyterlab-overrides.json';
+
 export function labPythonStamp(requirements: string, python = '/usr/bin/python3'): string {
   const version = execFileSync(python, ['-c', 'import sys; print(sys.version)'], { encoding: 'utf8' });
-  return createHash('sha256').update(version).update('\0').update(readFileSync(requirements)).digest('hex');
+  const overrides = join(dirname(requirements), overridesName);
+  return createHash('sha256')
+    .update(version)
+    .update('\0')
+    .update(readFileSync(requirements))
+    .update('\0')
+    .update(existsSync(overrides) ? readFileSync(overrides) : '')
+    .digest('hex');
 }
 
 /** Builds the environment unless it is up to date; true when it built one. */
@@ -36,6 +49,12 @@ export function ensureLabPython(requirements: string, target = LAB_PYTHON_DIR, l
     execFileSync(join(target, 'bin', 'pip'), ['install', '--no-input', '--disable-pip-version-check', '--progress-bar', 'off', '-r', requirements], {
       stdio: 'inherit',
     });
+    const overrides = join(dirname(requirements), overridesName);
+    if (existsSync(overrides)) {
+      const settings = join(target, 'share', 'jupyter', 'lab', 'settings');
+      mkdirSync(settings, { recursive: true, mode: 0o755 });
+      writeFileSync(join(settings, 'overrides.json'), readFileSync(overrides), { mode: 0o644 });
+    }
     writeFileSync(stampFile, `${stamp}\n`, { mode: 0o644 });
   } catch (error) {
     rmSync(target, { recursive: true, force: true });

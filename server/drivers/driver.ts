@@ -93,6 +93,11 @@ export interface ServiceSpec {
   socket: string;
   /** Where its output goes, inside the lab (read back when it fails to start). */
   log: string;
+  /**
+   * Files the service reads its defaults from (its settings), created before it starts unless the
+   * learner already has them: absolute path inside the lab → content.
+   */
+  defaults?: Record<string, string>;
 }
 
 export type ServiceState = 'stopped' | 'starting' | 'running';

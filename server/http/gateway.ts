@@ -4,25 +4,80 @@
  * own network namespace to it, so labs need no network of their own.
  */
 import { createServer } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { TLSSocket, createSecureContext } from 'node:tls';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LearnerPlatform } from '../learners/platform.ts';
+import type { GatewayCertificate } from './gateway-tls.ts';
 
-export async function listenGateway(socketPath: string, platform: Pick<LearnerPlatform, 'dispatch'>): Promise<{ close(): Promise<void> }> {
+/** A TLS record starts with its content type; 22 is a handshake (a ClientHello, first). */
+const tlsHandshake = 0x16;
+
+/**
+ * The connection as a stream that first gives back the bytes already read. TLSSocket reads a
+ * net.Socket's handle directly, past anything put back with unshift(): it needs a plain stream.
+ */
+function replaying(socket: Socket, head: Buffer): Duplex {
+  const stream = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk, encoding, done) => void socket.write(chunk, encoding, done),
+    final: (done) => {
+      socket.end();
+      done();
+    },
+    destroy: (error, done) => {
+      socket.destroy(error ?? undefined);
+      done(error);
+    },
+  });
+  stream.push(head);
+  socket.on('data', (chunk) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.on('end', () => stream.push(null));
+  socket.on('error', (error) => stream.destroy(error));
+  socket.on('close', () => stream.destroy());
+  return stream;
+}
+
+export async function listenGateway(
+  socketPath: string,
+  platform: Pick<LearnerPlatform, 'dispatch'>,
+  tls?: GatewayCertificate,
+): Promise<{ close(): Promise<void> }> {
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   rmSync(socketPath, { force: true });
   const server = createServer((req, res) => {
     if (platform.dispatch(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Only the forge (/git/) and S3 are reachable from a lab.\n');
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socketPath, resolve));
+  const secureContext = tls ? createSecureContext({ key: tls.key, cert: tls.cert }) : undefined;
+  // HTTP or HTTPS on the same port, told apart by the first byte the lab sends.
+  const listener = createNetServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', (head: Buffer) => {
+      socket.pause();
+      if (secureContext && head[0] === tlsHandshake) {
+        const secure = new TLSSocket(replaying(socket, head), { isServer: true, secureContext });
+        secure.on('error', () => secure.destroy());
+        server.emit('connection', secure);
+      } else {
+        socket.unshift(head);
+        server.emit('connection', socket);
+        socket.resume();
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
   // Lab users (unprivileged uids) must be able to connect; the socket reaches nothing else.
   chmodSync(socketPath, 0o666);
   return {
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        listener.close(() => resolve());
         rmSync(socketPath, { force: true });
       }),
   };

@@ -23,6 +23,8 @@ export interface LaunchRequest {
 }
 
 export interface LaunchServices {
+  /** Labs trust the gateway's TLS certificate there (embedded S3 only: an external one has its own). */
+  caBundle?: string;
   /** Whether this server can run the service (VS Code is installed only where setup installed it). */
   installed?: (kind: ServiceKind) => boolean;
   store: LearnerStore;
@@ -118,6 +120,7 @@ export async function learnerEnvironment(services: LaunchServices, request: Laun
     AWS_S3_ENDPOINT: s3Host,
     AWS_ENDPOINT_URL: s3Origin,
     AWS_BUCKET: learnerId,
+    ...(services.caBundle && !services.s3Endpoint ? { AWS_CA_BUNDLE: services.caBundle } : {}),
     MC_HOST_s3: `${s3Origin.replace('://', `://${encodeURIComponent(s3.accessKeyId)}:${encodeURIComponent(s3.secretAccessKey)}:${encodeURIComponent(s3.sessionToken)}@`)}`,
   };
 }

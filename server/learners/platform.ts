@@ -100,6 +100,8 @@ export interface PlatformOptions {
   forgeLimits?: Partial<ForgeLimits>;
   /** The built site, whose pages' steps progress is kept for; no page has steps when absent. */
   siteDir?: string;
+  /** The lab gateway's certificate, as a path inside labs (their AWS_CA_BUNDLE); none without TLS. */
+  caBundle?: string;
   /** Whether this server runs a service of the catalogue (VS Code only where setup installed it). */
   installed?: (kind: ServiceKind) => boolean;
 }
@@ -276,6 +278,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     ...(mode.mode === 'external' ? { s3Endpoint: mode.endpoint } : {}),
     repositoryExists: (learnerId, name) => repos.exists(learnerId, name),
     ...(options.installed ? { installed: options.installed } : {}),
+    ...(options.caBundle ? { caBundle: options.caBundle } : {}),
     seedRepositories: async (learnerId, lab) => {
       for (const repo of lab.services.git?.repos ?? []) {
         await repos.ensureFromSeed(learnerId, repo.name, join(options.labsDir, lab.id, repo.from));

@@ -27,6 +27,25 @@ const socketOf = (kind: OpenableKind): string => `${SERVICE_SOCKET_DIR}/${kind}.
 /** In the lab's home (its disk quota bounds it), beside the learner's files but hidden. */
 const logOf = (kind: OpenableKind): string => `${LAB_HOME}/.cache/atelier/${kind}.log`;
 
+/**
+ * VS Code's first-run defaults in a lab: no welcome page or AI chat panel (labs have no Internet),
+ * no telemetry or update checks, git that syncs without asking (the forge is the lab's own).
+ */
+const vscodeSettings = `${JSON.stringify(
+  {
+    'workbench.startupEditor': 'none',
+    'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.autoCheckUpdates': false,
+    'git.confirmSync': false,
+    'security.workspace.trust.enabled': false,
+  },
+  null,
+  2,
+)}\n`;
+
 const builders: Record<OpenableKind, (context: ServiceContext) => Omit<ServiceSpec, 'name' | 'socket' | 'log'>> = {
   jupyterlab: ({ password, workspace }) => ({
     argv: [
@@ -59,6 +78,7 @@ const builders: Record<OpenableKind, (context: ServiceContext) => Omit<ServiceSp
       workspace,
     ],
     env: { PASSWORD: password },
+    defaults: { [`${LAB_HOME}/.local/share/code-server/User/settings.json`]: vscodeSettings },
   }),
 };
 

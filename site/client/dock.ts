@@ -192,7 +192,7 @@ class Dock {
       this.#tabs,
       [
         ...(openable
-          ? [{ name: 'service', label: `catalog.${openable}.name`, build: (panel: HTMLElement) => (service = new ServicePanel(panel, session, openable, view.servicePassword!)) }]
+          ? [{ name: 'service', label: `catalog.${openable}.name`, build: (panel: HTMLElement) => (service = new ServicePanel(panel, session, openable, view.servicePassword!, () => this.#fullOnPhone())) }]
           : []),
         {
           name: 'terminals',
@@ -337,6 +337,11 @@ class Dock {
     } finally {
       this.#delete.disabled = false;
     }
+  }
+
+  /** A service in the bottom sheet of a phone would get a strip: it takes the screen (Full screen undoes it). */
+  #fullOnPhone(): void {
+    if (matchMedia('(max-width: 63.99rem)').matches && !this.#root.hasAttribute('data-full')) this.#toggleFullScreen();
   }
 
   #toggleFullScreen(): void {

@@ -33,8 +33,12 @@ export class ServicePanel {
    */
   #framed = false;
 
-  constructor(root: HTMLElement, session: LabSession, service: OpenableService, password: string) {
+  readonly #onShown: () => void;
+
+  /** `onShown`: the service is now in the frame (the dock gives it the whole screen on a phone). */
+  constructor(root: HTMLElement, session: LabSession, service: OpenableService, password: string, onShown: () => void = () => {}) {
     this.#session = session;
+    this.#onShown = onShown;
     this.#service = service;
     const name = t(`catalog.${service}.name`);
     this.#status = h('p', { class: 'atelier-service__status', role: 'status' });
@@ -128,6 +132,7 @@ export class ServicePanel {
     this.#frame?.remove();
     this.#frame = frame;
     this.#frameBox.replaceChildren(frame);
+    this.#onShown();
     this.#open.dataset.i18n = 'servicePanel.reopen';
     this.#open.textContent = t('servicePanel.reopen');
   }

@@ -92,19 +92,21 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
     assert.doesNotMatch(ls.stdout, /shadow|sudoers|ssh/);
   });
 
-  it("cannot read the project's files, /work, /root, /home, /var, /run", async () => {
+  it("cannot read the project's files, /work, /root, /home, /var; /run holds only the services' sockets", async () => {
     const r = await sh(B, `cat ${JSON.stringify(path.join(REPO, 'package.json'))}`);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /No such file or directory/);
-    for (const dir of ['/work', '/root', '/var/lib', '/run', '/srv', '/mnt']) {
+    for (const dir of ['/work', '/root', '/var/lib', '/srv', '/mnt']) {
       const l = await sh(B, `ls -A ${dir}`);
       assert.notEqual(l.code, 0, `${dir} must not exist in the lab`);
       assert.match(l.stderr, /No such file or directory/);
     }
+    // The host's /run is not there: only the lab's own tmpfs for its services' sockets (empty).
+    assert.equal((await sh(B, 'ls -A /run; ls -A /run/atelier; ls -A /run/atelier/services')).stdout, 'atelier\nservices\n');
     assert.equal((await sh(B, 'ls -A /home')).stdout.trim(), 'onyxia');
-    // /opt holds the platform's own read-only tools at most (the labs' Python environment, when built).
+    // /opt holds the platform's own read-only tools at most (VS Code and the labs' Python environment, when built).
     const opt = await sh(B, 'ls -A /opt /opt/atelier 2>/dev/null');
-    assert.match(opt.stdout, /^(|\/opt:\natelier\n\n\/opt\/atelier:\n(bin\n)?(python\n)?)$/, opt.stdout);
+    assert.match(opt.stdout, /^(|\/opt:\natelier\n\n\/opt\/atelier:\n(bin\n)?(code-server\n)?(python\n)?)$/, opt.stdout);
   });
 
   it("cannot read the server's environment or the host's /proc", async () => {
@@ -350,6 +352,9 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
         'chmod 0700 /proc/2/fd/7',
         'ln -L /proc/2/fd/7 ~/gateway-link',
         'python3 -c "import os; os.mknod(\'/run/atelier/x.sock\', 0o140666)"',
+        // The services' socket directory is a mount point: the lab cannot swap it for a link.
+        'mv /run/atelier/services /run/atelier/s2',
+        'rm -rf /run/atelier/services',
       ];
       for (const a of attempts) {
         const r = await sh(G, a);
@@ -357,13 +362,13 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
         assert.match(r.stderr, /Read-only file system|Operation not permitted|Invalid cross-device link|Permission denied/, `${a}: ${r.stderr}`);
       }
       const after = await sh(G, `readlink /run/atelier/gateway.sock; ls -A /run/atelier; stat -L -c %a /run/atelier/gateway.sock; curl -sS --max-time 5 http://localhost:${GPORT}/still 2>&1 || python3 -c "import urllib.request as u; print(u.urlopen('http://localhost:${GPORT}/still').read().decode(), end='')"`);
-      assert.equal(after.stdout, `/proc/2/fd/7\ngateway.pl\ngateway.sock\n666\ngateway GET /still\n`, after.stderr);
+      assert.equal(after.stdout, `/proc/2/fd/7\ngateway.pl\ngateway.sock\nservices\n666\ngateway GET /still\n`, after.stderr);
     });
 
-    it('a lab without a gateway has no such socket, no /run, nothing listening', async () => {
-      const r = await sh(B, `ls -A /run/atelier; ls /proc/2/fd; ps -eo args | grep -c "^atelier-gateway"`);
+    it('a lab without a gateway has no such socket, nothing in /run but the services\' directory, nothing listening', async () => {
+      const r = await sh(B, `ls -A /run/atelier; ls /run/atelier/gateway.sock; ls /proc/2/fd; ps -eo args | grep -c "^atelier-gateway"`);
       assert.match(r.stderr, /No such file or directory/);
-      assert.deepEqual(r.stdout.trim().split('\n').slice(0, -1), ['0', '1', '2']);
+      assert.deepEqual(r.stdout.trim().split('\n').slice(0, -1), ['services', '0', '1', '2']);
       assert.equal(r.stdout.trim().split('\n').pop(), '0');
       assert.deepEqual(await listening(B), []);
     });

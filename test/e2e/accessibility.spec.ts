@@ -137,3 +137,29 @@ for (const theme of themes) {
     });
   }
 }
+
+for (const theme of themes) {
+  test(`the catalogue, the dock's service view and its monitoring have no violation (${theme})`, async ({ browser, baseURL }) => {
+    const s = strings.fr;
+    const page = await themedPage(browser, theme);
+    await page.setViewportSize(laptop);
+    // At atelier.localhost, whose subdomains (the services' origins) are its own site.
+    const site = baseURL!.replace('127.0.0.1', 'atelier.localhost');
+    await page.goto(`${site}/fr/datalab-tp/launch/`);
+    const found: string[] = [];
+    const scan = async (moment: string) => found.push(...(await wcagViolations(page, `fr ${theme} ${moment}`, ['.atelier-service__iframe'])));
+    await expect(page.getByRole('radio', { name: s.catalog.jupyterlab.name })).toBeChecked();
+    await scan('catalogue');
+    await page.getByRole('button', { name: s.launch.button, exact: true }).click();
+    await expect(page.getByRole('button', { name: s.servicePanel.open })).toBeVisible({ timeout: 30_000 });
+    await expect(page.getByRole('tab', { name: s.catalog.jupyterlab.name })).toHaveAttribute('aria-selected', 'true');
+    await scan('service view');
+    await page.getByRole('tab', { name: s.dock.monitoring }).click();
+    await expect(page.getByRole('meter').first()).toBeVisible();
+    await scan('monitoring');
+    await resize(page, phone);
+    await scan('monitoring, phone');
+    expect(found, found.join('\n')).toEqual([]);
+    await page.context().close();
+  });
+}

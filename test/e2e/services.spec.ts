@@ -15,13 +15,6 @@ const port = Number(process.env.ATELIER_E2E_PORT);
 const site = `http://atelier.localhost:${port}`;
 const results = { fr: 'tp/population-departements.csv', en: 'tp/department-population.csv' } as const;
 
-test.use({
-  launchOptions: {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-  },
-});
-
 async function launchWith(page: Page, service: 'jupyterlab' | 'vscode', strings: typeof fr): Promise<{ frame: FrameLocator; password: string }> {
   const card = page.locator('atelier-launch');
   await card.locator(`.atelier-launch__catalog input[value="${service}"]`).check();
@@ -71,6 +64,20 @@ for (const [language, strings] of Object.entries(languages)) {
     const { frame, password } = await launchWith(page, 'jupyterlab', strings);
     await frame.locator('#password_input').fill(password);
     await frame.locator('#password_input').press('Enter');
+    await frame.locator('.jp-LauncherCard[data-category="Notebook"]').first().waitFor({ timeout: 30_000 });
+
+    // What a notebook's JavaScript could try: it runs on the service's origin, never the platform's.
+    const service = page.frames().find((f) => f.url().includes('.apps.'))!;
+    const attempt = await service.evaluate(async (platform) => {
+      const read = await fetch(`${platform}/api/me`, { credentials: 'include' }).then((r) => `read ${r.status}`, () => 'blocked');
+      // A blind write (no-cors: the response is opaque): the Origin guard must refuse it.
+      await fetch(`${platform}/api/labs`, { method: 'POST', credentials: 'include', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '{"lab":"terminal-basics"}' }).catch(() => undefined);
+      return { read, cookie: document.cookie.includes('atelier_learner') || document.cookie.includes('atelier_service') };
+    }, site);
+    expect(attempt).toEqual({ read: 'blocked', cookie: false });
+    const mine = await page.evaluate(async () => (await (await fetch('/api/me/labs')).json()) as { labs: { lab: string }[] });
+    expect(mine.labs.map((lab) => lab.lab)).toEqual(['datalab-discovery']);
+
     await frame.locator('.jp-LauncherCard[data-category="Notebook"]').first().click({ timeout: 30_000 });
     await expect(frame.locator('.jp-Notebook .jp-CodeCell')).toHaveCount(1, { timeout: 30_000 });
 

@@ -67,7 +67,7 @@ test('a learner opens JupyterLab on its own origin: hand-off, then the service a
   const opened = await learner.api(`/api/labs/${lab.id}/services/jupyterlab/open`, { method: 'POST' });
   assert.equal(opened.status, 200, JSON.stringify(opened.body));
   const origin = new URL(opened.body.url).origin;
-  assert.match(new URL(origin).hostname, /^jupyterlab-[a-z2-7]{16}\.apps\.localhost$/);
+  assert.match(new URL(origin).hostname, /^jupyterlab-[a-z2-7]{16}\.apps\.atelier\.localhost$/);
   assert.notEqual(origin, server.url);
 
   // Without the hand-off, the service origin refuses (our page, not Jupyter's).
@@ -94,7 +94,7 @@ test('a learner opens JupyterLab on its own origin: hand-off, then the service a
   assert.match(home.headers.get('location') ?? '', /\/login/);
   const login = await get(`${origin}/login`, jar);
   assert.equal(login.status, 200);
-  assert.match(login.headers.get('content-security-policy') ?? '', new RegExp(`frame-ancestors 'self' ${server.url}`));
+  assert.match(login.headers.get('content-security-policy') ?? '', new RegExp(`frame-ancestors 'self' http://atelier\\.localhost:${server.port} ${server.url}$`));
   const wrong = await get(`${origin}/login`, jar, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin },

@@ -737,6 +737,11 @@ export class LocalDriver implements Driver {
     if (!byName) this.services.set(i.uid, (byName = new Map()));
     const current = byName.get(spec.name);
     if (current && current.child.exitCode === null && current.child.signalCode === null) return current.started;
+    for (const [file, content] of Object.entries(spec.defaults ?? {})) {
+      // As the lab's user, in the lab: the learner's own file, if there is one, is kept.
+      const made = await this.exec(handle, ['/bin/sh', '-c', '[ -e "$0" ] || { mkdir -p "${0%/*}" && cat > "$0"; }', file], { stdin: content, timeoutMs: 5000 });
+      if (made.code !== 0) throw new LocalDriverError('service_failed', `cannot write ${file} for ${spec.name}: ${made.stderr.trim().slice(0, 500)}`);
+    }
     // The entry helper runs a shell that sends the service's output to its log in the lab (the
     // lab's disk quota bounds it; nothing of it flows through the server) and removes a socket
     // left by a previous run, which would make the service refuse to listen.

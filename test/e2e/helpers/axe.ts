@@ -31,8 +31,11 @@ export function sitePaths(distDir = resolve(process.env.ATELIER_SITE_DIR ?? join
 }
 
 /** The WCAG 2.1 AA violations on the page as it is now, one line per element: empty when none. */
-export async function wcagViolations(page: Page, label: string): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).withTags(wcag21aa).analyze();
+/** `exclude`: selectors of what is not ours to fix (a lab's service in its frame: JupyterLab, VS Code). */
+export async function wcagViolations(page: Page, label: string, exclude: string[] = []): Promise<string[]> {
+  let builder = new AxeBuilder({ page }).withTags(wcag21aa);
+  for (const selector of exclude) builder = builder.exclude(selector);
+  const { violations } = await builder.analyze();
   return violations.flatMap((violation) =>
     violation.nodes.map(
       (node) => `${label}: ${violation.id} (${violation.impact ?? 'n/a'}) at ${node.target.join(' ')}: ${node.failureSummary?.replace(/\s+/g, ' ') ?? violation.help}`,
