@@ -34,6 +34,7 @@ const runtimeTools: Tool[] = [
   { command: 'aws', probe: 'test -x /usr/bin/aws', debianPackage: 'awscli', why: 'the AWS CLI in labs' },
   { command: 's3cmd', probe: 'test -x /usr/bin/s3cmd', debianPackage: 's3cmd', why: 's3cmd in labs' },
   { command: 'curl', probe: 'test -x /usr/bin/curl', debianPackage: 'curl', why: 'curl in labs' },
+  { command: 'openssl', debianPackage: 'openssl', why: "the lab gateway's TLS certificate" },
   { command: 'python3', probe: "/usr/bin/python3 -c 'import ensurepip, venv'", debianPackage: 'python3-venv', why: "the labs' Python environment" },
 ];
 

@@ -141,3 +141,25 @@ test('fr: VS Code from the catalogue: its terminal clones, commits and pushes to
   await checkUntilPassed(course, 'pushed', strings);
   await deleteLab(course, strings.launch);
 });
+
+test('en: where the platform is not the services’ site (127.0.0.1), Open puts the service in a tab of its own', async ({ page }) => {
+  test.setTimeout(120_000);
+  const strings = en;
+  await page.goto('/en/datalab-tp/launch/');
+  const card = page.locator('atelier-launch');
+  await card.getByRole('button', { name: strings.launch.button, exact: true }).click();
+  const view = dockOf(page).locator('.atelier-views__panel--service');
+  await expect(view.getByRole('button', { name: strings.servicePanel.open })).toBeVisible({ timeout: 30_000 });
+  // Framing is off here: no "new tab" button beside Open, which is one already.
+  await expect(view.getByRole('button', { name: strings.servicePanel.newTab })).toBeHidden();
+  const password = (await view.locator('.atelier-service__password code').textContent())!.trim();
+  const [tab] = await Promise.all([page.context().waitForEvent('page'), view.getByRole('button', { name: strings.servicePanel.open }).click()]);
+  await tab.locator('#password_input').fill(password, { timeout: 30_000 });
+  await tab.locator('#password_input').press('Enter');
+  await expect(tab.locator('.jp-LauncherCard').first()).toBeVisible({ timeout: 30_000 });
+  expect(new URL(tab.url()).hostname).toMatch(/^jupyterlab-[a-z2-7]{16}\.apps\.atelier\.localhost$/);
+  await expect(view.locator('.atelier-service__status')).toHaveText(strings.servicePanel.openedInTab);
+  await expect(view.locator('iframe')).toHaveCount(0);
+  await tab.close();
+  await deleteLab(page, strings.launch);
+});
