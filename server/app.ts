@@ -23,7 +23,7 @@ import { AppOrigins } from './services/app-origins.ts';
 import { Handoff } from './services/handoff.ts';
 import { LabServices } from './services/lab-services.ts';
 import { createAppsGateway } from './http/apps.ts';
-import { codeServerReady, vscodeWanted } from './cli/code-server.ts';
+import { codeServerReady, vscodeWanted } from './services/code-server-install.ts';
 import { gatewayCertificate, type GatewayCertificate } from './http/gateway-tls.ts';
 import { TOOLS_DIR } from './drivers/local/sandbox-args.ts';
 

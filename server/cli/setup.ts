@@ -10,7 +10,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../config.ts';
-import { ensureCodeServer, vscodeWanted } from './code-server.ts';
+import { ensureCodeServer } from './code-server.ts';
+import { vscodeWanted } from '../services/code-server-install.ts';
 import { ensureLabPython } from './lab-python.ts';
 
 interface Tool {

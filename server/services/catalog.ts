@@ -6,7 +6,8 @@
  */
 import type { ServiceSpec } from '../drivers/driver.ts';
 import type { LabResources } from '../drivers/driver.ts';
-import { LAB_CODE_SERVER_DIR, LAB_HOME, LAB_PYTHON_DIR, SERVICE_SOCKET_DIR } from '../drivers/local/sandbox-args.ts';
+import { LAB_HOME, LAB_PYTHON_DIR, SERVICE_SOCKET_DIR } from '../drivers/local/sandbox-args.ts';
+import { codeServerPaths } from './code-server-install.ts';
 import type { LabDefinition, ServiceKind } from '../labs/schema.ts';
 
 /** The services that are opened (a terminal-only lab opens nothing but its shells). */
@@ -66,8 +67,8 @@ const builders: Record<OpenableKind, (context: ServiceContext) => Omit<ServiceSp
   }),
   vscode: ({ password, workspace }) => ({
     argv: [
-      `${LAB_CODE_SERVER_DIR}/node_modules/node/bin/node`,
-      `${LAB_CODE_SERVER_DIR}/node_modules/code-server/out/node/entry.js`,
+      codeServerPaths().node,
+      codeServerPaths().entry,
       '--socket', socketOf('vscode'),
       '--socket-mode', '600',
       '--auth', 'password',

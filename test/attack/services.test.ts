@@ -4,23 +4,12 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, makeLabsDir, testLabYaml, testLabId, type TestServer } from '../helpers/server.ts';
+import { startTestServer, makeLabsDir, serviceLabYaml, testLabYaml, testLabId, type TestServer } from '../helpers/server.ts';
 import { LearnerClient, inLabOk } from '../helpers/learner.ts';
-
-const serviceLab = `
-id: svc-lab
-title: { fr: Lab avec services, en: Lab with services }
-workspace: /home/onyxia/work
-resources: { cpu: 1, memory: 1Gi, disk: 128Mi, pids: 256 }
-ttl: 10m
-idle: 10m
-catalog:
-  jupyterlab: {}
-`;
 
 let server: TestServer;
 before(async () => {
-  server = await startTestServer({ config: { labsDir: makeLabsDir({ [testLabId]: testLabYaml, 'svc-lab': serviceLab }) } });
+  server = await startTestServer({ config: { labsDir: makeLabsDir({ [testLabId]: testLabYaml, 'svc-lab': serviceLabYaml }) } });
 });
 after(() => server?.cleanup());
 

@@ -4,6 +4,7 @@
  */
 import { test, expect, type Page } from '@playwright/test';
 import { chooseTerminal, deleteLab, dockOf, screenOf, terminalOf } from './lib/dock.ts';
+import { gitIdentityAndToken } from './lib/account.ts';
 import fr from '../../i18n/fr.json' with { type: 'json' };
 import en from '../../i18n/en.json' with { type: 'json' };
 
@@ -58,13 +59,7 @@ for (const [language, strings] of Object.entries(languages)) {
     const name = names[language as keyof typeof names];
 
     // My account: git identity and a personal access token; My secrets: the practical's group.
-    await page.goto(`/${language}/account/`);
-    await page.getByLabel(strings.account.gitName).fill('Ada Lovelace');
-    await page.getByLabel(strings.account.gitEmail).fill('ada@example.org');
-    await page.getByRole('button', { name: strings.account.save, exact: true }).click();
-    await expect(page.getByText(strings.account.saved)).toBeVisible();
-    await page.getByRole('button', { name: strings.account.tokenNew }).click();
-    await expect(page.getByText(strings.account.tokenShown)).toBeVisible();
+    await gitIdentityAndToken(page, language as 'fr' | 'en', strings);
     await page.goto(`/${language}/secrets/`);
     await page.getByLabel(strings.secrets.group).fill(name.group);
     await page.getByLabel(strings.secrets.name, { exact: true }).fill(name.secret);

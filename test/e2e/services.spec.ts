@@ -7,6 +7,7 @@
  */
 import { test, expect, type Page, type FrameLocator } from '@playwright/test';
 import { deleteLab, dockOf } from './lib/dock.ts';
+import { gitIdentityAndToken } from './lib/account.ts';
 import fr from '../../i18n/fr.json' with { type: 'json' };
 import en from '../../i18n/en.json' with { type: 'json' };
 
@@ -112,14 +113,8 @@ for (const [language, strings] of Object.entries(languages)) {
 test('fr: VS Code from the catalogue: its terminal clones, commits and pushes to the forge', async ({ page }) => {
   test.setTimeout(180_000);
   const strings = fr;
-  // Git's identity, as My account gives it to every service.
-  await page.goto(`${site}/fr/account/`);
-  await page.getByLabel(strings.account.gitName).fill('Ada Lovelace');
-  await page.getByLabel(strings.account.gitEmail).fill('ada@example.org');
-  await page.getByRole('button', { name: strings.account.save, exact: true }).click();
-  await expect(page.getByText(strings.account.saved)).toBeVisible();
-  await page.getByRole('button', { name: strings.account.tokenNew }).click();
-  await expect(page.getByText(strings.account.tokenShown)).toBeVisible();
+  // Git's identity and token, as My account gives them to every service.
+  await gitIdentityAndToken(page, 'fr', strings, site);
   await page.goto(`${site}/fr/datalab-tp/launch/`);
   const { frame, password } = await launchWith(page, 'vscode', strings);
   await frame.locator('input[type="password"]').fill(password);

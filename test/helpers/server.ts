@@ -49,6 +49,19 @@ checks:
     run: sleep 30
 `;
 
+/** A lab offering JupyterLab (its memory as a notebook's kernel needs it), for the services' tests. */
+export const serviceLabYaml = `
+id: svc-lab
+title: { fr: Lab avec services, en: Lab with services }
+workspace: /home/onyxia/work
+resources: { cpu: 1, memory: 256Mi, disk: 128Mi, pids: 256 }
+ttl: 10m
+idle: 10m
+catalog:
+  jupyterlab: { resources: { memory: 1Gi } }
+  terminal: {}
+`;
+
 export function makeLabsDir(extra: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'atelier-labs-'));
   for (const [id, yaml] of Object.entries({ [testLabId]: testLabYaml, ...extra })) {

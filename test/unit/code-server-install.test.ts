@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { codeServerManifest, codeServerReady, codeServerStamp, codeServerStampFile, ensureCodeServer, vscodeWanted } from '../../server/cli/code-server.ts';
+import { ensureCodeServer } from '../../server/cli/code-server.ts';
+import { codeServerManifest, codeServerReady, codeServerStamp, codeServerStampFile, vscodeWanted } from '../../server/services/code-server-install.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'atelier-code-server-test-'));
 after(() => rmSync(base, { recursive: true, force: true }));
