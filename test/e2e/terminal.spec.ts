@@ -23,7 +23,8 @@ test('several terminals per lab, as tabs that survive a reload; Ctrl-C interrupt
   await expect(second.locator('.xterm-rows')).toContainText('second-tab', { timeout: 5_000 });
 
   await page.reload();
-  await expect(card.getByRole('tab')).toHaveCount(2);
+  // The terminals' own tabs (the dock's views — Terminal, Monitoring — are tabs of another list).
+  await expect(card.getByRole('tablist', { name: 'Terminals of the service' }).getByRole('tab')).toHaveCount(2);
   await card.getByRole('tab', { name: 'Terminal 1' }).click();
   await expect(card.locator('.atelier-tabs__pane').nth(0).locator('.xterm-rows')).toContainText('first-tab', { timeout: 15_000 });
   await card.getByRole('tab', { name: 'Terminal 2' }).click();
