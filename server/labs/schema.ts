@@ -218,6 +218,12 @@ export type ServiceKind = (typeof serviceKinds)[number];
 /** Per service, the lab's resources it needs instead (JupyterLab's kernels want more memory than a shell). */
 const catalogEntry = z
   .object({
+    /**
+     * When the service starts: on the learner's first "Open" (default; a lab whose service is never
+     * opened spends nothing on it), or as soon as the lab runs, so that Open finds it up (a
+     * notebook-first course: JupyterLab's own page takes ~2 s to load after its ~1 s start).
+     */
+    start: z.enum(['open', 'launch']).default('open'),
     resources: z
       .object({ cpu: z.number().positive().max(64).optional(), memory: byteSize.optional(), disk: byteSize.optional(), pids: z.number().int().min(8).max(4096).optional() })
       .strict()
@@ -244,7 +250,7 @@ export const labDefinition = z
     env: z.record(envName, z.string()).default({}),
     services: labServices.default({}),
     /** The services offered at launch, in the order shown; the first is preselected. */
-    catalog: labCatalog.default({ terminal: {} }),
+    catalog: labCatalog.prefault({ terminal: {} }),
     checks: z.record(checkId, checkDefinition).default({}),
   })
   .strict()

@@ -37,12 +37,22 @@ export class LabServices {
   readonly #sessions: Sessions;
   readonly #agents = new Map<string, ServiceAgent>();
   readonly #starting = new Map<string, Promise<void>>();
+  /** Labs whose service was started at launch (once each). */
+  readonly #launched = new Set<string>();
   readonly #startTimeoutMs: number;
 
   constructor(sessions: Sessions, options: { startTimeoutMs?: number } = {}) {
     this.#sessions = sessions;
     this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
     sessions.on('stopped', (session) => this.#forget(session));
+    // Services their lab's catalogue starts at launch: as soon as the lab runs, in the background.
+    sessions.on('changed', (session) => {
+      const kind = session.configured.service;
+      if (session.status !== 'running' || !kind || !isOpenable(kind) || session.lab.catalog[kind]?.start !== 'launch') return;
+      if (this.#launched.has(session.id)) return;
+      this.#launched.add(session.id);
+      void this.ensure(session, kind).catch(() => {});
+    });
   }
 
   /** The openable service the session's learner chose at launch, if it is `kind`. */
@@ -96,6 +106,7 @@ export class LabServices {
   }
 
   #forget(session: Session): void {
+    this.#launched.delete(session.id);
     for (const [key, agent] of this.#agents) {
       if (key.startsWith(`${session.id}/`)) {
         agent.destroy();

@@ -9,8 +9,11 @@ import { LearnerClient } from '../helpers/learner.ts';
 
 let server: TestServer;
 
+/** The same lab, its JupyterLab started with the lab rather than on the first Open. */
+const startedAtLaunch = serviceLabYaml.replace('id: svc-lab', 'id: svc-launch').replace('jupyterlab: { resources', 'jupyterlab: { start: launch, resources');
+
 before(async () => {
-  server = await startTestServer({ config: { labsDir: makeLabsDir({ [testLabId]: testLabYaml, 'svc-lab': serviceLabYaml }) } });
+  server = await startTestServer({ config: { labsDir: makeLabsDir({ [testLabId]: testLabYaml, 'svc-lab': serviceLabYaml, 'svc-launch': startedAtLaunch }) } });
 });
 after(() => server?.cleanup());
 
@@ -133,4 +136,19 @@ test('a lab launched with its terminal only opens no service; an unoffered servi
   assert.equal(open.status, 404);
   assert.equal(open.body.error.code, 'unknown_service');
   await learner.api(`/api/labs/${lab.id}`, { method: 'DELETE' });
+});
+
+test('a service starts on its first Open, unless its catalogue entry says start: launch', async () => {
+  const learner = new LearnerClient(server.url);
+  const lazy = await launch(learner, 'jupyterlab');
+  const eager = (await learner.api('/api/labs', { method: 'POST', body: { lab: 'svc-launch', service: 'jupyterlab' } })).body;
+  let state = '';
+  for (let i = 0; i < 100 && state !== 'running'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    state = (await learner.api(`/api/labs/${eager.id}/services/jupyterlab`)).body.state;
+  }
+  assert.equal(state, 'running', 'started with its lab, nobody opened it');
+  assert.equal((await learner.api(`/api/labs/${lazy.id}/services/jupyterlab`)).body.state, 'stopped', 'nobody opened it: not started');
+  await learner.api(`/api/labs/${lazy.id}`, { method: 'DELETE' });
+  await learner.api(`/api/labs/${eager.id}`, { method: 'DELETE' });
 });
