@@ -20,7 +20,8 @@ try {
 
 // Labs left by a previous process (a crash, a SIGKILL) are stopped before anyone can launch.
 const server = await startServer({ config, labs, reapOrphans: true });
-server.app.log.info(`Atelier on http://localhost:${server.port}`);
+// atelier.localhost: there the labs' services (its subdomains, the same site) open inside the dock.
+server.app.log.info(`Atelier on http://atelier.localhost:${server.port} (or http://localhost:${server.port}, where services open in a tab of their own)`);
 // Node raised the soft limit on open files to the hard limit as it started: what is left to do
 // is to say when that is too low for a class (each connection, lab pty and git pipe is one).
 const fdLimit = openFileLimit();
