@@ -48,6 +48,8 @@ export async function renderNote(body: HTMLElement, lab: LabView, workspace: str
       'dl',
       { class: 'atelier-dl' },
       lab.configured.service ? row(t('note.service'), t(`catalog.${lab.configured.service}.name`)) : [],
+      // As a datalab's note: who the service runs as (the workspace's owner), and its password.
+      lab.servicePassword ? row(t('note.user'), h('code', {}, 'onyxia')) : [],
       lab.servicePassword ? row(t('servicePanel.password'), copy(lab.servicePassword)) : [],
       row(t('note.ends'), endsAt),
       row(t('note.resources'), resourceWords(lab.limits, language)),
