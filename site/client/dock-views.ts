@@ -5,6 +5,7 @@
  */
 import { h } from './dom.ts';
 import { t } from './strings.ts';
+import { tabKeyTarget } from './tab-keys.ts';
 
 export interface DockView {
   name: string;
@@ -55,12 +56,9 @@ export class DockViews {
   }
 
   #arrows(event: KeyboardEvent): void {
-    const names = [...this.#entries.keys()];
-    const at = names.indexOf(this.#active);
-    const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: names.length - 1 }[event.key];
-    if (next === undefined) return;
+    const name = tabKeyTarget(event.key, [...this.#entries.keys()], this.#active);
+    if (name === undefined) return;
     event.preventDefault();
-    const name = names[(next + names.length) % names.length]!;
     this.select(name);
     this.#entries.get(name)?.tab.focus();
   }

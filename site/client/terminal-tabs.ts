@@ -6,6 +6,7 @@
 import { h } from './dom.ts';
 import type { LabSession } from './lab-session.ts';
 import { t } from './strings.ts';
+import { tabKeyTarget } from './tab-keys.ts';
 import { openTerminal, type LabTerminal, type TerminalHandlers } from './terminal.ts';
 
 /** The server keeps at most this many shells per lab. */
@@ -84,12 +85,9 @@ export class TerminalTabs {
 
   /** Left/Right/Home/End move between tabs and select them (automatic activation). */
   #arrows(event: KeyboardEvent): void {
-    const names = [...this.#tabs.keys()];
-    const at = names.indexOf(this.#active);
-    const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: names.length - 1 }[event.key];
-    if (next === undefined) return;
+    const name = tabKeyTarget(event.key, [...this.#tabs.keys()], this.#active);
+    if (name === undefined) return;
     event.preventDefault();
-    const name = names[(next + names.length) % names.length]!;
     this.select(name, false);
     this.#tabs.get(name)?.button.focus();
   }
