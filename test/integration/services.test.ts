@@ -101,6 +101,12 @@ test('a learner opens JupyterLab on its own origin: hand-off, then the service a
   const status = await get(`${origin}/api/status`, jar);
   assert.equal(status.status, 200);
   assert.ok('started' in (await status.json()));
+  // JupyterLab's own terminal: a shell on a pty inside the lab (terminado), as its launcher opens one.
+  const terminal = await get(`${origin}/api/terminals`, jar, { method: 'POST', headers: { 'x-xsrftoken': jar.cookies.get('_xsrf') ?? '', origin } });
+  assert.equal(terminal.status, 200, await terminal.clone().text());
+  const { name } = (await terminal.json()) as { name: string };
+  const terminals = (await (await get(`${origin}/api/terminals`, jar)).json()) as { name: string }[];
+  assert.deepEqual(terminals.map((t) => t.name), [name]);
 
   // Another learner, even with the URL and a ticket of their own lab, gets nothing here.
   const other = new LearnerClient(server.url);
