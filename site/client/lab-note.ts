@@ -50,7 +50,7 @@ export async function renderNote(body: HTMLElement, lab: LabView, workspace: str
       lab.configured.service ? row(t('note.service'), t(`catalog.${lab.configured.service}.name`)) : [],
       // As a datalab's note: who the service runs as (the workspace's owner), and its password.
       lab.servicePassword ? row(t('note.user'), h('code', {}, 'onyxia')) : [],
-      lab.servicePassword ? row(t('servicePanel.password'), copy(lab.servicePassword)) : [],
+      lab.servicePassword ? row(t('note.password'), copy(lab.servicePassword)) : [],
       row(t('note.ends'), endsAt),
       row(t('note.resources'), resourceWords(lab.limits, language)),
       row(t('note.injected'), h('ul', {}, injected(me, lab).map((line) => h('li', {}, line)))),
