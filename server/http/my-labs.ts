@@ -2,7 +2,7 @@
  * "My services": the learner's own labs, as the datalab's "Mes services" lists them, and the
  * learner-level check a course's cleanup page runs (nothing left running). Cookie auth only: a
  * lab of another learner and a missing one look the same (404).
- *   GET    /api/me/labs                          → { labs: [{ id, lab, title, status, createdAt, expiresAt, course? }] }
+ *   GET    /api/me/labs                          → { labs: [{ id, lab, title, status, createdAt, expiresAt, course?, service? }] }
  *   DELETE /api/me/labs/:id                      → 204
  *   POST   /api/me/checks/nothing-running        → { ok, message }
  */
@@ -31,6 +31,7 @@ function labView(session: Session, language: Language) {
     createdAt: new Date(session.createdAt).toISOString(),
     expiresAt: new Date(session.expiresAt).toISOString(),
     ...(session.lab.course === undefined ? {} : { course: session.lab.course }),
+    ...(session.configured.service === undefined ? {} : { service: session.configured.service }),
   };
 }
 

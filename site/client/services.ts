@@ -10,6 +10,8 @@ interface MyLab {
   createdAt: string;
   expiresAt: string;
   course?: string;
+  /** The catalogue's service it was launched with (terminal, jupyterlab, vscode). */
+  service?: string;
 }
 
 /** How often the list is asked for again (labs launched or reaped elsewhere); the clocks tick every second. */
@@ -76,7 +78,7 @@ class AtelierServices extends HTMLElement {
           'th',
           { scope: 'row' },
           h('span', { class: 'atelier-services__title' }, lab.title),
-          h('small', {}, t('services.launched', { date: formatDate(lab.createdAt, language) })),
+          h('small', {}, [lab.service ? `${t(`catalog.${lab.service}.name`)} · ` : '', t('services.launched', { date: formatDate(lab.createdAt, language) })].join('')),
         ),
         h('td', {}, h('span', { class: 'atelier-badge', 'data-status': lab.status }, t(`services.status.${lab.status}`))),
         h('td', { class: 'atelier-services__left', 'data-expires': lab.expiresAt }),

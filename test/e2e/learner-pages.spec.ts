@@ -246,6 +246,8 @@ test('My services: a running lab with its time left and course, deleted with con
   const row = services.locator('tbody tr');
   await expect(row).toHaveCount(1);
   await expect(row.getByRole('rowheader')).toContainText('Découverte du Datalab');
+  // Launched without a choice: the catalogue's first service, named as the catalogue names it.
+  await expect(row.getByRole('rowheader')).toContainText('Terminal · Lancé le');
   await expect(row).toContainText(/En cours|Démarrage/);
   await expect(row.getByRole('link', { name: 'Ouvrir le cours de Découverte du Datalab' })).toHaveAttribute('href', '/fr/datalab-tp/');
   const left = row.locator('.atelier-services__left');
