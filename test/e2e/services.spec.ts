@@ -52,6 +52,7 @@ async function runCell(frame: FrameLocator, page: Page, code: string, expected: 
   await cell.locator('.cm-content').click();
   // Inserted as text: typed key by key, the editor would close brackets and quotes itself.
   await page.keyboard.insertText(code);
+  await expect(cell.locator('.cm-content')).toContainText(code.split('\n')[0]!);
   await page.keyboard.press('Shift+Enter');
   await expect(cell.locator('.jp-OutputArea')).toContainText(expected, { timeout: 60_000 });
 }
@@ -81,6 +82,8 @@ for (const [language, strings] of Object.entries(languages)) {
 
     await frame.locator('.jp-LauncherCard[data-category="Notebook"]').first().click({ timeout: 30_000 });
     await expect(frame.locator('.jp-Notebook .jp-CodeCell')).toHaveCount(1, { timeout: 30_000 });
+    // The kernel up and waiting (a first notebook starts it): what runs before is lost on a busy machine.
+    await expect(frame.getByRole('button', { name: /Python 3 \(ipykernel\) \| Idle/ })).toBeVisible({ timeout: 60_000 });
 
     await runCell(frame, page, 'def moyenne(valeurs):\n    return sum(valeurs) / len(valeurs)\nmoyenne([1, 2, 3])', /2\.0/);
     await runCell(
