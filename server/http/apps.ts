@@ -17,6 +17,8 @@ import type { OpenableKind } from '../services/catalog.ts';
 import { requestHost } from './origins.ts';
 import { languageOf } from './language.ts';
 import { translator } from '../../i18n/index.ts';
+// XML's escaping is HTML's for text and attribute values.
+import { escapeXml } from '../storage/xml.ts';
 
 /** The service origin's cookie: the grant (lab, service, learner), HMAC-signed. */
 export const serviceCookie = 'atelier_service';
@@ -93,10 +95,6 @@ function nextPath(value: string | null): string {
   return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') && value.length <= 2048 ? value : '/';
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 export function createAppsGateway(options: AppsGatewayOptions): {
   http: (req: IncomingMessage, res: ServerResponse) => boolean;
   upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
@@ -123,9 +121,9 @@ export function createAppsGateway(options: AppsGatewayOptions): {
     const language = languageOf(req.headers);
     const t = translator(language);
     const title = t(`apps.${key}.title`);
-    const body = `<!doctype html><html lang="${language}"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>`
+    const body = `<!doctype html><html lang="${language}"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeXml(title)}</title>`
       + `<body style="font:1rem/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b;background:#fff">`
-      + `<h1 style="font-size:1.4rem">${escapeHtml(title)}</h1><p>${escapeHtml(t(`apps.${key}.body`))}</p></body></html>`;
+      + `<h1 style="font-size:1.4rem">${escapeXml(title)}</h1><p>${escapeXml(t(`apps.${key}.body`))}</p></body></html>`;
     res.writeHead(status, {
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self' " + options.platformOrigin(),
@@ -160,6 +158,19 @@ export function createAppsGateway(options: AppsGatewayOptions): {
     touched.set(session.id, now);
     sessions.touch(session.id);
   };
+
+  /**
+   * Whether the request is the lab owner's, from this service's own pages (HTTP and WebSocket
+   * alike); if so its activity is noted and our cookie leaves it before it reaches the service.
+   */
+  const admitted = (req: IncomingMessage, target: Target): boolean => {
+    if (!matches(handoff.grantOf(cookieValue(req.headers.cookie, serviceCookie)), target) || foreign(req, target)) return false;
+    touch(target.session);
+    const cookie = withoutCookie(req.headers.cookie, serviceCookie);
+    if (cookie === undefined) delete req.headers.cookie;
+    else req.headers.cookie = cookie;
+    return true;
+  };
   sessions.on('stopped', (session) => touched.delete(session.id));
 
   const redeem = (req: IncomingMessage, res: ServerResponse, target: Target, url: URL): void => {
@@ -187,14 +198,10 @@ export function createAppsGateway(options: AppsGatewayOptions): {
       redeem(req, res, target, url);
       return true;
     }
-    if (!matches(handoff.grantOf(cookieValue(req.headers.cookie, serviceCookie)), target) || foreign(req, target)) {
+    if (!admitted(req, target)) {
       page(req, res, 403, 'forbidden');
       return true;
     }
-    touch(target.session);
-    const cookie = withoutCookie(req.headers.cookie, serviceCookie);
-    if (cookie === undefined) delete req.headers.cookie;
-    else req.headers.cookie = cookie;
     services
       .ensure(target.session, target.kind)
       .then(() => {
@@ -220,11 +227,7 @@ export function createAppsGateway(options: AppsGatewayOptions): {
     const target = targetOf(req);
     if (target === undefined) return false;
     if (target === null) return refuse(socket, '404 Not Found');
-    if (!matches(handoff.grantOf(cookieValue(req.headers.cookie, serviceCookie)), target) || foreign(req, target)) return refuse(socket, '403 Forbidden');
-    touch(target.session);
-    const cookie = withoutCookie(req.headers.cookie, serviceCookie);
-    if (cookie === undefined) delete req.headers.cookie;
-    else req.headers.cookie = cookie;
+    if (!admitted(req, target)) return refuse(socket, '403 Forbidden');
     socket.on('error', () => {});
     services
       .ensure(target.session, target.kind)

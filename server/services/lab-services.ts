@@ -35,7 +35,8 @@ export class ServiceError extends Error {
 
 export class LabServices {
   readonly #sessions: Sessions;
-  readonly #agents = new Map<string, ServiceAgent>();
+  /** Per lab session, its services' agents (forgotten with the lab). */
+  readonly #agents = new Map<string, Map<OpenableKind, ServiceAgent>>();
   readonly #starting = new Map<string, Promise<void>>();
   /** Labs whose service was started at launch (once each). */
   readonly #launched = new Set<string>();
@@ -94,29 +95,26 @@ export class LabServices {
 
   /** The agent the proxy sends this service's requests through. */
   agent(session: Session, kind: OpenableKind): Agent {
-    const key = this.#key(session, kind);
-    let agent = this.#agents.get(key);
+    let byKind = this.#agents.get(session.id);
+    if (!byKind) this.#agents.set(session.id, (byKind = new Map()));
+    let agent = byKind.get(kind);
     if (!agent) {
       const handle = session.handle;
       if (!handle) throw new ServiceError('lab_not_running', 'the lab is not running');
       agent = new ServiceAgent(() => this.#sessions.driver.connectService(handle, kind));
-      this.#agents.set(key, agent);
+      byKind.set(kind, agent);
     }
     return agent;
   }
 
   #forget(session: Session): void {
     this.#launched.delete(session.id);
-    for (const [key, agent] of this.#agents) {
-      if (key.startsWith(`${session.id}/`)) {
-        agent.destroy();
-        this.#agents.delete(key);
-      }
-    }
+    for (const agent of this.#agents.get(session.id)?.values() ?? []) agent.destroy();
+    this.#agents.delete(session.id);
   }
 
   close(): void {
-    for (const agent of this.#agents.values()) agent.destroy();
+    for (const byKind of this.#agents.values()) for (const agent of byKind.values()) agent.destroy();
     this.#agents.clear();
   }
 }

@@ -30,8 +30,8 @@ interface Open {
   docked: DockedLab;
   tabs: TerminalTabs;
   views: DockViews;
-  service?: ServicePanel;
-  monitoring?: Monitoring;
+  /** Disposes the views built so far (a view is built the first time it is shown). */
+  disposeViews: () => void;
   timer: number;
   lastRefresh: number;
   online: boolean;
@@ -219,7 +219,21 @@ class Dock {
       // The terminals are laid out first (xterm measures its cell in a visible pane).
       'terminals',
     );
-    const open: Open = { session, view, docked: meta, tabs, views, timer: window.setInterval(() => this.#tick(), 1000), lastRefresh: Date.now(), online: true };
+    const open: Open = {
+      session,
+      view,
+      docked: meta,
+      tabs,
+      views,
+      // Read when the dock closes: Monitoring, say, may have been built long after this.
+      disposeViews: () => {
+        service?.dispose();
+        monitoring?.dispose();
+      },
+      timer: window.setInterval(() => this.#tick(), 1000),
+      lastRefresh: Date.now(),
+      online: true,
+    };
     this.#open = open;
     if (!focus) this.#fitPage();
     // "Run in terminal" from the page: the terminals come to the front.
@@ -234,11 +248,7 @@ class Dock {
     announceDock({ lab: session.lab, state: 'running' });
     this.#syncTitle();
     await tabs.ready();
-    if (openable) {
-      views.select('service');
-      open.service = service;
-    }
-    open.monitoring = monitoring;
+    if (openable) views.select('service');
     if (focus) (openable ? service : tabs)?.focus();
   }
 
@@ -364,8 +374,7 @@ class Dock {
     if (!open) return;
     window.clearInterval(open.timer);
     open.tabs.dispose(forget);
-    open.service?.dispose();
-    open.monitoring?.dispose();
+    open.disposeViews();
     this.#open = undefined;
     setTerminalInput(undefined);
     this.#root.hidden = true;

@@ -534,13 +534,6 @@ export class LocalDriver implements Driver {
       child.stderr?.on('data', (d: Buffer) => (errLen = collect(err, errLen, d)));
       child.stdin?.on('error', () => {});
       child.stdin?.end(options.stdin ?? '');
-      const killGroup = () => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      };
       const finish = (code: number) => {
         if (finished) return;
         finished = true;
@@ -559,7 +552,7 @@ export class LocalDriver implements Driver {
         } catch {
           /* gone */
         }
-        setTimeout(killGroup, 50).unref();
+        setTimeout(() => killGroup(child), 50).unref();
         // Processes the command left in the background may keep the pipes open: do not wait for them.
         grace = setTimeout(() => {
           child.stdout?.destroy();
