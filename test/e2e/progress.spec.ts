@@ -27,10 +27,12 @@ test('a manual step ticked on one device ticks on the other within a second, and
   const [laptop, phone] = await twoDevices(browser, baseURL!);
   const here = await laptop.newPage();
   const there = await phone.newPage();
+  // A device follows the other once its event stream has answered (the server subscribes it
+  // before the headers go out). Waited for from before the navigation: it may open during it.
+  const following = [here, there].map((page) => page.waitForResponse((response) => response.url().includes('/api/progress/events')));
   await here.goto(tutorial);
   await there.goto(tutorial);
-  // The stream of the other device is open once the page has synced.
-  await there.waitForResponse((response) => response.url().includes('/api/progress'));
+  await Promise.all(following);
 
   const events = there.evaluate(
     () => new Promise<{ step: string; done: boolean }>((resolve) => document.addEventListener('atelier:progress', (event) => resolve((event as CustomEvent).detail), { once: true })),
