@@ -2,7 +2,7 @@
  * Installs the system tools the platform runs on, from Debian's packages, when they are missing:
  * bubblewrap and util-linux for the sandboxes, git for the forge, the tools labs offer their
  * learners (python3 with boto3, which the labs' mc uses; awscli; s3cmd; curl), and (with --test)
- * Chromium for the end-to-end tests; then the labs' Python environment (lab-python.ts) and, unless
+ * Chromium for the end-to-end tests and PostgreSQL for the learner store's; then the labs' Python environment (lab-python.ts) and, unless
  * ATELIER_VSCODE=off, VS Code for labs with what its native modules build with (code-server.ts).
  * Prints what it does; changes nothing when all is there.
  */
@@ -39,7 +39,11 @@ const runtimeTools: Tool[] = [
   { command: 'python3', probe: "/usr/bin/python3 -c 'import ensurepip, venv'", debianPackage: 'python3-venv', why: "the labs' Python environment" },
 ];
 
-const testTools: Tool[] = [{ command: 'chromium', debianPackage: 'chromium', why: 'end-to-end tests' }];
+const testTools: Tool[] = [
+  { command: 'chromium', debianPackage: 'chromium', why: 'end-to-end tests' },
+  // Debian keeps the server's programs off PATH, one directory per major version.
+  { command: 'initdb', probe: 'ls /usr/lib/postgresql/*/bin/initdb', debianPackage: 'postgresql', why: 'the learner store tests on PostgreSQL' },
+];
 
 /** A Debian package that brings no command (headers for a native build): installed, not just known. */
 const debianInstalled = (name: string) => `dpkg-query -W -f='\${Status}' ${name} 2>/dev/null | grep -q 'ok installed'`;
