@@ -188,18 +188,21 @@ describe('the learner environment and home files', () => {
     assert.ok(!CLAIM_SCRIPT.includes('tok'));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-claim-'));
     try {
-      // The same payload, its absolute paths moved under the test's directory.
-      const moved = payload.replaceAll(/^\//gm, `${dir}/`);
-      const out = spawnSync('/bin/sh', ['-c', CLAIM_SCRIPT], { input: moved, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+      // Run in the home, as an exec in the pod starts there.
+      const out = spawnSync('/bin/sh', ['-c', CLAIM_SCRIPT], { cwd: dir, input: payload, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
       assert.equal(out.status, 0, out.stderr);
       const env = path.join(dir, ENV_FILE);
       assert.equal(fs.readFileSync(env, 'utf8'), envFile(tricky));
       assert.equal(fs.statSync(env).mode & 0o777, 0o600);
-      const credentials = path.join(dir, 'home/onyxia/.git-credentials');
+      const credentials = path.join(dir, '.git-credentials');
       assert.equal(fs.readFileSync(credentials, 'utf8'), 'https://x:tok@forge\n');
       assert.equal(fs.statSync(credentials).mode & 0o777, 0o600);
-      assert.equal(fs.readFileSync(path.join(dir, 'home/onyxia/.gitconfig'), 'utf8'), '[user]\n\tname = Ada\n');
-      assert.deepEqual(fs.readdirSync(path.join(dir, 'home/onyxia')).sort(), ['.git-credentials', '.gitconfig'], 'no temporary file left');
+      assert.equal(fs.readFileSync(path.join(dir, '.gitconfig'), 'utf8'), '[user]\n\tname = Ada\n');
+      assert.deepEqual(fs.readdirSync(dir).sort(), ['.config', '.git-credentials', '.gitconfig'], 'no temporary file left');
+      // Every exec then has that environment, whatever the workspace.
+      const [cmd, ...args] = execArgv('/nonexistent', ['/bin/sh', '-c', 'printf "%s\\0" "$A" "$C"']);
+      const exec = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: dir } });
+      assert.equal(exec.stdout, `${tricky.A}\0${tricky.C}\0`, exec.stderr);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -43,10 +43,14 @@ export const COMPONENT = 'lab';
 export const MANAGER = 'atelier';
 export const CONTAINER = 'lab';
 
-/** Inside the pod: a small memory-backed directory of the lab user's (its env file, service sockets). */
+/** Inside the pod: a small memory-backed directory of the lab user's (the service sockets). */
 export const RUN_DIR = '/run/atelier';
-/** The claim's environment as `export K='v'` lines, sourced by login shells (~/.profile) and by every exec. */
-export const ENV_FILE = `${RUN_DIR}/env`;
+/**
+ * The claim's environment as `export K='v'` lines, sourced by login shells (~/.profile) and by every
+ * exec. Relative to the lab's home, the container's working directory, where every exec starts:
+ * the claim writes it there, and what execs do not depend on any other absolute path.
+ */
+export const ENV_FILE = '.config/atelier/env';
 
 /**
  * The TCP port a lab's service is reached at, in its pod: the service itself listens on its Unix
@@ -114,7 +118,7 @@ export function envFile(env: Record<string, string>): string {
  */
 export const PROFILE = [
   '# Written by Atelier when the lab started: the lab\'s environment, then ~/.bashrc.',
-  `if [ -r ${ENV_FILE} ]; then . ${ENV_FILE}; fi`,
+  `if [ -r "$HOME/${ENV_FILE}" ]; then . "$HOME/${ENV_FILE}"; fi`,
   'if [ -n "${BASH_VERSION-}" ] && [ -r "$HOME/.bashrc" ]; then . "$HOME/.bashrc"; fi',
   '',
 ].join('\n');
@@ -134,11 +138,11 @@ export function startScript(workspace: string): string {
 }
 
 /**
- * Every exec in the lab: the claim's environment, the workspace, then argv as given (no shell
- * parses it). `$0` is the workspace, the rest is argv.
+ * Every exec in the lab: the claim's environment (from the home, where execs start), the
+ * workspace, then argv as given (no shell parses it). `$0` is the workspace, the rest is argv.
  */
 export function execArgv(workspace: string, argv: string[]): string[] {
-  return ['/bin/sh', '-c', `if [ -r ${ENV_FILE} ]; then . ${ENV_FILE}; fi; cd "$0" 2>/dev/null || cd; exec "$@"`, workspace, ...argv];
+  return ['/bin/sh', '-c', `if [ -r ${ENV_FILE} ]; then . ./${ENV_FILE}; fi; cd "$0" 2>/dev/null || cd; exec "$@"`, workspace, ...argv];
 }
 
 /** A terminal: a login shell in the workspace (its ~/.profile loads the claim's environment). */
@@ -147,15 +151,16 @@ export function shellArgv(workspace: string): string[] {
 }
 
 /**
- * Writes the claim's environment file and home files from stdin, files only the lab user reads
- * (umask 077, replaced by a rename so that no reader sees half a file). Stdin: per file, a line
- * `<path> <base64 of its bytes>`; the secrets never appear in argv.
+ * Writes the claim's environment file and home files from stdin, in the home (where execs start),
+ * files only the lab user reads (umask 077, replaced by a rename so that no reader sees half a
+ * file). Stdin: per file, a line `<path in the home> <base64 of its bytes>`; the secrets never
+ * appear in argv.
  */
 export const CLAIM_SCRIPT = [
   'set -e',
   'umask 077',
   'while read -r file data; do',
-  '  mkdir -p "${file%/*}"',
+  '  case $file in */*) mkdir -p "${file%/*}";; esac',
   '  printf %s "$data" | base64 -d > "$file.atelier-tmp"',
   '  mv -f "$file.atelier-tmp" "$file"',
   'done',
@@ -164,7 +169,7 @@ export const CLAIM_SCRIPT = [
 /** stdin for CLAIM_SCRIPT. */
 export function claimPayload(env: Record<string, string>, homeFiles: Record<string, string> = {}): string {
   const files: Array<[string, string]> = [[ENV_FILE, envFile(env)]];
-  for (const [name, content] of Object.entries(homeFiles)) files.push([`${LAB_HOME}/${checkHomeFileName(name)}`, content]);
+  for (const [name, content] of Object.entries(homeFiles)) files.push([checkHomeFileName(name), content]);
   return files.map(([file, content]) => `${file} ${Buffer.from(content, 'utf8').toString('base64')}\n`).join('');
 }
 
