@@ -72,14 +72,12 @@ export interface RunningServer {
 export function createDriver(config: Config): Driver {
   switch (config.driver) {
     case 'local':
-      return new LocalDriver({ uidBase: config.labUids.base, uidCount: config.labUids.count });
+      return new LocalDriver({ uidBase: config.labUids.base, uidCount: config.labUids.count, deployment: config.deployment });
   }
 }
 
-/** Stops every lab the driver knows of, its own or a previous process's; how many there were. */
+/** Stops every lab of this deployment the driver finds, its own or a previous process's; how many there were. */
 export async function reapOrphans(driver: Driver): Promise<number> {
-  const reapAll = (driver as Driver & { reapAll?: () => Promise<number> }).reapAll;
-  if (typeof reapAll === 'function') return reapAll.call(driver);
   const labs = await driver.list();
   await Promise.all(labs.map((handle) => driver.stop(handle)));
   return labs.length;
@@ -108,6 +106,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     driver,
     labs,
     limits: config.limits,
+    poolMax: config.poolMax,
     reapInterval: options.reapInterval,
     onError: (error, context) => app?.log.error({ err: error }, context),
     log: () => app?.log,
@@ -127,7 +126,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     labs,
     driver,
     region: config.s3Region,
-    labSideOrigin: () => `http://127.0.0.1:${port}`,
+    labSideOrigin: () => driver.gatewayOrigin(port),
     log: (message, error) => app?.log.error({ err: error }, message),
     s3: config.s3,
     s3Limits: config.s3Limits,
@@ -220,6 +219,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (config.origin === undefined) platformOrigin = `http://atelier.localhost:${port} http://localhost:${port}`;
   const gateway = await listenGateway(gatewaySocket, platform, gatewayTls);
   gatewayReady = true;
+  sessions.warm();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -227,7 +227,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await sessions.stopAll();
       labServices.close();
       apps.close();
-      if (ownDriver) await (driver as Driver & { close?: () => Promise<void> }).close?.();
+      if (ownDriver) await driver.close();
       await attached.close();
       await fastify.close();
       await gateway.close();

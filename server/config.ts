@@ -52,6 +52,10 @@ const environment = z.object({
   ATELIER_LAB_UID_BASE: integer(1000, 2 ** 31 - 200_000).default(200_000),
   ATELIER_LAB_UID_COUNT: integer(1, 100_000).default(10_000),
   ATELIER_DRIVER: z.enum(['local']).default('local'),
+  /** Labs kept provisioned ahead of launches, all warm pools together (each lab's size is its lab.yaml `pool`). */
+  ATELIER_POOL_MAX: integer(0, 100_000).default(20),
+  /** This installation's name: the driver's labs carry it, and a server lists and reaps its own only. */
+  ATELIER_DEPLOYMENT: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/, 'expected a DNS label of at most 32 characters').default('atelier'),
   /** Behind a reverse proxy: trust X-Forwarded-* for the client address and the host. */
   ATELIER_TRUST_PROXY: boolean.default(false),
   /** Region the embedded S3 endpoint answers for (clients sign with it). */
@@ -157,6 +161,9 @@ export interface Config {
   /** The local driver's lab uids: [base, base + count). */
   labUids: { base: number; count: number };
   driver: 'local';
+  /** Ready lab instances all warm pools may keep together. */
+  poolMax: number;
+  deployment: string;
   trustProxy: boolean;
   s3Region: string;
   /** Where learner buckets live: the embedded endpoint (default) or an external S3/MinIO. */
@@ -291,6 +298,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     labUids: { base: e.ATELIER_LAB_UID_BASE, count: e.ATELIER_LAB_UID_COUNT },
     driver: e.ATELIER_DRIVER,
+    poolMax: e.ATELIER_POOL_MAX,
+    deployment: e.ATELIER_DEPLOYMENT,
     trustProxy: e.ATELIER_TRUST_PROXY,
     s3Region: e.ATELIER_S3_REGION,
     s3: s3Mode(e, input),

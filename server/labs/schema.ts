@@ -247,6 +247,8 @@ export const labDefinition = z
     resources: resources.prefault({}),
     ttl: duration.prefault('2h'),
     idle: duration.prefault('30m'),
+    /** Ready instances kept provisioned for launches to claim (a warm pool); 0: each launch makes its own. */
+    pool: z.number().int().min(0).max(1000).default(0),
     env: z.record(envName, z.string()).default({}),
     services: labServices.default({}),
     /** The services offered at launch, in the order shown; the first is preselected. */

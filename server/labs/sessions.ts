@@ -21,10 +21,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
-import type { Driver, EnforcedLimits, LabHandle, LabResources, LabSpec, ProgressEvent } from '../drivers/driver.ts';
+import type { Driver, EnforcedLimits, LabHandle, LabResources, LabTemplate, ProgressEvent } from '../drivers/driver.ts';
 import type { LabDefinition, ServiceKind } from './schema.ts';
 import { labQuotaRefusal, RateLimiter, type QuotaRefusal } from './quotas.ts';
 import { LaunchQueue, StartStatistics, estimateWaitSeconds } from './queue.ts';
+import { WarmPools } from './warm-pool.ts';
 import { launches, launchDuration } from '../metrics.ts';
 
 export type LabStatus = 'queued' | 'starting' | 'running' | 'stopped' | 'failed';
@@ -177,10 +178,12 @@ export interface SessionsOptions {
   driver: Driver;
   labs: ReadonlyMap<string, LabDefinition>;
   limits: SessionLimits;
-  /** Where labs reach the lab server's forge and S3 endpoint (see LabSpec.gateway); known once listening. */
-  gateway?: () => LabSpec['gateway'];
+  /** Where labs reach the lab server's forge and S3 endpoint (see LabTemplate.gateway); known once listening. */
+  gateway?: () => LabTemplate['gateway'];
   /** Programs shipped into every lab (labs/tools/*). */
-  tools?: LabSpec['tools'];
+  tools?: LabTemplate['tools'];
+  /** Ready instances kept by all warm pools together (each lab's own size is its lab.yaml `pool`); default 0: none. */
+  poolMax?: number;
   /** How often the reaper looks for expired or idle labs (ms). */
   reapInterval?: number;
   /** Called when stopping a lab fails (the lab is forgotten anyway). */
@@ -249,6 +252,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   readonly #log: () => SessionsLog | undefined;
   readonly #slowStartMs: number;
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #pools: WarmPools;
   /** Driver starts in progress (including those of labs deleted meanwhile). */
   #inFlight = 0;
   #reaper: NodeJS.Timeout | undefined;
@@ -280,6 +284,20 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     this.#slowStartMs = options.slowStartMs ?? 2_000;
     this.#stats = new StartStatistics({ now: this.#now });
     this.#rate = new RateLimiter(this.#limits.launchesPerMinute, 60_000, this.#now);
+    this.#pools = new WarmPools({
+      driver: this.driver,
+      sizes: new Map([...this.labs.values()].filter((lab) => lab.pool > 0).map((lab) => [lab.id, lab.pool])),
+      template: (labId) => {
+        const lab = this.labs.get(labId);
+        // Without its gateway a pooled lab could never reach the forge or S3: wait for it.
+        return lab && (this.#gateway === undefined || this.#gateway() !== undefined) ? this.#template(lab, lab.resources) : undefined;
+      },
+      max: options.poolMax ?? 0,
+      mayProvision: () => this.#queue.size === 0 && this.#hasRoom(),
+      onChange: () => this.#pump(),
+      onError: this.#onError,
+      now: this.#now,
+    });
     const interval = options.reapInterval ?? 15_000;
     if (interval > 0) {
       this.#reaper = setInterval(() => void this.reap(), interval);
@@ -311,8 +329,37 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     return count;
   }
 
+  /** Room for one more start: pooled instances count, being labs the machine runs. */
   #hasRoom(): boolean {
-    return !this.#closed && this.#inFlight < this.#limits.maxStarting && this.#activeCount() < this.#limits.maxLabs;
+    return (
+      !this.#closed &&
+      this.#inFlight + this.#pools.provisioningCount() < this.#limits.maxStarting &&
+      this.#activeCount() + this.#pools.size < this.#limits.maxLabs
+    );
+  }
+
+  /** What every instance of the lab is made from, at these resources. */
+  #template(lab: LabDefinition, resources: LabResources): LabTemplate {
+    const gateway = this.#gateway?.();
+    return {
+      labId: lab.id,
+      workspace: lab.workspace,
+      resources,
+      env: { ...lab.env },
+      ...(lab.image ? { image: lab.image } : {}),
+      ...(gateway ? { gateway } : {}),
+      ...(this.#tools ? { tools: this.#tools } : {}),
+    };
+  }
+
+  /** Ready instances in the lab's warm pool (for the API's status and tests). */
+  pooled(labId?: string): number {
+    return this.#pools.readyCount(labId);
+  }
+
+  /** Begins filling the warm pools (once the gateway listens); refills follow by themselves. */
+  warm(): void {
+    this.#pools.fill();
   }
 
   #rateKey(owner: string, learnerId: string | undefined): string {
@@ -412,6 +459,8 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     this.#entries.set(id, entry);
     this.#byAppId.set(session.appId, id);
 
+    // A full server gives up another lab's pooled instance before making a learner wait.
+    if (this.#queue.size === 0 && !this.#hasRoom()) this.#pools.evict(labId);
     if (this.#queue.size === 0 && this.#hasRoom()) {
       // Same instant as createdAt: a lab that never waited has expiresAt - createdAt = its ttl.
       const started = this.#begin(entry, createdAt);
@@ -452,19 +501,10 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     }, this.#slowStartMs);
     slowTimer.unref();
 
-    const gateway = this.#gateway?.();
-    const spec: LabSpec = {
-      id,
-      labId: session.labId,
-      workspace: lab.workspace,
-      resources: session.resources,
-      env: { ...lab.env, ...options.env },
-      image: lab.image,
-      expiresAt: session.expiresAt,
-      ...(gateway ? { gateway } : {}),
-      ...(this.#tools ? { tools: this.#tools } : {}),
-      ...(options.homeFiles ? { homeFiles: options.homeFiles } : {}),
-    };
+    // A pooled instance has the lab's own resources: a launch that asked for less makes its own.
+    const sameResources = (Object.keys(lab.resources) as (keyof LabResources)[]).every((key) => lab.resources[key] === session.resources[key]);
+    const pooled = sameResources ? this.#pools.take(session.labId) : undefined;
+    const env = { ...lab.env, ...options.env };
     const onProgress = (event: ProgressEvent): void => {
       if (session.status === 'starting' && event.step !== 'ready') {
         progress.push({ step: event.step, percent: event.percent });
@@ -473,8 +513,17 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     };
     // async wrapper: a driver that throws synchronously still yields a rejected promise.
     const ready = (async () => {
-      const handle = await this.driver.start(spec, onProgress);
+      const provisioned = pooled ?? (await this.driver.provision(this.#template(lab, session.resources), onProgress));
+      let handle = provisioned;
       try {
+        if (pooled) onProgress({ step: 'claim', percent: 80 });
+        handle = await this.driver.claim(provisioned, {
+          sessionId: id,
+          ...(session.learnerId ? { learnerId: session.learnerId } : {}),
+          env: { ...options.env },
+          ...(options.homeFiles ? { homeFiles: options.homeFiles } : {}),
+          expiresAt: session.expiresAt,
+        });
         await options.prepare?.(handle, onProgress);
       } catch (error) {
         await this.driver.stop(handle).catch((stopError: unknown) => this.#onError(stopError, `stop ${id}`));
@@ -484,7 +533,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     })();
     ready.then(entry.resolve, entry.reject);
     this.#notify(session);
-    const settled = this.#settle(session, ready, spec.env).finally(() => {
+    const settled = this.#settle(session, ready, env, pooled !== undefined).finally(() => {
       this.#inFlight -= 1;
       clearTimeout(slowTimer);
       this.#pending.delete(settled);
@@ -495,7 +544,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     return settled;
   }
 
-  async #settle(session: Session, ready: Promise<LabHandle>, env: Record<string, string>): Promise<Session> {
+  async #settle(session: Session, ready: Promise<LabHandle>, env: Record<string, string>, pooled: boolean): Promise<Session> {
     const { id, progress } = session;
 
     try {
@@ -516,7 +565,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       launches.inc({ lab: session.labId, result: 'started' });
       launchDuration.observe({ lab: session.labId }, (readyAt - session.createdAt) / 1000);
       this.#info(
-        { ...Sessions.#fields(session), durationMs, waitedMs: (session.startedAt ?? readyAt) - session.createdAt, slow: session.slow },
+        { ...Sessions.#fields(session), durationMs, waitedMs: (session.startedAt ?? readyAt) - session.createdAt, slow: session.slow, pooled },
         'lab started',
       );
       this.#notify(session);
@@ -549,6 +598,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       void this.#begin(entry);
     }
     if (moved) this.#notifyQueued();
+    this.#pools.fill();
   }
 
   #bury(id: string, tokenHashes: Buffer[]): void {
@@ -699,6 +749,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     const before = session.expiresAt;
     session.expiresAt = Math.min(session.expiresAt + step, session.maxExpiresAt);
     session.lastActivity = this.#now();
+    if (session.handle) this.driver.update(session.handle, { expiresAt: session.expiresAt }).catch((error: unknown) => this.#onError(error, `update ${id}`));
     this.#info(
       { ...Sessions.#fields(session), addedMs: session.expiresAt - before, expiresAt: new Date(session.expiresAt).toISOString() },
       'lab extended',
@@ -787,6 +838,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     await Promise.all(this.all().map((session) => this.stop(session.id, 'shutdown')));
     // Labs that were starting are released by #settle once their start settles.
     await Promise.all(starting);
+    await this.#pools.close();
     for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake();
   }
 

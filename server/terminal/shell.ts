@@ -1,5 +1,5 @@
 /**
- * One lab shell: a pty from the driver, mirrored off the main thread (mirror-pool.ts) so that a
+ * One lab shell: a terminal from the driver (a pty, an exec stream), mirrored off the main thread (mirror-pool.ts) so that a
  * reload or a dropped connection can replay the screen, and streamed to every attached viewer.
  *
  * Flow control follows xterm.js's watermark scheme (as wetty and ttyd do): each viewer acks the
@@ -9,8 +9,7 @@
  * of costly sequences over its CPU budget): the flood then runs at the pace its budget allows.
  * So a `yes` flood costs bounded memory here and in the browser, and bounded CPU in the worker.
  */
-import type { IPty } from 'node-pty';
-import type { TerminalSize } from '../drivers/driver.ts';
+import type { LabTerminal, TerminalSize } from '../drivers/driver.ts';
 import { terminalBytes } from '../metrics.ts';
 import { Watermarks } from './flow.ts';
 import type { MirrorEvents, RemoteMirror } from './mirror-pool.ts';
@@ -51,7 +50,7 @@ interface Attachment {
 export type OpenMirror = (size: TerminalSize, events: MirrorEvents) => Pick<RemoteMirror, 'pending' | 'write' | 'resize' | 'snapshot' | 'close'>;
 
 export class Shell {
-  readonly #pty: IPty;
+  readonly #pty: LabTerminal;
   readonly #mirror: ReturnType<OpenMirror>;
   #size: TerminalSize;
   readonly #attachments = new Map<Viewer, Attachment>();
@@ -62,7 +61,7 @@ export class Shell {
   #closed = false;
   readonly #onClosed: () => void;
 
-  constructor(pty: IPty, size: TerminalSize, openMirror: OpenMirror, onClosed: () => void) {
+  constructor(pty: LabTerminal, size: TerminalSize, openMirror: OpenMirror, onClosed: () => void) {
     this.#pty = pty;
     this.#size = size;
     this.#onClosed = onClosed;
@@ -76,7 +75,7 @@ export class Shell {
       },
     });
     pty.onData((data) => this.#output(data));
-    pty.onExit(({ exitCode }) => this.#close({ code: exitCode }));
+    pty.onExit(({ code }) => this.#close({ code }));
   }
 
   get viewers(): number {
@@ -130,7 +129,7 @@ export class Shell {
     if (this.#closed) return;
     if (size.cols === this.#size.cols && size.rows === this.#size.rows) return;
     try {
-      this.#pty.resize(size.cols, size.rows);
+      this.#pty.resize(size);
     } catch {
       // The pty went away between the check and the call: its exit event follows.
       return;
@@ -143,11 +142,7 @@ export class Shell {
   kill(): void {
     if (this.#closed) return;
     this.#close({ code: null, reason: 'lab_gone' });
-    try {
-      this.#pty.kill('SIGKILL');
-    } catch {
-      // Already gone.
-    }
+    this.#pty.close();
   }
 
   #output(data: string): void {

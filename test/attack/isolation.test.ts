@@ -9,10 +9,9 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { IPty } from 'node-pty';
-import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
+import type { LabHandle, LabSpec, LabTerminal } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
-import { MiB, hostPidsOfUid, internal } from '../helpers/driver.ts';
+import { MiB, hostPidsOfUid, internal, startLab } from '../helpers/driver.ts';
 
 const isRoot = process.getuid?.() === 0;
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -22,7 +21,7 @@ const driver = new LocalDriver({ uidBase: 230_000, uidCount: 100, cgroupName: 'a
 
 function spec(id: string, resources: Partial<LabSpec['resources']> = {}, extra: Partial<LabSpec> = {}): LabSpec {
   return {
-    id,
+    sessionId: id,
     labId: 'attack',
     workspace: '/home/onyxia/work',
     resources: { cpu: 1, memory: 256 * MiB, disk: 64 * MiB, pids: 128, ...resources },
@@ -49,7 +48,7 @@ async function listening(lab: LabHandle): Promise<string[]> {
 const sh = (lab: LabHandle, script: string, timeoutMs = 10_000) => driver.exec(lab, ['bash', '-c', script], { timeoutMs });
 
 
-async function shellOutput(term: IPty, command: string, ms = 5000): Promise<string> {
+async function shellOutput(term: LabTerminal, command: string, ms = 5000): Promise<string> {
   let buf = '';
   const sub = term.onData((d) => (buf += d));
   const end = Date.now() + ms;
@@ -74,7 +73,7 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
   before(async () => {
     process.env[MARKER] = 'server-only';
     await driver.reapAll();
-    [A, B] = await Promise.all([driver.start(spec('attack-a')), driver.start(spec('attack-b'))]);
+    [A, B] = await Promise.all([startLab(driver, spec('attack-a')), startLab(driver, spec('attack-b'))]);
     const w = await sh(A, `echo ${SECRET} > ~/secret.txt; echo ${SECRET} > /tmp/secret.txt; echo ${SECRET} > ~/work/secret.txt; echo ${SECRET} > /dev/shm/secret.txt`);
     assert.equal(w.code, 0, w.stderr);
   });
@@ -154,7 +153,7 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
     for (const p of victims) assert.match(r.stdout, new RegExp(`failed ${p}`));
     assert.match(r.stdout, /No such process/);
     // kill -1 from B: everything B may signal, which is B only.
-    const C = await driver.start(spec('attack-c'));
+    const C = await startLab(driver, spec('attack-c'));
     await sh(C, 'kill -9 -1; sleep 1', 5000);
     const alive = await sh(A, 'cat ~/secret.txt');
     assert.equal(alive.code, 0);
@@ -171,7 +170,7 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
     const term = await driver.attach(B, { cols: 120, rows: 40 });
     const out = await shellOutput(term, 'grep ^Cap /proc/self/status; grep ^Cap /proc/$$/status');
     assert.equal(out.match(zero)?.length, 10, out);
-    term.kill();
+    term.close();
     // Also the sandbox's own processes (bwrap init, keeper).
     const k = await sh(B, 'grep -h ^Cap /proc/1/status /proc/2/status');
     assert.equal(k.stdout.match(zero)?.length, 10, k.stdout);
@@ -201,7 +200,7 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
   });
 
   it('disk cap: filling the home fails with ENOSPC', async () => {
-    const small = await driver.start(spec('attack-disk', { disk: 16 * MiB }));
+    const small = await startLab(driver, spec('attack-disk', { disk: 16 * MiB }));
     const r = await sh(small, 'head -c 200M /dev/zero > ~/big; echo "rc=$?"; du -sm ~/big | cut -f1');
     assert.match(r.stderr, /No space left on device/);
     assert.match(r.stdout, /rc=1/);
@@ -212,7 +211,7 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
   });
 
   it('pid cap: a fork storm stops at the limit, the host is unharmed', async () => {
-    const lab = await driver.start(spec('attack-pids', { pids: 64 }));
+    const lab = await startLab(driver, spec('attack-pids', { pids: 64 }));
     const r = await driver.exec(lab, ['python3', '-c', [
       'import subprocess',
       'n = 0',
@@ -233,7 +232,7 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
   });
 
   it('memory cap: a process allocating over the limit is killed', async () => {
-    const lab = await driver.start(spec('attack-mem', { memory: 64 * MiB }));
+    const lab = await startLab(driver, spec('attack-mem', { memory: 64 * MiB }));
     const limited = lab.limits.memory;
     const r = await driver.exec(lab, ['python3', '-c', "b = b'x' * (300 * 1024 * 1024); print('allocated', len(b))"], { timeoutMs: 20_000 });
     if (limited) {
@@ -277,7 +276,7 @@ describe('sandbox isolation (attack suite)', { skip: !isRoot && 'needs root' }, 
         c.end('abstract\n');
       });
       await new Promise<void>((r) => abstractServer.listen(`\0${abstractName}`, r));
-      G = await driver.start(spec('attack-gw', {}, { gateway: { socketPath, port: GPORT } }));
+      G = await startLab(driver, spec('attack-gw', {}, { gateway: { socketPath, port: GPORT } }));
     });
 
     after(async () => {

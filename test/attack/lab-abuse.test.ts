@@ -252,7 +252,7 @@ describe('lab abuse (attack suite)', { skip: !isRoot && 'needs root (the local d
       await sleep(300);
       const survivors = await server.driver.exec(handle, ['bash', '-c', 'pgrep -c -f "sleep 100[0-6]|atelier-escapee" || true']);
       assert.ok(Number(survivors.stdout.trim()) >= 6, `the lab's background processes are running: ${survivors.stdout}`);
-      const cgroupDirs = (handle.internal as { cgroupDirs: string[] }).cgroupDirs;
+      const cgroupDirs = (handle.state as { cgroupDirs: string[] }).cgroupDirs;
       terminal.close();
       await deleteLab(browser, lab, uid);
       assert.deepEqual(hostPidsOfUid(uid), []);
@@ -400,7 +400,7 @@ describe('lab abuse (attack suite)', { skip: !isRoot && 'needs root (the local d
     try {
       // The host marker is plainly readable on the host, by anyone.
       assert.equal(fs.readFileSync(hostFile, 'utf8').trim(), `${hostMarker}-${hostPayload}`);
-      const pid1 = (handle.internal as { pid1: number }).pid1;
+      const pid1 = (handle.state as { pid1: number }).pid1;
       const targets = [
         hostFile,
         `/proc/1/root${hostFile}`,

@@ -11,10 +11,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { IPty } from 'node-pty';
-import type { LabHandle } from '../../server/drivers/driver.ts';
+import type { LabHandle, LabTerminal } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
-import { hostPidsOfUid, internal, labSpec } from '../helpers/driver.ts';
+import { hostPidsOfUid, internal, labSpec, startLab } from '../helpers/driver.ts';
 
 const isRoot = process.getuid?.() === 0;
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -27,7 +26,7 @@ const sh = (lab: LabHandle, script: string, options: { stdin?: string; timeoutMs
 const perl = (lab: LabHandle, script: string, stdin = '') => driver.exec(lab, ['perl', '-e', script], { stdin, timeoutMs: 20_000 });
 
 /** Waits for a shell prompt on a pty. */
-async function prompt(term: IPty): Promise<void> {
+async function prompt(term: LabTerminal): Promise<void> {
   let buf = '';
   const sub = term.onData((d) => (buf += d));
   const end = Date.now() + 5_000;
@@ -152,8 +151,8 @@ describe('lab sandbox (attack suite)', { skip: !isRoot && 'needs root' }, () => 
     fs.chmodSync(socketPath, 0o666);
     await driver.reapAll();
     [A, B] = await Promise.all([
-      driver.start(labSpec('sandbox-a', { gateway: { socketPath, port: 4987 }, env: { FORGE_URL: 'http://127.0.0.1:4987/git/x' }, homeFiles: { '.s3cfg': '[default]\n' } })),
-      driver.start(labSpec('sandbox-b')),
+      startLab(driver, labSpec('sandbox-a', { gateway: { socketPath, port: 4987 }, env: { FORGE_URL: 'http://127.0.0.1:4987/git/x' }, homeFiles: { '.s3cfg': '[default]\n' } })),
+      startLab(driver, labSpec('sandbox-b')),
     ]);
   });
 
@@ -174,7 +173,7 @@ describe('lab sandbox (attack suite)', { skip: !isRoot && 'needs root' }, () => 
       for (const name of ['bwrap', 'sleep', 'atelier-gateway', 'bash']) assert.ok(lines.some((l) => l.startsWith(`${name} `)), `${name} is visible: ${lines}`);
       assert.deepEqual(lines.filter((l) => !l.endsWith(' 2')), [], 'processes without a seccomp filter (mode 2)');
     } finally {
-      term.kill();
+      term.close();
     }
   });
 
@@ -200,7 +199,7 @@ describe('lab sandbox (attack suite)', { skip: !isRoot && 'needs root' }, () => 
     const server = descriptorsOf('self');
     const peers = unixPeers();
     const { uid } = internal(A);
-    const outer = (A.internal as { bwrapPid?: number }).bwrapPid;
+    const outer = (A.state as { bwrapPid?: number }).bwrapPid;
     const leaks: string[] = [];
     // Every process of the lab's uid but the outer bwrap (on the host side of the sandbox).
     for (const pid of hostPidsOfUid(uid).filter((p) => p !== outer)) {
@@ -253,7 +252,7 @@ describe('lab sandbox (attack suite)', { skip: !isRoot && 'needs root' }, () => 
     if (ours) assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k,mode=0555', 'atelier-sandbox-test', below]).status, 0);
     try {
       assert.ok(mounted(), `${below} is a mount on the host`);
-      const lab = await driver.start(labSpec('sandbox-proc-submount'));
+      const lab = await startLab(driver, labSpec('sandbox-proc-submount'));
       try {
         const r = await sh(lab, 'cat /proc/self/mountinfo');
         assert.deepEqual(r.stdout.split('\n').filter((l) => (l.split(' ')[4] ?? '').startsWith(below)), [], `${below} in the lab`);

@@ -22,8 +22,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IPty } from 'node-pty';
-import type { LabHandle } from '../../server/drivers/driver.ts';
+import type { LabHandle, LabTerminal } from '../../server/drivers/driver.ts';
 import { benchLabId, driverOptions, resources, startBenchServer, type BenchServer, type ChildCommand } from './lib/class-server.ts';
 import type { Command, FloodResult, LaunchResult } from './lib/class-clients.ts';
 import { Typist, typeFor, type TypingResult } from './lib/typing.ts';
@@ -196,7 +195,7 @@ async function launchPhase(bench: BenchServer, clients: Peer, url: string): Prom
   if (running < plan.class) throw new Error(`only ${running} labs run; the echo phase needs ${plan.class}`);
 }
 
-async function waitForPrompt(term: IPty, timeoutMs: number): Promise<void> {
+async function waitForPrompt(term: LabTerminal, timeoutMs: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => {
@@ -221,7 +220,7 @@ async function floorPhase(bench: BenchServer): Promise<void> {
     .map((session) => session.handle)
     .filter((handle): handle is LabHandle => handle !== undefined)
     .slice(0, plan.class);
-  const ptys: IPty[] = [];
+  const ptys: LabTerminal[] = [];
   try {
     for (const handle of handles) ptys.push(await bench.driver.attach(handle, { cols: 120, rows: 30 }));
     await Promise.all(ptys.map((term) => waitForPrompt(term, 20_000)));
@@ -237,7 +236,7 @@ async function floorPhase(bench: BenchServer): Promise<void> {
   } finally {
     for (const term of ptys) {
       try {
-        term.kill('SIGKILL');
+        term.close();
       } catch {
         /* gone */
       }

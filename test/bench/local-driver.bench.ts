@@ -6,8 +6,9 @@
  * Run: node_modules/.bin/node test/bench/local-driver.bench.ts
  */
 import fs from 'node:fs';
-import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
+import type { LabHandle, LabSpec, LabTerminal } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+import { startLab } from '../helpers/driver.ts';
 import { labSeccompFilter } from '../../server/drivers/local/seccomp.ts';
 
 const MiB = 1024 * 1024;
@@ -17,7 +18,7 @@ if (process.getuid?.() !== 0) {
 }
 const driver = new LocalDriver({ uidBase: 250_000, uidCount: 200, cgroupName: 'atelier-bench' });
 const spec = (id: string): LabSpec => ({
-  id,
+  sessionId: id,
   labId: 'bench',
   workspace: '/home/onyxia/work',
   resources: { cpu: 1, memory: 512 * MiB, disk: 256 * MiB, pids: 256 },
@@ -52,14 +53,14 @@ async function main() {
   console.log(`seccomp filter: ${bpf.length / 8} BPF instructions, compiled once per process in ${(performance.now() - c0).toFixed(1)} ms`);
   await driver.reapAll();
   // Warm-up (page cache, first perl/bwrap exec).
-  const w = await driver.start(spec('warm'));
+  const w = await startLab(driver, spec('warm'));
   await driver.stop(w);
 
   const launches: number[] = [];
   const starts: number[] = [];
   for (let n = 0; n < 50; n++) {
     const t0 = performance.now();
-    const lab = await driver.start(spec(`bench-${n}`));
+    const lab = await startLab(driver, spec(`bench-${n}`));
     const t1 = performance.now();
     const term = await driver.attach(lab, { cols: 80, rows: 24 });
     await new Promise<void>((resolve, reject) => {
@@ -80,16 +81,16 @@ async function main() {
   console.log(`  of which start(): median ${pct(starts, 50).toFixed(1)} ms, p95 ${pct(starts, 95).toFixed(1)} ms`);
 
   const labs: LabHandle[] = [];
-  for (let n = 0; n < 10; n++) labs.push(await driver.start(spec(`idle-${n}`)));
+  for (let n = 0; n < 10; n++) labs.push(await startLab(driver, spec(`idle-${n}`)));
   const terms = await Promise.all(labs.map((l) => driver.attach(l, { cols: 80, rows: 24 })));
   await new Promise((r) => setTimeout(r, 1000));
-  const per = labs.map((l) => rssOfUid((l.internal as { uid: number }).uid));
+  const per = labs.map((l) => rssOfUid((l.state as { uid: number }).uid));
   const avg = per.reduce((s, x) => s + x.kib, 0) / per.length;
   console.log(
     `idle RSS per lab, 10 labs idle with one shell each: mean ${(avg / 1024).toFixed(2)} MiB ` +
       `(${per[0]?.procs} processes of the lab uid: bwrap x2, sleep, bash; the root-side entry helper is extra: ~${(rssOfEntryHelpers() / 1024 / 10).toFixed(2)} MiB per shell)`,
   );
-  for (const t of terms) t.kill();
+  for (const t of terms) t.close();
   await driver.close();
 }
 

@@ -13,6 +13,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+import { startLab } from '../helpers/driver.ts';
 import type { LabHandle } from '../../server/drivers/driver.ts';
 import { serviceSpec, type OpenableKind } from '../../server/services/catalog.ts';
 import { LAB_CODE_SERVER_DIR, LAB_PYTHON_DIR } from '../../server/drivers/local/sandbox-args.ts';
@@ -23,8 +24,8 @@ const driver = new LocalDriver({ uidBase: 250_000, uidCount: 200, cgroupName: 'a
 const resources = { cpu: 1, memory: 1536 * 1024 ** 2, disk: 256 * 1024 ** 2, pids: 512 };
 let next = 0;
 
-const startLab = (): Promise<LabHandle> =>
-  driver.start({ id: `svc-bench-${next++}`, labId: 'svc-bench', workspace: '/home/onyxia/work', resources, env: {}, expiresAt: Date.now() + 3600_000 });
+const newLab = (): Promise<LabHandle> =>
+  startLab(driver, { sessionId: `svc-bench-${next++}`, labId: 'svc-bench', workspace: '/home/onyxia/work', resources, env: {}, expiresAt: Date.now() + 3600_000 });
 
 /** GET `path` over a fresh connection; resolves with the status once the whole body arrived. */
 function get(connection: () => Socket, path: string): Promise<number> {
@@ -45,14 +46,14 @@ async function inLab(kind: OpenableKind): Promise<{ times: number[]; rss: number
   const rss: number[] = [];
   const pss: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const handle = await startLab();
+    const handle = await newLab();
     const t0 = performance.now();
     await driver.startService(handle, serviceSpec(kind, { password: 'bench-password', workspace: '/home/onyxia/work' }));
     const status = await get(() => driver.connectService(handle, kind), loginPath[kind]);
     times.push(performance.now() - t0);
     if (status !== 200) throw new Error(`${kind}: login page answered ${status}`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const uid = (handle.internal as { uid: number }).uid;
+    const uid = (handle.state as { uid: number }).uid;
     // The service's processes only: the lab's keeper and forwarder are the sandbox's, not its.
     const memory = procMemory(({ uid: owner }) => owner === uid);
     const keeper = procMemory(({ uid: owner, pid }) => owner === uid && /\/(sleep|perl)$/.test(safeExe(pid)));
@@ -109,7 +110,7 @@ async function capacity(max = 60): Promise<void> {
   let degraded = '';
   try {
     for (let n = 1; n <= max; n++) {
-      const handle = await startLab();
+      const handle = await newLab();
       labs.push(handle);
       await driver.startService(handle, serviceSpec('jupyterlab', { password: 'bench-password', workspace: '/home/onyxia/work' }));
       if (n % 10 === 0 || n === 1) {

@@ -155,7 +155,7 @@ export function assertNoInternals(text: string, what: string): void {
 
 /** The host uid of a running lab (the local driver's handle knows it). */
 export function labUid(server: TestServer, labId: string): number {
-  const uid = (server.sessions.get(labId)?.handle?.internal as { uid?: number } | undefined)?.uid;
+  const uid = (server.sessions.get(labId)?.handle?.state as { uid?: number } | undefined)?.uid;
   assert.equal(typeof uid, 'number', `lab ${labId} has no host uid`);
   return uid as number;
 }

@@ -1,13 +1,13 @@
 /** What the driver tests share: lab specs and the host's view of a lab's processes. */
 import fs from 'node:fs';
-import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
+import type { Driver, LabHandle, LabSpec, ProgressEvent } from '../../server/drivers/driver.ts';
 
 export const MiB = 1024 * 1024;
 
 /** A lab spec with test-sized resources; `extra` overrides any field. */
 export function labSpec(id: string, extra: Partial<LabSpec> = {}): LabSpec {
   return {
-    id,
+    sessionId: id,
     labId: 'datalab-discovery',
     workspace: '/home/onyxia/work',
     resources: { cpu: 1, memory: 256 * MiB, disk: 64 * MiB, pids: 128 },
@@ -33,4 +33,22 @@ export function hostPidsOfUid(uid: number): number[] {
 }
 
 /** The local driver's bookkeeping of a lab, which these tests inspect. */
-export const internal = (handle: LabHandle) => handle.internal as { uid: number; pid1: number; cgroupDirs: string[] };
+export const internal = (handle: LabHandle) => handle.state as { uid: number; pid1: number; cgroupDirs: string[] };
+
+/** Provisions and claims at once, as a launch without a warm pool does. */
+export async function startLab(driver: Driver, spec: LabSpec, onProgress?: (event: ProgressEvent) => void): Promise<LabHandle> {
+  const { sessionId, learnerId, env, homeFiles, expiresAt, ...template } = spec;
+  const provisioned = await driver.provision({ ...template, env: {} }, onProgress);
+  try {
+    return await driver.claim(provisioned, {
+      sessionId,
+      ...(learnerId === undefined ? {} : { learnerId }),
+      env,
+      ...(homeFiles ? { homeFiles } : {}),
+      expiresAt,
+    });
+  } catch (error) {
+    await driver.stop(provisioned).catch(() => {});
+    throw error;
+  }
+}

@@ -227,7 +227,7 @@ export function hostGit(args: string[], options: { cwd?: string; home: string })
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+        resolve({ code, stdout: String(stdout), stderr: String(stderr), timedOut: error?.killed === true });
       },
     );
   });

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
-import { MiB, hostPidsOfUid, labSpec } from '../helpers/driver.ts';
+import { MiB, hostPidsOfUid, labSpec, startLab } from '../helpers/driver.ts';
 
 const isRoot = process.getuid?.() === 0;
 // A uid range of its own (local-driver.test uses 210000, the attack suite 230000).
@@ -83,7 +83,7 @@ describe('lab gateway (real sandboxes, real sockets)', { skip: !isRoot && 'needs
     });
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
     fs.chmodSync(socketPath, 0o666);
-    lab = await driver.start(spec('gw-main', { gateway: { socketPath, port: PORT } }));
+    lab = await startLab(driver, spec('gw-main', { gateway: { socketPath, port: PORT } }));
   });
 
   after(async () => {
@@ -209,8 +209,8 @@ describe('lab gateway (real sandboxes, real sockets)', { skip: !isRoot && 'needs
   });
 
   it('the forwarder is a lab process: lab uid, lab cgroups, no capability, gone with the lab', async () => {
-    const l = await driver.start(spec('gw-stop', { gateway: { socketPath, port: 8080 } }));
-    const { uid, cgroupDirs } = l.internal as { uid: number; cgroupDirs: string[] };
+    const l = await startLab(driver, spec('gw-stop', { gateway: { socketPath, port: 8080 } }));
+    const { uid, cgroupDirs } = l.state as { uid: number; cgroupDirs: string[] };
     const fwd = hostPidsOfUid(uid).filter((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('atelier-gateway 127.0.0.1:8080'));
     assert.equal(fwd.length, 1);
     const pid = fwd[0] as number;
@@ -227,7 +227,7 @@ describe('lab gateway (real sandboxes, real sockets)', { skip: !isRoot && 'needs
 
   it('a fresh driver recovers the lab (list() still finds its keeper), the gateway keeps working', async () => {
     const other = new LocalDriver({ uidBase: 220_000, uidCount: 50, cgroupName: 'atelier-test' });
-    const h = (await other.list()).find((x) => x.id === 'gw-main');
+    const h = (await other.list()).find((x) => x.sessionId === 'gw-main');
     assert.ok(h, 'recovered');
     assert.equal(h.labId, 'datalab-discovery');
     const r = await other.exec(h, ['python3', '-c', `import urllib.request as u; print(u.urlopen('http://localhost:${PORT}/again').read().decode(), end='')`]);
@@ -237,10 +237,10 @@ describe('lab gateway (real sandboxes, real sockets)', { skip: !isRoot && 'needs
   it('start fails cleanly when the gateway is not a socket, or the port is invalid', async () => {
     const notSocket = path.join(dir, 'plain-file');
     fs.writeFileSync(notSocket, 'x');
-    await assert.rejects(driver.start(spec('gw-bad', { gateway: { socketPath: notSocket, port: PORT } })), /not a Unix socket/);
-    await assert.rejects(driver.start(spec('gw-bad', { gateway: { socketPath: path.join(dir, 'absent.sock'), port: PORT } })), /cannot open the gateway socket/);
-    await assert.rejects(driver.start(spec('gw-bad', { gateway: { socketPath, port: 0 } })), /gateway.port/);
-    assert.ok(!(await driver.list()).some((h) => h.id === 'gw-bad'));
+    await assert.rejects(startLab(driver, spec('gw-bad', { gateway: { socketPath: notSocket, port: PORT } })), /not a Unix socket/);
+    await assert.rejects(startLab(driver, spec('gw-bad', { gateway: { socketPath: path.join(dir, 'absent.sock'), port: PORT } })), /cannot open the gateway socket/);
+    await assert.rejects(startLab(driver, spec('gw-bad', { gateway: { socketPath, port: 0 } })), /gateway.port/);
+    assert.ok(!(await driver.list()).some((h) => h.sessionId === 'gw-bad'));
   });
 
   it('when the server stops listening, requests fail fast and the lab is unharmed', async () => {

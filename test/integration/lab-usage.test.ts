@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabHandle } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
-import { MiB, labSpec } from '../helpers/driver.ts';
+import { MiB, labSpec, startLab } from '../helpers/driver.ts';
 
 const isRoot = process.getuid?.() === 0;
 // A uid range of its own, so this file never meets the labs of another test or of a server.
@@ -30,7 +30,7 @@ describe('LocalDriver.usage (real sandbox)', { skip: !isRoot && 'needs root' }, 
 
   before(async () => {
     await driver.reapAll();
-    lab = await driver.start(labSpec('usage-main', { resources: { cpu: 0.5, memory: 256 * MiB, disk: 64 * MiB, pids: 128 } }));
+    lab = await startLab(driver, labSpec('usage-main', { resources: { cpu: 0.5, memory: 256 * MiB, disk: 64 * MiB, pids: 128 } }));
   });
 
   after(() => driver.close());
@@ -87,7 +87,7 @@ for i in $(seq 100); do [ -e /tmp/allocated ] && exit 0; sleep 0.1; done; exit 1
   });
 
   it('a stopped lab has no usage', async () => {
-    const other = await driver.start(labSpec('usage-stopped'));
+    const other = await startLab(driver, labSpec('usage-stopped'));
     assert.ok(await driver.usage(other));
     await driver.stop(other);
     assert.equal(await driver.usage(other), undefined);

@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { startTestServer, makeLabsDir, testLabId, testLabYaml, type TestServer } from '../helpers/server.ts';
 import { LearnerClient } from '../helpers/learner.ts';
 import { loadLabs } from '../../server/labs/registry.ts';
-import type { Driver, LabHandle, LabSpec, ProgressEvent, ServiceSpec, TerminalSize } from '../../server/drivers/driver.ts';
+import type { Driver, LabClaim, LabHandle, LabTemplate, ProgressEvent, ServiceSpec, TerminalSize } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
 import type { StartOptions } from '../../server/app.ts';
 
@@ -47,13 +47,25 @@ class ControlledDriver implements Driver {
   delayMs = 0;
   /** The next start fails with an error quoting the lab's whole environment (the worst case for logs). */
   failNext = false;
-  start(spec: LabSpec, onProgress?: (event: ProgressEvent) => void): Promise<LabHandle> {
+  provision(template: LabTemplate, onProgress?: (event: ProgressEvent) => void): Promise<LabHandle> {
     const delay = this.delayMs;
+    return new Promise((resolve) => setTimeout(resolve, delay)).then(() => this.real.provision(template, onProgress));
+  }
+  claim(handle: LabHandle, claim: LabClaim): Promise<LabHandle> {
     if (this.failNext) {
       this.failNext = false;
-      return Promise.reject(new Error(`cannot start with ${JSON.stringify(spec.env)}`));
+      return Promise.reject(new Error(`cannot start with ${JSON.stringify(claim.env)}`));
     }
-    return new Promise((resolve) => setTimeout(resolve, delay)).then(() => this.real.start(spec, onProgress));
+    return this.real.claim(handle, claim);
+  }
+  update(handle: LabHandle, change: { expiresAt: number }) {
+    return this.real.update(handle, change);
+  }
+  gatewayOrigin(port: number) {
+    return this.real.gatewayOrigin(port);
+  }
+  close() {
+    return this.real.close();
   }
   attach(handle: LabHandle, size: TerminalSize) {
     return this.real.attach(handle, size);

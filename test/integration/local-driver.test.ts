@@ -5,10 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import type { IPty } from 'node-pty';
-import type { LabHandle, LabSpec } from '../../server/drivers/driver.ts';
+import type { LabHandle, LabSpec, LabTerminal } from '../../server/drivers/driver.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
-import { hostPidsOfUid, internal, labSpec } from '../helpers/driver.ts';
+import { hostPidsOfUid, internal, labSpec, startLab } from '../helpers/driver.ts';
 
 const isRoot = process.getuid?.() === 0;
 // A uid range of its own, so this file never meets labs of the attack suite or of a running server.
@@ -18,7 +17,7 @@ const MARKER = 'ATELIER_SERVER_ONLY_MARKER_7f3a';
 const spec = (id: string, extra: Partial<LabSpec> = {}) => labSpec(id, { env: { GIT_USER_NAME: 'Ada Lovelace', AWS_S3_ENDPOINT: 'minio.example:9000' }, ...extra });
 
 /** Collects a pty's output and waits for a pattern. */
-function screen(term: IPty) {
+function screen(term: LabTerminal) {
   let buf = '';
   term.onData((d) => (buf += d));
   return {
@@ -49,7 +48,7 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
   before(async () => {
     process.env[MARKER] = 'server-secret-value';
     await driver.reapAll();
-    lab = await driver.start(spec('it-main', { env: { FOO_FROM_SPEC: 'bar baz', GIT_USER_NAME: 'Ada' } }), (e) => progress.push(e.step));
+    lab = await startLab(driver, spec('it-main', { env: { FOO_FROM_SPEC: 'bar baz', GIT_USER_NAME: 'Ada' } }), (e) => progress.push(e.step));
   });
 
   after(async () => {
@@ -82,7 +81,7 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
     await s.waitFor(/made-42/);
     const after = await driver.exec(lab, ['test', '-d', '/home/onyxia/work/mon-dossier']);
     assert.equal(after.code, 0);
-    term.kill();
+    term.close();
   });
 
   it('attach: Ctrl-C interrupts a foreground job (job control works)', async () => {
@@ -97,7 +96,7 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
     term.write('echo back-$((40+2))\r');
     await s.waitFor(/back-42/, 3000);
     assert.ok(Date.now() - t0 < 3000);
-    term.kill();
+    term.close();
   });
 
   it('no server file descriptor reaches the lab', async () => {
@@ -110,7 +109,7 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
     const fds = line.replace('FDS:', '').replace(':END', '').trim().split(/\s+/).map(Number);
     // 0,1,2 = the pty; 255 = bash's own copy of its terminal.
     assert.deepEqual(fds.filter((f) => f > 2 && f !== 255), [], `unexpected fds in the lab shell: ${fds}`);
-    term.kill();
+    term.close();
     // exec: only stdio (3 is ls's own directory handle).
     const r = await driver.exec(lab, ['ls', '/proc/self/fd']);
     assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number).sort((a, b) => a - b), [0, 1, 2, 3]);
@@ -143,11 +142,11 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
     await s.waitFor(/\$ $/m);
     term.write(`echo "M=[\${${MARKER}:-none}] F=[$FOO_FROM_SPEC]"\r`);
     await s.waitFor(/M=\[none\] F=\[bar baz\]/);
-    term.kill();
+    term.close();
   });
 
   it('exec: exit codes, stdin, no shell unless asked, timeout kills', async () => {
-    assert.deepEqual(await driver.exec(lab, ['sh', '-c', 'echo out; echo err >&2; exit 3']), { code: 3, stdout: 'out\n', stderr: 'err\n' });
+    assert.deepEqual(await driver.exec(lab, ['sh', '-c', 'echo out; echo err >&2; exit 3']), { code: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false });
     assert.equal((await driver.exec(lab, ['cat'], { stdin: 'hello' })).stdout, 'hello');
     assert.equal((await driver.exec(lab, ['echo', '$HOME;', 'id'])).stdout, '$HOME; id\n');
     assert.equal((await driver.exec(lab, ['/nonexistent'])).code !== 0, true);
@@ -155,6 +154,7 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
     const r = await driver.exec(lab, ['sh', '-c', 'echo started; sleep 30'], { timeoutMs: 500 });
     assert.ok(Date.now() - t0 < 3000, 'returned soon after the timeout');
     assert.equal(r.code, 124);
+    assert.equal(r.timedOut, true);
     assert.match(r.stdout, /started/);
     assert.match(r.stderr, /timed out/);
     const ps = await driver.exec(lab, ['sh', '-c', 'ps -eo args | grep -c "^sleep 30" || true']);
@@ -164,12 +164,12 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
   });
 
   it('list() finds the running labs', async () => {
-    const ids = (await driver.list()).map((h) => h.id);
-    assert.ok(ids.includes('it-main'));
+    const sessions = (await driver.list()).map((h) => h.sessionId);
+    assert.ok(sessions.includes('it-main'));
   });
 
   it('stop(): no process of the lab uid remains, cgroups gone, idempotent', async () => {
-    const l = await driver.start(spec('it-stop'));
+    const l = await startLab(driver, spec('it-stop'));
     const { uid, cgroupDirs } = internal(l);
     const term = await driver.attach(l, { cols: 80, rows: 24 });
     const s = screen(term);
@@ -188,7 +188,7 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
 
   it('start → stop → start, several labs at once', async () => {
     for (let round = 0; round < 2; round++) {
-      const labs = await Promise.all([1, 2, 3].map((n) => driver.start(spec(`it-multi-${round}-${n}`))));
+      const labs = await Promise.all([1, 2, 3].map((n) => startLab(driver, spec(`it-multi-${round}-${n}`))));
       const uids = labs.map((l) => internal(l).uid);
       assert.equal(new Set(uids).size, 3, 'one uid per lab');
       const results = await Promise.all(labs.map((l, n) => driver.exec(l, ['sh', '-c', `echo lab${n} > ~/mark; cat ~/mark; hostname`])));
@@ -203,20 +203,23 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
 
   it('reapAll() stops labs it did not start (server restart)', async () => {
     const other = new LocalDriver({ uidBase: 210_000, uidCount: 100, cgroupName: 'atelier-test' });
-    const l = await driver.start(spec('it-orphan'));
+    const l = await startLab(driver, spec('it-orphan'));
     const { uid } = internal(l);
     const found = await other.list();
-    const h = found.find((x) => x.id === 'it-orphan');
+    const h = found.find((x) => x.sessionId === 'it-orphan');
     assert.ok(h, 'recovered by a fresh driver');
     assert.equal(h.labId, 'datalab-discovery');
+    assert.equal(h.id, l.id);
     assert.equal((await other.exec(h, ['pwd'])).stdout, '/home/onyxia/work\n');
+    // The learner's environment comes back with it (the claim's record), not only the lab.
+    assert.equal((await other.exec(h, ['printenv', 'GIT_USER_NAME'])).stdout, 'Ada Lovelace\n');
     await other.reapAll();
     assert.deepEqual(hostPidsOfUid(uid), []);
     await driver.stop(l);
   });
 
   it('writes home files at creation, private to the lab user, and refuses names that are paths', async () => {
-    const l = await driver.start(spec('it-home-files', { homeFiles: { '.gitconfig': '[user]\n\tname = Ada\n', '.s3cfg': 'x' } }));
+    const l = await startLab(driver, spec('it-home-files', { homeFiles: { '.gitconfig': '[user]\n\tname = Ada\n', '.s3cfg': 'x' } }));
     try {
       const stat = await driver.exec(l, ['stat', '-c', '%a %U %n', '/home/onyxia/.gitconfig', '/home/onyxia/.s3cfg']);
       assert.equal(stat.stdout, '600 onyxia /home/onyxia/.gitconfig\n600 onyxia /home/onyxia/.s3cfg\n');
@@ -224,6 +227,6 @@ describe('LocalDriver (real sandboxes)', { skip: !isRoot && 'needs root' }, () =
     } finally {
       await driver.stop(l);
     }
-    await assert.rejects(driver.start(spec('it-home-escape', { homeFiles: { '../../etc/x': 'x' } })), /home file name/);
+    await assert.rejects(startLab(driver, spec('it-home-escape', { homeFiles: { '../../etc/x': 'x' } })), /home file name/);
   });
 });

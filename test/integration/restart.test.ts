@@ -10,7 +10,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { makeSiteDir } from '../helpers/server.ts';
 import { LearnerClient } from '../helpers/learner.ts';
 import { LocalDriver } from '../../server/drivers/local/local-driver.ts';
+import { internal, startLab } from '../helpers/driver.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const uidBase = 281_000;
@@ -149,8 +150,8 @@ test('SIGKILL leaves no sandbox behind; the next server reaps leftovers before l
   // signal, a half-started lab): a real sandbox in the range whose server is not the next one, and a
   // stray process of a lab uid. The next server must reap both before it listens.
   const leftovers = new LocalDriver({ uidBase, uidCount });
-  const planted = await leftovers.start({
-    id: 'left-behind',
+  const planted = await startLab(leftovers, {
+    sessionId: 'left-behind',
     labId: 'datalab-discovery',
     workspace: '/home/onyxia/work',
     resources: { cpu: 0.5, memory: 128 * 1024 * 1024, disk: 32 * 1024 * 1024, pids: 64 },
@@ -158,6 +159,9 @@ test('SIGKILL leaves no sandbox behind; the next server reaps leftovers before l
     expiresAt: Date.now() + 600_000,
   });
   assert.ok(planted);
+  // Its server is this test process, still alive: make its lease say what a crashed server's says
+  // (a holder that no longer runs, of the same deployment), which is what lets the next one adopt it.
+  writeFileSync(`/run/atelier/uids/${internal(planted).uid}`, JSON.stringify({ pid: 0, start: '0', deployment: 'atelier' }));
   const stray = spawn('/usr/bin/setpriv', [`--reuid=${uidBase + uidCount - 1}`, `--regid=${uidBase + uidCount - 1}`, '--clear-groups', '/usr/bin/sleep', '600'], {
     detached: true,
     stdio: 'ignore',

@@ -31,7 +31,7 @@ const host = {
   etc: ['/etc/ld.so.cache', '/etc/profile'],
   procMasked: { files: ['/proc/kcore', '/proc/keys'], dirs: ['/proc/acpi'] },
 };
-const base = { sessionId: 's1', labId: 'Datalab Discovery!', workspace: '/home/onyxia/work', homeBytes: 3 << 20, tmpBytes: 1 << 20, shmBytes: 1 << 20, network: 'none' as const, host };
+const base = { instanceId: 's1', labId: 'Datalab Discovery!', workspace: '/home/onyxia/work', homeBytes: 3 << 20, tmpBytes: 1 << 20, shmBytes: 1 << 20, network: 'none' as const, host };
 
 /** Value following a flag (first occurrence after `from`). */
 const after = (a: string[], flag: string, from = 0) => a[a.indexOf(flag, from) + 1];

@@ -18,9 +18,24 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import type { IPty } from 'node-pty';
-import type { Driver, EnforcedLimits, ExecResult, LabHandle, LabSpec, LabUsage, ProgressEvent, ServiceSpec, ServiceState, TerminalSize } from '../driver.ts';
+import type {
+  Driver,
+  EnforcedLimits,
+  ExecResult,
+  Json,
+  LabClaim,
+  LabHandle,
+  LabTemplate,
+  LabTerminal,
+  LabUsage,
+  ProgressEvent,
+  ServiceSpec,
+  ServiceState,
+  TerminalSize,
+} from '../driver.ts';
 import {
   cgroupPids,
   createLabCgroup,
@@ -44,6 +59,7 @@ import {
   ROOT_ENTRIES,
   bwrapArgs,
   checkGatewayPort,
+  checkHomeFileName,
   checkWorkspace,
   diskSplit,
   encodeEnv,
@@ -57,7 +73,7 @@ import {
   type Rlimits,
 } from './sandbox-args.ts';
 import { SeccompError, labSeccompFilter } from './seccomp.ts';
-import { UidPool, procInfo, scanProcs } from './uids.ts';
+import { UidPool, procInfo, processStart, scanProcs } from './uids.ts';
 
 const HELPER = path.join(import.meta.dirname, 'lab-helper.pl');
 const GATEWAY = path.join(import.meta.dirname, 'gateway.pl');
@@ -97,24 +113,50 @@ export interface LocalDriverOptions {
   nofile?: number;
   /** Ptys a lab may hold at once (default LAB_PTY_MAX). */
   ptyMax?: number;
+  /**
+   * Host directory (root only) of the uid leases and claimed labs' records, shared by every
+   * server on the host (default /run/atelier: gone with a reboot, as the labs are).
+   */
+  stateDir?: string;
+  /** This deployment's name: list() and reaping see its labs only (default atelier). */
+  deployment?: string;
 }
 
-interface Internal {
+/** What a handle carries (LabHandle.state): enough for another process to find the lab again. */
+interface LocalState {
   uid: number;
-  /** Host pid of the sandbox's pid 1 (bwrap's init). */
+  /** Host pid of the sandbox's pid 1 (bwrap's init), and its start time: pids are reused. */
   pid1: number;
-  /** Host pid of the outer bwrap, our child (undefined for a recovered lab). */
-  bwrapPid?: number;
+  pid1Start: string;
   workspace: string;
-  env: Record<string, string>;
   cgroupDirs: string[];
   procsFiles: string[];
   rlimits: Rlimits;
   /** Inside the lab: 127.0.0.1:<port> leads to the lab server's gateway socket. */
   gatewayPort?: number;
-  stopped: boolean;
   /** The CPU and memory it was started with (unknown for a recovered lab: its cgroups tell). */
   resources?: { cpu: number; memory: number };
+}
+
+/** What a claim adds, kept root-only on the host so that a restarted server finds it again. */
+interface ClaimRecord {
+  sessionId: string;
+  learnerId?: string;
+  expiresAt: number;
+  env: Record<string, string>;
+}
+
+/** A lab as this process knows it: its state and what lives in memory only. */
+interface Internal extends LocalState {
+  id: string;
+  labId: string;
+  sessionId?: string;
+  limits: EnforcedLimits;
+  /** The whole environment of its processes (the lab's, then the learner's once claimed). */
+  env: Record<string, string>;
+  /** Host pid of the outer bwrap, our child (undefined for a recovered lab). */
+  bwrapPid?: number;
+  stopped: boolean;
   /** The previous usage() reading's CPU time: the next one averages since it. */
   cpuSample?: CpuSample;
 }
@@ -209,10 +251,80 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-function internalOf(handle: LabHandle): Internal {
-  const i = handle.internal as Internal | undefined;
-  if (!i || typeof i.uid !== 'number') throw new LocalDriverError('bad_handle', 'not a local driver lab handle');
-  return i;
+function stateOf(handle: LabHandle): LocalState {
+  const state = handle.state as Partial<LocalState> | null;
+  if (
+    !state ||
+    typeof state !== 'object' ||
+    !Number.isInteger(state.uid) ||
+    !Number.isInteger(state.pid1) ||
+    typeof state.pid1Start !== 'string' ||
+    typeof state.workspace !== 'string' ||
+    !Array.isArray(state.cgroupDirs) ||
+    !Array.isArray(state.procsFiles) ||
+    typeof state.rlimits !== 'object'
+  ) {
+    throw new LocalDriverError('bad_handle', 'not a local driver lab handle');
+  }
+  return state as LocalState;
+}
+
+/** The markers bwrap set on a sandbox (ids, not secrets), read from its pid 1 or its children. */
+function sandboxMarkers(pid: number): Record<string, string> {
+  const read = (file: string): string => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const kids = read(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean);
+  const markers: Record<string, string> = {};
+  // bwrap's init may have the markers in the keeper's environment only.
+  for (const source of [read(`/proc/${pid}/environ`), ...kids.map((kid) => read(`/proc/${kid}/environ`))]) {
+    for (const pair of source.split('\0')) {
+      const match = /^(ATELIER_LAB_INSTANCE|ATELIER_LAB_ID|ATELIER_WORKSPACE)=(.*)$/s.exec(pair);
+      if (match) markers[match[1] as string] ??= match[2] as string;
+    }
+  }
+  return markers;
+}
+
+function handleOf(i: Internal): LabHandle {
+  return { id: i.id, labId: i.labId, ...(i.sessionId ? { sessionId: i.sessionId } : {}), limits: i.limits, state: localState(i) };
+}
+
+function localState(i: Internal): LocalState & { [key: string]: Json } {
+  return {
+    uid: i.uid,
+    pid1: i.pid1,
+    pid1Start: i.pid1Start,
+    workspace: i.workspace,
+    cgroupDirs: [...i.cgroupDirs],
+    procsFiles: [...i.procsFiles],
+    rlimits: { ...i.rlimits },
+    ...(i.gatewayPort === undefined ? {} : { gatewayPort: i.gatewayPort }),
+    ...(i.resources ? { resources: { ...i.resources } } : {}),
+  };
+}
+
+/** A pty as the driver contract's terminal. */
+function ptyTerminal(term: IPty): LabTerminal {
+  return {
+    onData: (listener) => term.onData(listener),
+    onExit: (listener) => term.onExit(({ exitCode }) => listener({ code: exitCode })),
+    write: (data) => term.write(data),
+    resize: ({ cols, rows }) => term.resize(cols, rows),
+    pause: () => term.pause(),
+    resume: () => term.resume(),
+    close: () => {
+      try {
+        term.kill('SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    },
+  };
 }
 
 export class LocalDriver implements Driver {
@@ -223,7 +335,8 @@ export class LocalDriver implements Driver {
   private cgroups: CgroupSetup | null = null;
   private host: HostLayout | null = null;
   private seccomp: { bpf: Buffer; hex: string } | null = null;
-  private readonly labs = new Map<number, LabHandle>();
+  /** Labs of this process by uid (made here, or found again from a handle or by list()). */
+  private readonly labs = new Map<number, Internal>();
   private readonly ptys = new Map<number, Set<IPty>>();
   private readonly services = new Map<number, Map<string, RunningService>>();
   private readonly onExit = () => this.killAllSync();
@@ -239,8 +352,10 @@ export class LocalDriver implements Driver {
       execTimeoutMs: options.execTimeoutMs ?? 30_000,
       nofile: options.nofile ?? 4096,
       ptyMax: options.ptyMax ?? LAB_PTY_MAX,
+      stateDir: options.stateDir ?? '/run/atelier',
+      deployment: options.deployment ?? 'atelier',
     };
-    this.uids = new UidPool(this.opts.uidBase, this.opts.uidCount);
+    this.uids = new UidPool(this.opts.uidBase, this.opts.uidCount, { dir: path.join(this.opts.stateDir, 'uids'), deployment: this.opts.deployment });
     this.arch = process.arch;
   }
 
@@ -288,7 +403,7 @@ export class LocalDriver implements Driver {
     return { cgroups: cgroups.mode, problems: cgroups.problems };
   }
 
-  async start(spec: LabSpec, onProgress: (e: ProgressEvent) => void = () => {}): Promise<LabHandle> {
+  async provision(spec: LabTemplate, onProgress: (e: ProgressEvent) => void = () => {}): Promise<LabHandle> {
     const { cgroups, host, seccomp } = this.prepare();
     const workspace = checkWorkspace(spec.workspace);
     const env = labEnv(spec.env, workspace);
@@ -312,10 +427,8 @@ export class LocalDriver implements Driver {
     let cg: ReturnType<typeof createLabCgroup> | null = null;
     let child: ChildProcess | null = null;
     let gatewayFd: number | null = null;
+    const id = `${uid}-${randomBytes(6).toString('base64url')}`;
     const tools = Object.entries(spec.tools ?? {});
-    const homeFiles = Object.entries(spec.homeFiles ?? {});
-    // Everything bwrap reads from a descriptor after /etc/profile: the tools, then the home files.
-    const dataFiles = [...tools, ...homeFiles];
     try {
       // Leftovers of a crashed server with the same uid.
       removeCgroupDirs(labCgroupDirs(cgroups, uid));
@@ -324,7 +437,7 @@ export class LocalDriver implements Driver {
       const rlimits: Rlimits = { nproc: Math.floor(r.pids), nofile: this.opts.nofile, core: 0 };
       const disk = diskSplit(r.disk);
       const args = bwrapArgs({
-        sessionId: spec.id,
+        instanceId: id,
         labId: spec.labId,
         workspace,
         homeBytes: disk.home,
@@ -334,13 +447,12 @@ export class LocalDriver implements Driver {
         host,
         ...(gatewayPort !== undefined ? { gateway: { port: gatewayPort } } : {}),
         ...(tools.length ? { tools: tools.map(([name]) => name) } : {}),
-        ...(homeFiles.length ? { homeFiles: homeFiles.map(([name]) => name) } : {}),
       });
       if (spec.gateway && gatewayPort !== undefined) gatewayFd = openGatewaySocket(spec.gateway.socketPath);
       const bwrap = which('bwrap') as string;
       // The helper keeps fds up to the last one bwrap reads: 7 (the gateway socket) and 8
       // (gateway.pl) when there is a gateway, 9 (/etc/profile), 10 (seccomp), then one per tool.
-      const fds = FD.firstTool + dataFiles.length;
+      const fds = FD.firstTool + tools.length;
       const gatewayStdio = gatewayFd === null ? ['ignore' as const, 'ignore' as const] : [gatewayFd, 'pipe' as const];
       const helperOptions = {
         cgroupProcs: cg.procsFiles,
@@ -354,7 +466,7 @@ export class LocalDriver implements Driver {
       child = spawn('/usr/bin/perl', helperArgs(HELPER, this.arch, 'start', helperOptions, [bwrap, ...args]), {
         cwd: '/',
         env: {},
-        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, 'pipe', 'pipe', ...dataFiles.map(() => 'pipe' as const)],
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...gatewayStdio, 'pipe', 'pipe', ...tools.map(() => 'pipe' as const)],
       });
       if (gatewayFd !== null) {
         fs.closeSync(gatewayFd);
@@ -369,7 +481,7 @@ export class LocalDriver implements Driver {
       if (gatewayStdio[1] === 'pipe') stdio[FD.forwarder]?.end(gatewaySource ?? '');
       stdio[FD.profile]?.end(profileFile());
       stdio[FD.seccomp]?.end(seccomp.bpf);
-      dataFiles.forEach(([, content], index) => stdio[FD.firstTool + index]?.end(content));
+      tools.forEach(([, content], index) => stdio[FD.firstTool + index]?.end(content));
       const pid1 = await this.waitForSandbox(child);
       onProgress({ step: 'workspace', percent: 70 });
       await this.waitForKeeper(pid1, child);
@@ -381,8 +493,12 @@ export class LocalDriver implements Driver {
         mechanisms: [...(cg.mechanism ? [cg.mechanism] : []), 'rlimit', 'tmpfs-size'],
       };
       const internal: Internal = {
+        id,
+        labId: spec.labId,
+        limits,
         uid,
         pid1,
+        pid1Start: processStart(pid1) ?? '',
         bwrapPid: child.pid,
         workspace,
         env,
@@ -393,8 +509,8 @@ export class LocalDriver implements Driver {
         stopped: false,
         resources: { cpu: r.cpu, memory: r.memory },
       };
-      const handle: LabHandle = { id: spec.id, labId: spec.labId, limits, internal };
-      this.labs.set(uid, handle);
+      this.labs.set(uid, internal);
+      const handle = handleOf(internal);
       // bwrap's stderr, inherited by the sandbox's pid 1, the keeper and the forwarder, was our
       // socket: only its start errors matter, and once the lab runs nothing of it may still reach
       // the server (a lab could take it with pidfd_getfd where seccomp is off, or flood it).
@@ -468,6 +584,90 @@ export class LocalDriver implements Driver {
     }
   }
 
+  private claimFile(uid: number): string {
+    return path.join(this.opts.stateDir, 'labs', `${uid}.json`);
+  }
+
+  private readClaim(uid: number): ClaimRecord | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(this.claimFile(uid), 'utf8')) as ClaimRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Written before the lab is handed over: a server restarted meanwhile finds the learner's environment. */
+  private writeClaim(uid: number, record: ClaimRecord): void {
+    const dir = path.dirname(this.claimFile(uid));
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const temporary = `${this.claimFile(uid)}.${process.pid}`;
+    fs.writeFileSync(temporary, JSON.stringify(record), { mode: 0o600 });
+    fs.renameSync(temporary, this.claimFile(uid));
+  }
+
+  /**
+   * The lab a handle names, as this process knows it; a handle made by another process (a restart)
+   * is checked against the host (its pid 1 still runs as its uid, started when it says) and its
+   * claim's environment read back.
+   */
+  private lab(handle: LabHandle): Internal {
+    const state = stateOf(handle);
+    const known = this.labs.get(state.uid);
+    if (known && known.pid1 === state.pid1) return known;
+    if (!this.uids.contains(state.uid)) throw new LocalDriverError('bad_handle', `uid ${state.uid} is not in this driver's range`);
+    const p = procInfo(state.pid1);
+    const alive = p !== null && p.uid === state.uid && p.state !== 'Z' && processStart(state.pid1) === state.pid1Start;
+    const claim = this.readClaim(state.uid);
+    const internal: Internal = {
+      ...state,
+      id: handle.id,
+      labId: handle.labId,
+      ...(claim ? { sessionId: claim.sessionId } : {}),
+      limits: handle.limits,
+      env: labEnv(claim?.env ?? {}, state.workspace),
+      stopped: !alive,
+    };
+    if (alive) {
+      this.uids.adopt(state.uid);
+      this.labs.set(state.uid, internal);
+    }
+    return internal;
+  }
+
+  async claim(handle: LabHandle, claim: LabClaim): Promise<LabHandle> {
+    const i = this.lab(handle);
+    this.checkAlive(i);
+    const env = labEnv({ ...i.env, ...claim.env }, i.workspace);
+    const files = Object.entries(claim.homeFiles ?? {}).map(([name, content]) => [checkHomeFileName(name), content] as const);
+    this.writeClaim(i.uid, {
+      sessionId: claim.sessionId,
+      ...(claim.learnerId === undefined ? {} : { learnerId: claim.learnerId }),
+      expiresAt: claim.expiresAt,
+      env,
+    });
+    i.env = env;
+    i.sessionId = claim.sessionId;
+    // As the lab's user, in its home: nothing of the learner's is on the host's disk but the record.
+    await Promise.all(
+      files.map(async ([name, content]) => {
+        const made = await this.exec(handle, ['/bin/sh', '-c', 'umask 077 && cat > "$HOME/$0"', name], { stdin: content, timeoutMs: 10_000 });
+        if (made.code !== 0) throw new LocalDriverError('claim_failed', `cannot write ~/${name}: ${made.stderr.trim().slice(0, 500)}`);
+      }),
+    );
+    return { ...handle, sessionId: claim.sessionId };
+  }
+
+  async update(handle: LabHandle, change: { expiresAt: number }): Promise<void> {
+    const i = this.lab(handle);
+    const claim = this.readClaim(i.uid);
+    // Local labs are stopped by the sessions' reaper; the record keeps the expiry for a restart.
+    if (claim) this.writeClaim(i.uid, { ...claim, expiresAt: change.expiresAt });
+  }
+
+  gatewayOrigin(serverPort: number): string {
+    return `http://127.0.0.1:${serverPort}`;
+  }
+
   private enterArgs(i: Internal, argv: string[]): string[] {
     return helperArgs(
       HELPER,
@@ -489,8 +689,8 @@ export class LocalDriver implements Driver {
     if (!p || p.uid !== i.uid || p.state === 'Z') throw new LocalDriverError('not_running', 'the lab is not running');
   }
 
-  async attach(handle: LabHandle, size: TerminalSize): Promise<IPty> {
-    const i = internalOf(handle);
+  async attach(handle: LabHandle, size: TerminalSize): Promise<LabTerminal> {
+    const i = this.lab(handle);
     this.checkAlive(i);
     const term = pty.spawn('/usr/bin/perl', this.enterArgs(i, [LAB_SHELL, '-l']), {
       name: 'xterm-256color',
@@ -503,11 +703,11 @@ export class LocalDriver implements Driver {
     if (!set) this.ptys.set(i.uid, (set = new Set()));
     set.add(term);
     term.onExit(() => set.delete(term));
-    return term;
+    return ptyTerminal(term);
   }
 
   async exec(handle: LabHandle, argv: string[], options: { timeoutMs?: number; stdin?: string } = {}): Promise<ExecResult> {
-    const i = internalOf(handle);
+    const i = this.lab(handle);
     if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string' || a.includes('\0'))) {
       throw new LocalDriverError('bad_argv', 'argv must be a non-empty list of strings');
     }
@@ -541,7 +741,7 @@ export class LocalDriver implements Driver {
         clearTimeout(grace);
         let stderr = Buffer.concat(err).toString('utf8');
         if (timedOut) stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}[atelier] timed out after ${timeoutMs} ms\n`;
-        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr });
+        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr, timedOut });
       };
       let grace: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
@@ -580,7 +780,7 @@ export class LocalDriver implements Driver {
   }
 
   async stop(handle: LabHandle): Promise<void> {
-    const i = internalOf(handle);
+    const i = this.lab(handle);
     i.stopped = true;
     // Kill the lab first and the terminals' entry processes after: they reap their shell, whereas
     // a shell orphaned by killing them first would wait for the host's init to reap it.
@@ -598,7 +798,8 @@ export class LocalDriver implements Driver {
     let left = i.cgroupDirs;
     for (let n = 0; n < 200 && (left = removeCgroupDirs(left)).length; n++) await sleep(5);
     if (left.length) throw new LocalDriverError('stop_failed', `cannot remove cgroups ${left.join(', ')}`);
-    if (this.labs.get(i.uid) === handle) this.labs.delete(i.uid);
+    if (this.labs.get(i.uid) === i) this.labs.delete(i.uid);
+    fs.rmSync(this.claimFile(i.uid), { force: true });
     this.uids.release(i.uid);
   }
 
@@ -662,7 +863,7 @@ export class LocalDriver implements Driver {
    * checked to be a socket, and connected to through that descriptor.
    */
   connectService(handle: LabHandle, name: string): net.Socket {
-    const i = internalOf(handle);
+    const i = this.lab(handle);
     this.checkAlive(i);
     const service = this.services.get(i.uid)?.get(name);
     if (!service) throw new LocalDriverError('no_service', `the lab runs no service ${name}`);
@@ -714,14 +915,14 @@ export class LocalDriver implements Driver {
   }
 
   async serviceState(handle: LabHandle, name: string): Promise<ServiceState> {
-    const i = internalOf(handle);
+    const i = this.lab(handle);
     const service = this.services.get(i.uid)?.get(name);
     if (!service || service.child.exitCode !== null || service.child.signalCode !== null || i.stopped) return 'stopped';
     return (await this.probeService(handle, name)) ? 'running' : 'starting';
   }
 
   async startService(handle: LabHandle, spec: ServiceSpec, options: { timeoutMs?: number } = {}): Promise<void> {
-    const i = internalOf(handle);
+    const i = this.lab(handle);
     this.checkAlive(i);
     if (!spec.socket.startsWith(`${SERVICE_SOCKET_DIR}/`) || spec.socket.slice(SERVICE_SOCKET_DIR.length + 1).includes('/')) {
       throw new LocalDriverError('bad_spec', `a service's socket must be directly in ${SERVICE_SOCKET_DIR}`);
@@ -769,7 +970,7 @@ export class LocalDriver implements Driver {
   }
 
   async stopService(handle: LabHandle, name: string): Promise<void> {
-    const i = internalOf(handle);
+    const i = this.lab(handle);
     const service = this.services.get(i.uid)?.get(name);
     if (!service) return;
     this.services.get(i.uid)?.delete(name);
@@ -782,12 +983,13 @@ export class LocalDriver implements Driver {
   async list(): Promise<LabHandle[]> {
     const { cgroups } = this.prepare();
     const byUid = new Map<number, LabHandle>();
-    for (const [uid, h] of this.labs) if (!internalOf(h).stopped) byUid.set(uid, h);
+    for (const i of this.labs.values()) if (!i.stopped) byUid.set(i.uid, handleOf(i));
+    const strays = new Set<number>();
     for (const p of scanProcs((u) => this.uids.contains(u))) {
-      if (byUid.has(p.uid)) continue;
+      if (byUid.has(p.uid) || !this.uids.mayAdopt(p.uid)) continue;
+      strays.add(p.uid);
       // A lab from before a restart: find its sandbox's pid 1 (NSpid ends in 1) and its markers.
       let status = '';
-      let environ = '';
       try {
         status = fs.readFileSync(`/proc/${p.pid}/status`, 'utf8');
       } catch {
@@ -795,77 +997,62 @@ export class LocalDriver implements Driver {
       }
       const ns = /NSpid:\s+([\d\s]+)/.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
       if (ns.length < 2 || ns[ns.length - 1] !== '1') continue;
-      try {
-        environ = fs.readFileSync(`/proc/${p.pid}/environ`, 'utf8');
-      } catch {
-        /* bwrap's init has the markers in the keeper's env only */
-      }
-      const markers: Record<string, string> = {};
-      const kids = (() => {
-        try {
-          return fs.readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-        } catch {
-          return [];
-        }
-      })();
-      for (const src of [environ, ...kids.map((k) => {
-        try {
-          return fs.readFileSync(`/proc/${k}/environ`, 'utf8');
-        } catch {
-          return '';
-        }
-      })]) {
-        for (const kv of src.split('\0')) {
-          const m = /^(ATELIER_SESSION_ID|ATELIER_LAB_ID|ATELIER_WORKSPACE)=(.*)$/s.exec(kv);
-          if (m) markers[m[1] as string] ??= m[2] as string;
-        }
-      }
+      const markers = sandboxMarkers(p.pid);
       const workspace = markers.ATELIER_WORKSPACE ?? '/home/onyxia/work';
       const dirs = labCgroupDirs(cgroups, p.uid).filter((d) => fs.existsSync(d));
+      const claim = this.readClaim(p.uid);
       const internal: Internal = {
+        id: markers.ATELIER_LAB_INSTANCE ?? `${p.uid}-recovered`,
+        labId: markers.ATELIER_LAB_ID ?? 'unknown',
+        ...(claim ? { sessionId: claim.sessionId } : {}),
+        limits: { memory: false, pids: true, cpu: false, disk: true, mechanisms: ['unknown (recovered)'] },
         uid: p.uid,
         pid1: p.pid,
+        pid1Start: processStart(p.pid) ?? '',
         workspace,
-        env: labEnv({}, workspace), // the spec's env is not recoverable (it is never written anywhere)
+        env: labEnv(claim?.env ?? {}, workspace),
         cgroupDirs: dirs,
         procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')),
         rlimits: { nproc: 256, nofile: this.opts.nofile, core: 0 },
         stopped: false,
       };
-      const handle: LabHandle = {
-        id: markers.ATELIER_SESSION_ID ?? `uid-${p.uid}`,
-        labId: markers.ATELIER_LAB_ID ?? 'unknown',
-        limits: { memory: false, pids: true, cpu: false, disk: true, mechanisms: ['unknown (recovered)'] },
-        internal,
-      };
-      this.uids.claim(p.uid);
-      this.labs.set(p.uid, handle);
-      byUid.set(p.uid, handle);
+      this.uids.adopt(p.uid);
+      this.labs.set(p.uid, internal);
+      byUid.set(p.uid, handleOf(internal));
+      strays.delete(p.uid);
+    }
+    // Processes of our uids that are no sandbox (a start that crashed half-way): stopping them
+    // is all there is to do, so they are listed as labs with no pid 1.
+    for (const uid of strays) {
+      if (byUid.has(uid)) continue;
+      const dirs = labCgroupDirs(cgroups, uid).filter((d) => fs.existsSync(d));
+      byUid.set(uid, {
+        id: `${uid}-stray`,
+        labId: 'unknown',
+        limits: { memory: false, pids: true, cpu: false, disk: false, mechanisms: [] },
+        state: { uid, pid1: 0, pid1Start: '', workspace: '/home/onyxia/work', cgroupDirs: dirs, procsFiles: [], rlimits: { nproc: 0, nofile: 0, core: 0 } },
+      });
     }
     return [...byUid.values()];
   }
 
   /**
-   * Stop every lab in the uid range, including those of a previous server process, and remove
-   * stale lab cgroups. Call at server start (after deciding not to recover) and at shutdown.
+   * Stop every lab of this deployment on the host, including those of a previous server process,
+   * and remove its stale lab cgroups. Call at server start (after deciding not to recover).
    */
   async reapAll(): Promise<number> {
     const { cgroups } = this.prepare();
     const labs = await this.list();
     await Promise.all(labs.map((h) => this.stop(h)));
-    // Stray processes of the range (not a sandbox pid 1, e.g. half-started) and empty cgroups.
-    const strays = new Set(scanProcs((u) => this.uids.contains(u)).map((p) => p.uid));
-    for (const uid of strays) await this.killUid(uid, labCgroupDirs(cgroups, uid));
     for (const uid of listLabCgroups(cgroups)) {
-      if (this.uids.contains(uid) && !this.labs.has(uid)) removeCgroupDirs(labCgroupDirs(cgroups, uid));
+      if (this.uids.mayAdopt(uid) && !this.labs.has(uid) && scanProcs((u) => u === uid).length === 0) removeCgroupDirs(labCgroupDirs(cgroups, uid));
     }
     return labs.length;
   }
 
   /** Synchronous last resort on process exit: SIGKILL each sandbox's pid 1 (kills the whole lab). */
   killAllSync(): void {
-    for (const h of this.labs.values()) {
-      const i = h.internal as Internal;
+    for (const i of this.labs.values()) {
       for (const pid of [i.pid1, i.bwrapPid]) {
         if (!pid) continue;
         const p = procInfo(pid);
@@ -880,9 +1067,12 @@ export class LocalDriver implements Driver {
     }
   }
 
-  /** Stop every lab this driver runs (server shutdown). */
+  /**
+   * Stops every lab this process runs: a local sandbox does not outlive its server (the exit
+   * handler kills them anyway), unlike a pod.
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.labs.values()].map((h) => this.stop(h).catch(() => {})));
+    await Promise.all([...this.labs.values()].map((i) => this.stop(handleOf(i)).catch(() => {})));
     process.off('exit', this.onExit);
   }
 
@@ -892,7 +1082,7 @@ export class LocalDriver implements Driver {
    * cgroup counting its CPU time or its memory.
    */
   async usage(handle: LabHandle): Promise<LabUsage | undefined> {
-    const i = internalOf(handle);
+    const i = this.lab(handle);
     if (i.stopped) return undefined;
     const read = readLabUsage(this.prepare().cgroups, i.uid);
     if (read.cpuUsec === undefined || read.memoryBytes === undefined) return undefined;

@@ -101,7 +101,8 @@ export const GATEWAY_SCRIPT = `${GATEWAY_DIR}/gateway.pl`;
 export const KEEPER_PID = 2;
 
 export interface SandboxOptions {
-  sessionId: string;
+  /** The driver's id of this lab instance (a marker list() recovers it by). */
+  instanceId: string;
   labId: string;
   workspace: string;
   homeBytes: number;
@@ -114,8 +115,6 @@ export interface SandboxOptions {
   gateway?: { port: number };
   /** Names of the tools passed as FD.firstTool, FD.firstTool + 1, … (installed in TOOLS_DIR). */
   tools?: string[];
-  /** Names of the home files passed right after the tools' fds (written 0600 in the lab's home). */
-  homeFiles?: string[];
 }
 
 /** Home files are dotfiles and such at the top of the home: plain names only. */
@@ -213,18 +212,13 @@ export function bwrapArgs(o: SandboxOptions): string[] {
     a.push('--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/opt/atelier', '--perms', '0755', '--dir', TOOLS_DIR);
     tools.forEach((name, index) => a.push('--perms', '0555', '--ro-bind-data', String(FD.firstTool + index), `${TOOLS_DIR}/${checkToolName(name)}`));
   }
-  // Written into the home tmpfs at creation (the learner's own files, editable): no process has
-  // to be started in the lab to set it up.
-  (o.homeFiles ?? []).forEach((name, index) =>
-    a.push('--perms', '0600', '--file', String(FD.firstTool + tools.length + index), `${LAB_HOME}/${checkHomeFileName(name)}`),
-  );
   a.push('--ro-bind-try', LAB_PYTHON_DIR, LAB_PYTHON_DIR, '--ro-bind-try', LAB_CODE_SERVER_DIR, LAB_CODE_SERVER_DIR);
   a.push('--perms', '0700', '--size', String(1024 * 1024), '--tmpfs', SERVICE_SOCKET_DIR);
   a.push(
     '--chdir', ws,
     '--remount-ro', '/', // the sandbox's root tmpfs has no size cap either
     // Markers so that list() can recover a lab after a server restart (not secret).
-    '--setenv', 'ATELIER_SESSION_ID', o.sessionId,
+    '--setenv', 'ATELIER_LAB_INSTANCE', o.instanceId,
     '--setenv', 'ATELIER_LAB_ID', o.labId,
     '--setenv', 'ATELIER_WORKSPACE', ws,
     '--info-fd', String(FD.info),
