@@ -22,6 +22,7 @@ import {
   labService,
   labelValue,
   labsNetworkPolicy,
+  parseQuantity,
   podName,
   quantities,
   toolsConfigMap,
@@ -81,6 +82,15 @@ describe('the lab pod', () => {
     assert.deepEqual(container.resources, { requests: expected, limits: expected });
     assert.deepEqual(quantities({ cpu: 0.0001, memory: 1.5, disk: 10 }), { cpu: '1m', memory: '2', 'ephemeral-storage': '10' });
     assert.throws(() => quantities({ cpu: 0, memory: 1, disk: 1 }), /resources.cpu/);
+    // And back, as the metrics API and pod specs write them.
+    assert.equal(parseQuantity('500m'), 0.5);
+    assert.ok(Math.abs(parseQuantity('123456789n') - 0.123456789) < 1e-15);
+    assert.equal(parseQuantity('2'), 2);
+    assert.equal(parseQuantity('1536Ki'), 1536 * 1024);
+    assert.equal(parseQuantity('1.5Gi'), 1.5 * 2 ** 30);
+    assert.equal(parseQuantity('5e3'), 5000);
+    assert.equal(parseQuantity('256M'), 256e6);
+    assert.ok(Number.isNaN(parseQuantity('12Q')) && Number.isNaN(parseQuantity('')) && Number.isNaN(parseQuantity('Mi')));
     assert.throws(() => quantities({ cpu: 1, memory: Number.NaN, disk: 1 }), /resources.memory/);
   });
 

@@ -103,6 +103,18 @@ export function quantities(r: Pick<LabResources, 'cpu' | 'memory' | 'disk'>): Re
   };
 }
 
+const QUANTITY_SUFFIX: Record<string, number> = {
+  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity as a number (`250m` → 0.25, `1Ki` → 1024); NaN when it is none. */
+export function parseQuantity(quantity: string): number {
+  const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(quantity.trim());
+  const factor = m ? QUANTITY_SUFFIX[m[2] as string] : undefined;
+  return m && factor !== undefined ? Number(m[1]) * factor : Number.NaN;
+}
+
 /** A shell word: single-quoted, so sourcing it never expands anything. */
 export const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
