@@ -157,9 +157,12 @@ export function execArgv(workspace: string, argv: string[]): string[] {
   return ['/bin/sh', '-c', `if [ -r ${ENV_FILE} ]; then . ./${ENV_FILE}; fi; cd "$0" 2>/dev/null || cd; exec "$@"`, workspace, ...argv];
 }
 
-/** A terminal: a login shell in the workspace (its ~/.profile loads the claim's environment). */
+/**
+ * A terminal: a login shell in the workspace, with the claim's environment (exported before it,
+ * and again by ~/.profile after /etc/profile, which may reset PATH).
+ */
 export function shellArgv(workspace: string): string[] {
-  return ['/bin/sh', '-c', 'cd "$0" 2>/dev/null || cd; exec /bin/bash -l', workspace];
+  return ['/bin/sh', '-c', `if [ -r ${ENV_FILE} ]; then . ./${ENV_FILE}; fi; cd "$0" 2>/dev/null || cd; exec /bin/bash -l`, workspace];
 }
 
 /**
