@@ -71,6 +71,10 @@ describe('the lab pod', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     assert.equal(spec.automountServiceAccountToken, false);
+    assert.equal(spec.serviceAccountName, undefined);
+    const withAccount = labPod(template, { ...podOptions, serviceAccountName: 'labs' }).spec!;
+    assert.equal(withAccount.serviceAccountName, 'labs');
+    assert.equal(withAccount.automountServiceAccountToken, false, 'its token is never mounted');
     assert.equal(spec.enableServiceLinks, false);
     assert.equal(spec.hostNetwork, undefined);
     assert.equal(spec.restartPolicy, 'Never');

@@ -111,6 +111,8 @@ export interface KubernetesDriverOptions {
   readOnlyRootFilesystem?: boolean;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   nodeSelector?: Record<string, string>;
+  /** The labs' service account (ATELIER_LAB_SERVICE_ACCOUNT), for its image pull secrets. */
+  serviceAccountName?: string;
 }
 
 /** What a handle carries (LabHandle.state): enough for any replica to find the pod. */
@@ -182,8 +184,8 @@ interface Exchange {
 
 export class KubernetesDriver implements Driver {
   readonly name = 'kubernetes';
-  readonly #o: Required<Omit<KubernetesDriverOptions, 'kubeConfig' | 'gateway' | 'networkPolicy' | 'nodeSelector'>> &
-    Pick<KubernetesDriverOptions, 'gateway' | 'networkPolicy' | 'nodeSelector'>;
+  readonly #o: Required<Omit<KubernetesDriverOptions, 'kubeConfig' | 'gateway' | 'networkPolicy' | 'nodeSelector' | 'serviceAccountName'>> &
+    Pick<KubernetesDriverOptions, 'gateway' | 'networkPolicy' | 'nodeSelector' | 'serviceAccountName'>;
   readonly #kc: KubeConfig;
   readonly #core: CoreV1Api;
   readonly #pods: SharedInformer<V1Pod>;
@@ -206,6 +208,7 @@ export class KubernetesDriver implements Driver {
       gateway: options.gateway,
       networkPolicy: options.networkPolicy,
       nodeSelector: options.nodeSelector,
+      serviceAccountName: options.serviceAccountName,
     };
     this.#kc = options.kubeConfig ?? (() => {
       const kc = new KubeConfig();
@@ -285,6 +288,7 @@ export class KubernetesDriver implements Driver {
       imagePullPolicy: this.#o.imagePullPolicy,
       ...(toolsName ? { toolsConfigMap: toolsName } : {}),
       ...(this.#o.nodeSelector ? { nodeSelector: this.#o.nodeSelector } : {}),
+      ...(this.#o.serviceAccountName ? { serviceAccountName: this.#o.serviceAccountName } : {}),
     });
     body.metadata!.annotations = { [ANNOTATION.labId]: template.labId };
     let created: V1Pod;
@@ -482,15 +486,17 @@ export class KubernetesDriver implements Driver {
   }
 
   /**
-   * Deletes this deployment's pods whose expiry label has passed (warm ones too), with the uid
-   * and resourceVersion seen: a pod another replica extended meanwhile is kept. Returns how many
-   * it deleted. Any replica may run it at any time.
+   * Deletes this deployment's pods whose expiry label has passed (warm ones too) or that ended
+   * (their deadline passed, or they failed), with the uid and resourceVersion seen: a pod another
+   * replica extended meanwhile is kept. Returns how many it deleted. Any replica may run it at
+   * any time.
    */
   async cull(now: number = Date.now()): Promise<number> {
     await this.#ready();
     const expired = this.#pods.cache.list(this.#o.namespace).filter((pod) => {
       const expires = Number(pod.metadata?.labels?.[LABEL.expires]);
-      return !pod.metadata?.deletionTimestamp && Number.isFinite(expires) && expires * 1000 <= now;
+      const ended = pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+      return !pod.metadata?.deletionTimestamp && (ended || (Number.isFinite(expires) && expires * 1000 <= now));
     });
     let deleted = 0;
     for (let i = 0; i < expired.length; i += 20) {

@@ -205,6 +205,8 @@ export interface PodOptions {
   /** Extra scheduling constraints for the labs' nodes. */
   nodeSelector?: Record<string, string>;
   priorityClassName?: string;
+  /** The labs' service account (its image pull secrets); its token is never mounted all the same. */
+  serviceAccountName?: string;
 }
 
 const restrictedContainer = (readOnlyRootFilesystem: boolean) => ({
@@ -259,6 +261,7 @@ export function labPod(template: LabTemplate, o: PodOptions): V1Pod {
       hostname: hostnameFor(template.labId),
       ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
       ...(o.priorityClassName ? { priorityClassName: o.priorityClassName } : {}),
+      ...(o.serviceAccountName ? { serviceAccountName: o.serviceAccountName } : {}),
       securityContext: {
         runAsNonRoot: true,
         runAsUser: LAB_UID,
