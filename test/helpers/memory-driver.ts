@@ -222,5 +222,4 @@ export class MemoryDriver implements Driver {
   async usage(): Promise<LabUsage | undefined> {
     return undefined;
   }
-
 }
