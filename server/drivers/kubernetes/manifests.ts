@@ -76,8 +76,8 @@ export function labelValue(text: string): string {
 
 /** A deployment name becomes a label value and part of object names: it must be a DNS-1123 label already. */
 export function checkDeployment(name: string): string {
-  if (name.length > 30 || !DNS1123_LABEL.test(name)) {
-    throw new Error(`the deployment name must be a DNS-1123 label of at most 30 characters (got ${JSON.stringify(name)})`);
+  if (name.length > 32 || !DNS1123_LABEL.test(name)) {
+    throw new Error(`the deployment name must be a DNS-1123 label of at most 32 characters (as ATELIER_DEPLOYMENT) (got ${JSON.stringify(name)})`);
   }
   return name;
 }
