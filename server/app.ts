@@ -122,6 +122,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     installed: (kind) => kind !== 'vscode' || vscode,
     ...(gatewayTls ? { caBundle: `${TOOLS_DIR}/${gatewayCaName}` } : {}),
     dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
     labsDir: config.labsDir,
     labs,
     driver,
@@ -231,7 +232,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await attached.close();
       await fastify.close();
       await gateway.close();
-      platform.close();
+      await platform.close();
     })();
     return closing;
   };

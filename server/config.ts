@@ -23,6 +23,8 @@ const environment = z.object({
   PORT: integer(0, 65535).default(4321),
   HOST: z.string().min(1).default('0.0.0.0'),
   ATELIER_DATA_DIR: z.string().min(1).default('./data'),
+  /** The learner store on PostgreSQL, which several replicas share; unset: SQLite in ATELIER_DATA_DIR. */
+  ATELIER_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host[:port]/database').optional(),
   ATELIER_SITE_DIR: z.string().min(1).default(resolve(projectRoot, 'dist')),
   ATELIER_LABS_DIR: z.string().min(1).default(resolve(projectRoot, 'labs')),
   /** Hard cap on any lab's lifetime, whatever its lab.yaml says (e.g. 30m, 4h). */
@@ -132,6 +134,8 @@ export interface Config {
   host: string;
   /** Absolute. Durable data (learners, repositories, buckets). */
   dataDir: string;
+  /** `postgres://…`: the learner store is there rather than in dataDir's SQLite file. */
+  databaseUrl?: string;
   /** Absolute. The built site (astro build → dist/). */
   siteDir: string;
   /** Absolute. labs/<id>/lab.yaml. */
@@ -273,7 +277,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
-      return `${name}=${JSON.stringify(input[name] ?? '')}: ${issue.message}`;
+      // A database URL may hold a password: never echoed.
+      const shown = name === 'ATELIER_DATABASE_URL' ? '…' : (input[name] ?? '');
+      return `${name}=${JSON.stringify(shown)}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
@@ -282,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     dataDir: resolve(e.ATELIER_DATA_DIR),
+    ...(e.ATELIER_DATABASE_URL === undefined ? {} : { databaseUrl: e.ATELIER_DATABASE_URL }),
     siteDir: resolve(e.ATELIER_SITE_DIR),
     labsDir: resolve(e.ATELIER_LABS_DIR),
     limits: {

@@ -25,7 +25,7 @@ export async function runEnvCheck(check: EnvCheck, context: CheckContext): Promi
   const fail = (found: string): Observation => ({ ok: false, expected, found });
   if (!learner) return fail(t('checks.env.noAccount'));
 
-  const account = learner.account();
+  const account = await learner.account();
   // What the account lacks first: relaunching would not help until it is filled in.
   const unset = check.account.find((name) => !account[name]);
   if (unset) return fail(t(`checks.env.accountUnset.${unset}`));
@@ -36,7 +36,7 @@ export async function runEnvCheck(check: EnvCheck, context: CheckContext): Promi
     const name = inLanguage(check.secret, context.language);
     const group = context.lab.secrets;
     if (!group) return fail(t('checks.env.noGroup', { name }));
-    const vars = learner.secretGroup(group);
+    const vars = await learner.secretGroup(group);
     if (!vars) return fail(t('checks.env.groupGone', { group }));
     if (!Object.hasOwn(vars, name)) return fail(t('checks.env.notInGroup', { group, name }));
     if ((await labVariable(context, name)) !== vars[name]) return fail(t('checks.env.secretStale', { group, name }));

@@ -57,7 +57,7 @@ export async function runCheck(id: string, checks: Record<string, CheckDefinitio
   const expected = () => kindOf(check).expected(check, context);
   let observation: Observation;
   const required = check.requires && checks[check.requires.check];
-  const unmet = required && unmetRequirement(check, context, () => kindOf(required).expected(required, context));
+  const unmet = required && (await unmetRequirement(check, context, () => kindOf(required).expected(required, context)));
   if (unmet) {
     observation = { ok: false, expected: expected(), found: unmet };
   } else {
@@ -68,7 +68,7 @@ export async function runCheck(id: string, checks: Record<string, CheckDefinitio
       observation = { ok: false, expected: expected(), found: context.t('checks.timeout') };
     }
   }
-  if (observation.ok) context.learner?.passes.record(context.lab.id, id, context.lab.instance);
+  if (observation.ok) await context.learner?.passes.record(context.lab.id, id, context.lab.instance);
   checkResults.inc({ kind: check.kind, result: observation.ok ? 'passed' : 'failed' });
   return describeResult(id, check, observation, context);
 }

@@ -9,11 +9,11 @@ import type { CheckDefinition } from '../labs/schema.ts';
 import type { CheckContext } from './types.ts';
 
 /** The sentence saying why the precondition does not hold, or undefined when it does. */
-export function unmetRequirement(check: CheckDefinition, context: CheckContext, earlierExpected: () => string): string | undefined {
+export async function unmetRequirement(check: CheckDefinition, context: CheckContext, earlierExpected: () => string): Promise<string | undefined> {
   const { requires } = check;
   if (!requires) return undefined;
   const { t, learner, lab } = context;
-  const passedIn = learner?.passes.last(lab.id, requires.check);
+  const passedIn = await learner?.passes.last(lab.id, requires.check);
   if (passedIn === undefined) return t('checks.requires.never', { expected: earlierExpected() });
   if (requires.instance === 'new' && passedIn === lab.instance) return t('checks.requires.sameInstance');
   if (requires.instance === 'same' && passedIn !== lab.instance) return t('checks.requires.otherInstance', { expected: earlierExpected() });

@@ -31,13 +31,13 @@ export interface LearnerEvidence {
   /** The trainers' shared bucket (its diffusion/ holds the labs' shared files). */
   sharedBucket: string;
   /** What the account gives a lab at launch, by the variable's name; unset ones are missing. */
-  account(): Partial<Record<AccountVariable, string>>;
+  account(): Promise<Partial<Record<AccountVariable, string>>>;
   /** A secret group's variables, undefined when the learner has no such group. */
-  secretGroup(group: string): Record<string, string> | undefined;
+  secretGroup(group: string): Promise<Record<string, string> | undefined>;
   /** The lab instance a check of a lab last passed in (durable: server/learners/store.ts). */
   passes: {
-    record(lab: string, check: string, instance: string): void;
-    last(lab: string, check: string): string | undefined;
+    record(lab: string, check: string, instance: string): Promise<void>;
+    last(lab: string, check: string): Promise<string | undefined>;
   };
 }
 

@@ -9,8 +9,8 @@ export interface ForgeIdentity {
 }
 
 export interface ForgeAuthenticator {
-  /** The learner whose personal access token this is, or undefined. */
-  byToken(token: string): ForgeIdentity | undefined;
+  /** The learner whose personal access token this is, or undefined (from the learner store, hence maybe a promise). */
+  byToken(token: string): ForgeIdentity | undefined | Promise<ForgeIdentity | undefined>;
 }
 
 export const authRealm = 'Atelier forge';
@@ -38,11 +38,11 @@ export function tokenOf(credentials: BasicCredentials): string | undefined {
 }
 
 /** The learner a request authenticates as, or undefined. */
-export function authenticate(req: IncomingMessage, auth: ForgeAuthenticator): ForgeIdentity | undefined {
+export async function authenticate(req: IncomingMessage, auth: ForgeAuthenticator): Promise<ForgeIdentity | undefined> {
   const credentials = parseBasicAuth(req.headers.authorization);
   if (!credentials) return undefined;
   const token = tokenOf(credentials);
   if (!token) return undefined;
   // A user name with a token as password: try the password; a token alone as user name: try it.
-  return auth.byToken(token) ?? (credentials.password !== '' && credentials.user !== '' ? auth.byToken(credentials.user) : undefined);
+  return (await auth.byToken(token)) ?? (credentials.password !== '' && credentials.user !== '' ? auth.byToken(credentials.user) : undefined);
 }

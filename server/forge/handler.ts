@@ -201,7 +201,7 @@ export function createForgeHandler(options: ForgeHandlerOptions): (req: Incoming
       if (error instanceof ForgeRouteError) return reply(res, error.status, error.message);
       throw error;
     }
-    const identity = authenticate(req, options.auth);
+    const identity = await authenticate(req, options.auth);
     if (!identity) {
       return reply(res, 401, 'Authentication required: use your personal access token (My account > Git)', {
         'WWW-Authenticate': `Basic realm="${authRealm}", charset="UTF-8"`,

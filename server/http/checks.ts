@@ -25,7 +25,7 @@ export function registerCheckRoutes(
   const running = new Map<string, Promise<CheckResult>>();
 
   app.post<{ Params: { id: string; check: string } }>('/api/labs/:id/checks/:check', async (request) => {
-    const learnerId = learners ? currentLearner(request, learners.store) : undefined;
+    const learnerId = learners ? await currentLearner(request, learners.store) : undefined;
     const session = authorizeLab(sessions, request, request.params.id, learnerId);
     const checkId = request.params.check;
     const definition = Object.hasOwn(session.lab.checks, checkId) ? session.lab.checks[checkId] : undefined;
@@ -53,7 +53,7 @@ export function registerCheckRoutes(
     }
     const outcome = await result;
     // The server itself records the step done: a browser is never trusted to say so.
-    if (outcome.ok && learners && session.learnerId) learners.progress.checkPassed(session.learnerId, session.labId, checkId);
+    if (outcome.ok && learners && session.learnerId) await learners.progress.checkPassed(session.learnerId, session.labId, checkId);
     return outcome;
   });
 }

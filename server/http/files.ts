@@ -46,7 +46,7 @@ export function registerFileRoutes(
   onWrite: (learnerId: string) => void,
 ): void {
   app.get<{ Querystring: { prefix?: string } }>('/api/me/files', async (request, reply) => {
-    const bucket = ensureLearner(request, reply, store);
+    const bucket = await ensureLearner(request, reply, store);
     const wanted = parseWith(prefix, request.query.prefix ?? '', languageOf(request.headers), 'prefix');
     // One folder, as a page of the index: never every object of a full bucket per request.
     const folder = await objects.folder(bucket, wanted, maxFolderEntries);
@@ -58,7 +58,7 @@ export function registerFileRoutes(
   // Learner bytes never come from the site's origin: the page's link leads to the S3 origin,
   // signed with the learner's own keys (new keys end the link too).
   const signedLink = async (request: FastifyRequest<{ Querystring: { key?: string } }>) => {
-    const bucket = requireLearner(request, store);
+    const bucket = await requireLearner(request, store);
     const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
     const meta = await objects.head(bucket, key);
     if (!meta) throw new ApiError('not_found');
@@ -87,7 +87,7 @@ export function registerFileRoutes(
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.put<{ Querystring: { key?: string } }>('/api/me/files', { bodyLimit: maxUploadBytes }, async (request, reply) => {
-      const bucket = ensureLearner(request, reply, store);
+      const bucket = await ensureLearner(request, reply, store);
       const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
       const length = Number(request.headers['content-length'] ?? NaN);
       if (!(length <= maxUploadBytes)) throw new ApiError('too_large');
@@ -100,7 +100,7 @@ export function registerFileRoutes(
   });
 
   app.delete<{ Querystring: { key?: string } }>('/api/me/files', async (request, reply) => {
-    const bucket = requireLearner(request, store);
+    const bucket = await requireLearner(request, store);
     const key = parseWith(objectKey, request.query.key, languageOf(request.headers), 'key');
     if (!(await objects.head(bucket, key))) throw new ApiError('not_found');
     await objects.delete(bucket, key);

@@ -37,20 +37,20 @@ export async function registerIdentity(app: FastifyInstance, options: IdentityOp
 }
 
 /** The learner the request's cookie names, if the signature holds and the learner exists. */
-export function currentLearner(request: FastifyRequest, store: LearnerStore): string | undefined {
+export async function currentLearner(request: FastifyRequest, store: LearnerStore): Promise<string | undefined> {
   const raw = request.cookies[learnerCookie];
   if (!raw) return undefined;
   const { valid, value } = request.unsignCookie(raw);
   if (!valid || !value) return undefined;
-  const learner = store.get(value);
+  const learner = await store.get(value);
   if (!learner) return undefined;
-  if (Date.now() - learner.lastSeenAt >= lastSeenResolutionMs) store.touch(learner.id);
+  if (Date.now() - learner.lastSeenAt >= lastSeenResolutionMs) await store.touch(learner.id);
   return learner.id;
 }
 
 /** The caller's learner id, creating the learner (and setting the cookie) on first visit. */
-export function ensureLearner(request: FastifyRequest, reply: FastifyReply, store: LearnerStore): string {
-  const existing = currentLearner(request, store);
+export async function ensureLearner(request: FastifyRequest, reply: FastifyReply, store: LearnerStore): Promise<string> {
+  const existing = await currentLearner(request, store);
   if (existing) return existing;
   const creations = request.server.learnerCreations;
   const client = clientKey(request.ip);
@@ -61,7 +61,7 @@ export function ensureLearner(request: FastifyRequest, reply: FastifyReply, stor
     throw refusal;
   }
   creations.hit(client);
-  const { id } = store.create();
+  const { id } = await store.create();
   void reply.setCookie(learnerCookie, id, {
     signed: true,
     httpOnly: true,
@@ -74,8 +74,8 @@ export function ensureLearner(request: FastifyRequest, reply: FastifyReply, stor
 }
 
 /** For calls that only make sense for a known learner. */
-export function requireLearner(request: FastifyRequest, store: LearnerStore): string {
-  const id = currentLearner(request, store);
+export async function requireLearner(request: FastifyRequest, store: LearnerStore): Promise<string> {
+  const id = await currentLearner(request, store);
   if (!id) throw new ApiError('unauthorized');
   return id;
 }

@@ -38,8 +38,8 @@ export interface LabServiceRoutes {
 
 export function registerLabServiceRoutes(app: FastifyInstance, { sessions, services, origins, handoff, learners }: LabServiceRoutes): void {
   type Params = { Params: { id: string; service: string } };
-  const owned = (request: Parameters<typeof currentLearner>[0] & { params: { id: string; service: string } }): { session: Session; kind: OpenableKind } => {
-    const learnerId = learners ? currentLearner(request, learners.store) : undefined;
+  const owned = async (request: Parameters<typeof currentLearner>[0] & { params: { id: string; service: string } }): Promise<{ session: Session; kind: OpenableKind }> => {
+    const learnerId = learners ? await currentLearner(request, learners.store) : undefined;
     const session = authorizeLab(sessions, request, request.params.id, learnerId);
     const kind = services.serviceOf(session, request.params.service);
     if (!kind) throw new ApiError('unknown_service', { service: request.params.service.slice(0, 32) });
@@ -47,12 +47,12 @@ export function registerLabServiceRoutes(app: FastifyInstance, { sessions, servi
   };
 
   app.get<Params>('/api/labs/:id/services/:service', async (request) => {
-    const { session, kind } = owned(request);
+    const { session, kind } = await owned(request);
     return { state: await services.state(session, kind), framed: origins().framedFor(request.host) };
   });
 
   const opened = async (request: Parameters<typeof currentLearner>[0] & { params: { id: string; service: string } }): Promise<{ session: Session; kind: OpenableKind }> => {
-    const { session, kind } = owned(request);
+    const { session, kind } = await owned(request);
     if (session.status !== 'running') throw new ApiError('lab_not_started');
     sessions.touch(session.id);
     try {

@@ -80,7 +80,7 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
     let options: LaunchOptions = {};
     try {
       if (learners) {
-        const learnerId = ensureLearner(request, reply, learners.store);
+        const learnerId = await ensureLearner(request, reply, learners.store);
         const running = sessions.findForLearner(learnerId, lab.id);
         if (running) {
           if (running.status === 'starting') await waitAtMost(running.ready, fastPathMs);
@@ -121,7 +121,7 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
 
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/api/labs/:id', async (request, reply) => {
     const { wait } = parseWith(labQuery, request.query ?? {}, languageOf(request.headers), 'query');
-    const session = authorizeLab(sessions, request, request.params.id, owner(request));
+    const session = authorizeLab(sessions, request, request.params.id, await owner(request));
     sessions.touch(session.id);
     if (wait !== undefined) {
       // The response closing before it was sent: the page went away; stop holding for it.
@@ -140,7 +140,7 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
   });
 
   app.post<{ Params: { id: string } }>('/api/labs/:id/extend', async (request, reply) => {
-    const session = authorizeLab(sessions, request, request.params.id, owner(request));
+    const session = authorizeLab(sessions, request, request.params.id, await owner(request));
     const result = sessions.extend(session.id);
     if (!result) throw new ApiError('lab_gone');
     if (!result.ok) {
@@ -153,7 +153,7 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
   app.get<{ Params: { id: string } }>('/api/labs/:id/usage', async (request) => {
     let session: Session;
     try {
-      session = authorizeLab(sessions, request, request.params.id, owner(request));
+      session = authorizeLab(sessions, request, request.params.id, await owner(request));
     } catch (error) {
       // Another learner's lab is not theirs to know of, as in "My services".
       if (error instanceof ApiError && error.code === 'forbidden') throw new ApiError('lab_gone');
@@ -168,7 +168,7 @@ export function registerLabRoutes(app: FastifyInstance, sessions: Sessions, lear
   });
 
   app.delete<{ Params: { id: string } }>('/api/labs/:id', async (request, reply) => {
-    const session = authorizeLab(sessions, request, request.params.id, owner(request));
+    const session = authorizeLab(sessions, request, request.params.id, await owner(request));
     await sessions.stop(session.id, 'deleted');
     return reply.code(204).send();
   });

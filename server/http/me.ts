@@ -68,61 +68,61 @@ export function originOf(request: FastifyRequest): string {
 
 export function registerMeRoutes(app: FastifyInstance, store: LearnerStore, storage: StorageInfo): void {
   app.get('/api/me', async (request, reply) => {
-    const id = ensureLearner(request, reply, store);
-    const learner = store.get(id)!;
+    const id = await ensureLearner(request, reply, store);
+    const learner = (await store.get(id))!;
     const s3 = await storage.credentialsFor(id);
     return {
       learner: { id },
-      git: { ...learner.git, forgeUrl: `${originOf(request)}/git/${id}`, hasToken: store.gitToken(id) !== undefined },
+      git: { ...learner.git, forgeUrl: `${originOf(request)}/git/${id}`, hasToken: (await store.gitToken(id)) !== undefined },
       s3: { ...s3View(request, storage, id, s3), rotatable: storage.rotateCredentials !== undefined },
     };
   });
 
   app.post('/api/me/s3/keys', async (request, reply) => {
-    const id = ensureLearner(request, reply, store);
+    const id = await ensureLearner(request, reply, store);
     if (!storage.rotateCredentials) throw new ApiError('s3_keys_fixed');
     return { s3: s3View(request, storage, id, await storage.rotateCredentials(id)) };
   });
 
   app.put('/api/me/git', async (request, reply) => {
-    const id = ensureLearner(request, reply, store);
+    const id = await ensureLearner(request, reply, store);
     const git = parseWith(gitSettingsBody, request.body, languageOf(request.headers));
-    store.setGit(id, git);
+    await store.setGit(id, git);
     return { git };
   });
 
   app.post('/api/me/git/token', async (request, reply) => {
-    const id = ensureLearner(request, reply, store);
-    return { token: store.rotateGitToken(id) };
+    const id = await ensureLearner(request, reply, store);
+    return { token: await store.rotateGitToken(id) };
   });
 
   app.get('/api/me/secrets', async (request) => {
-    const id = currentLearner(request, store);
+    const id = await currentLearner(request, store);
     if (!id) return { groups: [] };
-    return { groups: store.secretGroups(id).map((group) => ({ ...group, updatedAt: new Date(group.updatedAt).toISOString() })) };
+    return { groups: (await store.secretGroups(id)).map((group) => ({ ...group, updatedAt: new Date(group.updatedAt).toISOString() })) };
   });
 
   app.put<{ Params: { group: string } }>('/api/me/secrets/:group', async (request, reply) => {
     const language = languageOf(request.headers);
     const group = parseWith(secretGroupName, request.params.group, language, 'group');
     const { vars, keep } = parseWith(secretGroupBody, request.body, language);
-    const id = ensureLearner(request, reply, store);
-    const groups = store.secretGroups(id);
+    const id = await ensureLearner(request, reply, store);
+    const groups = await store.secretGroups(id);
     if (groups.length >= maxSecretGroups && !groups.some((existing) => existing.group === group)) {
       throw new ApiError('too_many_secret_groups', { max: maxSecretGroups });
     }
-    const saved = store.secretGroup(id, group) ?? {};
+    const saved = (await store.secretGroup(id, group)) ?? {};
     const kept = Object.fromEntries(keep.filter((name) => !(name in vars) && name in saved).map((name) => [name, saved[name]!]));
     const merged = { ...kept, ...vars };
     if (Object.keys(merged).length > maxSecretVariables) throw new ApiError('bad_request', { field: 'vars', problem: 'at most 50 variables' }, 'vars');
-    store.putSecretGroup(id, group, merged);
+    await store.putSecretGroup(id, group, merged);
     return { group, names: Object.keys(merged).sort() };
   });
 
   app.delete<{ Params: { group: string } }>('/api/me/secrets/:group', async (request, reply) => {
     const group = parseWith(secretGroupName, request.params.group, languageOf(request.headers), 'group');
-    const id = requireLearner(request, store);
-    if (!store.deleteSecretGroup(id, group)) throw new ApiError('not_found');
+    const id = await requireLearner(request, store);
+    if (!(await store.deleteSecretGroup(id, group))) throw new ApiError('not_found');
     return reply.code(204).send();
   });
 }

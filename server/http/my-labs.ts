@@ -60,14 +60,14 @@ const sessionId = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function registerMyLabRoutes(app: FastifyInstance, store: LearnerStore, sessions: Sessions): void {
   app.get('/api/me/labs', async (request) => {
-    const learnerId = currentLearner(request, store);
+    const learnerId = await currentLearner(request, store);
     if (!learnerId) return { labs: [] };
     const language = languageOf(request.headers);
     return { labs: liveLabs(sessions, learnerId).map((session) => labView(session, language)) };
   });
 
   app.delete<{ Params: { id: string } }>('/api/me/labs/:id', async (request, reply) => {
-    const learnerId = requireLearner(request, store);
+    const learnerId = await requireLearner(request, store);
     const id = request.params.id;
     const session = sessionId.test(id) ? sessions.get(id) : undefined;
     if (!session || session.learnerId !== learnerId) throw new ApiError('not_found');
@@ -76,7 +76,7 @@ export function registerMyLabRoutes(app: FastifyInstance, store: LearnerStore, s
   });
 
   app.post('/api/me/checks/nothing-running', async (request) => {
-    const learnerId = currentLearner(request, store);
+    const learnerId = await currentLearner(request, store);
     const labs = learnerId ? liveLabs(sessions, learnerId) : [];
     return nothingRunningVerdict(labs, languageOf(request.headers), Date.now());
   });

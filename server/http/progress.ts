@@ -49,9 +49,9 @@ export interface ProgressEvents {
   on(event: 'progress', listener: (learnerId: string, change: ProgressChange) => void): unknown;
 }
 
-function applying<T>(run: () => T): T {
+async function applying<T>(run: () => Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (error) {
     if (error instanceof ProgressRefusal) throw new ApiError(error.code, error.params);
     throw error;
@@ -67,21 +67,21 @@ export function registerProgressRoutes(
 ): void {
   app.get('/api/progress', async (request) => {
     const { page } = parseWith(pageQuery, request.query, languageOf(request.headers), 'query');
-    const id = currentLearner(request, store);
-    if (page === undefined) return { learner: id !== undefined, pages: id ? progress.all(id) : {} };
-    return { learner: id !== undefined, page, steps: id ? progress.of(id, page) : [] };
+    const id = await currentLearner(request, store);
+    if (page === undefined) return { learner: id !== undefined, pages: id ? await progress.all(id) : {} };
+    return { learner: id !== undefined, page, steps: id ? await progress.of(id, page) : [] };
   });
 
   app.post('/api/progress', async (request, reply) => {
     const { page, steps } = parseWith(mergeBody, request.body, languageOf(request.headers));
-    const id = ensureLearner(request, reply, store);
-    return { learner: true, page, steps: applying(() => progress.apply(id, page, steps, false)) };
+    const id = await ensureLearner(request, reply, store);
+    return { learner: true, page, steps: await applying(() => progress.apply(id, page, steps, false)) };
   });
 
   app.put('/api/progress', async (request, reply) => {
     const { page, step, done } = parseWith(stepBody, request.body, languageOf(request.headers));
-    const id = ensureLearner(request, reply, store);
-    return { learner: true, page, steps: applying(() => progress.apply(id, page, { [step]: done }, true)) };
+    const id = await ensureLearner(request, reply, store);
+    return { learner: true, page, steps: await applying(() => progress.apply(id, page, { [step]: done }, true)) };
   });
 
   /** Open streams by learner: one listener on the events for all of them. */
@@ -94,7 +94,7 @@ export function registerProgressRoutes(
   });
 
   app.get('/api/progress/events', async (request: FastifyRequest, reply: FastifyReply) => {
-    const id = requireLearner(request, store);
+    const id = await requireLearner(request, store);
     const open = streams.get(id) ?? new Set<ServerResponse>();
     if (open.size >= streamOptions.maxPerLearner) throw new ApiError('too_many_progress_streams', { max: streamOptions.maxPerLearner });
     streams.set(id, open.add(reply.raw));

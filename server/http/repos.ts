@@ -31,16 +31,16 @@ export function registerRepoRoutes(
   rawLinkFor?: (learnerId: string, repo: string, path: string) => string,
 ): void {
   app.get('/api/me/repos', async (request) => {
-    const learnerId = currentLearner(request, store);
+    const learnerId = await currentLearner(request, store);
     if (!learnerId) return { repos: [] };
     const list = await repos.list(learnerId);
     return { repos: list.map(({ name }) => ({ name, cloneUrl: `${forgeUrlFor(originOf(request), learnerId)}/${name}.git` })) };
   });
 
   type Params = { Params: { repo: string }; Querystring: { path?: string } };
-  const target = (request: Parameters<typeof currentLearner>[0] & { params: { repo: string }; query: { path?: string } }) => {
+  const target = async (request: Parameters<typeof currentLearner>[0] & { params: { repo: string }; query: { path?: string } }) => {
     const language = languageOf(request.headers);
-    const learnerId = currentLearner(request, store);
+    const learnerId = await currentLearner(request, store);
     const repo = parseWith(repoName, request.params.repo, language, 'repo');
     // Another learner's repository and a missing one look the same.
     if (!learnerId || !repos.exists(learnerId, repo)) throw new ApiError('not_found');
@@ -49,13 +49,13 @@ export function registerRepoRoutes(
   };
 
   app.get<Params>('/api/me/repos/:repo/tree', async (request) => {
-    const { learnerId, repo, path } = target(request);
+    const { learnerId, repo, path } = await target(request);
     const entries = await repos.tree(learnerId, repo, 'HEAD', path);
     return { entries: (entries ?? []).map(({ name, path: entryPath, type, size }) => ({ name, path: entryPath, type, ...(size === undefined ? {} : { size }) })) };
   });
 
   app.get<Params>('/api/me/repos/:repo/file', async (request) => {
-    const { learnerId, repo, path } = target(request);
+    const { learnerId, repo, path } = await target(request);
     const file = await repos.readFile(learnerId, repo, 'HEAD', path);
     if (!file) throw new ApiError('not_found');
     return { path: file.path, size: file.size, binary: file.binary, truncated: file.truncated, ...(file.content === undefined ? {} : { content: file.content }) };
@@ -64,7 +64,7 @@ export function registerRepoRoutes(
   // The file's bytes never come from the site's origin: a link to the S3 origin's copy.
   app.get<Params>('/api/me/repos/:repo/raw', async (request, reply) => {
     if (!rawLinkFor) throw new ApiError('not_found');
-    const { learnerId, repo, path } = target(request);
+    const { learnerId, repo, path } = await target(request);
     if (!(await repos.readFile(learnerId, repo, 'HEAD', path, 1))) throw new ApiError('not_found');
     return reply.header('cache-control', 'no-store').redirect(rawLinkFor(learnerId, repo, path), 303);
   });
@@ -72,7 +72,7 @@ export function registerRepoRoutes(
   const readmes = new ReadmeRenderer();
   app.addHook('onClose', async () => void (await readmes.close()));
   app.get<Params>('/api/me/repos/:repo/readme', async (request) => {
-    const { learnerId, repo, path } = target(request);
+    const { learnerId, repo, path } = await target(request);
     const entries = (await repos.tree(learnerId, repo, 'HEAD', path)) ?? [];
     const blobs = entries.filter((entry) => entry.type === 'blob');
     const name = findReadme(blobs.map((entry) => entry.name));
@@ -86,7 +86,7 @@ export function registerRepoRoutes(
   });
 
   app.get<Params>('/api/me/repos/:repo/log', async (request) => {
-    const { learnerId, repo } = target(request);
+    const { learnerId, repo } = await target(request);
     const commits = await repos.log(learnerId, repo, 'HEAD', 50);
     return { commits: commits.map((commit) => ({ sha: commit.oid, author: commit.authorName, date: commit.authorDate, subject: commit.subject })) };
   });

@@ -28,14 +28,24 @@ export function attachAutoChecks(
   onError: (error: unknown, context: string) => void,
 ): void {
   const namespace = io.of('/learner');
+  const unauthorized = () => Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized' } });
   namespace.use((socket, next) => {
     // The same cookie parser as the HTTP side: signatures are base64 and may hold a '+'.
     const raw = cookies.parse(socket.request.headers.cookie ?? '')[learnerCookie];
     const unsigned = raw ? cookies.unsign(raw) : undefined;
     const learnerId = unsigned?.valid ? unsigned.value : null;
-    if (!learnerId || !platform.context.store.get(learnerId)) return next(Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized' } }));
-    void socket.join(learnerId);
-    next();
+    if (!learnerId) return next(unauthorized());
+    platform.context.store.get(learnerId).then(
+      (learner) => {
+        if (!learner) return next(unauthorized());
+        void socket.join(learnerId);
+        next();
+      },
+      (error: unknown) => {
+        onError(error, 'learner socket');
+        next(new Error('unavailable'));
+      },
+    );
   });
 
   // Progress changes (a tick on another device, a check passing) reach the learner's pages here
@@ -72,7 +82,7 @@ export function attachAutoChecks(
             timeoutMs: defaultCheckTimeout,
           });
           if (!result.ok) continue;
-          platform.context.progress.checkPassed(learnerId, session.labId, id);
+          await platform.context.progress.checkPassed(learnerId, session.labId, id);
           namespace.to(learnerId).emit('passed', { lab: session.labId, check: id } satisfies PassedCheck);
           break;
         }

@@ -97,14 +97,14 @@ export function gitConfig(env: Record<string, string>): string {
 export async function learnerEnvironment(services: LaunchServices, request: LaunchRequest): Promise<Record<string, string>> {
   const { store } = services;
   const { learnerId } = request;
-  const learner = store.get(learnerId);
+  const learner = await store.get(learnerId);
   const origin = services.labSideOrigin();
   const s3Origin = services.s3Endpoint ?? origin;
   const s3Host = s3Origin.replace(/^https?:\/\//, '');
   const s3 = await services.s3Credentials(learnerId);
-  const token = store.gitToken(learnerId);
+  const token = await store.gitToken(learnerId);
   const forgeUrl = `${origin}/git/${learnerId}`;
-  const secrets = request.secrets ? store.secretGroup(learnerId, request.secrets) ?? {} : {};
+  const secrets = request.secrets ? ((await store.secretGroup(learnerId, request.secrets)) ?? {}) : {};
   const safeSecrets = Object.fromEntries(Object.entries(secrets).filter(([name]) => !reservedNames.test(name)));
   return {
     ...safeSecrets,
@@ -162,7 +162,7 @@ export function cloneRepository(services: LaunchServices) {
 /** Validates the learner's choices and builds the session's launch options. */
 export async function launchOptions(services: LaunchServices, request: LaunchRequest): Promise<LaunchOptions> {
   const { store } = services;
-  if (request.secrets && !store.secretGroup(request.learnerId, request.secrets)) {
+  if (request.secrets && !(await store.secretGroup(request.learnerId, request.secrets))) {
     throw new LaunchError('secrets', `no secret group named ${request.secrets}`);
   }
   await services.seedRepositories(request.learnerId, request.lab);

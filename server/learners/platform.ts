@@ -1,5 +1,5 @@
 /**
- * The learner side of the platform, assembled once: durable store (SQLite), forge (git smart
+ * The learner side of the platform, assembled once: durable store (SQLite, or PostgreSQL: databaseUrl), forge (git smart
  * HTTP), S3 endpoint and object store, launch services, and the events that tell which
  * learner's forge or bucket just changed (so their checks can tick on their own).
  *
@@ -28,8 +28,9 @@ import type { LaunchServices } from './launch.ts';
 import { loadOrCreateKey } from './keys.ts';
 import { Sealer } from './sealed.ts';
 import { SqliteLearnerStore } from './sqlite-store.ts';
+import { PgLearnerStore } from './pg-store.ts';
 import { removeEmptyDirs, startAnonymousPurge, type Purge } from './purge.ts';
-import type { S3Credentials } from './store.ts';
+import type { LearnerStore, S3Credentials } from './store.ts';
 import type { StorageInfo } from '../http/me.ts';
 import { guardEndpoint } from '../storage/content-safety.ts';
 import { periodic } from '../periodic.ts';
@@ -57,7 +58,7 @@ export interface LearnerPlatform {
   dispatch(req: IncomingMessage, res: ServerResponse): boolean;
   /** The embedded S3 endpoint alone (what the S3 origin serves); undefined with an external S3. */
   s3?: (req: IncomingMessage, res: ServerResponse) => void;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** A lab as the external-mode poll sees it (a `Session` fits). */
@@ -69,6 +70,8 @@ export interface RunningLab {
 
 export interface PlatformOptions {
   dataDir: string;
+  /** `postgres://…`: the learner store on PostgreSQL; SQLite in dataDir when absent. */
+  databaseUrl?: string | undefined;
   labsDir: string;
   labs: ReadonlyMap<string, LabDefinition>;
   driver: Driver;
@@ -170,11 +173,13 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
   const { dataDir } = options;
   const mode = options.s3 ?? { mode: 'embedded' };
   for (const dir of ['keys', 'forge', ...(mode.mode === 'embedded' ? ['s3'] : [])]) mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
-  const store = new SqliteLearnerStore({
-    path: join(dataDir, 'learners.db'),
+  const storeOptions = {
     sealer: Sealer.fromKeyFile(join(dataDir, 'keys', 'sealing.key')),
     ...(options.s3CredentialTtlMs === undefined ? {} : { s3CredentialTtlMs: options.s3CredentialTtlMs }),
-  });
+  };
+  const store: LearnerStore = options.databaseUrl
+    ? await PgLearnerStore.open({ ...storeOptions, url: options.databaseUrl, onError: (error) => options.log('learner store: idle connection', error) })
+    : new SqliteLearnerStore({ ...storeOptions, path: join(dataDir, 'learners.db') });
   const repos = new RepositoryStore(join(dataDir, 'forge'));
   const events = new EventEmitter<LearnerEvents>();
 
@@ -226,7 +231,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     await objectStore.ready();
     closeObjects = () => objectStore.close();
     objects = embeddedObjects(objectStore);
-    credentialsFor = async (learnerId) => store.s3Credentials(learnerId);
+    credentialsFor = (learnerId) => store.s3Credentials(learnerId);
     bucketInUse = async (learnerId) => (await objectStore.hasObjects(learnerId)) || (await objectStore.listUploads(learnerId)).length > 0;
     bucketDirs = (learnerId) => ['objects', 'uploads', ''].map((sub) => join(dataDir, 's3', 'buckets', learnerId, sub));
     const endpoint = createS3Handler({
@@ -234,12 +239,12 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       store: objectStore,
       region: options.region,
       credentials: {
-        byAccessKey: (accessKeyId) => {
-          const credential = store.s3CredentialsByAccessKey(accessKeyId);
+        byAccessKey: async (accessKeyId) => {
+          const credential = await store.s3CredentialsByAccessKey(accessKeyId);
           return credential && { ...credential, bucket: credential.learnerId };
         },
       },
-      bucketExists: (bucket) => bucket === sharedBucket || store.get(bucket) !== undefined,
+      bucketExists: async (bucket) => bucket === sharedBucket || (await store.get(bucket)) !== undefined,
       onWrite: (bucket) => events.emit('changed', bucket, 's3'),
       log: options.log,
       ...(limits ? { maxConcurrentPerLearner: limits.maxConcurrentPerLearner } : {}),
@@ -250,7 +255,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
   const forge = createForgeHandler({
     root: join(dataDir, 'forge'),
     store: repos,
-    auth: { byToken: (token) => { const learnerId = store.learnerByGitToken(token); return learnerId ? { learnerId } : undefined; } },
+    auth: { byToken: async (token) => { const learnerId = await store.learnerByGitToken(token); return learnerId ? { learnerId } : undefined; } },
     onRequest: (event) => {
       if (event.action === 'git-receive-pack' && event.outcome.ok) events.emit('changed', event.learnerId, 'git');
     },
@@ -300,7 +305,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     region: options.region,
     credentialsFor,
     // STS sessions cannot be revoked: with an external S3, old keys live out their lifetime.
-    ...(mode.mode === 'external' ? {} : { rotateCredentials: async (learnerId: string) => store.rotateS3Credentials(learnerId) }),
+    ...(mode.mode === 'external' ? {} : { rotateCredentials: (learnerId: string) => store.rotateS3Credentials(learnerId) }),
   };
 
   return {
@@ -325,15 +330,15 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
             (await runGit(['cat-file', '-e', `${sha}^{commit}`], { gitDir: repos.gitDir(learnerId, repo) })).code === 0,
         },
         objects: { head: (bucket, key) => objects.head(bucket, key), read: (bucket, key) => objects.read(bucket, key) },
-        account: () => {
-          const git = store.get(learnerId)?.git;
-          const token = store.gitToken(learnerId);
+        account: async () => {
+          const git = (await store.get(learnerId))?.git;
+          const token = await store.gitToken(learnerId);
           return { GIT_USER_NAME: git?.name ?? '', GIT_USER_MAIL: git?.email ?? '', ...(token ? { GIT_PERSONAL_ACCESS_TOKEN: token } : {}) };
         },
         secretGroup: (group) => store.secretGroup(learnerId, group),
         passes: {
           record: (lab, check, instance) => store.recordCheckPass(learnerId, lab, check, instance),
-          last: (lab, check) => store.lastCheckPass(learnerId, lab, check)?.instance,
+          last: async (lab, check) => (await store.lastCheckPass(learnerId, lab, check))?.instance,
         },
       }),
     },
@@ -348,12 +353,12 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       else return false;
       return true;
     },
-    close: () => {
+    close: async () => {
       poll?.stop();
       purge.stop();
       external?.close();
-      void closeObjects?.();
-      store.close();
+      await closeObjects?.();
+      await store.close();
     },
   };
 }

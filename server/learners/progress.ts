@@ -41,11 +41,11 @@ export class Progress {
     this.#announce = announce;
   }
 
-  of(learnerId: string, page: string): string[] {
+  of(learnerId: string, page: string): Promise<string[]> {
     return this.#store.progress(learnerId, page);
   }
 
-  all(learnerId: string): Record<string, string[]> {
+  all(learnerId: string): Promise<Record<string, string[]>> {
     return this.#store.allProgress(learnerId);
   }
 
@@ -54,7 +54,7 @@ export class Progress {
    * `strict` (one step set explicitly) refuses a checked step; a merge of what a browser held
    * skips them (older browsers stored check results locally: they are not evidence).
    */
-  apply(learnerId: string, page: string, changes: Record<string, boolean>, strict: boolean): string[] {
+  async apply(learnerId: string, page: string, changes: Record<string, boolean>, strict: boolean): Promise<string[]> {
     const entry = this.#pages.page(page);
     if (!entry) throw new ProgressRefusal('unknown_page');
     const manual = Object.entries(changes).filter(([step]) => {
@@ -63,19 +63,19 @@ export class Progress {
       if (strict) throw new ProgressRefusal('step_checked', { step });
       return false;
     });
-    if (manual.some(([, done]) => done) && this.of(learnerId, page).length === 0 && this.#store.progressPages(learnerId) >= maxProgressPages) {
+    if (manual.some(([, done]) => done) && (await this.of(learnerId, page)).length === 0 && (await this.#store.progressPages(learnerId)) >= maxProgressPages) {
       throw new ProgressRefusal('too_many_progress_pages', { max: maxProgressPages });
     }
-    for (const [step, done] of manual) this.#set(learnerId, page, step, done);
+    for (const [step, done] of manual) await this.#set(learnerId, page, step, done);
     return this.of(learnerId, page);
   }
 
   /** A check of `lab` passed on the server: every step it ticks is done. */
-  checkPassed(learnerId: string, lab: string, check: string): void {
-    for (const { page, step } of this.#pages.stepsOfCheck(lab, check)) this.#set(learnerId, page, step, true);
+  async checkPassed(learnerId: string, lab: string, check: string): Promise<void> {
+    for (const { page, step } of this.#pages.stepsOfCheck(lab, check)) await this.#set(learnerId, page, step, true);
   }
 
-  #set(learnerId: string, page: string, step: string, done: boolean): void {
-    if (this.#store.setProgress(learnerId, page, step, done)) this.#announce(learnerId, { page, step, done });
+  async #set(learnerId: string, page: string, step: string, done: boolean): Promise<void> {
+    if (await this.#store.setProgress(learnerId, page, step, done)) this.#announce(learnerId, { page, step, done });
   }
 }

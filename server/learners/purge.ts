@@ -37,7 +37,7 @@ export function startAnonymousPurge(options: PurgeOptions): Purge {
 
   const page = async (): Promise<number> => {
     const before = now() - ttlMs;
-    const learners = store.unseenLearners(before, cursor, pageSize);
+    const learners = await store.unseenLearners(before, cursor, pageSize);
     cursor = learners.length < pageSize ? undefined : learners[learners.length - 1];
     let deleted = 0;
     for (const learner of learners) {
@@ -45,11 +45,11 @@ export function startAnonymousPurge(options: PurgeOptions): Purge {
       try {
         if (await options.holdsData(learner.id)) {
           // Looking costs a directory read or a listing: not again before another TTL.
-          store.touch(learner.id);
+          await store.touch(learner.id);
           continue;
         }
         // Conditional on last_seen: a learner who came back while we looked is kept.
-        if (!store.deleteIfIdle(learner.id, before)) continue;
+        if (!(await store.deleteIfIdle(learner.id, before))) continue;
         deleted += 1;
         await options.remove(learner.id);
       } catch (error) {

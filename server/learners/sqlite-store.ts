@@ -1,8 +1,8 @@
 import { DatabaseSync } from 'node:sqlite';
-import { createHash, randomBytes } from 'node:crypto';
 import type { Sealer } from './sealed.ts';
 import type { CheckPass, GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, UnseenLearner } from './store.ts';
 import { statementCache, type StatementCache } from '../sqlite.ts';
+import { newGitToken, newLearnerId, newS3Credentials, sha256 } from './mint.ts';
 
 /** Forward-only schema migrations; the database records how many have run. */
 const migrations: string[] = [
@@ -58,14 +58,6 @@ const migrations: string[] = [
    );`,
 ];
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
-function randomId(length: number, chars = alphabet): string {
-  const bytes = randomBytes(length);
-  return Array.from(bytes, (byte) => chars[byte % chars.length]).join('');
-}
-
 export interface SqliteLearnerStoreOptions {
   path: string;
   sealer: Sealer;
@@ -108,26 +100,25 @@ export class SqliteLearnerStore implements LearnerStore {
     }
   }
 
-  create(): Learner {
-    // Learner ids double as bucket names and forge paths: lower-case letters and digits only.
+  async create(): Promise<Learner> {
     const now = this.#now();
-    const learner: Learner = { id: `u${randomId(11)}`, createdAt: now, lastSeenAt: now, git: { name: '', email: '' } };
+    const learner: Learner = { id: newLearnerId(), createdAt: now, lastSeenAt: now, git: { name: '', email: '' } };
     this.#sql('INSERT INTO learners (id, created_at, last_seen) VALUES (?, ?, ?)').run(learner.id, now, now);
     return learner;
   }
 
-  get(id: string): Learner | undefined {
+  async get(id: string): Promise<Learner | undefined> {
     const row = this.#sql('SELECT id, created_at, last_seen, git_name, git_email FROM learners WHERE id = ?').get(id) as
       | { id: string; created_at: number; last_seen: number; git_name: string; git_email: string }
       | undefined;
     return row && { id: row.id, createdAt: row.created_at, lastSeenAt: row.last_seen, git: { name: row.git_name, email: row.git_email } };
   }
 
-  touch(id: string): void {
+  async touch(id: string): Promise<void> {
     this.#sql('UPDATE learners SET last_seen = ? WHERE id = ?').run(this.#now(), id);
   }
 
-  unseenLearners(before: number, cursor: LearnerCursor | undefined, limit: number): UnseenLearner[] {
+  async unseenLearners(before: number, cursor: LearnerCursor | undefined, limit: number): Promise<UnseenLearner[]> {
     // A range of the (last_seen, id) index, LIMIT rows: each tick of a purge does bounded work
     // however many learners are kept, and the subqueries are primary-key/index lookups.
     const rows = this.#sql(
@@ -143,17 +134,17 @@ export class SqliteLearnerStore implements LearnerStore {
     return rows.map((row) => ({ id: row.id, lastSeenAt: row.last_seen, holdsData: row.holds_data !== 0 }));
   }
 
-  deleteIfIdle(id: string, before: number): boolean {
+  async deleteIfIdle(id: string, before: number): Promise<boolean> {
     // Tokens, credentials, secrets and progress go with the row (ON DELETE CASCADE).
     return this.#sql('DELETE FROM learners WHERE id = ? AND last_seen < ?').run(id, before).changes > 0;
   }
 
-  setGit(id: string, git: GitSettings): void {
+  async setGit(id: string, git: GitSettings): Promise<void> {
     this.#sql('UPDATE learners SET git_name = ?, git_email = ? WHERE id = ?').run(git.name, git.email, id);
   }
 
-  rotateGitToken(id: string): string {
-    const token = `atl_${randomBytes(24).toString('base64url')}`;
+  async rotateGitToken(id: string): Promise<string> {
+    const token = newGitToken();
     this.#sql(
         `INSERT INTO git_tokens (learner_id, token_hash, token_sealed, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(learner_id) DO UPDATE SET token_hash = excluded.token_hash, token_sealed = excluded.token_sealed, created_at = excluded.created_at`,
@@ -162,18 +153,17 @@ export class SqliteLearnerStore implements LearnerStore {
     return token;
   }
 
-  gitToken(id: string): string | undefined {
+  async gitToken(id: string): Promise<string | undefined> {
     const row = this.#sql('SELECT token_sealed FROM git_tokens WHERE learner_id = ?').get(id) as { token_sealed: string } | undefined;
     return row && this.#sealer.open(row.token_sealed);
   }
 
-  learnerByGitToken(token: string): string | undefined {
-    // Looked up by hash: equal hashes mean equal tokens, and the lookup leaks no timing about the token.
+  async learnerByGitToken(token: string): Promise<string | undefined> {
     const row = this.#sql('SELECT learner_id FROM git_tokens WHERE token_hash = ?').get(sha256(token)) as { learner_id: string } | undefined;
     return row?.learner_id;
   }
 
-  secretGroups(id: string): { group: string; names: string[]; updatedAt: number }[] {
+  async secretGroups(id: string): Promise<{ group: string; names: string[]; updatedAt: number }[]> {
     const rows = this.#sql('SELECT name, names, updated_at FROM secret_groups WHERE learner_id = ? ORDER BY name').all(id) as {
       name: string;
       names: string;
@@ -182,14 +172,14 @@ export class SqliteLearnerStore implements LearnerStore {
     return rows.map((row) => ({ group: row.name, names: JSON.parse(row.names) as string[], updatedAt: row.updated_at }));
   }
 
-  secretGroup(id: string, group: string): SecretVars | undefined {
+  async secretGroup(id: string, group: string): Promise<SecretVars | undefined> {
     const row = this.#sql('SELECT vars_sealed FROM secret_groups WHERE learner_id = ? AND name = ?').get(id, group) as
       | { vars_sealed: string }
       | undefined;
     return row && (JSON.parse(this.#sealer.open(row.vars_sealed)) as SecretVars);
   }
 
-  putSecretGroup(id: string, group: string, vars: SecretVars): void {
+  async putSecretGroup(id: string, group: string, vars: SecretVars): Promise<void> {
     this.#sql(
         `INSERT INTO secret_groups (learner_id, name, names, vars_sealed, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(learner_id, name) DO UPDATE SET names = excluded.names, vars_sealed = excluded.vars_sealed, updated_at = excluded.updated_at`,
@@ -197,25 +187,20 @@ export class SqliteLearnerStore implements LearnerStore {
       .run(id, group, JSON.stringify(Object.keys(vars).sort()), this.#sealer.seal(JSON.stringify(vars)), this.#now());
   }
 
-  deleteSecretGroup(id: string, group: string): boolean {
+  async deleteSecretGroup(id: string, group: string): Promise<boolean> {
     return this.#sql('DELETE FROM secret_groups WHERE learner_id = ? AND name = ?').run(id, group).changes > 0;
   }
 
-  s3Credentials(id: string): S3Credentials {
+  async s3Credentials(id: string): Promise<S3Credentials> {
     const now = this.#now();
     // Reuse credentials with at least a quarter of their life left, so labs launched in a row share them.
     const row = this.#sql('SELECT access_key_id FROM s3_credentials WHERE learner_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1')
       .get(id, now + this.#s3Ttl / 4) as { access_key_id: string } | undefined;
     if (row) {
-      const { learnerId: _owner, ...current } = this.s3CredentialsByAccessKey(row.access_key_id)!;
+      const { learnerId: _owner, ...current } = (await this.s3CredentialsByAccessKey(row.access_key_id))!;
       return current;
     }
-    const credentials: S3Credentials = {
-      accessKeyId: randomId(20, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'),
-      secretAccessKey: randomBytes(30).toString('base64url'),
-      sessionToken: randomBytes(48).toString('base64url'),
-      expiresAt: now + this.#s3Ttl,
-    };
+    const credentials = newS3Credentials(now + this.#s3Ttl);
     this.#sql('DELETE FROM s3_credentials WHERE learner_id = ? AND expires_at <= ?').run(id, now);
     this.#sql(
         'INSERT INTO s3_credentials (access_key_id, learner_id, secret_sealed, session_token_hash, session_token_sealed, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -231,14 +216,14 @@ export class SqliteLearnerStore implements LearnerStore {
     return credentials;
   }
 
-  rotateS3Credentials(id: string): S3Credentials {
+  async rotateS3Credentials(id: string): Promise<S3Credentials> {
     // Deleting every key of the learner first: the next lookup mints a fresh one, and requests
     // (presigned URLs included) signed with an old key fail with InvalidAccessKeyId from now on.
     this.#sql('DELETE FROM s3_credentials WHERE learner_id = ?').run(id);
     return this.s3Credentials(id);
   }
 
-  s3CredentialsByAccessKey(accessKeyId: string): (S3Credentials & { learnerId: string }) | undefined {
+  async s3CredentialsByAccessKey(accessKeyId: string): Promise<(S3Credentials & { learnerId: string }) | undefined> {
     const row = this.#sql('SELECT learner_id, secret_sealed, session_token_sealed, expires_at FROM s3_credentials WHERE access_key_id = ?')
       .get(accessKeyId) as { learner_id: string; secret_sealed: string; session_token_sealed: string; expires_at: number } | undefined;
     return (
@@ -252,45 +237,45 @@ export class SqliteLearnerStore implements LearnerStore {
     );
   }
 
-  progress(id: string, page: string): string[] {
+  async progress(id: string, page: string): Promise<string[]> {
     return (this.#sql('SELECT step FROM progress WHERE learner_id = ? AND page = ? ORDER BY done_at').all(id, page) as { step: string }[]).map(
       (row) => row.step,
     );
   }
 
-  allProgress(id: string): Record<string, string[]> {
+  async allProgress(id: string): Promise<Record<string, string[]>> {
     const pages: Record<string, string[]> = {};
     const rows = this.#sql('SELECT page, step FROM progress WHERE learner_id = ? ORDER BY page, done_at').all(id) as { page: string; step: string }[];
     for (const { page, step } of rows) (pages[page] ??= []).push(step);
     return pages;
   }
 
-  progressPages(id: string): number {
+  async progressPages(id: string): Promise<number> {
     return (this.#sql('SELECT COUNT(DISTINCT page) AS pages FROM progress WHERE learner_id = ?').get(id) as { pages: number }).pages;
   }
 
-  setProgress(id: string, page: string, step: string, done: boolean): boolean {
+  async setProgress(id: string, page: string, step: string, done: boolean): Promise<boolean> {
     if (done) {
       return this.#sql('INSERT OR IGNORE INTO progress (learner_id, page, step, done_at) VALUES (?, ?, ?, ?)').run(id, page, step, this.#now()).changes > 0;
     }
     return this.#sql('DELETE FROM progress WHERE learner_id = ? AND page = ? AND step = ?').run(id, page, step).changes > 0;
   }
 
-  recordCheckPass(id: string, lab: string, check: string, instance: string): void {
+  async recordCheckPass(id: string, lab: string, check: string, instance: string): Promise<void> {
     this.#sql(
       `INSERT INTO check_passes (learner_id, lab, check_id, instance, passed_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(learner_id, lab, check_id) DO UPDATE SET instance = excluded.instance, passed_at = excluded.passed_at`,
     ).run(id, lab, check, instance, this.#now());
   }
 
-  lastCheckPass(id: string, lab: string, check: string): CheckPass | undefined {
+  async lastCheckPass(id: string, lab: string, check: string): Promise<CheckPass | undefined> {
     const row = this.#sql('SELECT instance, passed_at FROM check_passes WHERE learner_id = ? AND lab = ? AND check_id = ?').get(id, lab, check) as
       | { instance: string; passed_at: number }
       | undefined;
     return row && { instance: row.instance, passedAt: row.passed_at };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#db.close();
   }
 }

@@ -2,8 +2,9 @@
  * Durable learner data: identity, git settings and personal access token, secret groups, S3
  * credentials, step progress and the lab instance each check last passed in. Everything here
  * outlives labs and server restarts.
- * `LearnerStore` is the interface; `SqliteLearnerStore` the embedded default (node:sqlite, one
- * file); a PostgreSQL implementation can serve several server replicas later.
+ * `LearnerStore` is the interface, asynchronous so that a store may be across the network:
+ * `SqliteLearnerStore` is the embedded default (node:sqlite, one file), `PgLearnerStore` the one
+ * several server replicas share (PostgreSQL).
  */
 export interface GitSettings {
   name: string;
@@ -43,42 +44,42 @@ export interface CheckPass {
 }
 
 export interface LearnerStore {
-  create(): Learner;
-  get(id: string): Learner | undefined;
+  create(): Promise<Learner>;
+  get(id: string): Promise<Learner | undefined>;
   /** Records that the learner is around now. */
-  touch(id: string): void;
+  touch(id: string): Promise<void>;
   /**
    * Up to `limit` learners last seen before `before`, in (lastSeenAt, id) order from after
    * `cursor`, each saying whether this store holds data of theirs (git settings, secret groups,
    * progress): a purge walks them a page at a time.
    */
-  unseenLearners(before: number, cursor: LearnerCursor | undefined, limit: number): UnseenLearner[];
+  unseenLearners(before: number, cursor: LearnerCursor | undefined, limit: number): Promise<UnseenLearner[]>;
   /** Deletes the learner and everything the store holds of them, if still unseen since `before`. */
-  deleteIfIdle(id: string, before: number): boolean;
-  setGit(id: string, git: GitSettings): void;
+  deleteIfIdle(id: string, before: number): Promise<boolean>;
+  setGit(id: string, git: GitSettings): Promise<void>;
   /** A new personal access token; earlier ones stop working. */
-  rotateGitToken(id: string): string;
-  gitToken(id: string): string | undefined;
-  learnerByGitToken(token: string): string | undefined;
-  secretGroups(id: string): { group: string; names: string[]; updatedAt: number }[];
-  secretGroup(id: string, group: string): SecretVars | undefined;
-  putSecretGroup(id: string, group: string, vars: SecretVars): void;
-  deleteSecretGroup(id: string, group: string): boolean;
+  rotateGitToken(id: string): Promise<string>;
+  gitToken(id: string): Promise<string | undefined>;
+  learnerByGitToken(token: string): Promise<string | undefined>;
+  secretGroups(id: string): Promise<{ group: string; names: string[]; updatedAt: number }[]>;
+  secretGroup(id: string, group: string): Promise<SecretVars | undefined>;
+  putSecretGroup(id: string, group: string, vars: SecretVars): Promise<void>;
+  deleteSecretGroup(id: string, group: string): Promise<boolean>;
   /** Current S3 credentials, minted anew when missing or close to expiry. */
-  s3Credentials(id: string): S3Credentials;
+  s3Credentials(id: string): Promise<S3Credentials>;
   /** New S3 credentials; every earlier key of the learner stops working at once. */
-  rotateS3Credentials(id: string): S3Credentials;
-  s3CredentialsByAccessKey(accessKeyId: string): (S3Credentials & { learnerId: string }) | undefined;
+  rotateS3Credentials(id: string): Promise<S3Credentials>;
+  s3CredentialsByAccessKey(accessKeyId: string): Promise<(S3Credentials & { learnerId: string }) | undefined>;
   /** Steps done on `page` (a page's path without its language: `/tp/terminal/`), oldest first. */
-  progress(id: string, page: string): string[];
+  progress(id: string, page: string): Promise<string[]>;
   /** Every page the learner has progress on, with its steps done. */
-  allProgress(id: string): Record<string, string[]>;
+  allProgress(id: string): Promise<Record<string, string[]>>;
   /** How many pages the learner has progress on (a quota reads it). */
-  progressPages(id: string): number;
+  progressPages(id: string): Promise<number>;
   /** Records a step done or not; whether that changed anything. */
-  setProgress(id: string, page: string, step: string, done: boolean): boolean;
+  setProgress(id: string, page: string, step: string, done: boolean): Promise<boolean>;
   /** Remembers that the check of that lab passed in that lab instance (the latest pass wins). */
-  recordCheckPass(id: string, lab: string, check: string, instance: string): void;
-  lastCheckPass(id: string, lab: string, check: string): CheckPass | undefined;
-  close(): void;
+  recordCheckPass(id: string, lab: string, check: string, instance: string): Promise<void>;
+  lastCheckPass(id: string, lab: string, check: string): Promise<CheckPass | undefined>;
+  close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /**
  * Who holds which S3 key. The endpoint only reads credentials through `CredentialStore`; the
- * lab server's learner store (SQLite) implements it, tests use `MemoryCredentialStore`.
+ * lab server's learner store (SQLite or PostgreSQL, hence maybe a promise) implements it, tests
+ * use `MemoryCredentialStore`.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -16,7 +17,7 @@ export interface S3Credential {
 }
 
 export interface CredentialStore {
-  byAccessKey(accessKeyId: string): S3Credential | undefined;
+  byAccessKey(accessKeyId: string): S3Credential | undefined | Promise<S3Credential | undefined>;
 }
 
 /** An in-memory store, for tests and for single-process development. */

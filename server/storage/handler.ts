@@ -26,7 +26,7 @@ export interface S3HandlerOptions {
   region: string;
   credentials: CredentialStore;
   /** Whether a bucket exists (for reads of other learners' `diffusion/`): an indexed lookup, called per request. */
-  bucketExists: (bucket: string) => boolean;
+  bucketExists: (bucket: string) => boolean | Promise<boolean>;
   /** The object store to use (shared with code that publishes files); one on `root` otherwise. */
   store?: ObjectStore;
   /** Called after every successful change of a bucket's objects (checks watch it). */
@@ -242,12 +242,12 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     }
   };
 
-  function knownBucket(credential: S3Credential, bucket: string): boolean {
-    return ownsBucket(credential, bucket) || options.bucketExists(bucket);
+  async function knownBucket(credential: S3Credential, bucket: string): Promise<boolean> {
+    return ownsBucket(credential, bucket) || (await options.bucketExists(bucket));
   }
 
-  function requireBucket(ctx: Context, bucket = ctx.bucket): void {
-    if (!knownBucket(ctx.credential, bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+  async function requireBucket(ctx: Context, bucket = ctx.bucket): Promise<void> {
+    if (!(await knownBucket(ctx.credential, bucket))) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
   }
 
   function requireWrite(ctx: Context): void {
@@ -278,7 +278,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     const maxKeys = Math.min(1000, maxKeysText === undefined ? 1000 : Number(maxKeysText));
     const scope = listScope(ctx.credential, ctx.bucket, prefix);
     if (!scope.allowed) throw new S3Error('AccessDenied');
-    requireBucket(ctx);
+    await requireBucket(ctx);
 
     let after: string | undefined;
     const token = q.get('continuation-token');
@@ -374,7 +374,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
 
   async function getObject(ctx: Context): Promise<void> {
     if (!mayReadObject(ctx.credential, ctx.bucket, ctx.key)) throw new S3Error('AccessDenied');
-    requireBucket(ctx);
+    await requireBucket(ctx);
     const opened = await store.open(ctx.bucket, ctx.key);
     if (!opened) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
     const { meta, file } = opened;
@@ -432,7 +432,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
   async function openCopySource(ctx: Context): Promise<{ meta: ObjectMeta; file: import('node:fs/promises').FileHandle }> {
     const source = parseCopySource(headerValue(ctx.headers, 'x-amz-copy-source')!);
     if (!mayReadObject(ctx.credential, source.bucket, source.key)) throw new S3Error('AccessDenied');
-    requireBucket(ctx, source.bucket);
+    await requireBucket(ctx, source.bucket);
     const opened = await store.open(source.bucket, source.key);
     if (!opened) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
     try {
@@ -677,7 +677,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
     switch (ctx.method) {
       case 'GET': {
         if (q.has('location')) {
-          requireBucket(ctx);
+          await requireBucket(ctx);
           const region = options.region === 'us-east-1' ? '' : options.region;
           return sendXml(ctx, `<LocationConstraint xmlns="${s3Namespace}">${region}</LocationConstraint>`);
         }
@@ -685,7 +685,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
         const probe = Object.keys(bucketProbes).find((name) => q.has(name));
         if (probe) {
           if (probe !== 'versioning') requireOwn(ctx);
-          requireBucket(ctx);
+          await requireBucket(ctx);
           return bucketProbes[probe]!(ctx);
         }
         if (q.has('list-type') && q.get('list-type') !== '2') throw new S3Error('InvalidArgument', 'Invalid List Type specified in Request');
@@ -695,7 +695,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
         return listObjects(ctx, q.get('list-type') === '2');
       }
       case 'HEAD': {
-        if (!knownBucket(ctx.credential, ctx.bucket)) throw new S3Error('NoSuchBucket');
+        if (!(await knownBucket(ctx.credential, ctx.bucket))) throw new S3Error('NoSuchBucket');
         return sendEmpty(ctx, 200, { 'x-amz-bucket-region': options.region });
       }
       case 'PUT': {
@@ -731,13 +731,13 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
         if (uploadId !== undefined) return listParts(ctx, uploadId);
         if (q.has('acl')) {
           if (!mayReadObject(ctx.credential, ctx.bucket, ctx.key)) throw new S3Error('AccessDenied');
-          requireBucket(ctx);
+          await requireBucket(ctx);
           if (!(await store.head(ctx.bucket, ctx.key))) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
           return acl(ctx);
         }
         if (q.has('tagging')) {
           if (!mayReadObject(ctx.credential, ctx.bucket, ctx.key)) throw new S3Error('AccessDenied');
-          requireBucket(ctx);
+          await requireBucket(ctx);
           if (!(await store.head(ctx.bucket, ctx.key))) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
           return sendXml(ctx, `<Tagging xmlns="${s3Namespace}"><TagSet/></Tagging>`);
         }
@@ -775,7 +775,7 @@ export function createS3Handler(options: S3HandlerOptions): (req: IncomingMessag
       const queryList = parseQuery(q === -1 ? '' : url.slice(q + 1));
       const headers = groupHeaders(req.rawHeaders);
       resource = decodeComponent(rawPath);
-      const auth = authenticate({ method, rawPath, query: queryList, headers }, options.credentials, now());
+      const auth = await authenticate({ method, rawPath, query: queryList, headers }, options.credentials, now());
       if (limiter) {
         const release = limiter.acquire(auth.credential.learnerId);
         if (!release) throw new S3Error('SlowDown');

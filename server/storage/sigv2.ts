@@ -20,7 +20,7 @@ export function isV2Presigned(request: SignedRequest): boolean {
   return headerValue(request.headers, 'authorization') === undefined && request.query.some(([name]) => name === 'AWSAccessKeyId');
 }
 
-export function authenticateV2(request: SignedRequest, credentials: CredentialStore, now: number, secretEquals: (a: string, b: string) => boolean): Authenticated {
+export async function authenticateV2(request: SignedRequest, credentials: CredentialStore, now: number, secretEquals: (a: string, b: string) => boolean): Promise<Authenticated> {
   const get = (name: string): string | undefined => request.query.find(([key]) => key === name)?.[1];
   const accessKeyId = get('AWSAccessKeyId');
   const signature = get('Signature');
@@ -29,7 +29,7 @@ export function authenticateV2(request: SignedRequest, credentials: CredentialSt
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     throw new S3Error('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
   }
-  const credential = credentials.byAccessKey(accessKeyId);
+  const credential = await credentials.byAccessKey(accessKeyId);
   if (!credential) throw new S3Error('InvalidAccessKeyId');
 
   // x-amz-* values signed as headers travel in the query (the session token does).

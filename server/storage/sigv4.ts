@@ -277,7 +277,7 @@ function parseQueryAuth(request: SignedRequest): ParsedAuth {
  * Verifies the request's signature and returns who made it; throws the S3 error a real endpoint
  * would answer (InvalidAccessKeyId, ExpiredToken, SignatureDoesNotMatch, RequestTimeTooSkewed, …).
  */
-export function authenticate(request: SignedRequest, credentials: CredentialStore, now = Date.now()): Authenticated {
+export async function authenticate(request: SignedRequest, credentials: CredentialStore, now = Date.now()): Promise<Authenticated> {
   const authorization = headerValue(request.headers, 'authorization');
   if (isV2Presigned(request)) return authenticateV2(request, credentials, now, secretEquals);
   if (authorization?.startsWith('AWS ')) {
@@ -293,7 +293,7 @@ export function authenticate(request: SignedRequest, credentials: CredentialStor
   if (!parsed.signedHeaders.includes('host')) throw new S3Error('AccessDenied', 'The host header must be signed');
   requireAmzHeadersSigned(request.headers, parsed.signedHeaders);
 
-  const credential = credentials.byAccessKey(parsed.scope.accessKeyId);
+  const credential = await credentials.byAccessKey(parsed.scope.accessKeyId);
   if (!credential) throw new S3Error('InvalidAccessKeyId');
 
   const key = signingKey(credential.secretAccessKey, parsed.scope.date, parsed.scope.region, parsed.scope.service);

@@ -59,9 +59,10 @@ test('anonymous learners unseen for the TTL with no data are purged; learners wi
   } as Parameters<typeof createLearnerPlatform>[0]);
   cleanups.push(() => platform.close());
   const { store } = platform.context;
-  const empties = Array.from({ length: 1000 }, () => store.create().id);
-  const [withProgress, withRepo, withObject, withLab, recent] = Array.from({ length: 5 }, () => store.create().id) as [string, string, string, string, string];
-  store.setProgress(withProgress, '/fr/tp/', 'step', true);
+  const empties: string[] = [];
+  for (let i = 0; i < 1000; i++) empties.push((await store.create()).id);
+  const [withProgress, withRepo, withObject, withLab, recent] = (await Promise.all(Array.from({ length: 5 }, () => store.create()))).map((learner) => learner.id) as [string, string, string, string, string];
+  await store.setProgress(withProgress, '/fr/tp/', 'step', true);
   await platform.repos.ensureEmpty(withRepo, 'projet');
   await platform.objects.put(withObject, 'notes.txt', 'hello', 'text/plain');
   running.push({ learnerId: withLab, lab: {} as RunningLab['lab'], status: 'running' });
@@ -76,8 +77,8 @@ test('anonymous learners unseen for the TTL with no data are purged; learners wi
   for (let ticks = 0; ticks < 20; ticks++) deleted += await platform.purge.tick();
   const elapsed = performance.now() - started;
   assert.equal(deleted, 1000, 'every empty learner went');
-  for (const id of empties.slice(0, 50)) assert.equal(store.get(id), undefined, id);
-  for (const id of [withProgress, withRepo, withObject, withLab, recent]) assert.ok(store.get(id), `${id} is kept`);
+  for (const id of empties.slice(0, 50)) assert.equal(await store.get(id), undefined, id);
+  for (const id of [withProgress, withRepo, withObject, withLab, recent]) assert.ok(await store.get(id), `${id} is kept`);
   assert.ok(platform.repos.exists(withRepo, 'projet'), 'their repository too');
   console.log(`purge: 1000 empty learners of 1005 deleted in ${elapsed.toFixed(0)} ms (before: never)`);
 });
@@ -97,7 +98,7 @@ test('an S3 request for another learner\'s bucket does not read every learner (1
   for (let i = 0; i < 100_000; i++) insert.run(`ux${String(i).padStart(10, '0')}`, i, i);
   db.exec('COMMIT');
   db.close();
-  store.close();
+  await store.close();
 
   // The endpoint /api/me gives (its own origin, perhaps a *.localhost name), reached on loopback.
   const httpAgent = new Agent({ keepAlive: true, lookup: ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) =>

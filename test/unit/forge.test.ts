@@ -14,7 +14,7 @@ import { loadConfig } from '../../server/config.ts';
 const b64 = (text: string): string => `Basic ${Buffer.from(text).toString('base64')}`;
 const fakeReq = (authorization?: string, url = '/git/a/r.git/info/refs'): IncomingMessage => ({ headers: { authorization }, url }) as unknown as IncomingMessage;
 
-test('Basic auth: token as password (any user) or as user name with an empty password', () => {
+test('Basic auth: token as password (any user) or as user name with an empty password', async () => {
   assert.deepEqual(parseBasicAuth(b64('me:tok')), { user: 'me', password: 'tok' });
   assert.deepEqual(parseBasicAuth(b64('tok:')), { user: 'tok', password: '' });
   assert.deepEqual(parseBasicAuth(b64('a:b:c')), { user: 'a', password: 'b:c' });
@@ -26,11 +26,11 @@ test('Basic auth: token as password (any user) or as user name with an empty pas
   assert.equal(tokenOf({ user: '', password: '' }), undefined);
 
   const auth = { byToken: (token: string) => (token === 'good' ? { learnerId: 'alice' } : undefined) };
-  assert.equal(authenticate(fakeReq(b64('x:good')), auth)?.learnerId, 'alice');
-  assert.equal(authenticate(fakeReq(b64('good:')), auth)?.learnerId, 'alice');
-  assert.equal(authenticate(fakeReq(b64('good:x-oauth-basic')), auth)?.learnerId, 'alice', 'GitHub-style token:x-oauth-basic');
-  assert.equal(authenticate(fakeReq(b64('alice:bad')), auth), undefined);
-  assert.equal(authenticate(fakeReq(), auth), undefined);
+  assert.equal((await authenticate(fakeReq(b64('x:good')), auth))?.learnerId, 'alice');
+  assert.equal((await authenticate(fakeReq(b64('good:')), auth))?.learnerId, 'alice');
+  assert.equal((await authenticate(fakeReq(b64('good:x-oauth-basic')), auth))?.learnerId, 'alice', 'GitHub-style token:x-oauth-basic');
+  assert.equal(await authenticate(fakeReq(b64('alice:bad')), auth), undefined);
+  assert.equal(await authenticate(fakeReq(), auth), undefined);
 });
 
 test('routes: the three smart-HTTP endpoints, and nothing else', () => {

@@ -43,9 +43,9 @@ const getObjectExample = {
   }),
 };
 
-function code(fn: () => unknown): string {
+async function code(fn: () => unknown): Promise<string> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     if (error instanceof S3Error) return error.code;
     throw error;
@@ -53,20 +53,20 @@ function code(fn: () => unknown): string {
   return 'ok';
 }
 
-test('the GET Object example of the AWS documentation verifies', () => {
-  const auth = authenticate(getObjectExample, store(), exampleTime);
+test('the GET Object example of the AWS documentation verifies', async () => {
+  const auth = await authenticate(getObjectExample, store(), exampleTime);
   assert.equal(auth.credential.learnerId, 'example');
 });
 
-test('one changed byte anywhere is SignatureDoesNotMatch; key, token, time and expiry are checked', () => {
-  assert.equal(code(() => authenticate({ ...getObjectExample, rawPath: '/test.txu' }, store(), exampleTime)), 'SignatureDoesNotMatch');
+test('one changed byte anywhere is SignatureDoesNotMatch; key, token, time and expiry are checked', async () => {
+  assert.equal(await code(() => authenticate({ ...getObjectExample, rawPath: '/test.txu' }, store(), exampleTime)), 'SignatureDoesNotMatch');
   const changed = new Map(getObjectExample.headers);
   changed.set('range', ['bytes=0-8']);
-  assert.equal(code(() => authenticate({ ...getObjectExample, headers: changed }, store(), exampleTime)), 'SignatureDoesNotMatch');
-  assert.equal(code(() => authenticate(getObjectExample, new MemoryCredentialStore(), exampleTime)), 'InvalidAccessKeyId');
-  assert.equal(code(() => authenticate(getObjectExample, store('a-token'), exampleTime)), 'InvalidToken');
-  assert.equal(code(() => authenticate(getObjectExample, store(), exampleTime + 16 * 60_000)), 'RequestTimeTooSkewed');
-  assert.equal(code(() => authenticate(getObjectExample, store(), exampleTime + 2 * 3600_000)), 'ExpiredToken');
+  assert.equal(await code(() => authenticate({ ...getObjectExample, headers: changed }, store(), exampleTime)), 'SignatureDoesNotMatch');
+  assert.equal(await code(() => authenticate(getObjectExample, new MemoryCredentialStore(), exampleTime)), 'InvalidAccessKeyId');
+  assert.equal(await code(() => authenticate(getObjectExample, store('a-token'), exampleTime)), 'InvalidToken');
+  assert.equal(await code(() => authenticate(getObjectExample, store(), exampleTime + 16 * 60_000)), 'RequestTimeTooSkewed');
+  assert.equal(await code(() => authenticate(getObjectExample, store(), exampleTime + 2 * 3600_000)), 'ExpiredToken');
 });
 
 /** The presigned GET example of the AWS documentation (examplebucket/test.txt). */
@@ -79,20 +79,20 @@ const presignedExampleQuery: Array<[string, string]> = [
   ['X-Amz-Signature', 'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404'],
 ];
 
-test('the presigned URL example of the AWS documentation verifies, and expires', () => {
+test('the presigned URL example of the AWS documentation verifies, and expires', async () => {
   const query = presignedExampleQuery;
   const request = { method: 'GET', rawPath: '/test.txt', query, headers: headers({ Host: 'examplebucket.s3.amazonaws.com' }) };
   const credentials = store();
   credentials.byAccessKey(exampleKey)!.expiresAt = exampleTime + 7 * 86400_000;
-  assert.equal(authenticate(request, credentials, exampleTime + 3600_000).presigned, true);
-  assert.equal(code(() => authenticate(request, credentials, exampleTime + 86401_000)), 'AccessDenied');
+  assert.equal((await authenticate(request, credentials, exampleTime + 3600_000)).presigned, true);
+  assert.equal(await code(() => authenticate(request, credentials, exampleTime + 86401_000)), 'AccessDenied');
   const tampered = query.map(([name, value]): [string, string] => [name, name === 'X-Amz-Signature' ? `b${value.slice(1)}` : value]);
-  assert.equal(code(() => authenticate({ ...request, query: tampered }, credentials, exampleTime + 3600_000)), 'SignatureDoesNotMatch');
+  assert.equal(await code(() => authenticate({ ...request, query: tampered }, credentials, exampleTime + 3600_000)), 'SignatureDoesNotMatch');
 });
 
-function detail(fn: () => unknown, name: string): string | undefined {
+async function detail(fn: () => unknown, name: string): Promise<string | undefined> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     if (error instanceof S3Error) return error.details[name];
     throw error;
@@ -100,22 +100,22 @@ function detail(fn: () => unknown, name: string): string | undefined {
   return undefined;
 }
 
-test('x-amz-* headers the signature does not cover are refused (HeadersNotSigned), header auth and presigned', () => {
+test('x-amz-* headers the signature does not cover are refused (HeadersNotSigned), header auth and presigned', async () => {
   const withMeta = new Map(getObjectExample.headers);
   withMeta.set('x-amz-meta-added', ['after signing']);
   const meta = { ...getObjectExample, headers: withMeta };
-  assert.equal(code(() => authenticate(meta, store(), exampleTime)), 'AccessDenied');
-  assert.equal(detail(() => authenticate(meta, store(), exampleTime), 'HeadersNotSigned'), 'x-amz-meta-added');
+  assert.equal(await code(() => authenticate(meta, store(), exampleTime)), 'AccessDenied');
+  assert.equal(await detail(() => authenticate(meta, store(), exampleTime), 'HeadersNotSigned'), 'x-amz-meta-added');
 
   const query = presignedExampleQuery;
   const presigned = (extra: Record<string, string>) => ({ method: 'GET', rawPath: '/test.txt', query, headers: headers({ Host: 'examplebucket.s3.amazonaws.com', ...extra }) });
   const copy = presigned({ 'x-amz-copy-source': 'examplebucket/private.txt', 'X-Amz-Acl': 'public-read' });
-  assert.equal(detail(() => authenticate(copy, store(), exampleTime), 'HeadersNotSigned'), 'x-amz-copy-source, x-amz-acl');
+  assert.equal(await detail(() => authenticate(copy, store(), exampleTime), 'HeadersNotSigned'), 'x-amz-copy-source, x-amz-acl');
   // As on AWS, x-amz-content-sha256 may travel unsigned.
-  assert.equal(authenticate(presigned({ 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }), store(), exampleTime).presigned, true);
+  assert.equal((await authenticate(presigned({ 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }), store(), exampleTime)).presigned, true);
 });
 
-test('a request dated by the HTTP Date header (no x-amz-date) verifies; the Date must be signed', () => {
+test('a request dated by the HTTP Date header (no x-amz-date) verifies; the Date must be signed', async () => {
   const date = 'Fri, 24 May 2013 00:00:00 GMT';
   const host = 'examplebucket.s3.amazonaws.com';
   const canonical = `GET\n/test.txt\n\ndate:${date}\nhost:${host}\nx-amz-content-sha256:${emptySha256}\n\ndate;host;x-amz-content-sha256\n${emptySha256}`;
@@ -129,11 +129,11 @@ test('a request dated by the HTTP Date header (no x-amz-date) verifies; the Date
     query: [] as Array<[string, string]>,
     headers: headers({ Host: host, Date: sentDate, 'x-amz-content-sha256': emptySha256, Authorization: `AWS4-HMAC-SHA256 Credential=${exampleKey}/${scope},SignedHeaders=${signedHeaders},Signature=${signature}` }),
   });
-  assert.equal(authenticate(request('date;host;x-amz-content-sha256'), store(), exampleTime).credential.learnerId, 'example');
-  assert.equal(code(() => authenticate(request('date;host;x-amz-content-sha256', 'Fri, 24 May 2013 00:00:01 GMT'), store(), exampleTime)), 'SignatureDoesNotMatch');
-  assert.equal(code(() => authenticate(request('host;x-amz-content-sha256'), store(), exampleTime)), 'AccessDenied');
-  assert.equal(code(() => authenticate(request('date;host;x-amz-content-sha256', '24 May 2013 00:00:00'), store(), exampleTime)), 'AccessDenied');
-  assert.equal(code(() => authenticate(request('date;host;x-amz-content-sha256'), store(), exampleTime + 16 * 60_000)), 'RequestTimeTooSkewed');
+  assert.equal((await authenticate(request('date;host;x-amz-content-sha256'), store(), exampleTime)).credential.learnerId, 'example');
+  assert.equal(await code(() => authenticate(request('date;host;x-amz-content-sha256', 'Fri, 24 May 2013 00:00:01 GMT'), store(), exampleTime)), 'SignatureDoesNotMatch');
+  assert.equal(await code(() => authenticate(request('host;x-amz-content-sha256'), store(), exampleTime)), 'AccessDenied');
+  assert.equal(await code(() => authenticate(request('date;host;x-amz-content-sha256', '24 May 2013 00:00:00'), store(), exampleTime)), 'AccessDenied');
+  assert.equal(await code(() => authenticate(request('date;host;x-amz-content-sha256'), store(), exampleTime + 16 * 60_000)), 'RequestTimeTooSkewed');
 });
 
 /** The chunked upload example: 66560 bytes of 'a' in chunks of 65536, 1024 and 0. */
@@ -171,7 +171,7 @@ function chunkedExample(tamper?: (signatures: string[]) => void): { request: Par
 }
 
 async function decode(request: Parameters<typeof authenticate>[0], body: Buffer, chunkSize = 1000): Promise<Buffer> {
-  const auth = authenticate(request, store(), exampleTime);
+  const auth = await authenticate(request, store(), exampleTime);
   const parts: Buffer[] = [];
   const pieces: Buffer[] = [];
   for (let i = 0; i < body.length; i += chunkSize) pieces.push(body.subarray(i, i + chunkSize));
