@@ -507,7 +507,8 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     const env = { ...lab.env, ...options.env };
     const onProgress = (event: ProgressEvent): void => {
       if (session.status === 'starting' && event.step !== 'ready') {
-        progress.push({ step: event.step, percent: event.percent });
+        // The backend's own words (a pod event) go to the page as they are, bounded.
+        progress.push({ step: event.step, percent: event.percent, ...(event.message ? { message: event.message.slice(0, 300) } : {}) });
         this.#notify(session);
       }
     };

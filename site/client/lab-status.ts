@@ -5,7 +5,8 @@ import type { LabView } from './lab-note.ts';
 export interface LabStatus extends LabSession, LabView {
   title: Record<string, string>;
   status: 'queued' | 'starting' | 'running' | 'stopped' | 'failed';
-  progress: { step: string; percent: number }[];
+  /** message: the backend's own words for the step (a pod event's), untranslated. */
+  progress: { step: string; percent: number; message?: string }[];
   position?: number;
   estimatedWaitSeconds?: number;
   slow?: boolean;

@@ -115,7 +115,8 @@ export class AtelierLaunch extends HTMLElement {
       this.#status(view.position === 1 ? t('launch.queuedNext', { time }) : t('launch.queued', { position: view.position ?? '?', time }), 'queued');
       return;
     }
-    const step = view.progress.at(-1)?.step ?? 'queued';
-    this.#status(view.slow ? t('launch.slow') : `${t('launch.starting')} ${t(`progress.${step}`)}`, 'starting');
+    const last = view.progress.at(-1);
+    const step = `${t('launch.starting')} ${t(`progress.${last?.step ?? 'queued'}`)}${last?.message ? ` (${last.message})` : ''}`;
+    this.#status(view.slow ? t('launch.slow') : step, 'starting');
   }
 }
