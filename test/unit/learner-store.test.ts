@@ -1,6 +1,7 @@
 /**
  * The SQLite learner store: the store contract (test/helpers/learner-store-contract.ts), and
- * what only SQLite has (its own schema steps, read from older database files).
+ * what only SQLite has (its own schema steps, read from older database files); the setting
+ * that picks PostgreSQL instead.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Sealer } from '../../server/learners/sealed.ts';
 import { SqliteLearnerStore } from '../../server/learners/sqlite-store.ts';
+import { loadConfig } from '../../server/config.ts';
 import { learnerStoreContract, openedStores } from '../helpers/learner-store-contract.ts';
 
 function open(dir: string, now = Date.now) {
@@ -71,4 +73,15 @@ test('a database of the second schema (before check passes) is migrated: learner
   const db = new DatabaseSync(join(dir, 'learners.db'));
   assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 3);
   db.close();
+});
+
+test('ATELIER_DATABASE_URL: unset, SQLite; a postgres:// URL as given; anything else refused without echoing it (it may hold a password)', () => {
+  assert.equal(loadConfig({}).databaseUrl, undefined);
+  const url = 'postgres://atelier:s3cret@db.example:5432/atelier';
+  assert.equal(loadConfig({ ATELIER_DATABASE_URL: url }).databaseUrl, url);
+  assert.equal(loadConfig({ ATELIER_DATABASE_URL: 'postgresql:///atelier?host=/run/postgresql' }).databaseUrl, 'postgresql:///atelier?host=/run/postgresql');
+  assert.throws(
+    () => loadConfig({ ATELIER_DATABASE_URL: 'mysql://atelier:s3cret@db/atelier' }),
+    (error: Error) => /ATELIER_DATABASE_URL.*expected postgres:\/\//.test(error.message) && !error.message.includes('s3cret'),
+  );
 });
