@@ -38,6 +38,8 @@ export default defineConfig({
             { label: 'Mes services', translations: { en: 'My services' }, link: '/services/' },
           ],
         },
+        // For whoever installs and runs Atelier, not for learners: after everything learners use.
+        { label: 'Exploitation', translations: { en: 'Operating Atelier' }, items: [{ autogenerate: { directory: 'admin' } }] },
       ],
       components: {
         MarkdownContent: './site/components/MarkdownContent.astro',
