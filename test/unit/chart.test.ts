@@ -16,6 +16,7 @@ import Fastify from 'fastify';
 import { parseAllDocuments } from 'yaml';
 import { ensureHelm } from '../../server/cli/helm-tool.ts';
 import { loadConfig, projectRoot } from '../../server/config.ts';
+import { checkDeployment } from '../../server/drivers/kubernetes/manifests.ts';
 import { registerHealthRoutes } from '../../server/http/health.ts';
 import type { Sessions } from '../../server/labs/sessions.ts';
 
@@ -244,6 +245,7 @@ test('every setting the chart gives the server is one it or the brief names, and
     assert.equal(env.get('ATELIER_DRIVER'), 'kubernetes');
     assert.equal(env.get('ATELIER_KUBE_NAMESPACE'), 'atelier-labs');
     assert.equal(env.get('ATELIER_DEPLOYMENT'), only(manifests, 'Deployment').metadata.name);
+    assert.doesNotThrow(() => checkDeployment(env.get('ATELIER_DEPLOYMENT')!), 'the Kubernetes driver refuses the deployment name');
     // The brief's settings are read by code still landing; the others go through the server's own validation.
     const plain = Object.fromEntries([...env].filter(([name, value]) => value !== undefined && !briefSettings.has(name)));
     assert.doesNotThrow(() => loadConfig({ ...plain, ATELIER_S3_ADMIN_ACCESS_KEY_ID: env.has('ATELIER_S3_ENDPOINT') ? 'k' : undefined, ATELIER_S3_ADMIN_SECRET_ACCESS_KEY: env.has('ATELIER_S3_ENDPOINT') ? 's' : undefined }));
@@ -283,5 +285,7 @@ test('the chart refuses replicas that would each keep their own learners, bucket
   assert.match(await refusal('--set', 's3.endpoint=https://s3.example'), /key/);
   assert.match(await refusal('--set', 'settings.ATELIER_ORIGIN=https://elsewhere.example'), /settings\.ATELIER_ORIGIN/);
   assert.match(await refusal('--set', `labs.namespace=${namespace}`), /labs\.namespace/);
+  // The driver takes deployment names of 32 characters at most.
+  assert.match(await refusal('--set', `fullnameOverride=${'a'.repeat(33)}`), /32 characters/);
   assert.match(await refusal('--set', 'replicas=3'), /additional properties 'replicas'/);
 });

@@ -98,6 +98,9 @@ combination where each replica would keep its own (learners would see their data
 {{- fail "replicaCount > 1 needs persistence.accessModes [ReadWriteMany]: every replica serves the forge's repositories" -}}
 {{- end -}}
 {{- end -}}
+{{- if gt (len (include "atelier.fullname" .)) 32 -}}
+{{- fail (printf "the release's full name %q is longer than 32 characters, the most ATELIER_DEPLOYMENT (the label on its labs) takes: set fullnameOverride" (include "atelier.fullname" .)) -}}
+{{- end -}}
 {{- if eq .Values.labs.namespace .Release.Namespace -}}
 {{- fail "labs.namespace must not be the release's namespace: the lab server may delete any pod there, and the labs' default-deny policy would cut the server off" -}}
 {{- end -}}
