@@ -3,7 +3,8 @@
  * bubblewrap and util-linux for the sandboxes, git for the forge, the tools labs offer their
  * learners (python3 with boto3, which the labs' mc uses; awscli; s3cmd; curl), and (with --test)
  * Chromium for the end-to-end tests and PostgreSQL for the learner store's; then the labs' Python environment (lab-python.ts) and, unless
- * ATELIER_VSCODE=off, VS Code for labs with what its native modules build with (code-server.ts).
+ * ATELIER_VSCODE=off, VS Code for labs with what its native modules build with (code-server.ts);
+ * with --test, the tests' Kubernetes control plane, built with Go (kube-tools.ts).
  * Prints what it does; changes nothing when all is there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { projectRoot } from '../config.ts';
 import { ensureCodeServer } from './code-server.ts';
 import { vscodeWanted } from '../services/code-server-install.ts';
 import { ensureLabPython } from './lab-python.ts';
+import { ensureKubeTools } from './kube-tools.ts';
 
 interface Tool {
   /** A command whose presence tells the package is installed. */
@@ -99,9 +101,21 @@ async function codeServer(): Promise<void> {
   }
 }
 
+/** The tests' Kubernetes control plane (kube-apiserver, etcd, KWOK…), built with Go once and cached. */
+async function kubeTools(): Promise<void> {
+  if (!process.argv.includes('--test')) return;
+  try {
+    await ensureKubeTools();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+}
+
 if (missing.length === 0) {
   labPython();
   await codeServer();
+  await kubeTools();
   process.exit(0);
 }
 
@@ -128,3 +142,4 @@ if (stillMissing.length > 0) {
 console.log('System tools ready.');
 labPython();
 await codeServer();
+await kubeTools();
