@@ -6,27 +6,16 @@
  * the chart gives the server one the server (server/config.ts) or the deployment brief names,
  * with values the server's own validation accepts.
  */
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Fastify from 'fastify';
-import { parseAllDocuments } from 'yaml';
-import { ensureHelm } from '../../server/cli/helm-tool.ts';
 import { loadConfig, projectRoot } from '../../server/config.ts';
 import { checkDeployment } from '../../server/drivers/kubernetes/manifests.ts';
 import { registerHealthRoutes } from '../../server/http/health.ts';
 import type { Sessions } from '../../server/labs/sessions.ts';
-
-const run = promisify(execFile);
-const chart = join(projectRoot, 'deploy', 'chart', 'atelier');
-const school = join(chart, 'examples', 'school.yaml');
-const release = 'atelier';
-const namespace = 'atelier';
-// The chart needs 1.30 (exec v5); helm template alone assumes an old cluster.
-const kubeVersion = '1.33.0';
+import { lint, namespace, only, refusal, render, school, type Manifest } from '../helpers/chart.ts';
 
 /**
  * Settings named by the deployment brief that the Kubernetes driver, the PostgreSQL store and the
@@ -51,47 +40,6 @@ function serverSettings(): Set<string> {
   return new Set(names);
 }
 
-/** A rendered object; its spec is read field by field, as the assertions need. */
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [field: string]: any };
-
-let helm: string;
-before(async () => {
-  helm = await ensureHelm();
-});
-
-async function helmRun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(helm, args, { maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
-
-async function render(...args: string[]): Promise<Manifest[]> {
-  const result = await helmRun(['template', release, chart, '--namespace', namespace, '--kube-version', kubeVersion, ...args]);
-  assert.equal(result.code, 0, `helm template ${args.join(' ')} failed: ${result.stderr}`);
-  return parseAllDocuments(result.stdout)
-    .map((document) => {
-      assert.deepEqual(document.errors, [], 'helm printed YAML that does not parse');
-      return document.toJS() as Manifest | null;
-    })
-    .filter((manifest): manifest is Manifest => manifest !== null);
-}
-
-async function refusal(...args: string[]): Promise<string> {
-  const result = await helmRun(['template', release, chart, '--namespace', namespace, '--kube-version', kubeVersion, ...args]);
-  assert.notEqual(result.code, 0, `helm template ${args.join(' ')} rendered, and should have refused`);
-  return result.stderr;
-}
-
-function only(manifests: Manifest[], kind: string): Manifest {
-  const found = manifests.filter((manifest) => manifest.kind === kind);
-  assert.equal(found.length, 1, `${found.length} ${kind} rendered, expected 1`);
-  return found[0]!;
-}
-
 const server = (manifests: Manifest[]) => only(manifests, 'Deployment').spec.template.spec.containers[0];
 
 /** The server container's env as name → plain value (undefined for one from a Secret). */
@@ -106,7 +54,7 @@ function envOf(manifests: Manifest[]): Map<string, string | undefined> {
 
 test('helm lint passes with the default values and with a school’s', async () => {
   for (const args of [[], ['--values', school]]) {
-    const result = await helmRun(['lint', chart, '--strict', '--kube-version', kubeVersion, ...args]);
+    const result = await lint(...args);
     assert.equal(result.code, 0, `helm lint ${args.join(' ')}: ${result.stdout}${result.stderr}`);
   }
 });
