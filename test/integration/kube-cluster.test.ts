@@ -118,6 +118,10 @@ describe('the tests’ Kubernetes control plane (kube-apiserver, etcd, KWOK)', (
       assert.equal(running.status?.containerStatuses?.[0]?.ready, true);
       await waitFor('the watch to see Running', async () => (phases.includes('MODIFIED Running') ? true : undefined));
       assert.deepEqual([phases[0], phases.at(-1)], ['ADDED Pending', 'MODIFIED Running']);
+
+      // A graceful delete: KWOK plays the kubelet that confirms the pod's end.
+      await core.deleteNamespacedPod({ name: 'watched', namespace: restrictedNamespace });
+      await waitFor('the watch to see the pod deleted', async () => (phases.at(-1)?.startsWith('DELETED') ? true : undefined));
     } finally {
       watching.abort();
     }
@@ -184,6 +188,20 @@ describe('the tests’ Kubernetes control plane (kube-apiserver, etcd, KWOK)', (
     assert.equal(elsewhere.code, 403, 'the Role holds in its namespace only');
     const secrets = await refusal(limited.listNamespacedSecret({ namespace: restrictedNamespace }));
     assert.equal(secrets.code, 403);
+  });
+
+  it('deletes a namespace with its pods (the controller-manager empties it, KWOK ends the pods)', async () => {
+    await cluster.createNamespace('short-lived');
+    await core.createNamespacedPod({ namespace: 'short-lived', body: restrictedPod('doomed') });
+    await core.deleteNamespace({ name: 'short-lived' });
+    await waitFor('the namespace to be gone', () =>
+      core.readNamespace({ name: 'short-lived' }).then(
+        () => undefined,
+        (error: unknown) => (error instanceof ApiException && error.code === 404 ? true : undefined),
+      ),
+    30_000);
+    const pods = await core.listPodForAllNamespaces({ fieldSelector: 'metadata.namespace=short-lived' });
+    assert.equal(pods.items.length, 0);
   });
 
   it('stops every process and removes its directory', async () => {
