@@ -98,7 +98,8 @@ export class PgLearnerStore implements LearnerStore {
 
   /** Connects and migrates the database; the store is ready when this resolves. */
   static async open(options: PgLearnerStoreOptions): Promise<PgLearnerStore> {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10, types });
+    // A database out of reach fails requests within seconds rather than holding them forever.
+    const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 10_000, types });
     // Without a listener an idle connection's error would end the process.
     pool.on('error', (error) => options.onError?.(error));
     try {

@@ -176,3 +176,27 @@ test('two lab servers on one database serve the same learner: identity, S3 keys,
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('connections the server ends (a PostgreSQL restart, a failover) are reported and replaced: the next calls work', async () => {
+  const url = await postgres.database();
+  const errors: Error[] = [];
+  const store = await PgLearnerStore.open({ url, sealer: new Sealer(randomBytes(32)), onError: (error) => errors.push(error) });
+  try {
+    const learner = await store.create();
+    await Promise.all(Array.from({ length: 4 }, () => store.get(learner.id)));
+    const admin = new pg.Client({ connectionString: postgres.url('postgres') });
+    await admin.connect();
+    try {
+      const database = new URL(url).pathname.slice(1);
+      const ended = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [database]);
+      assert.ok(ended.rowCount! > 0, 'the pool had idle connections to end');
+    } finally {
+      await admin.end();
+    }
+    for (let waited = 0; errors.length === 0 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(errors.length > 0, 'the ended idle connections were reported, not thrown at the process');
+    assert.equal((await store.get(learner.id))?.id, learner.id, 'new connections serve the next call');
+  } finally {
+    await store.close();
+  }
+});
