@@ -110,7 +110,7 @@ export interface PlatformOptions {
 }
 
 /**
- * Learner ids are `u` + 11 characters (sqlite-store.ts): the session policy lets learners read
+ * Learner ids are `u` + 11 characters (mint.ts): the session policy lets learners read
  * the `diffusion/` of those buckets and of the shared one only, with patterns that cannot span a
  * `/` (see session-policy.ts) and keep them out of other tenants' buckets on the same S3.
  */
