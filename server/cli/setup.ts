@@ -4,7 +4,7 @@
  * learners (python3 with boto3, which the labs' mc uses; awscli; s3cmd; curl), and (with --test)
  * Chromium for the end-to-end tests and PostgreSQL for the learner store's; then the labs' Python environment (lab-python.ts) and, unless
  * ATELIER_VSCODE=off, VS Code for labs with what its native modules build with (code-server.ts);
- * with --test, the tests' Kubernetes control plane, built with Go (kube-tools.ts).
+ * with --test, the tests' Kubernetes control plane (kube-tools.ts) and helm (helm-tool.ts), built with Go.
  * Prints what it does; changes nothing when all is there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -15,6 +15,7 @@ import { ensureCodeServer } from './code-server.ts';
 import { vscodeWanted } from '../services/code-server-install.ts';
 import { ensureLabPython } from './lab-python.ts';
 import { ensureKubeTools } from './kube-tools.ts';
+import { ensureHelm } from './helm-tool.ts';
 
 interface Tool {
   /** A command whose presence tells the package is installed. */
@@ -101,11 +102,12 @@ async function codeServer(): Promise<void> {
   }
 }
 
-/** The tests' Kubernetes control plane (kube-apiserver, etcd, KWOK…), built with Go once and cached. */
+/** The tests' Kubernetes control plane (kube-apiserver, etcd, KWOK…) and helm for the chart's tests, built with Go once and cached. */
 async function kubeTools(): Promise<void> {
   if (!process.argv.includes('--test')) return;
   try {
     await ensureKubeTools();
+    await ensureHelm(undefined, console.log);
   } catch (error) {
     console.error((error as Error).message);
     process.exit(1);
