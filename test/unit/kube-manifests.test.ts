@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,8 @@ import type { LabTemplate } from '../../server/drivers/driver.ts';
 import {
   CLAIM_SCRIPT,
   ENV_FILE,
+  WRITE_DEFAULT_SCRIPT,
+  base64Line,
   LABEL,
   METADATA_ADDRESSES,
   SERVICE_PORTS,
@@ -27,6 +29,7 @@ import {
   quantities,
   toolsConfigMap,
 } from '../../server/drivers/kubernetes/manifests.ts';
+import { exitCode } from '../../server/drivers/kubernetes/kubernetes-driver.ts';
 
 const MiB = 1024 * 1024;
 const template: LabTemplate = {
@@ -196,7 +199,7 @@ describe('the learner environment and home files', () => {
     }
   });
 
-  it('the claim script writes each file from stdin, mode 0600, the secrets never in argv', () => {
+  it('the claim script writes each file from stdin, mode 0600, the secrets never in argv', async () => {
     const payload = claimPayload(tricky, { '.gitconfig': '[user]\n\tname = Ada\n', '.git-credentials': 'https://x:tok@forge\n' });
     assert.ok(!payload.includes('tok@forge') && !payload.includes("it's"), 'base64 only');
     assert.ok(!CLAIM_SCRIPT.includes('tok'));
@@ -213,6 +216,14 @@ describe('the learner environment and home files', () => {
       assert.equal(fs.statSync(credentials).mode & 0o777, 0o600);
       assert.equal(fs.readFileSync(path.join(dir, '.gitconfig'), 'utf8'), '[user]\n\tname = Ada\n');
       assert.deepEqual(fs.readdirSync(dir).sort(), ['.config', '.git-credentials', '.gitconfig'], 'no temporary file left');
+      // The script ends on the payload's last line, stdin still open (KWOK never closes it).
+      fs.rmSync(env);
+      const open = spawn('/bin/sh', ['-c', CLAIM_SCRIPT], { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdio: ['pipe', 'ignore', 'ignore'] });
+      open.stdin.write(payload);
+      const code = await new Promise((resolve) => open.on('exit', resolve));
+      open.stdin.destroy();
+      assert.equal(code, 0);
+      assert.equal(fs.readFileSync(env, 'utf8'), envFile(tricky));
       // Every exec then has that environment, whatever the workspace.
       const [cmd, ...args] = execArgv('/nonexistent', ['/bin/sh', '-c', 'printf "%s\\0" "$A" "$C"']);
       const exec = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: dir } });
@@ -222,6 +233,20 @@ describe('the learner environment and home files', () => {
     }
     assert.throws(() => claimPayload({}, { '../escape': 'x' }), /invalid home file name/);
     assert.throws(() => claimPayload({}, { 'a/b': 'x' }), /invalid home file name/);
+  });
+
+  it('a service default is written from one line of stdin unless the learner has the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-default-'));
+    try {
+      const file = path.join(dir, 'a/b/settings.json');
+      const write = (content: string) => spawnSync('/bin/sh', ['-c', WRITE_DEFAULT_SCRIPT, file], { input: base64Line(content), encoding: 'utf8' });
+      assert.equal(write('{"x": "\'$y\'"}\n').status, 0);
+      assert.equal(fs.readFileSync(file, 'utf8'), '{"x": "\'$y\'"}\n');
+      write('replaced?');
+      assert.equal(fs.readFileSync(file, 'utf8'), '{"x": "\'$y\'"}\n', 'kept');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an exec runs argv as given, in the workspace, through no shell parsing', () => {
@@ -304,5 +329,16 @@ describe('the service and the tools', () => {
     assert.match(a.metadata!.name!, /^atelier-tools-[0-9a-f]{16}$/);
     assert.deepEqual(a.data, { b: '2', mc: '1' });
     assert.throws(() => toolsConfigMap({ '../x': '1' }, o), /invalid tool name/);
+  });
+});
+
+describe('exec status frames', () => {
+  const frame = (status: object) => Buffer.from(JSON.stringify(status));
+  it('read the exit code as the kubelet and as KWOK report it', () => {
+    assert.equal(exitCode(frame({ status: 'Success' })), 0);
+    assert.equal(exitCode(frame({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } })), 3);
+    assert.equal(exitCode(frame({ status: 'Failure', reason: 'InternalError', message: 'error executing command in container: cmd wait: sh -c exit 3: exit status 42' })), 42);
+    assert.equal(exitCode(frame({ status: 'Failure', message: 'container not found' })), 1);
+    assert.equal(exitCode(Buffer.from('not json')), 1);
   });
 });

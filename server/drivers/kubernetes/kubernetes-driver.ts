@@ -51,6 +51,8 @@ import type {
 import {
   CLAIM_SCRIPT,
   CONTAINER,
+  WRITE_DEFAULT_SCRIPT,
+  base64Line,
   LABEL,
   SERVICE_PORTS,
   checkDeployment,
@@ -409,7 +411,11 @@ export class KubernetesDriver implements Driver {
       namespace: s.namespace,
       body: envSecret(claim.env, { pod: { name: s.pod, uid: s.uid }, namespace: s.namespace, deployment: this.#o.deployment }),
     });
-    const written = await this.#run(s, ['/bin/sh', '-c', CLAIM_SCRIPT], { stdin: claimPayload(claim.env, claim.homeFiles), timeoutMs: this.#o.execTimeoutMs });
+    // Run in the container's working directory, the home, where the script's paths are.
+    const written = await this.#run(s, timed(['/bin/sh', '-c', CLAIM_SCRIPT], this.#o.execTimeoutMs), {
+      stdin: claimPayload(claim.env, claim.homeFiles),
+      timeoutMs: this.#o.execTimeoutMs,
+    });
     if (written.code !== 0) throw new KubernetesDriverError('claim_failed', `cannot write the learner's files in the lab: ${written.stderr.trim().slice(0, 500)}`);
     return { id: handle.id, labId: handle.labId, sessionId: claim.sessionId, limits: handle.limits, state: { ...s } };
   }
@@ -545,24 +551,17 @@ export class KubernetesDriver implements Driver {
     } catch (e) {
       throw new KubernetesDriverError('not_running', `cannot exec in the lab's pod: ${(e as Error).message}`);
     }
-    if (o.stdin && ws.protocol !== 'v5.channel.k8s.io') {
-      ws.close();
-      throw new KubernetesDriverError('unsupported', `the API server speaks ${ws.protocol || 'no exec protocol'}, not v5.channel.k8s.io (Kubernetes 1.30 or later), which closing stdin needs`);
-    }
     ws.on('close', () => settle(status));
     ws.on('error', () => settle(status));
     return { ws, exit };
   }
 
-  /** exec() without the handle check: argv as given, in the lab's workspace with the claim's environment. */
-  async #run(s: PodState, argv: string[], options: { timeoutMs: number; stdin?: string }): Promise<ExecResult> {
+  /** The command as given in the container (its working directory: the home); stdin, then its end. */
+  async #run(s: PodState, command: string[], options: { timeoutMs: number; stdin?: string }): Promise<ExecResult> {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;
     let errLen = 0;
-    // The pod kills the command a second after the caller's timeout, so it never outlives it.
-    const seconds = Math.ceil(options.timeoutMs / 1000) + 1;
-    const command = execArgv(s.workspace, ['timeout', '-s', 'KILL', String(seconds), ...argv]);
     const exchange = await this.#connect(s, command, {
       stdin: options.stdin !== undefined,
       tty: false,
@@ -580,7 +579,9 @@ export class KubernetesDriver implements Driver {
       const data = Buffer.from(options.stdin, 'utf8');
       // 32 KiB frames: the API server relays each as one write to the container's stdin.
       for (let i = 0; i < data.length; i += 32768) exchange.ws.send(Buffer.concat([Buffer.from([WebSocketHandler.StdinStream]), data.subarray(i, i + 32768)]));
-      exchange.ws.send(Buffer.from([WebSocketHandler.CloseStream, WebSocketHandler.StdinStream]));
+      // Only v5 (Kubernetes 1.30 and later) can end stdin alone; the driver's own scripts read
+      // framed input and need no end.
+      if (exchange.ws.protocol === 'v5.channel.k8s.io') exchange.ws.send(Buffer.from([WebSocketHandler.CloseStream, WebSocketHandler.StdinStream]));
     }
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -598,7 +599,12 @@ export class KubernetesDriver implements Driver {
     if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string' || a.includes('\0'))) {
       throw new KubernetesDriverError('bad_argv', 'argv must be a non-empty list of strings');
     }
-    return this.#run(stateOf(handle), argv, { timeoutMs: options.timeoutMs ?? this.#o.execTimeoutMs, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) });
+    return this.#exec(stateOf(handle), argv, { timeoutMs: options.timeoutMs ?? this.#o.execTimeoutMs, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) });
+  }
+
+  /** argv in the lab's workspace with the claim's environment, killed in the pod after its timeout. */
+  #exec(s: PodState, argv: string[], options: { timeoutMs: number; stdin?: string }): Promise<ExecResult> {
+    return this.#run(s, execArgv(s.workspace, timed(argv, options.timeoutMs)), options);
   }
 
   async attach(handle: LabHandle, size: TerminalSize): Promise<LabTerminal> {
@@ -675,7 +681,7 @@ export class KubernetesDriver implements Driver {
 
   /** Whether the service's processes (service and forwarder) still run, from their pid file. */
   async #serviceAlive(s: PodState, name: string): Promise<boolean> {
-    const r = await this.#run(s, ['/bin/sh', '-c', 'for p in $(cat "$0" 2>/dev/null); do kill -0 "$p" 2>/dev/null || exit 1; done; [ -s "$0" ]', servicePidFile(name)], { timeoutMs: 5000 });
+    const r = await this.#exec(s, ['/bin/sh', '-c', 'for p in $(cat "$0" 2>/dev/null); do kill -0 "$p" 2>/dev/null || exit 1; done; [ -s "$0" ]', servicePidFile(name)], { timeoutMs: 5000 });
     return r.code === 0;
   }
 
@@ -693,12 +699,12 @@ export class KubernetesDriver implements Driver {
     );
     if (await this.#serviceAlive(s, spec.name)) return this.#waitService(handle, spec, options.timeoutMs ?? 30_000);
     for (const [file, content] of Object.entries(spec.defaults ?? {})) {
-      const made = await this.#run(s, ['/bin/sh', '-c', '[ -e "$0" ] || { mkdir -p "${0%/*}" && cat > "$0"; }', file], { stdin: content, timeoutMs: 5000 });
+      const made = await this.#exec(s, ['/bin/sh', '-c', WRITE_DEFAULT_SCRIPT, file], { stdin: base64Line(content), timeoutMs: 5000 });
       if (made.code !== 0) throw new KubernetesDriverError('service_failed', `cannot write ${file} for ${spec.name}: ${made.stderr.trim().slice(0, 500)}`);
     }
     // The service's own environment (its password) comes on stdin, never in argv.
-    const started = await this.#run(s, ['/bin/sh', '-c', SERVICE_LAUNCHER, spec.socket, spec.log, String(port), servicePidFile(spec.name), ...spec.argv], {
-      stdin: envFile(spec.env ?? {}),
+    const started = await this.#exec(s, ['/bin/sh', '-c', SERVICE_LAUNCHER, spec.socket, spec.log, String(port), servicePidFile(spec.name), ...spec.argv], {
+      stdin: base64Line(envFile(spec.env ?? {})),
       timeoutMs: 10_000,
     });
     if (started.code !== 0) throw new KubernetesDriverError('service_failed', `the service ${spec.name} did not start: ${started.stderr.trim().slice(0, 500)}`);
@@ -713,7 +719,7 @@ export class KubernetesDriver implements Driver {
       const alive = n % 8 === 7 ? await this.#serviceAlive(s, spec.name) : true;
       if (!alive || Date.now() > deadline) {
         if (alive) await this.stopService(handle, spec.name);
-        const log = await this.#run(s, ['tail', '-c', '2000', spec.log], { timeoutMs: 5000 }).catch(() => ({ stdout: '' }));
+        const log = await this.#exec(s, ['tail', '-c', '2000', spec.log], { timeoutMs: 5000 }).catch(() => ({ stdout: '' }));
         const why = alive ? `did not listen within ${timeoutMs} ms` : 'exited';
         throw new KubernetesDriverError('service_failed', `the service ${spec.name} ${why}${log.stdout.trim() ? `: ${log.stdout.trim()}` : ''}`);
       }
@@ -722,7 +728,7 @@ export class KubernetesDriver implements Driver {
   }
 
   async stopService(handle: LabHandle, name: string): Promise<void> {
-    await this.#run(stateOf(handle), ['/bin/sh', '-c', 'for p in $(cat "$0" 2>/dev/null); do kill -KILL -- "-$p" 2>/dev/null; done; rm -f "$0"', servicePidFile(name)], { timeoutMs: 5000 });
+    await this.#exec(stateOf(handle), ['/bin/sh', '-c', 'for p in $(cat "$0" 2>/dev/null); do kill -KILL -- "-$p" 2>/dev/null; done; rm -f "$0"', servicePidFile(name)], { timeoutMs: 5000 });
   }
 
   /** From metrics.k8s.io (metrics-server), when the cluster has it and has measured the pod. */
@@ -743,6 +749,9 @@ export class KubernetesDriver implements Driver {
     };
   }
 }
+
+/** The pod kills the command a second after the caller's timeout, so it never outlives it. */
+const timed = (argv: string[], timeoutMs: number): string[] => ['timeout', '-s', 'KILL', String(Math.ceil(timeoutMs / 1000) + 1), ...argv];
 
 const servicePidFile = (name: string): string => `/run/atelier/services/${labelValue(name)}.pid`;
 
@@ -781,7 +790,8 @@ const SERVICE_LAUNCHER = [
   'shift 4',
   'umask 077',
   'envf=$(mktemp)',
-  'cat > "$envf"',
+  'read -r data',
+  'printf %s "$data" | base64 -d > "$envf"',
   'rm -f "$socket"',
   'mkdir -p "${log%/*}"',
   `setsid sh -c '. "$0"; rm -f "$0"; exec "$@"' "$envf" "$@" >>"$log" 2>&1 </dev/null &`,
@@ -790,13 +800,19 @@ const SERVICE_LAUNCHER = [
   'echo "$service $!" > "$pidfile"',
 ].join('\n');
 
-/** The exit code in an exec's status frame (v1.Status): 0 on Success, the NonZeroExitCode cause else. */
-function exitCode(data: Buffer): number {
+/**
+ * The exit code in an exec's status frame (v1.Status): 0 on Success, else the kubelet's ExitCode
+ * cause, else the code its message names as Go's os/exec says it (`exit status N`: KWOK's
+ * simulated exec reports exits so), else 1.
+ */
+export function exitCode(data: Buffer): number {
   try {
-    const status = JSON.parse(data.toString('utf8')) as { status?: string; details?: { causes?: Array<{ reason?: string; message?: string }> } };
+    const status = JSON.parse(data.toString('utf8')) as { status?: string; message?: string; details?: { causes?: Array<{ reason?: string; message?: string }> } };
     if (status.status === 'Success') return 0;
     const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-    return cause ? Number(cause.message) : 1;
+    if (cause) return Number(cause.message);
+    const named = /\bexit status (\d+)$/.exec(status.message ?? '');
+    return named ? Number(named[1]) : 1;
   } catch {
     return 1;
   }

@@ -154,7 +154,7 @@ export function startScript(workspace: string): string {
  * workspace, then argv as given (no shell parses it). `$0` is the workspace, the rest is argv.
  */
 export function execArgv(workspace: string, argv: string[]): string[] {
-  return ['/bin/sh', '-c', `if [ -r ${ENV_FILE} ]; then . ./${ENV_FILE}; fi; cd "$0" 2>/dev/null || cd; exec "$@"`, workspace, ...argv];
+  return ['/bin/sh', '-c', `if [ -r ${ENV_FILE} ]; then . ./${ENV_FILE}; fi; cd "$0" 2>/dev/null || true; exec "$@"`, workspace, ...argv];
 }
 
 /**
@@ -162,19 +162,21 @@ export function execArgv(workspace: string, argv: string[]): string[] {
  * and again by ~/.profile after /etc/profile, which may reset PATH).
  */
 export function shellArgv(workspace: string): string[] {
-  return ['/bin/sh', '-c', `if [ -r ${ENV_FILE} ]; then . ./${ENV_FILE}; fi; cd "$0" 2>/dev/null || cd; exec /bin/bash -l`, workspace];
+  return ['/bin/sh', '-c', `if [ -r ${ENV_FILE} ]; then . ./${ENV_FILE}; fi; cd "$0" 2>/dev/null || true; exec /bin/bash -l`, workspace];
 }
 
 /**
  * Writes the claim's environment file and home files from stdin, in the home (where execs start),
  * files only the lab user reads (umask 077, replaced by a rename so that no reader sees half a
- * file). Stdin: per file, a line `<path in the home> <base64 of its bytes>`; the secrets never
- * appear in argv.
+ * file). Stdin: per file, a line `<path in the home> <base64 of its bytes>`, then a line `.`: the
+ * script ends on it, not on the end of stdin (which an exec cannot send before v5.channel.k8s.io,
+ * and KWOK's simulated exec never passes on). The secrets never appear in argv.
  */
 export const CLAIM_SCRIPT = [
   'set -e',
   'umask 077',
   'while read -r file data; do',
+  '  [ "$file" = . ] && exit 0',
   '  case $file in */*) mkdir -p "${file%/*}";; esac',
   '  printf %s "$data" | base64 -d > "$file.atelier-tmp"',
   '  mv -f "$file.atelier-tmp" "$file"',
@@ -185,8 +187,14 @@ export const CLAIM_SCRIPT = [
 export function claimPayload(env: Record<string, string>, homeFiles: Record<string, string> = {}): string {
   const files: Array<[string, string]> = [[ENV_FILE, envFile(env)]];
   for (const [name, content] of Object.entries(homeFiles)) files.push([checkHomeFileName(name), content]);
-  return files.map(([file, content]) => `${file} ${Buffer.from(content, 'utf8').toString('base64')}\n`).join('');
+  return `${files.map(([file, content]) => `${file} ${base64Line(content)}`).join('')}.\n`;
 }
+
+/** Text as one line of base64, read by `read -r` in a pod (no end of stdin needed). */
+export const base64Line = (text: string): string => `${Buffer.from(text, 'utf8').toString('base64')}\n`;
+
+/** Creates the file $0 from one base64 line on stdin unless it exists (a service's defaults). */
+export const WRITE_DEFAULT_SCRIPT = '[ -e "$0" ] || { mkdir -p "${0%/*}" && read -r data; printf %s "$data" | base64 -d > "$0"; }';
 
 export interface PodOptions {
   name: string;
