@@ -88,6 +88,10 @@ export function driverContract(name: string, setup: () => Promise<ContractSetup>
         expiresAt: Date.now() + 600_000,
       });
       assert.equal(lab.sessionId, 'contract-session');
+      await assert.rejects(
+        context.driver.claim(lab, { sessionId: 'another-session', env: { LEARNER_SECRET: 'someone else' }, expiresAt: Date.now() + 600_000 }),
+        'a lab is never handed to two learners',
+      );
       assert.ok((await context.driver.list()).some((handle) => handle.id === lab.id && handle.sessionId === 'contract-session'), 'list() tells whose it is');
     });
 

@@ -97,6 +97,7 @@ export class MemoryDriver implements Driver {
 
   async claim(handle: LabHandle, claim: LabClaim): Promise<LabHandle> {
     const lab = this.#lab(handle);
+    if (lab.sessionId !== undefined) throw new Error('the lab already belongs to a session');
     await this.#options.beforeClaim?.(claim);
     lab.env = { ...lab.env, ...claim.env };
     lab.sessionId = claim.sessionId;

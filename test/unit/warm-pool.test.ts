@@ -48,6 +48,9 @@ test('a launch claims a ready lab of the pool, which refills; its learner enviro
   assert.equal(session.handle!.sessionId, session.id);
   assert.ok(session.progress.some((event) => event.step === 'claim'), 'the page is told a ready lab was handed over');
   assert.equal((await driver.exec(session.handle!, ['sh', '-c', 'printf %s "$SECRET"'])).stdout, 'learner-only');
+  // The refill waits for a calm moment after the launch (a class's burst goes first), then comes.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(server.pooled('pooled'), 1, 'no refill right after a launch');
   await until('the pool refills', () => server.pooled('pooled') === 2);
   await server.stopAll();
   assert.deepEqual(await driver.list(), [], 'shutdown stops the pooled labs too');

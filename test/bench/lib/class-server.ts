@@ -22,8 +22,9 @@ export const benchLabId = 'class-bench';
 export const driverOptions = { uidBase: 270_000, uidCount: 400, cgroupName: 'atelier-class-bench' } as const;
 export const resources = { cpu: 0.2, memory: '64Mi', disk: '16Mi', pids: 64 } as const;
 
-const labYaml = `
+const labYaml = (pool: number) => `
 id: ${benchLabId}
+pool: ${pool}
 title: { fr: Banc de classe, en: Class bench }
 resources: { cpu: ${resources.cpu}, memory: ${resources.memory}, disk: ${resources.disk}, pids: ${resources.pids} }
 ttl: 30m
@@ -58,10 +59,11 @@ export function raisedLimits(labs: number): Record<string, unknown> {
   return limits;
 }
 
-export async function startBenchServer(labs = 400, overrides: Record<string, number> = {}): Promise<BenchServer> {
+/** `pool`: ready labs kept for launches to claim (the lab's warm pool; 0: none). */
+export async function startBenchServer(labs = 400, overrides: Record<string, number> = {}, pool = 0): Promise<BenchServer> {
   const labsDir = mkdtempSync(join(tmpdir(), 'atelier-class-labs-'));
   mkdirSync(join(labsDir, benchLabId));
-  writeFileSync(join(labsDir, benchLabId, 'lab.yaml'), labYaml);
+  writeFileSync(join(labsDir, benchLabId, 'lab.yaml'), labYaml(pool));
   const siteDir = makeSiteDir();
   const dataDir = mkdtempSync(join(tmpdir(), 'atelier-class-data-'));
   const driver = new LocalDriver(driverOptions);
@@ -76,7 +78,7 @@ export async function startBenchServer(labs = 400, overrides: Record<string, num
     server = await startServer({
       driver,
       logger: false,
-      config: { port: 0, host: '127.0.0.1', labsDir, siteDir, dataDir, limits: limits as Partial<RunningServer['config']['limits']> },
+      config: { port: 0, host: '127.0.0.1', labsDir, siteDir, dataDir, poolMax: pool, limits: limits as Partial<RunningServer['config']['limits']> },
     });
   } catch (error) {
     await driver.reapAll().catch(() => {});
