@@ -90,6 +90,11 @@ test('a school’s values: three replicas rolled one at a time, a budget keeping
   // Nothing given inline: the chart makes no Secret but the signing key.
   assert.deepEqual(manifests.filter((manifest) => manifest.kind === 'Secret').map((secret) => secret.metadata.name), ['atelier-secret-key']);
   assert.deepEqual(only(manifests, 'PersistentVolumeClaim').spec.accessModes, ['ReadWriteMany']);
+  // The data directory is shared, its run/ (the server's own sockets) is each pod's.
+  const pod = deployment.spec.template.spec;
+  const mounts = Object.fromEntries(server(manifests).volumeMounts.map((mount: { mountPath: string; name: string }) => [mount.mountPath, pod.volumes.find((volume: { name: string }) => volume.name === mount.name)]));
+  assert.ok(mounts['/var/lib/atelier'].persistentVolumeClaim);
+  assert.ok(mounts['/var/lib/atelier/run'].emptyDir);
 });
 
 test('credentials given inline go to a Secret the pods read, never into the pod spec', async () => {
