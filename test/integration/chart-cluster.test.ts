@@ -5,13 +5,15 @@
  * the labs' namespace only (SubjectAccessReview, the server's own authorizer); and, with that
  * account's own token, the Kubernetes driver's lab pod is admitted in the labs' namespace, whose
  * PodSecurity label makes admission refuse a looser or a privileged one, while the release's namespace is
- * closed to it. Pods are only dry-run: containers never run here.
+ * closed to it. Then a real `helm install`, `upgrade` and `uninstall` into that API server: the
+ * signing key made at install survives the upgrade (the chart looks it up) and the uninstall, as
+ * do the data volume's claim and the labs' namespace. Containers never run here.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type V1Pod } from '@kubernetes/client-node';
 import { labPod } from '../../server/drivers/kubernetes/manifests.ts';
-import { namespace, only, render, school, type Manifest } from '../helpers/chart.ts';
+import { chart, helmRun, namespace, only, render, school, type Manifest } from '../helpers/chart.ts';
 import { startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.ts';
 
 let cluster: KubeCluster;
@@ -143,4 +145,29 @@ test('with its own token, the lab server’s account gets the driver’s lab pod
   assert.equal(elsewhere.code, 403);
   assert.match(elsewhere.message, /forbidden/);
   assert.equal((await refusalOf(core.listNamespacedSecret({ namespace: labsNamespace }))).code, 403);
+});
+
+test('helm install, upgrade and uninstall: the signing key made at install is kept through both, and so are the data claim and the labs’ namespace', async () => {
+  const kubeconfig = ['--kubeconfig', cluster.kubeconfigPath];
+  const release = ['atelier', chart, '--namespace', 'school', '--values', school, '--set', 'labs.namespace=school-labs'];
+  const helm = async (...args: string[]) => {
+    const result = await helmRun([...args, ...kubeconfig]);
+    assert.equal(result.code, 0, `helm ${args[0]}: ${result.stderr}`);
+  };
+  const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+  const signingKey = async () => (await core.readNamespacedSecret({ name: 'atelier-secret-key', namespace: 'school' })).data!['secret-key'];
+
+  await helm('install', ...release, '--create-namespace');
+  const made = await signingKey();
+  assert.equal(Buffer.from(Buffer.from(made!, 'base64').toString('utf8'), 'base64').length, 32);
+  await helm('upgrade', ...release, '--set', 'settings.LOG_LEVEL=debug');
+  assert.equal(await signingKey(), made, 'the upgrade made a new signing key: every learner would be signed out');
+  const deployment = await cluster.kubeConfig().makeApiClient(AppsV1Api).readNamespacedDeployment({ name: 'atelier', namespace: 'school' });
+  assert.ok(deployment.spec!.template.spec!.containers[0]!.env!.some((entry) => entry.name === 'LOG_LEVEL' && entry.value === 'debug'), 'the upgrade did not reach the Deployment');
+
+  await helm('uninstall', 'atelier', '--namespace', 'school');
+  assert.equal(await signingKey(), made, 'the uninstall took the signing key');
+  await assert.doesNotReject(core.readNamespacedPersistentVolumeClaim({ name: 'atelier-data', namespace: 'school' }), 'the uninstall took the data claim');
+  await assert.doesNotReject(core.readNamespace({ name: 'school-labs' }), 'the uninstall took the labs’ namespace');
+  assert.equal((await refusalOf(cluster.kubeConfig().makeApiClient(AppsV1Api).readNamespacedDeployment({ name: 'atelier', namespace: 'school' }))).code, 404);
 });
