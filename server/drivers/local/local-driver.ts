@@ -445,8 +445,9 @@ export class LocalDriver implements Driver {
     const id = `${uid}-${randomBytes(6).toString('base64url')}`;
     const tools = Object.entries(spec.tools ?? {});
     try {
-      // Leftovers of a crashed server with the same uid.
+      // Leftovers of a crashed server with the same uid (its cgroups, its lab's claim record).
       removeCgroupDirs(labCgroupDirs(cgroups, uid));
+      fs.rmSync(this.claimFile(uid), { force: true });
       cg = createLabCgroup(cgroups, uid, r);
       onProgress({ step: 'limits', percent: 30 });
       const rlimits: Rlimits = { nproc: Math.floor(r.pids), nofile: this.opts.nofile, core: 0 };
