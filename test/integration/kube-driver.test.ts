@@ -143,7 +143,7 @@ describe('the Kubernetes driver on a real API server (KWOK nodes)', () => {
     assert.equal(pod.status?.phase, 'Running');
     assert.equal(pod.metadata?.labels?.[LABEL.pool], 'warm');
     assert.equal(pod.metadata?.labels?.[LABEL.deployment], 'school');
-    assert.equal(pod.spec?.activeDeadlineSeconds, 3600 + 8 * 3600, 'the warm wait and the longest lifetime');
+    assert.equal(pod.spec?.activeDeadlineSeconds, 7 * 24 * 3600 + 8 * 3600, 'the longest warm wait and the longest lifetime');
     const policy = await cluster.kubeConfig().makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ name: 'atelier-labs-school', namespace: labsNamespace });
     const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
     assert.deepEqual(plain(policy.spec?.egress?.[2]?.to?.[0]?.ipBlock), { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] });
@@ -216,7 +216,7 @@ describe('the Kubernetes driver on a real API server (KWOK nodes)', () => {
     await b.update(kept, { expiresAt: Date.now() + 600_000 });
     const other = driver({ deployment: 'another-school', networkPolicy: undefined });
     const theirs = await other.claim(await other.provision(template({ tools: {} })), { sessionId: 'theirs', env: {}, expiresAt: Date.now() - 1000 });
-    // The warm pod's own expiry is an hour away: culling at a later "now" sees it expired.
+    // The warm pod's lease is 15 minutes away: culling at a later "now" sees it expired.
     const inTwoHours = Date.now() + 2 * 3_600_000;
     await eventually('the extension seen by both replicas', async () => {
       const seen = await Promise.all([a, b].map(async (d) => (await d.list()).find((h) => h.id === kept.id)));
@@ -239,6 +239,18 @@ describe('the Kubernetes driver on a real API server (KWOK nodes)', () => {
     );
     for (const h of [kept, lab]) await a.stop(h);
     await other.stop(theirs);
+  });
+
+  it('a warm pod’s lease is renewed by the replica holding it, and culled once that replica is gone', async () => {
+    const holder = driver({ warmLeaseMs: 4000, cullIntervalMs: 300 });
+    const warm = await holder.provision(template());
+    const expiry = async () => Number((await admin.readNamespacedPod({ name: warm.id, namespace: labsNamespace })).metadata?.labels?.[LABEL.expires]);
+    const first = await expiry();
+    await eventually('the lease renewed', async () => ((await expiry()) > first ? true : undefined), 10_000);
+    await holder.close();
+    const culler = driver();
+    assert.equal(await culler.cull(Date.now()), 0, 'the lease still runs');
+    assert.equal(await culler.cull(Date.now() + 5000), 1, 'its holder gone, the lease runs out');
   });
 });
 

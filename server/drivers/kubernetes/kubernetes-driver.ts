@@ -8,12 +8,13 @@
  * Provisioning waits on the pod informer, never by polling; list() and culling read its cache.
  *
  * Expiry: a pod's `activeDeadlineSeconds` can only be lowered once set, so it is the backstop
- * (the kubelet ends the pod even when no lab server runs): set at provision to the warm pod's
+ * (the kubelet ends the pod even when no lab server runs): set at provision to the longest warm
  * wait plus the longest lab lifetime, lowered at claim to claim time plus that lifetime. The
  * lab's real expiry is its `atelier.dev/expires` label (epoch seconds), which claim and update()
  * patch and which every replica's culling acts on: deleting an already deleted pod is fine, and
  * a delete carries the uid and resourceVersion the cull decided on, so a pod extended meanwhile
- * by another replica is not deleted.
+ * by another replica is not deleted. A warm pod's expiry is a lease that the replica holding it
+ * renews: the warm pods of a replica that died are culled once their lease passes.
  */
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -102,8 +103,13 @@ export interface KubernetesDriverOptions {
   networkPolicy?: Omit<NetworkPolicyOptions, 'namespace' | 'deployment'>;
   /** Longest lab lifetime, extensions included (ATELIER_MAX_LIFETIME): the claimed pod's deadline. */
   maxLifetimeMs?: number;
-  /** How long a provisioned pod may wait for its learner before culling takes it (default 1 h). */
-  warmTtlMs?: number;
+  /**
+   * A warm pod's expiry is a lease its replica renews while it keeps the pod for a learner: once
+   * that replica is gone, culling takes the pod after this long (default 15 min).
+   */
+  warmLeaseMs?: number;
+  /** The longest a warm pod waits for its learner (its deadline before a claim; default 7 days). */
+  warmMaxAgeMs?: number;
   /** Longest wait for a pod to run (default 5 min: a first image pull on a node takes long). */
   startTimeoutMs?: number;
   /** Default exec timeout (default 30 s). */
@@ -194,6 +200,8 @@ export class KubernetesDriver implements Driver {
   readonly #events: SharedInformer<CoreV1Event>;
   readonly #ensured = new Map<string, Promise<void>>();
   #cullTimer: NodeJS.Timeout | undefined;
+  /** Warm pods this process provisioned and has not handed out: their leases are renewed here. */
+  readonly #leases = new Map<string, PodState>();
 
   constructor(options: KubernetesDriverOptions) {
     this.#o = {
@@ -201,7 +209,8 @@ export class KubernetesDriver implements Driver {
       image: options.image,
       deployment: checkDeployment(options.deployment),
       maxLifetimeMs: options.maxLifetimeMs ?? 8 * 3600_000,
-      warmTtlMs: options.warmTtlMs ?? 3600_000,
+      warmLeaseMs: options.warmLeaseMs ?? 15 * 60_000,
+      warmMaxAgeMs: options.warmMaxAgeMs ?? 7 * 24 * 3600_000,
       startTimeoutMs: options.startTimeoutMs ?? 300_000,
       execTimeoutMs: options.execTimeoutMs ?? 30_000,
       cullIntervalMs: options.cullIntervalMs ?? 30_000,
@@ -234,7 +243,7 @@ export class KubernetesDriver implements Driver {
   async #ready(): Promise<void> {
     await Promise.all([this.#pods.start(), this.#events.start()]);
     if (this.#o.cullIntervalMs > 0 && !this.#cullTimer) {
-      this.#cullTimer = setInterval(() => void this.cull().catch(() => {}), this.#o.cullIntervalMs);
+      this.#cullTimer = setInterval(() => void this.renewLeases().then(() => this.cull()).catch(() => {}), this.#o.cullIntervalMs);
       this.#cullTimer.unref();
     }
   }
@@ -278,14 +287,14 @@ export class KubernetesDriver implements Driver {
       await this.#ensure(`tools/${toolsName}`, () => this.#core.createNamespacedConfigMap({ namespace: ns, body }));
     }
     const name = podName(template.labId);
-    const warmSeconds = Math.ceil(this.#o.warmTtlMs / 1000);
+    const now = Date.now();
     const body = labPod(template, {
       name,
       namespace: ns,
       deployment,
       image: template.image ?? this.#o.image,
-      expiresAt: Math.ceil(Date.now() / 1000) + warmSeconds,
-      activeDeadlineSeconds: warmSeconds + Math.ceil(this.#o.maxLifetimeMs / 1000),
+      expiresAt: Math.ceil((now + this.#o.warmLeaseMs) / 1000),
+      activeDeadlineSeconds: Math.ceil((this.#o.warmMaxAgeMs + this.#o.maxLifetimeMs) / 1000),
       readOnlyRootFilesystem: this.#o.readOnlyRootFilesystem,
       imagePullPolicy: this.#o.imagePullPolicy,
       ...(toolsName ? { toolsConfigMap: toolsName } : {}),
@@ -316,7 +325,32 @@ export class KubernetesDriver implements Driver {
       cpu: template.resources.cpu,
       memory: template.resources.memory,
     };
+    this.#leases.set(name, state);
     return { id: name, labId: template.labId, limits: LIMITS, state: { ...state } };
+  }
+
+  /**
+   * Moves the expiry of the warm pods this process holds to a lease from now, once half of their
+   * lease has passed (run with culling; a pod claimed meanwhile by another replica is left alone).
+   */
+  async renewLeases(now: number = Date.now()): Promise<void> {
+    const until = String(Math.ceil((now + this.#o.warmLeaseMs) / 1000));
+    for (const [name, s] of this.#leases) {
+      const pod = this.#pods.cache.get(name, s.namespace);
+      if (!pod || pod.metadata?.uid !== s.uid) {
+        this.#leases.delete(name);
+        continue;
+      }
+      if (Number(pod.metadata?.labels?.[LABEL.expires]) * 1000 > now + this.#o.warmLeaseMs / 2) continue;
+      const patch = [
+        { op: 'test', path: '/metadata/uid', value: s.uid },
+        { op: 'test', path: `/metadata/labels/${escapePointer(LABEL.pool)}`, value: 'warm' },
+        { op: 'replace', path: `/metadata/labels/${escapePointer(LABEL.expires)}`, value: until },
+      ];
+      await this.#core
+        .patchNamespacedPod({ name, namespace: s.namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))
+        .catch(() => this.#leases.delete(name));
+    }
   }
 
   /** Resolves once the pod runs; reports its conditions and events as progress on the way. */
@@ -391,7 +425,7 @@ export class KubernetesDriver implements Driver {
     const started = Date.parse(String(pod.status?.startTime ?? '')) || Date.now();
     const deadline = Math.ceil((Date.now() - started + this.#o.maxLifetimeMs) / 1000);
     const labels = claimLabels(claim);
-    const escape = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+    const escape = escapePointer;
     // One JSON patch, atomic on the API server: it fails unless the pod is still warm, so two
     // replicas never hand the same pod to two learners.
     const patch = [
@@ -404,9 +438,11 @@ export class KubernetesDriver implements Driver {
     try {
       await this.#core.patchNamespacedPod({ name: s.pod, namespace: s.namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
     } catch (e) {
+      this.#leases.delete(s.pod);
       if (statusCode(e) === 422 || statusCode(e) === 404) throw new KubernetesDriverError('claim_failed', `the lab's pod cannot be claimed (already claimed or gone): ${apiMessage(e)}`);
       throw e;
     }
+    this.#leases.delete(s.pod);
     await this.#core.createNamespacedSecret({
       namespace: s.namespace,
       body: envSecret(claim.env, { pod: { name: s.pod, uid: s.uid }, namespace: s.namespace, deployment: this.#o.deployment }),
@@ -437,6 +473,7 @@ export class KubernetesDriver implements Driver {
 
   async stop(handle: LabHandle): Promise<void> {
     const s = stateOf(handle);
+    this.#leases.delete(s.pod);
     await this.#ready();
     const gone = this.#gone(s.pod, s.uid, 30_000);
     await this.#delete(s.pod, { uid: s.uid });
@@ -749,6 +786,9 @@ export class KubernetesDriver implements Driver {
     };
   }
 }
+
+/** A label key in a JSON patch path (RFC 6901). */
+const escapePointer = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
 /** The pod kills the command a second after the caller's timeout, so it never outlives it. */
 const timed = (argv: string[], timeoutMs: number): string[] => ['timeout', '-s', 'KILL', String(Math.ceil(timeoutMs / 1000) + 1), ...argv];
