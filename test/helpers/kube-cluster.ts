@@ -46,6 +46,8 @@ export interface KubeCluster {
   limited: KubeUser;
   /** The node KWOK plays, Ready, on which pods are scheduled. */
   nodeName: string;
+  /** A user for another bearer token (a service account's, from TokenRequest). */
+  tokenUser(name: string, token: string): KubeUser;
   /** A client configuration for a user, the admin by default. */
   kubeConfig(user?: KubeUser): KubeConfig;
   /** Creates a namespace and waits for its default service account, without which pods are refused. */
@@ -299,6 +301,7 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
       kubeconfigPath: join(dir, 'admin.kubeconfig'),
       limited,
       nodeName,
+      tokenUser: (name: string, token: string) => ({ name, token, kubeconfig: kubeconfigFor(server, pki.caCert, name, token) }),
       kubeConfig(who: KubeUser = admin) {
         const config = new KubeConfig();
         config.loadFromString(who.kubeconfig);

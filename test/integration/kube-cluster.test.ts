@@ -190,6 +190,31 @@ describe('the tests’ Kubernetes control plane (kube-apiserver, etcd, KWOK)', (
     assert.equal(secrets.code, 403);
   });
 
+  it('issues service-account tokens (TokenRequest) that RBAC bindings apply to, as a Deployment in the cluster would use', async () => {
+    const rbac = cluster.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+    await core.createNamespacedServiceAccount({ namespace: restrictedNamespace, body: { metadata: { name: 'lab-server' } } });
+    await rbac.createNamespacedRoleBinding({
+      namespace: restrictedNamespace,
+      body: {
+        metadata: { name: 'lab-server-reads-pods' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'lab-server', namespace: restrictedNamespace }],
+      },
+    });
+    const issued = await core.createNamespacedServiceAccountToken({
+      name: 'lab-server',
+      namespace: restrictedNamespace,
+      body: { spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 600 } },
+    });
+    const token = issued.status!.token;
+    const asServiceAccount = cluster.kubeConfig(cluster.tokenUser('lab-server', token)).makeApiClient(CoreV1Api);
+    const listed = await waitFor('the binding to apply', () => asServiceAccount.listNamespacedPod({ namespace: restrictedNamespace }).then((list) => list, () => undefined));
+    assert.ok(listed.items.length > 0);
+    const create = await refusal(asServiceAccount.createNamespacedPod({ namespace: restrictedNamespace, body: restrictedPod('not-allowed-either') }));
+    assert.equal(create.code, 403);
+    assert.match(create.message, new RegExp(`system:serviceaccount:${restrictedNamespace}:lab-server`));
+  });
+
   it('deletes a namespace with its pods (the controller-manager empties it, KWOK ends the pods)', async () => {
     await cluster.createNamespace('short-lived');
     await core.createNamespacedPod({ namespace: 'short-lived', body: restrictedPod('doomed') });
