@@ -206,7 +206,8 @@ describe('the tests’ Kubernetes control plane (kube-apiserver, etcd, KWOK)', (
       namespace: restrictedNamespace,
       body: { spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 600 } },
     });
-    const token = issued.status!.token;
+    const token = issued.status?.token;
+    assert.ok(token, 'the API server signed a token');
     const asServiceAccount = cluster.kubeConfig(cluster.tokenUser('lab-server', token)).makeApiClient(CoreV1Api);
     const listed = await waitFor('the binding to apply', () => asServiceAccount.listNamespacedPod({ namespace: restrictedNamespace }).then((list) => list, () => undefined));
     assert.ok(listed.items.length > 0);
