@@ -2,18 +2,23 @@
  * The Dockerfiles of deploy/ cannot be built here (no container engine), so what they say is held
  * against the code they stand for: the Node the project pins, the files they copy, the paths and
  * user the lab server starts programs from (server/drivers/local/sandbox-args.ts,
- * server/services/catalog.ts), and the port, user and data directory the chart expects.
+ * server/services/catalog.ts), and the port, user and data directory the chart expects; and
+ * BuildKit's own parser and checks (deploy/tools/dockerfile-lint) read them as `docker build` would.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { ensureCodeServer } from '../../server/cli/code-server.ts';
 import { projectRoot } from '../../server/config.ts';
 import { LAB_CODE_SERVER_DIR, LAB_HOME, LAB_PATH, LAB_PYTHON_DIR, LAB_UID } from '../../server/drivers/local/sandbox-args.ts';
 import { codeServerPaths } from '../../server/services/code-server-install.ts';
 import { serviceSpec } from '../../server/services/catalog.ts';
+import { ensureDockerfileLint } from '../helpers/dockerfile-lint.ts';
 
 interface Instruction {
   keyword: string;
@@ -133,4 +138,24 @@ test('the datalab-based image links its programs where the catalogue starts them
   const out = `${LAB_CODE_SERVER_DIR}/node_modules/code-server/out`;
   assert.ok(vscode[1]!.startsWith(`${out}/`), `${vscode[1]} is not under ${out}`);
   assert.match(run, new RegExp(`ln -s /usr/lib/code-server/out ${out};`));
+});
+
+test('BuildKit’s parser and checks accept the three Dockerfiles, and refuse a broken one', async () => {
+  const lint = await ensureDockerfileLint();
+  const run = promisify(execFile);
+  const { stdout } = await run(lint, [serverFile, labFile, onyxiaFile]);
+  assert.match(stdout, /server\.Dockerfile: 3 stage\(s\)/);
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-dockerfile-'));
+  try {
+    const broken = join(dir, 'Dockerfile');
+    writeFileSync(broken, 'FROM debian:bookworm-slim AS Base\nCOPY --chmodd=0755 a b\n');
+    const refused = await run(lint, [broken]).then(
+      () => assert.fail('a broken Dockerfile was accepted'),
+      (error: { code?: number; stdout?: string }) => error,
+    );
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout!, /unknown flag: --chmodd/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

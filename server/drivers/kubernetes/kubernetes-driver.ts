@@ -443,15 +443,18 @@ export class KubernetesDriver implements Driver {
       throw e;
     }
     this.#leases.delete(s.pod);
-    await this.#core.createNamespacedSecret({
-      namespace: s.namespace,
-      body: envSecret(claim.env, { pod: { name: s.pod, uid: s.uid }, namespace: s.namespace, deployment: this.#o.deployment }),
-    });
-    // Run in the container's working directory, the home, where the script's paths are.
-    const written = await this.#run(s, timed(['/bin/sh', '-c', CLAIM_SCRIPT], this.#o.execTimeoutMs), {
-      stdin: claimPayload(claim.env, claim.homeFiles),
-      timeoutMs: this.#o.execTimeoutMs,
-    });
+    // The pod is this claim's now: its Secret and its files at once.
+    const [, written] = await Promise.all([
+      this.#core.createNamespacedSecret({
+        namespace: s.namespace,
+        body: envSecret(claim.env, { pod: { name: s.pod, uid: s.uid }, namespace: s.namespace, deployment: this.#o.deployment }),
+      }),
+      // Run in the container's working directory, the home, where the script's paths are.
+      this.#run(s, timed(['/bin/sh', '-c', CLAIM_SCRIPT], this.#o.execTimeoutMs), {
+        stdin: claimPayload(claim.env, claim.homeFiles),
+        timeoutMs: this.#o.execTimeoutMs,
+      }),
+    ]);
     if (written.code !== 0) throw new KubernetesDriverError('claim_failed', `cannot write the learner's files in the lab: ${written.stderr.trim().slice(0, 500)}`);
     return { id: handle.id, labId: handle.labId, sessionId: claim.sessionId, limits: handle.limits, state: { ...s } };
   }

@@ -178,8 +178,8 @@ export const CLAIM_SCRIPT = [
   'while read -r file data; do',
   '  [ "$file" = . ] && exit 0',
   '  case $file in */*) mkdir -p "${file%/*}";; esac',
-  '  printf %s "$data" | base64 -d > "$file.atelier-tmp"',
-  '  mv -f "$file.atelier-tmp" "$file"',
+  '  printf %s "$data" | base64 -d > "$file.atelier-tmp.$$"',
+  '  mv -f "$file.atelier-tmp.$$" "$file"',
   'done',
 ].join('\n');
 
