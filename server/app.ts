@@ -9,6 +9,7 @@ import type { LabDefinition } from './labs/schema.ts';
 import { Sessions } from './labs/sessions.ts';
 import type { Driver } from './drivers/driver.ts';
 import { LocalDriver } from './drivers/local/local-driver.ts';
+import { KubernetesDriver } from './drivers/kubernetes/kubernetes-driver.ts';
 import { buildHttpApp, type HttpAppOptions } from './http/app.ts';
 import { attachTerminals, type TerminalServer } from './terminal/index.ts';
 import { createLearnerPlatform, type LearnerPlatform } from './learners/platform.ts';
@@ -73,6 +74,17 @@ export function createDriver(config: Config): Driver {
   switch (config.driver) {
     case 'local':
       return new LocalDriver({ uidBase: config.labUids.base, uidCount: config.labUids.count, deployment: config.deployment });
+    case 'kubernetes': {
+      const { server, ...kubernetes } = config.kubernetes!;
+      const port = kubernetes.gateway.port ?? config.labGatewayPort ?? config.port;
+      return new KubernetesDriver({
+        ...kubernetes,
+        deployment: config.deployment,
+        maxLifetimeMs: config.limits.maxLifetime,
+        // Labs may reach this server's pods on the gateway port only, and DNS.
+        ...(server ? { networkPolicy: { server: { ...server, port } } } : {}),
+      });
+    }
   }
 }
 
@@ -218,7 +230,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (config.s3Origin === undefined) contentOrigin = `http://s3.localhost:${port}`;
   if (config.appsOrigin === undefined) appOrigins = new AppOrigins(`http://*.apps.atelier.localhost:${port}`);
   if (config.origin === undefined) platformOrigin = `http://atelier.localhost:${port} http://localhost:${port}`;
-  const gateway = await listenGateway(gatewaySocket, platform, gatewayTls);
+  const gateway = await listenGateway(gatewaySocket, platform, gatewayTls, config.labGatewayPort === undefined ? undefined : { port: config.labGatewayPort, host: config.host });
   gatewayReady = true;
   sessions.warm();
 

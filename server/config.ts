@@ -53,7 +53,18 @@ const environment = z.object({
   /** Host uids of the local driver's labs: one per lab, [base, base + count). */
   ATELIER_LAB_UID_BASE: integer(1000, 2 ** 31 - 200_000).default(200_000),
   ATELIER_LAB_UID_COUNT: integer(1, 100_000).default(10_000),
-  ATELIER_DRIVER: z.enum(['local']).default('local'),
+  /** What runs labs: `local` (bubblewrap sandboxes on this machine) or `kubernetes` (pods in ATELIER_KUBE_NAMESPACE). */
+  ATELIER_DRIVER: z.enum(['local', 'kubernetes']).default('local'),
+  /** kubernetes: the labs' namespace, their image, how they reach this server (its Service's host[:port]), their service account. */
+  ATELIER_KUBE_NAMESPACE: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a namespace name').default('atelier-labs'),
+  ATELIER_LAB_IMAGE: z.string().regex(/^[^\s]{1,512}$/, 'expected an image reference').optional(),
+  ATELIER_LAB_GATEWAY: z.string().regex(/^[a-z0-9.-]{1,253}(?::\d{1,5})?$/, 'expected host[:port], e.g. atelier.atelier.svc.cluster.local:4321').optional(),
+  /** A TCP port for the lab gateway (the forge and S3 only), for labs that are not on this machine (pods); unset: the local socket only. */
+  ATELIER_LAB_GATEWAY_PORT: integer(1, 65535).optional(),
+  /** kubernetes: where this server's pods are (the labs' NetworkPolicy lets them reach those only): namespace and labels k=v,k=v. */
+  ATELIER_SERVER_NAMESPACE: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a namespace name').optional(),
+  ATELIER_SERVER_POD_LABELS: z.string().regex(/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(?:,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*$/, 'expected k=v,k=v').optional(),
+  ATELIER_LAB_SERVICE_ACCOUNT: z.string().regex(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/, 'expected a service account name').optional(),
   /** Labs kept provisioned ahead of launches, all warm pools together (each lab's size is its lab.yaml `pool`). */
   ATELIER_POOL_MAX: integer(0, 100_000).default(20),
   /** This installation's name: the driver's labs carry it, and a server lists and reaps its own only. */
@@ -164,7 +175,18 @@ export interface Config {
   };
   /** The local driver's lab uids: [base, base + count). */
   labUids: { base: number; count: number };
-  driver: 'local';
+  driver: 'local' | 'kubernetes';
+  /** With the kubernetes driver. */
+  kubernetes?: {
+    namespace: string;
+    image: string;
+    gateway: { host: string; port?: number };
+    serviceAccountName?: string;
+    /** This server's pods, which the labs' NetworkPolicy lets them reach (on the gateway port). */
+    server?: { namespace: string; podLabels: Record<string, string> };
+  };
+  /** The lab gateway's TCP port (ATELIER_LAB_GATEWAY_PORT), if any. */
+  labGatewayPort?: number;
   /** Ready lab instances all warm pools may keep together. */
   poolMax: number;
   deployment: string;
@@ -241,6 +263,22 @@ export class ConfigError extends Error {
   }
 }
 
+/** The kubernetes driver's settings, checked together. */
+function kubernetesSettings(e: z.infer<typeof environment>): NonNullable<Config['kubernetes']> {
+  const missing = (['ATELIER_LAB_IMAGE', 'ATELIER_LAB_GATEWAY'] as const).filter((name) => !e[name]);
+  if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.join(' and ')} required when ATELIER_DRIVER=kubernetes`);
+  const [host, port] = e.ATELIER_LAB_GATEWAY!.split(':') as [string, string | undefined];
+  return {
+    namespace: e.ATELIER_KUBE_NAMESPACE,
+    image: e.ATELIER_LAB_IMAGE!,
+    gateway: { host, ...(port === undefined ? {} : { port: Number(port) }) },
+    ...(e.ATELIER_LAB_SERVICE_ACCOUNT ? { serviceAccountName: e.ATELIER_LAB_SERVICE_ACCOUNT } : {}),
+    ...(e.ATELIER_SERVER_NAMESPACE && e.ATELIER_SERVER_POD_LABELS
+      ? { server: { namespace: e.ATELIER_SERVER_NAMESPACE, podLabels: Object.fromEntries(e.ATELIER_SERVER_POD_LABELS.split(',').map((pair) => pair.split('=') as [string, string])) } }
+      : {}),
+  };
+}
+
 /** The ATELIER_S3_* settings of an external S3, checked together (secrets never quoted back). */
 function s3Mode(e: z.infer<typeof environment>, input: Record<string, string>): S3Mode {
   const endpoint = e.ATELIER_S3_ENDPOINT;
@@ -305,6 +343,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     labUids: { base: e.ATELIER_LAB_UID_BASE, count: e.ATELIER_LAB_UID_COUNT },
     driver: e.ATELIER_DRIVER,
+    ...(e.ATELIER_DRIVER === 'kubernetes' ? { kubernetes: kubernetesSettings(e) } : {}),
+    ...(e.ATELIER_LAB_GATEWAY_PORT === undefined ? {} : { labGatewayPort: e.ATELIER_LAB_GATEWAY_PORT }),
     poolMax: e.ATELIER_POOL_MAX,
     deployment: e.ATELIER_DEPLOYMENT,
     trustProxy: e.ATELIER_TRUST_PROXY,

@@ -4,7 +4,7 @@
  * own network namespace to it, so labs need no network of their own.
  */
 import { createServer } from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { TLSSocket, createSecureContext } from 'node:tls';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
@@ -46,6 +46,8 @@ export async function listenGateway(
   socketPath: string,
   platform: Pick<LearnerPlatform, 'dispatch'>,
   tls?: GatewayCertificate,
+  /** Also on a TCP port, for labs that are not on this machine (pods): the forge and S3 only, as on the socket. */
+  tcp?: { port: number; host: string },
 ): Promise<{ close(): Promise<void> }> {
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   rmSync(socketPath, { force: true });
@@ -73,10 +75,17 @@ export async function listenGateway(
   await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
   // Lab users (unprivileged uids) must be able to connect; the socket reaches nothing else.
   chmodSync(socketPath, 0o666);
+  let network: NetServer | undefined;
+  if (tcp) {
+    const tcpListener = createNetServer((socket) => listener.emit('connection', socket));
+    await new Promise<void>((resolve, reject) => tcpListener.once('error', reject).listen(tcp.port, tcp.host, resolve));
+    network = tcpListener;
+  }
   return {
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        network?.close();
         listener.close(() => resolve());
         rmSync(socketPath, { force: true });
       }),
