@@ -3,7 +3,7 @@
  * and for an operator who has none: built from its Go module (helm.sh/helm/v3, Apache-2.0) once
  * per pinned version into the cache the Kubernetes test tools share
  * (`$XDG_CACHE_HOME/atelier/kube/`, else `~/.cache/atelier/kube/`). Cold (nothing in Go's caches)
- * the build took 2 min 26 s on 2 cores, and 2 to 4 min while other builds shared the machine; a
+ * the build took 2 min 26 s on 2 cores, and up to 5 min while other builds shared the machine; a
  * cached helm costs nothing.
  *
  * Usage: node server/cli/helm-tool.ts   → prints the path of helm, building it first if needed.
