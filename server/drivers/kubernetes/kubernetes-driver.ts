@@ -173,7 +173,11 @@ class SharedInformer<T extends KubernetesObject> {
     });
   }
   start(): Promise<void> {
-    this.#started ??= this.cache.start();
+    // A first list that failed (the API server unreachable) is tried again by the next caller.
+    this.#started ??= this.cache.start().catch((error: unknown) => {
+      this.#started = undefined;
+      throw error;
+    });
     return this.#started;
   }
   async close(): Promise<void> {
