@@ -10,6 +10,8 @@ import { Sessions } from './labs/sessions.ts';
 import type { Driver } from './drivers/driver.ts';
 import { LocalDriver } from './drivers/local/local-driver.ts';
 import { KubernetesDriver } from './drivers/kubernetes/kubernetes-driver.ts';
+import { createCoordinator } from './cluster/index.ts';
+import { PgSessionRecords } from './labs/records.ts';
 import { buildHttpApp, type HttpAppOptions } from './http/app.ts';
 import { attachTerminals, type TerminalServer } from './terminal/index.ts';
 import { createLearnerPlatform, type LearnerPlatform } from './learners/platform.ts';
@@ -88,9 +90,12 @@ export function createDriver(config: Config): Driver {
   }
 }
 
-/** Stops every lab of this deployment the driver finds, its own or a previous process's; how many there were. */
-export async function reapOrphans(driver: Driver): Promise<number> {
-  const labs = await driver.list();
+/**
+ * Stops every lab of this deployment the driver finds, its own or a previous process's, but those
+ * of live sessions (`keep`, by handle id: other replicas serve them); how many there were.
+ */
+export async function reapOrphans(driver: Driver, keep: ReadonlySet<string> = new Set()): Promise<number> {
+  const labs = (await driver.list()).filter((handle) => !keep.has(handle.id));
   await Promise.all(labs.map((handle) => driver.stop(handle)));
   return labs.length;
 }
@@ -114,7 +119,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
   const gatewaySocket = join(config.dataDir, 'run', 'gateway.sock');
   let gatewayReady = false;
+  // Replicas share one PostgreSQL: its bus and leadership, and the sessions' rows; alone, this process.
+  const coordinator = await createCoordinator({ databaseUrl: config.databaseUrl, deployment: config.deployment, onError: (error, context) => app?.log.error({ err: error }, context) });
+  const sessionRecords = config.databaseUrl === undefined ? undefined : new PgSessionRecords(config.databaseUrl);
   const sessions = new Sessions({
+    ...(sessionRecords ? { replication: { records: sessionRecords, bus: coordinator } } : {}),
     driver,
     labs,
     limits: config.limits,
@@ -218,9 +227,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     (error, context) => fastify.log.error({ err: error }, context),
   );
 
+  // The sessions other replicas share (the learner store's migrations made their table).
+  await sessions.join();
   if (options.reapOrphans) {
     const started = Date.now();
-    const reaped = await reapOrphans(driver);
+    const reaped = await reapOrphans(driver, new Set(sessions.all().flatMap((session) => (session.handle ? [session.handle.id] : []))));
     fastify.log.info({ reaped, durationMs: Date.now() - started }, 'labs of a previous run reaped');
   }
 
@@ -238,6 +249,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await sessions.stopAll();
+      await sessionRecords?.close();
+      await coordinator.close();
       labServices.close();
       apps.close();
       if (ownDriver) await driver.close();

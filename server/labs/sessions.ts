@@ -26,6 +26,8 @@ import type { LabDefinition, ServiceKind } from './schema.ts';
 import { labQuotaRefusal, RateLimiter, type QuotaRefusal } from './quotas.ts';
 import { LaunchQueue, StartStatistics, estimateWaitSeconds } from './queue.ts';
 import { WarmPools } from './warm-pool.ts';
+import type { SessionRecord, SessionRecords } from './records.ts';
+import type { Coordinator } from '../cluster/coordinator.ts';
 import { launches, launchDuration } from '../metrics.ts';
 
 export type LabStatus = 'queued' | 'starting' | 'running' | 'stopped' | 'failed';
@@ -184,6 +186,8 @@ export interface SessionsOptions {
   tools?: LabTemplate['tools'];
   /** Ready instances kept by all warm pools together (each lab's own size is its lab.yaml `pool`); default 0: none. */
   poolMax?: number;
+  /** Replicas: sessions shared through the database and the bus, so any replica serves any lab. */
+  replication?: SessionReplication;
   /** How often the reaper looks for expired or idle labs (ms). */
   reapInterval?: number;
   /** Called when stopping a lab fails (the lab is forgotten anyway). */
@@ -195,8 +199,32 @@ export interface SessionsOptions {
   now?: () => number;
 }
 
+/**
+ * How replicas share sessions: rows every replica reads (records.ts) and a message on the bus
+ * when one changes. A launch is driven (queued, started) by the replica that took it, its holder;
+ * any replica authorizes its tokens, opens its terminals, runs its checks, extends and stops it;
+ * one replica at a time (the bus's leader) reaps.
+ */
+export interface SessionReplication {
+  records: SessionRecords;
+  bus: Pick<Coordinator, 'replicaId' | 'publish' | 'subscribe' | 'lead'>;
+}
+
+/** The bus topic of session changes: `{ id, from, gone? }`. */
+const sessionTopic = 'lab.session';
+/** A replica shares a session's activity (typing, API calls) at most this often: the idle limit is minutes. */
+const activityShareMs = 15_000;
+/** A session another replica left queued or starting for this long is taken for gone (its holder died). */
+const staleStartMs = 15 * 60_000;
+/** Tokens kept per session (a learner opening many pages): the oldest go first. */
+const maxTokens = 32;
+
 interface Entry {
   session: Session;
+  /** Driven by another replica (its launch options, queue place and start are there). */
+  remote?: boolean;
+  /** When this replica last shared the session's activity. */
+  activityShared?: number;
   /** Several tokens: each page of a course that opens the learner's lab gets its own. */
   tokenHashes: Buffer[];
   /** Kept until the start begins (a queued lab starts later with them), then dropped. */
@@ -212,8 +240,11 @@ interface Tombstone {
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
 
-/** Quiet time after the last launch before warm pools refill (ms). */
-export const refillCalmMs = 1_000;
+/**
+ * Quiet time after the last launch began or became ready before warm pools refill (ms): its
+ * learner's terminal opens right after it is ready, and is part of the launch they wait for.
+ */
+export const refillCalmMs = 3_000;
 
 /** How long a lab that failed to start answers `lab_failed` (then `lab_gone`). */
 const tombstoneMs = 5 * 60_000;
@@ -259,7 +290,12 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   /** Driver starts in progress (including those of labs deleted meanwhile). */
   #inFlight = 0;
   #reaper: NodeJS.Timeout | undefined;
-  /** Refills wait for a calm moment: no launch since this instant (a class's burst goes first). */
+  readonly #replication: SessionReplication | undefined;
+  /** Writes of each session's row, in order (a change never overtakes an earlier one of the same session). */
+  readonly #writes = new Map<string, Promise<void>>();
+  #unsubscribe: (() => void) | undefined;
+  #leadership: { stop(): Promise<void> } | undefined;
+  /** Refills wait for a calm moment: no launch began or became ready since this instant (a class's burst goes first). */
   #calmAt = 0;
   #calmTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -304,8 +340,20 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       onError: this.#onError,
       now: this.#now,
     });
+    this.#replication = options.replication;
     const interval = options.reapInterval ?? 15_000;
-    if (interval > 0) {
+    if (interval > 0 && this.#replication) {
+      // One replica reaps for all; another takes over within seconds when it dies.
+      this.#leadership = this.#replication.bus.lead('lab-reaper', async (signal) => {
+        while (!signal.aborted) {
+          await this.reap();
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, interval);
+            signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          });
+        }
+      });
+    } else if (interval > 0) {
       this.#reaper = setInterval(() => void this.reap(), interval);
       this.#reaper.unref();
     }
@@ -326,6 +374,161 @@ export class Sessions extends EventEmitter<SessionsEvents> {
 
   static #fields(session: Session): Record<string, unknown> {
     return { session: session.id, lab: session.labId, ...(session.learnerId ? { learner: session.learnerId } : {}) };
+  }
+
+  // ------------------------------------------------------------------ replicas
+
+  /** Runs a write of the session's row after the previous ones, then tells the other replicas. */
+  #write(id: string, write: (records: SessionRecords) => Promise<void>, gone = false): void {
+    const replication = this.#replication;
+    if (!replication) return;
+    const previous = this.#writes.get(id) ?? Promise.resolve();
+    const next = previous
+      .then(() => write(replication.records))
+      .then(() => replication.bus.publish(sessionTopic, { id, from: replication.bus.replicaId, ...(gone ? { gone: true } : {}) }))
+      .catch((error: unknown) => this.#onError(error, `share session ${id}`));
+    this.#writes.set(id, next);
+    void next.finally(() => {
+      if (this.#writes.get(id) === next) this.#writes.delete(id);
+    });
+  }
+
+  #share(session: Session, fields: (keyof SessionRecord)[]): void {
+    const record = Sessions.#record(this.#entries.get(session.id) ?? { session, tokenHashes: [] }, '');
+    this.#write(session.id, (records) => records.patch(session.id, Object.fromEntries(fields.map((field) => [field, record[field]]))));
+  }
+
+  static #record(entry: Pick<Entry, 'session' | 'tokenHashes'>, holder: string): SessionRecord {
+    const { session } = entry;
+    return {
+      id: session.id,
+      labId: session.labId,
+      owner: session.owner,
+      ...(session.learnerId ? { learnerId: session.learnerId } : {}),
+      resources: session.resources,
+      configured: session.configured,
+      appId: session.appId,
+      ...(session.servicePassword ? { servicePassword: session.servicePassword } : {}),
+      createdAt: session.createdAt,
+      ttl: session.ttl,
+      idle: session.idle,
+      ...(session.startedAt === undefined ? {} : { startedAt: session.startedAt }),
+      ...(session.readyAt === undefined ? {} : { readyAt: session.readyAt }),
+      expiresAt: session.expiresAt,
+      maxExpiresAt: session.maxExpiresAt,
+      status: session.status,
+      progress: session.progress,
+      slow: session.slow,
+      ...(session.handle ? { handle: session.handle } : {}),
+      lastActivity: session.lastActivity,
+      tokenHashes: entry.tokenHashes.map((hash) => hash.toString('hex')),
+      holder,
+    };
+  }
+
+  /**
+   * Joins the deployment's other replicas: reads every session they share, then follows their
+   * changes. Sessions whose lab the driver no longer runs (a lab that died with its server) are
+   * dropped. Without replication, nothing to do.
+   */
+  async join(): Promise<void> {
+    const replication = this.#replication;
+    if (!replication) return;
+    const resync = async (): Promise<void> => {
+      const records = await replication.records.all();
+      const live = new Set(records.map((record) => record.id));
+      for (const record of records) this.#applyRemote(record);
+      // Missed while the bus was away: sessions stopped elsewhere.
+      for (const entry of [...this.#entries.values()]) if (entry.remote && !live.has(entry.session.id)) this.#dropRemote(entry.session.id);
+    };
+    this.#unsubscribe = replication.bus.subscribe(
+      sessionTopic,
+      (payload) => {
+        const { id, from, gone } = (payload ?? {}) as { id?: unknown; from?: unknown; gone?: unknown };
+        if (typeof id !== 'string' || from === replication.bus.replicaId) return;
+        if (gone === true) {
+          this.#dropRemote(id);
+          return;
+        }
+        replication.records.get(id).then(
+          (record) => (record ? this.#applyRemote(record) : this.#dropRemote(id)),
+          (error: unknown) => this.#onError(error, `read session ${id}`),
+        );
+      },
+      () => void resync().catch((error: unknown) => this.#onError(error, 'resync sessions')),
+    );
+    await resync();
+    const running = new Set((await this.driver.list()).map((handle) => handle.id));
+    for (const entry of [...this.#entries.values()]) {
+      const handle = entry.session.handle;
+      if (entry.remote && handle && !running.has(handle.id)) {
+        this.#dropRemote(entry.session.id);
+        this.#write(entry.session.id, (records) => records.remove(entry.session.id), true);
+      }
+    }
+  }
+
+  /** Another replica's view of a session: taken as it is, but for what this replica drives. */
+  #applyRemote(record: SessionRecord): void {
+    const hashes = record.tokenHashes.map((hex) => Buffer.from(hex, 'hex'));
+    const entry = this.#entries.get(record.id);
+    if (entry && !entry.remote) {
+      // Ours: the others change only its expiry (an extension), its activity and its tokens.
+      const { session } = entry;
+      session.expiresAt = Math.max(session.expiresAt, record.expiresAt);
+      session.lastActivity = Math.max(session.lastActivity, record.lastActivity);
+      entry.tokenHashes = hashes;
+      this.#notify(session);
+      return;
+    }
+    const lab = this.labs.get(record.labId);
+    if (!lab) return;
+    if (!entry) {
+      let resolve!: (handle: LabHandle) => void;
+      let reject!: (error: unknown) => void;
+      const ready = new Promise<LabHandle>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      ready.catch(() => {});
+      const session: Session = { ...record, lab, ready } as Session;
+      this.#entries.set(record.id, { session, tokenHashes: hashes, remote: true, resolve, reject });
+      this.#byAppId.set(record.appId, record.id);
+      if (record.status === 'running' && record.handle) resolve(record.handle);
+      this.#notify(session);
+      return;
+    }
+    const { session } = entry;
+    const wasRunning = session.status === 'running';
+    Object.assign(session, {
+      status: record.status,
+      progress: record.progress,
+      slow: record.slow,
+      expiresAt: record.expiresAt,
+      maxExpiresAt: record.maxExpiresAt,
+      lastActivity: Math.max(session.lastActivity, record.lastActivity),
+      ...(record.startedAt === undefined ? {} : { startedAt: record.startedAt }),
+      ...(record.readyAt === undefined ? {} : { readyAt: record.readyAt }),
+      ...(record.handle ? { handle: record.handle } : {}),
+    });
+    entry.tokenHashes = hashes;
+    if (!wasRunning && session.status === 'running' && session.handle) entry.resolve(session.handle);
+    this.#notify(session);
+  }
+
+  /** A session another replica stopped (or one whose row is gone): forgotten here too. */
+  #dropRemote(id: string): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    const { session } = entry;
+    const previous = session.status;
+    this.#forget(id, false);
+    session.status = 'stopped';
+    if (!entry.remote && previous === 'queued') this.#queue.remove(id);
+    entry.reject(new SessionError('lab_failed', 'the lab was stopped'));
+    this.emit('stopped', session, 'deleted');
+    this.#notify(session);
+    // A lab this replica was starting is released by #settle once the driver hands it back.
   }
 
   /** Labs starting or running (what the server-wide cap counts). */
@@ -485,6 +688,8 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     const entry: Entry = { session, tokenHashes: [sha256(token)], launch: options, resolve, reject };
     this.#entries.set(id, entry);
     this.#byAppId.set(session.appId, id);
+    const holder = this.#replication?.bus.replicaId ?? '';
+    this.#write(id, (records) => records.insert(Sessions.#record(entry, holder)));
 
     // A full server gives up another lab's pooled instance before making a learner wait.
     if (this.#queue.size === 0 && !this.#hasRoom()) this.#pools.evict(labId);
@@ -520,10 +725,12 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     session.expiresAt = startedAt + session.ttl;
     session.maxExpiresAt = startedAt + Math.max(session.ttl, this.#limits.maxLifetime);
     session.lastActivity = startedAt;
+    this.#share(session, ['status', 'startedAt', 'expiresAt', 'maxExpiresAt', 'lastActivity', 'progress']);
     this.#inFlight += 1;
     const slowTimer = setTimeout(() => {
       if (session.status !== 'starting') return;
       session.slow = true;
+      this.#share(session, ['slow']);
       this.#notify(session);
     }, this.#slowStartMs);
     slowTimer.unref();
@@ -536,6 +743,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       if (session.status === 'starting' && event.step !== 'ready') {
         // The backend's own words (a pod event) go to the page as they are, bounded.
         progress.push({ step: event.step, percent: event.percent, ...(event.message ? { message: event.message.slice(0, 300) } : {}) });
+        this.#share(session, ['progress']);
         this.#notify(session);
       }
     };
@@ -584,11 +792,13 @@ export class Sessions extends EventEmitter<SessionsEvents> {
         throw new SessionError('lab_failed', 'the lab was stopped while it started');
       }
       const readyAt = this.#now();
+      this.#calmAt = readyAt + refillCalmMs;
       session.status = 'running';
       session.readyAt = readyAt;
       const durationMs = readyAt - (session.startedAt ?? readyAt);
       if (durationMs > this.#slowStartMs) session.slow = true;
       if (progress.at(-1)?.step !== 'ready') progress.push({ step: 'ready', percent: 100 });
+      this.#share(session, ['status', 'readyAt', 'slow', 'progress', 'handle']);
       this.#stats.recordStart(durationMs);
       launches.inc({ lab: session.labId, result: 'started' });
       launchDuration.observe({ lab: session.labId }, (readyAt - session.createdAt) / 1000);
@@ -723,10 +933,11 @@ export class Sessions extends EventEmitter<SessionsEvents> {
   }
 
   /** The learner's live session of that lab, if any: a lab belongs to the learner, not the page. */
-  #forget(id: string): void {
+  #forget(id: string, share = true): void {
     const entry = this.#entries.get(id);
     if (entry) this.#byAppId.delete(entry.session.appId);
     this.#entries.delete(id);
+    if (entry && share) this.#write(id, (records) => records.remove(id), true);
   }
 
   /** The live session whose service origins carry this app id. */
@@ -753,14 +964,23 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     if (!entry) return undefined;
     const token = randomBytes(32).toString('base64url');
     // Bounded: a learner reloading pages all day must not grow the list without end.
-    entry.tokenHashes = [...entry.tokenHashes.slice(-31), sha256(token)];
+    const hash = sha256(token);
+    entry.tokenHashes = [...entry.tokenHashes.slice(-(maxTokens - 1)), hash];
+    this.#write(id, (records) => records.addToken(id, hash.toString('hex'), maxTokens));
     return token;
   }
 
   /** Marks activity (API call, terminal input) so the idle reaper leaves the lab alone. */
   touch(id: string): void {
     const entry = this.#entries.get(id);
-    if (entry) entry.session.lastActivity = this.#now();
+    if (!entry) return;
+    const now = this.#now();
+    entry.session.lastActivity = now;
+    // The reaper may run on another replica: it hears of activity, at most every few seconds.
+    if (this.#replication && now - (entry.activityShared ?? 0) >= activityShareMs) {
+      entry.activityShared = now;
+      this.#share(entry.session, ['lastActivity']);
+    }
   }
 
   /**
@@ -777,6 +997,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     const before = session.expiresAt;
     session.expiresAt = Math.min(session.expiresAt + step, session.maxExpiresAt);
     session.lastActivity = this.#now();
+    this.#share(session, ['expiresAt', 'lastActivity']);
     if (session.handle) this.driver.update(session.handle, { expiresAt: session.expiresAt }).catch((error: unknown) => this.#onError(error, `update ${id}`));
     this.#info(
       { ...Sessions.#fields(session), addedMs: session.expiresAt - before, expiresAt: new Date(session.expiresAt).toISOString() },
@@ -827,6 +1048,14 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     const reaped: Promise<unknown>[] = [];
     const ids: string[] = [];
     for (const [id, tombstone] of this.#failed) if (tombstone.until <= now) this.#failed.delete(id);
+    for (const { session, remote } of [...this.#entries.values()]) {
+      // Another replica's launch that never got anywhere: its holder died with it.
+      if (remote && (session.status === 'queued' || session.status === 'starting') && now - session.createdAt >= staleStartMs) {
+        ids.push(session.id);
+        this.#dropRemote(session.id);
+        this.#write(session.id, (records) => records.remove(session.id), true);
+      }
+    }
     for (const { session } of this.#entries.values()) {
       if (session.status !== 'running') continue;
       const reason: StopReason | undefined =
@@ -856,18 +1085,26 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     return [...this.#entries.values()].map((entry) => entry.session);
   }
 
-  /** On shutdown: no new labs, drop the queue, stop every lab, stop the reaper. */
+  /**
+   * On shutdown: no new labs, drop the queue, stop the reaper, and stop every lab — but for a
+   * replica, whose running labs are the deployment's (another replica serves them): it stops
+   * only the launches it was still driving.
+   */
   async stopAll(): Promise<void> {
     this.#closed = true;
+    await this.#leadership?.stop();
+    this.#unsubscribe?.();
     if (this.#reaper) clearInterval(this.#reaper);
     clearTimeout(this.#calmTimer);
     this.#reaper = undefined;
     for (const id of [...this.#queue.ids()]) await this.stop(id, 'shutdown');
     const starting = [...this.#pending].map((promise) => promise.catch(() => undefined));
-    await Promise.all(this.all().map((session) => this.stop(session.id, 'shutdown')));
+    const mine = [...this.#entries.values()].filter((entry) => !this.#replication || (!entry.remote && entry.session.status !== 'running'));
+    await Promise.all(mine.map(({ session }) => this.stop(session.id, 'shutdown')));
     // Labs that were starting are released by #settle once their start settles.
     await Promise.all(starting);
     await this.#pools.close();
+    await Promise.all([...this.#writes.values()]);
     for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake();
   }
 
