@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { loadConfig, projectRoot } from '../../server/config.ts';
-import { checkDeployment } from '../../server/drivers/kubernetes/manifests.ts';
+import { checkDeployment, labsNetworkPolicy } from '../../server/drivers/kubernetes/manifests.ts';
 import { registerHealthRoutes } from '../../server/http/health.ts';
 import type { Sessions } from '../../server/labs/sessions.ts';
 import { lint, namespace, only, refusal, render, school, type Manifest } from '../helpers/chart.ts';
@@ -190,21 +190,48 @@ test('the lab server’s pod asks for nothing privileged', async () => {
   }
 });
 
+/** What the server makes of the rendered settings: every plain one server/config.ts knows (Secrets' values stand in). */
+function serverConfig(env: Map<string, string | undefined>, known: Set<string>) {
+  const plain = Object.fromEntries([...env].filter(([name, value]) => value !== undefined && known.has(name)));
+  const external = env.has('ATELIER_S3_ENDPOINT') ? { ATELIER_S3_ADMIN_ACCESS_KEY_ID: 'k', ATELIER_S3_ADMIN_SECRET_ACCESS_KEY: 's' } : {};
+  return loadConfig({ ...plain, ...external });
+}
+
 test('every setting the chart gives the server is one it or the brief names, and the server accepts their values', async () => {
   const known = serverSettings();
   for (const manifests of [await render(), await render('--values', school)]) {
     const env = envOf(manifests);
     for (const name of env.keys()) assert.ok(known.has(name) || briefSettings.has(name), `the chart sets ${name}, which neither server/config.ts nor the brief names`);
-    assert.equal(env.get('ATELIER_DRIVER'), 'kubernetes');
-    assert.equal(env.get('ATELIER_KUBE_NAMESPACE'), 'atelier-labs');
-    assert.equal(env.get('ATELIER_DEPLOYMENT'), only(manifests, 'Deployment').metadata.name);
-    assert.doesNotThrow(() => checkDeployment(env.get('ATELIER_DEPLOYMENT')!), 'the Kubernetes driver refuses the deployment name');
-    // The brief's settings are read by code still landing; the others go through the server's own validation.
-    const plain = Object.fromEntries([...env].filter(([name, value]) => value !== undefined && !briefSettings.has(name)));
-    assert.doesNotThrow(() => loadConfig({ ...plain, ATELIER_S3_ADMIN_ACCESS_KEY_ID: env.has('ATELIER_S3_ENDPOINT') ? 'k' : undefined, ATELIER_S3_ADMIN_SECRET_ACCESS_KEY: env.has('ATELIER_S3_ENDPOINT') ? 's' : undefined }));
+    const config = serverConfig(env, known);
+    assert.equal(config.driver, 'kubernetes');
+    assert.equal(config.kubernetes!.namespace, 'atelier-labs');
+    assert.equal(config.deployment, only(manifests, 'Deployment').metadata.name);
+    assert.doesNotThrow(() => checkDeployment(config.deployment), 'the Kubernetes driver refuses the deployment name');
   }
   const refused = await render('--set', 'settings.ATELIER_MAX_LABS=lots');
-  assert.throws(() => loadConfig(Object.fromEntries([...envOf(refused)].filter(([name, value]) => value !== undefined && !briefSettings.has(name)))), /ATELIER_MAX_LABS/);
+  assert.throws(() => serverConfig(envOf(refused), known), /ATELIER_MAX_LABS/);
+});
+
+test('labs reach the lab gateway through the Service, and the driver’s NetworkPolicy lets them reach exactly the server’s pods on that port', async () => {
+  const manifests = await render('--values', school);
+  const config = serverConfig(envOf(manifests), serverSettings());
+  const deployment = only(manifests, 'Deployment');
+  const service = only(manifests, 'Service');
+  const containerPort = (name: string) => server(manifests).ports.find((port: { name: string }) => port.name === name)?.containerPort;
+  const { gateway, server: pods } = config.kubernetes!;
+  assert.equal(gateway.host, `${service.metadata.name}.${namespace}.svc`);
+  const servicePort = service.spec.ports.find((port: { port: number }) => port.port === gateway.port);
+  assert.ok(servicePort, `the Service has no port ${gateway.port}`);
+  assert.equal(containerPort(servicePort.targetPort), config.labGatewayPort, 'the gateway Service port does not lead to the port the server listens on for labs');
+  // NetworkPolicy sees the pod's port, not the Service's: the same number, or labs are cut off.
+  assert.equal(gateway.port, config.labGatewayPort);
+  const policy = labsNetworkPolicy({ namespace: config.kubernetes!.namespace, deployment: config.deployment, server: { ...pods!, port: gateway.port! } });
+  const toServer = policy.spec!.egress![0]!;
+  assert.deepEqual(toServer.to![0]!.podSelector!.matchLabels, deployment.spec.template.metadata.labels);
+  assert.deepEqual(toServer.to![0]!.namespaceSelector!.matchLabels, { 'kubernetes.io/metadata.name': namespace });
+  assert.deepEqual(toServer.ports, [{ port: containerPort('gateway'), protocol: 'TCP' }]);
+  // The Ingress never routes to the gateway: it answers the forge and S3 for labs only.
+  assert.deepEqual([...new Set(only(manifests, 'Ingress').spec.rules.map((rule: { http: { paths: { backend: { service: { port: { name: string } } } }[] } }) => rule.http.paths[0]!.backend.service.port.name))], ['http']);
 });
 
 test('the probes ask the server’s real health route, and the key file is where the key Secret is mounted', async () => {

@@ -23,6 +23,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: server
 {{- end -}}
 
+{{/* The server pods' selector as k=v,k=v (ATELIER_SERVER_POD_LABELS), keys in order. */}}
+{{- define "atelier.selectorPairs" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := include "atelier.selectorLabels" . | fromYaml -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{/* On everything the chart makes; the labs' namespace, Role and policy are not the server's own. */}}
 {{- define "atelier.commonLabels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
@@ -104,7 +113,7 @@ combination where each replica would keep its own (learners would see their data
 {{- if eq .Values.labs.namespace .Release.Namespace -}}
 {{- fail "labs.namespace must not be the release's namespace: the lab server may delete any pod there, and the labs' default-deny policy would cut the server off" -}}
 {{- end -}}
-{{- range $name := list "PORT" "HOST" "ATELIER_DATA_DIR" "ATELIER_TRUST_PROXY" "ATELIER_ORIGIN" "ATELIER_S3_ORIGIN" "ATELIER_APPS_ORIGIN" "ATELIER_DRIVER" "ATELIER_KUBE_NAMESPACE" "ATELIER_LAB_IMAGE" "ATELIER_DEPLOYMENT" "ATELIER_LAB_SERVICE_ACCOUNT" "ATELIER_SECRET_KEY_FILE" "ATELIER_DATABASE_URL" "ATELIER_S3_ENDPOINT" "ATELIER_S3_REGION" "ATELIER_S3_ADMIN_ACCESS_KEY_ID" "ATELIER_S3_ADMIN_SECRET_ACCESS_KEY" "ATELIER_S3_ROLE_ARN" "ATELIER_S3_STS_ENDPOINT" -}}
+{{- range $name := list "PORT" "HOST" "ATELIER_DATA_DIR" "ATELIER_TRUST_PROXY" "ATELIER_ORIGIN" "ATELIER_S3_ORIGIN" "ATELIER_APPS_ORIGIN" "ATELIER_DRIVER" "ATELIER_KUBE_NAMESPACE" "ATELIER_LAB_IMAGE" "ATELIER_LAB_GATEWAY" "ATELIER_LAB_GATEWAY_PORT" "ATELIER_SERVER_NAMESPACE" "ATELIER_SERVER_POD_LABELS" "ATELIER_DEPLOYMENT" "ATELIER_LAB_SERVICE_ACCOUNT" "ATELIER_SECRET_KEY_FILE" "ATELIER_DATABASE_URL" "ATELIER_S3_ENDPOINT" "ATELIER_S3_REGION" "ATELIER_S3_ADMIN_ACCESS_KEY_ID" "ATELIER_S3_ADMIN_SECRET_ACCESS_KEY" "ATELIER_S3_ROLE_ARN" "ATELIER_S3_STS_ENDPOINT" -}}
 {{- if hasKey $.Values.settings $name -}}
 {{- fail (printf "settings.%s: the chart sets it from its own values (see values.yaml)" $name) -}}
 {{- end -}}
