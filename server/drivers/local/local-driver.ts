@@ -350,6 +350,8 @@ export class LocalDriver implements Driver {
   private seccomp: { bpf: Buffer; hex: string } | null = null;
   /** Labs of this process by uid (made here, or found again from a handle or by list()). */
   private readonly labs = new Map<number, Internal>();
+  /** Labs of another live server of the deployment (a replica) that this one serves too, never owns. */
+  private readonly foreign = new Map<number, Internal>();
   private readonly ptys = new Map<number, Set<IPty>>();
   private readonly services = new Map<number, Map<string, RunningService>>();
   /** An unclaimed lab's home-file writer, started with it and waiting on its stdin (see claim). */
@@ -629,7 +631,7 @@ export class LocalDriver implements Driver {
    */
   private lab(handle: LabHandle): Internal {
     const state = stateOf(handle);
-    const known = this.labs.get(state.uid);
+    const known = this.labs.get(state.uid) ?? this.foreign.get(state.uid);
     if (known && known.pid1 === state.pid1) return known;
     if (!this.uids.contains(state.uid)) throw new LocalDriverError('bad_handle', `uid ${state.uid} is not in this driver's range`);
     const p = procInfo(state.pid1);
@@ -644,9 +646,13 @@ export class LocalDriver implements Driver {
       env: labEnv(claim?.env ?? {}, state.workspace),
       stopped: !alive,
     };
-    if (alive) {
+    if (alive && this.uids.mayAdopt(state.uid)) {
       this.uids.adopt(state.uid);
       this.labs.set(state.uid, internal);
+    } else if (alive) {
+      // Its server lives (a replica of the deployment): this one opens terminals and runs checks
+      // in it, and may stop it, but neither lists it as its own nor stops it when closing.
+      this.foreign.set(state.uid, internal);
     }
     return internal;
   }
@@ -853,6 +859,7 @@ export class LocalDriver implements Driver {
     for (let n = 0; n < 200 && (left = removeCgroupDirs(left)).length; n++) await sleep(5);
     if (left.length) throw new LocalDriverError('stop_failed', `cannot remove cgroups ${left.join(', ')}`);
     if (this.labs.get(i.uid) === i) this.labs.delete(i.uid);
+    if (this.foreign.get(i.uid) === i) this.foreign.delete(i.uid);
     fs.rmSync(this.claimFile(i.uid), { force: true });
     this.uids.release(i.uid);
   }
