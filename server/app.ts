@@ -144,6 +144,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ...(gatewayTls ? { caBundle: `${TOOLS_DIR}/${gatewayCaName}` } : {}),
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
+    secretKeyFile: config.secretKeyFile,
+    coordinator,
     labsDir: config.labsDir,
     labs,
     driver,
@@ -250,7 +252,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     closing ??= (async () => {
       await sessions.stopAll();
       await sessionRecords?.close();
-      await coordinator.close();
       labServices.close();
       apps.close();
       if (ownDriver) await driver.close();
@@ -258,6 +259,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await fastify.close();
       await gateway.close();
       await platform.close();
+      // Last: the platform's jobs give their leadership back through it.
+      await coordinator.close();
     })();
     return closing;
   };

@@ -25,6 +25,8 @@ const environment = z.object({
   ATELIER_DATA_DIR: z.string().min(1).default('./data'),
   /** The learner store on PostgreSQL, which several replicas share; unset: SQLite in ATELIER_DATA_DIR. */
   ATELIER_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host[:port]/database').optional(),
+  /** A file holding one high-entropy secret every replica shares: the server's keys derive from it (server/learners/keys.ts); unset: keys in ATELIER_DATA_DIR/keys. */
+  ATELIER_SECRET_KEY_FILE: z.string().min(1).optional(),
   ATELIER_SITE_DIR: z.string().min(1).default(resolve(projectRoot, 'dist')),
   ATELIER_LABS_DIR: z.string().min(1).default(resolve(projectRoot, 'labs')),
   /** Hard cap on any lab's lifetime, whatever its lab.yaml says (e.g. 30m, 4h). */
@@ -147,6 +149,8 @@ export interface Config {
   dataDir: string;
   /** `postgres://…`: the learner store is there rather than in dataDir's SQLite file. */
   databaseUrl?: string;
+  /** Absolute. The secret the server's keys derive from; undefined: key files in dataDir/keys. */
+  secretKeyFile?: string;
   /** Absolute. The built site (astro build → dist/). */
   siteDir: string;
   /** Absolute. labs/<id>/lab.yaml. */
@@ -327,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir: resolve(e.ATELIER_DATA_DIR),
     ...(e.ATELIER_DATABASE_URL === undefined ? {} : { databaseUrl: e.ATELIER_DATABASE_URL }),
+    ...(e.ATELIER_SECRET_KEY_FILE === undefined ? {} : { secretKeyFile: resolve(e.ATELIER_SECRET_KEY_FILE) }),
     siteDir: resolve(e.ATELIER_SITE_DIR),
     labsDir: resolve(e.ATELIER_LABS_DIR),
     limits: {

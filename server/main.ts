@@ -2,7 +2,7 @@
  * `node server/main.ts`: configuration from the environment → lab definitions → driver →
  * sessions → HTTP + sockets → listen. Wiring only; see server/app.ts.
  */
-import { configFromEnvironment } from './config.ts';
+import { ConfigError, configFromEnvironment } from './config.ts';
 import { loadLabs, LabDefinitionError } from './labs/registry.ts';
 import { startServer } from './app.ts';
 import { openFileLimit } from './http/connection-limits.ts';
@@ -19,7 +19,12 @@ try {
 }
 
 // Labs left by a previous process (a crash, a SIGKILL) are stopped before anyone can launch.
-const server = await startServer({ config, labs, reapOrphans: true });
+// A bad ATELIER_SECRET_KEY_FILE shows as the keys are read: one line too, as for the environment.
+const server = await startServer({ config, labs, reapOrphans: true }).catch((error: unknown) => {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`atelier: ${error.message}\n`);
+  process.exit(2);
+});
 // atelier.localhost: there the labs' services (its subdomains, the same site) open inside the dock.
 server.app.log.info(`Atelier on http://atelier.localhost:${server.port} (or http://localhost:${server.port}, where services open in a tab of their own)`);
 // Node raised the soft limit on open files to the hard limit as it started: what is left to do

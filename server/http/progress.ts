@@ -13,7 +13,9 @@
  * 429, the browser falls back to syncing on focus), a heartbeat every 25 s (below the idle limit of
  * connections, and proof the client is still there), each stream ended after 30 minutes
  * (EventSource reconnects by itself, pages hidden close theirs), and every connection counts in the
- * server's connection limits like any other.
+ * server's connection limits like any other. With several replicas a change made through one
+ * reaches the streams of all (the learner bus, server/cluster); after a gap in that bus every
+ * stream here is ended, and the browser, reconnecting, reads the progress it may have missed.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
@@ -47,6 +49,7 @@ export const defaultStreamOptions: ProgressStreamOptions = { maxPerLearner: 8, h
 
 export interface ProgressEvents {
   on(event: 'progress', listener: (learnerId: string, change: ProgressChange) => void): unknown;
+  on(event: 'resync', listener: () => void): unknown;
 }
 
 async function applying<T>(run: () => Promise<T>): Promise<T> {
@@ -89,9 +92,12 @@ export function registerProgressRoutes(
   events.on('progress', (learnerId, change) => {
     for (const response of streams.get(learnerId) ?? []) response.write(`event: progress\ndata: ${JSON.stringify(change)}\n\n`);
   });
-  app.addHook('preClose', async () => {
+  const endAll = () => {
     for (const open of streams.values()) for (const response of open) response.end();
-  });
+  };
+  // The client syncs when its stream reopens (site/client/progress.ts).
+  events.on('resync', endAll);
+  app.addHook('preClose', async () => endAll());
 
   app.get('/api/progress/events', async (request: FastifyRequest, reply: FastifyReply) => {
     const id = await requireLearner(request, store);

@@ -3,6 +3,10 @@
  * receives a push or their bucket changes, the matching checks (git.pushed, s3.object) of
  * their running labs run again, and every open page of that learner hears the ones that pass,
  * over socket.io's `/learner` namespace (authenticated by the learner cookie).
+ * With several replicas the change, the pass and the tick travel on the bus (platform.bus): the
+ * push may land on one replica, the lab run on another (which re-runs the checks of the labs it
+ * holds), and the learner's page listen on a third. After a gap in the bus, every learner with
+ * a lab here has those checks run again, as a change may have been missed.
  */
 import type { Server } from 'socket.io';
 import { languages, translator } from '../../i18n/index.ts';
@@ -52,8 +56,18 @@ export function attachAutoChecks(
   // too while a lab is open; pages before a launch hear them on the lighter SSE stream.
   platform.events.on('progress', (learnerId, change) => namespace.to(learnerId).emit('progress', change));
 
+  platform.events.on('passed', (learnerId, passed) => namespace.to(learnerId).emit('passed', passed));
+
   const pending = new Map<string, NodeJS.Timeout>();
-  platform.events.on('changed', (learnerId, kind) => {
+  platform.events.on('changed', (learnerId, kind) => schedule(learnerId, kind));
+  platform.events.on('resync', () => {
+    for (const session of sessions.all()) {
+      if (!session.learnerId) continue;
+      for (const kind of ['git', 's3'] as const) schedule(session.learnerId, kind);
+    }
+  });
+
+  function schedule(learnerId: string, kind: 'git' | 's3'): void {
     const key = `${learnerId}\0${kind}`;
     if (pending.has(key)) return;
     pending.set(
@@ -63,7 +77,7 @@ export function attachAutoChecks(
         void recheck(learnerId, kind).catch((error: unknown) => onError(error, `auto-check ${learnerId}`));
       }, settleMs),
     );
-  });
+  }
 
   async function recheck(learnerId: string, kind: 'git' | 's3'): Promise<void> {
     for (const session of sessions.forLearner(learnerId)) {
@@ -83,7 +97,7 @@ export function attachAutoChecks(
           });
           if (!result.ok) continue;
           await platform.context.progress.checkPassed(learnerId, session.labId, id);
-          namespace.to(learnerId).emit('passed', { lab: session.labId, check: id } satisfies PassedCheck);
+          platform.bus.passed(learnerId, { lab: session.labId, check: id });
           break;
         }
       }

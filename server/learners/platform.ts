@@ -25,7 +25,7 @@ import { ObjectStore } from '../storage/object-store.ts';
 import { embeddedObjects, ExternalS3, type LearnerObjects } from '../storage/external.ts';
 import type { LearnerContext } from './context.ts';
 import type { LaunchServices } from './launch.ts';
-import { loadOrCreateKey } from './keys.ts';
+import { serverKeys } from './keys.ts';
 import { Sealer } from './sealed.ts';
 import { SqliteLearnerStore } from './sqlite-store.ts';
 import { PgLearnerStore } from './pg-store.ts';
@@ -35,6 +35,10 @@ import type { StorageInfo } from '../http/me.ts';
 import { guardEndpoint } from '../storage/content-safety.ts';
 import { periodic } from '../periodic.ts';
 import { Progress, type ProgressChange } from './progress.ts';
+import type { Coordinator } from '../cluster/coordinator.ts';
+import { InProcessCoordinator } from '../cluster/in-process.ts';
+import { learnerBus, type LearnerBus } from '../cluster/learner-events.ts';
+import type { PassedCheck } from './auto-checks.ts';
 import { readPageSteps } from './page-steps.ts';
 
 /** The bucket trainers' shared files live in (read-only for learners, under diffusion/). */
@@ -44,6 +48,10 @@ export interface LearnerEvents {
   changed: [learnerId: string, kind: 'git' | 's3'];
   /** A step of the learner's was ticked or unticked (by them on some page, or by a check passing). */
   progress: [learnerId: string, change: ProgressChange];
+  /** A check of the learner's passed on its own (auto-checks), on whichever replica holds the lab. */
+  passed: [learnerId: string, passed: PassedCheck];
+  /** Events from other replicas may have been missed (the bus was down): what was learnt from them is stale. */
+  resync: [];
 }
 
 export interface LearnerPlatform {
@@ -51,7 +59,10 @@ export interface LearnerPlatform {
   /** Learner buckets, embedded or external: what the files API and checks read and write. */
   objects: LearnerObjects;
   repos: RepositoryStore;
+  /** What every replica hears (this one's own events included), re-emitted on `events`. */
   events: EventEmitter<LearnerEvents>;
+  /** Publishes learner events to every replica (server/cluster/learner-events.ts). */
+  bus: LearnerBus;
   /** The periodic purge of anonymous learners (its tick, for tests and tools). */
   purge: Purge;
   /** Serves forge and (embedded mode) S3 requests; returns false for anything else (the site and API's). */
@@ -72,6 +83,10 @@ export interface PlatformOptions {
   dataDir: string;
   /** `postgres://…`: the learner store on PostgreSQL; SQLite in dataDir when absent. */
   databaseUrl?: string | undefined;
+  /** ATELIER_SECRET_KEY_FILE: the one secret every key derives from; files in dataDir/keys when absent. */
+  secretKeyFile?: string | undefined;
+  /** What replicas share (events, leadership); this server alone when absent. */
+  coordinator?: Coordinator;
   labsDir: string;
   labs: ReadonlyMap<string, LabDefinition>;
   driver: Driver;
@@ -173,8 +188,9 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
   const { dataDir } = options;
   const mode = options.s3 ?? { mode: 'embedded' };
   for (const dir of ['keys', 'forge', ...(mode.mode === 'embedded' ? ['s3'] : [])]) mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
+  const keys = serverKeys({ keysDir: join(dataDir, 'keys'), secretKeyFile: options.secretKeyFile });
   const storeOptions = {
-    sealer: Sealer.fromKeyFile(join(dataDir, 'keys', 'sealing.key')),
+    sealer: new Sealer(keys.sealing),
     ...(options.s3CredentialTtlMs === undefined ? {} : { s3CredentialTtlMs: options.s3CredentialTtlMs }),
   };
   const store: LearnerStore = options.databaseUrl
@@ -182,6 +198,8 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     : new SqliteLearnerStore({ ...storeOptions, path: join(dataDir, 'learners.db') });
   const repos = new RepositoryStore(join(dataDir, 'forge'));
   const events = new EventEmitter<LearnerEvents>();
+  const coordinator = options.coordinator ?? new InProcessCoordinator((error, context) => options.log(context, error));
+  const bus = learnerBus(coordinator, events, (error, context) => options.log(context, error));
 
   let objects: LearnerObjects;
   let credentialsFor: (learnerId: string) => Promise<S3Credentials>;
@@ -219,7 +237,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     };
     credentialsFor = (learnerId) => remote.credentialsFor(learnerId);
     bucketInUse = async (learnerId) => (await objects.list(learnerId)).length > 0;
-    if (options.runningLabs) poll = pollS3Evidence(objects, options.runningLabs, (learnerId) => events.emit('changed', learnerId, 's3'), options.log, options.s3PollMs);
+    if (options.runningLabs) poll = pollS3Evidence(objects, options.runningLabs, (learnerId) => bus.changed(learnerId, 's3'), options.log, options.s3PollMs);
   } else {
     const limits = options.s3Limits;
     const objectStore = new ObjectStore(join(dataDir, 's3'), {
@@ -245,7 +263,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
         },
       },
       bucketExists: async (bucket) => bucket === sharedBucket || (await store.get(bucket)) !== undefined,
-      onWrite: (bucket) => events.emit('changed', bucket, 's3'),
+      onWrite: (bucket) => bus.changed(bucket, 's3'),
       log: options.log,
       ...(limits ? { maxConcurrentPerLearner: limits.maxConcurrentPerLearner } : {}),
     });
@@ -257,7 +275,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     store: repos,
     auth: { byToken: async (token) => { const learnerId = await store.learnerByGitToken(token); return learnerId ? { learnerId } : undefined; } },
     onRequest: (event) => {
-      if (event.action === 'git-receive-pack' && event.outcome.ok) events.emit('changed', event.learnerId, 'git');
+      if (event.action === 'git-receive-pack' && event.outcome.ok) bus.changed(event.learnerId, 'git');
     },
     onError: (error, context) => options.log(`forge: ${context}`, error),
     ...(options.forgeLimits ? { limits: options.forgeLimits } : {}),
@@ -298,6 +316,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     inUse: (learnerId) => [...(options.runningLabs?.() ?? [])].some((lab) => lab.learnerId === learnerId),
     remove: (learnerId) => removeEmptyDirs([repos.learnerDir(learnerId), ...bucketDirs(learnerId)]),
     log: options.log,
+    lead: coordinator.lead,
   });
 
   const storage: StorageInfo = {
@@ -311,11 +330,11 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
   return {
     context: {
       store,
-      cookieSecret: loadOrCreateKey(join(dataDir, 'keys', 'cookie.key')),
+      cookieSecret: keys.cookie,
       newLearnersPerHour: options.newLearnersPerHour ?? 1000,
       launch,
       storage,
-      progress: new Progress(store, readPageSteps(options.siteDir ?? ''), (learnerId, change) => events.emit('progress', learnerId, change)),
+      progress: new Progress(store, readPageSteps(options.siteDir ?? ''), (learnerId, change) => bus.progress(learnerId, change)),
       evidence: (learnerId) => ({
         learnerId,
         bucket: learnerId,
@@ -346,6 +365,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     repos,
     purge,
     events,
+    bus,
     ...(s3 ? { s3 } : {}),
     dispatch(req, res) {
       if (isForgeRequest(req)) forge(req, res);
@@ -355,7 +375,9 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     },
     close: async () => {
       poll?.stop();
-      purge.stop();
+      await purge.stop();
+      bus.close();
+      if (!options.coordinator) await coordinator.close();
       external?.close();
       await closeObjects?.();
       await store.close();

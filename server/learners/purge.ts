@@ -4,11 +4,13 @@
  * elsewhere) and has no lab running is deleted with their empty forge and bucket directories.
  * A periodic sweep walks the store's (last seen, id) index a page at a time from a cursor, so a
  * tick costs at most `pageSize` rows and lookups however many learners are kept; it wraps
- * around to the oldest once it reaches learners seen within the TTL.
+ * around to the oldest once it reaches learners seen within the TTL. With several replicas the
+ * sweep runs on one at a time (`lead`), its cursor starting over from the oldest on a new leader.
  */
 import { rmdir } from 'node:fs/promises';
 import type { LearnerCursor, LearnerStore } from './store.ts';
 import { periodic } from '../periodic.ts';
+import type { Lead } from '../cluster/coordinator.ts';
 
 export interface PurgeOptions {
   store: LearnerStore;
@@ -23,12 +25,14 @@ export interface PurgeOptions {
   pageSize?: number;
   intervalMs?: number;
   now?: () => number;
+  /** Replicas sharing the store: the timer ticks only on the one leading `learner-purge`. */
+  lead?: Lead;
 }
 
 export interface Purge {
   /** One page of the walk; how many learners it deleted. */
   tick(): Promise<number>;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 export function startAnonymousPurge(options: PurgeOptions): Purge {
@@ -59,7 +63,7 @@ export function startAnonymousPurge(options: PurgeOptions): Purge {
     return deleted;
   };
 
-  const timer = periodic(intervalMs, page, (error) => options.log('purge of anonymous learners', error));
+  const timer = periodic(intervalMs, page, (error) => options.log('purge of anonymous learners', error), options.lead && { lead: options.lead, name: 'learner-purge' });
   return { tick: timer.run, stop: timer.stop };
 }
 
