@@ -2,12 +2,16 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { LabTemplate } from '../../server/drivers/driver.ts';
 import {
   CLAIM_SCRIPT,
   ENV_FILE,
+  SERVICE_ALIVE_SCRIPT,
+  SERVICE_LAUNCHER,
+  SERVICE_STOP_SCRIPT,
   WRITE_DEFAULT_SCRIPT,
   base64Line,
   LABEL,
@@ -340,5 +344,68 @@ describe('exec status frames', () => {
     assert.equal(exitCode(frame({ status: 'Failure', reason: 'InternalError', message: 'error executing command in container: cmd wait: sh -c exit 3: exit status 42' })), 42);
     assert.equal(exitCode(frame({ status: 'Failure', message: 'container not found' })), 1);
     assert.equal(exitCode(Buffer.from('not json')), 1);
+  });
+});
+
+describe('a lab service in its pod (the launcher, run here)', () => {
+  /** A Unix-socket service answering `<its SECRET_WORD>:<what it got>` once the client half-closes. */
+  const echo = [
+    'import os, socket, sys',
+    's = socket.socket(socket.AF_UNIX)',
+    's.bind(sys.argv[1])',
+    's.listen()',
+    'while True:',
+    '    c, _ = s.accept()',
+    '    got = b""',
+    '    while chunk := c.recv(65536):',
+    '        got += chunk',
+    '    c.sendall(os.environ["SECRET_WORD"].encode() + b":" + got)',
+    '    c.close()',
+  ].join('\n');
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+  const run = (script: string, args: string[], input = '') => spawnSync('/bin/sh', ['-c', script, ...args], { input, encoding: 'utf8', timeout: 10_000 });
+
+  it('starts the service with its environment from stdin, exposes its socket on a TCP port, tells it runs, and stops it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-service-'));
+    const socket = path.join(dir, 'echo.sock');
+    const pidfile = path.join(dir, 'echo.pid');
+    const port = await freePort();
+    try {
+      const started = run(SERVICE_LAUNCHER, [socket, path.join(dir, 'logs/echo.log'), String(port), pidfile, 'python3', '-c', echo, socket], base64Line(envFile({ SECRET_WORD: "it's me" })));
+      assert.equal(started.status, 0, started.stderr);
+      const answer = await (async () => {
+        for (let n = 0; n < 100; n++) {
+          const got = await new Promise<string | undefined>((resolve) => {
+            const c = net.connect(port, '127.0.0.1', () => c.end('ping'));
+            let data = '';
+            c.on('data', (d) => (data += d));
+            c.on('end', () => resolve(data));
+            c.on('error', () => resolve(undefined));
+          });
+          if (got) return got;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return undefined;
+      })();
+      assert.equal(answer, "it's me:ping", 'through the forwarder, half-close included');
+      assert.equal(run(SERVICE_ALIVE_SCRIPT, [pidfile]).status, 0);
+      const pids = fs.readFileSync(pidfile, 'utf8').trim().split(' ').map(Number);
+      assert.equal(pids.length, 2);
+      assert.equal(run(SERVICE_STOP_SCRIPT, [pidfile]).status, 0);
+      for (const pid of pids) {
+        for (let n = 0; n < 50 && fs.existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); n++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(!fs.existsSync(`/proc/${pid}`) || /State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')), `pid ${pid} ended`);
+      }
+      assert.notEqual(run(SERVICE_ALIVE_SCRIPT, [pidfile]).status, 0, 'stopped');
+    } finally {
+      if (fs.existsSync(pidfile)) run(SERVICE_STOP_SCRIPT, [pidfile]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

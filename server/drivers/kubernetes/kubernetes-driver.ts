@@ -52,6 +52,10 @@ import type {
 import {
   CLAIM_SCRIPT,
   CONTAINER,
+  SERVICE_ALIVE_SCRIPT,
+  SERVICE_LAUNCHER,
+  SERVICE_STOP_SCRIPT,
+  servicePidFile,
   WRITE_DEFAULT_SCRIPT,
   base64Line,
   LABEL,
@@ -65,13 +69,11 @@ import {
   labPod,
   labSelector,
   labService,
-  labelValue,
   labsNetworkPolicy,
   parseQuantity,
   podName,
   selectorString,
   shellArgv,
-  shellQuote,
   toolsConfigMap,
   type NetworkPolicyOptions,
 } from './manifests.ts';
@@ -725,7 +727,7 @@ export class KubernetesDriver implements Driver {
 
   /** Whether the service's processes (service and forwarder) still run, from their pid file. */
   async #serviceAlive(s: PodState, name: string): Promise<boolean> {
-    const r = await this.#exec(s, ['/bin/sh', '-c', 'for p in $(cat "$0" 2>/dev/null); do kill -0 "$p" 2>/dev/null || exit 1; done; [ -s "$0" ]', servicePidFile(name)], { timeoutMs: 5000 });
+    const r = await this.#exec(s, ['/bin/sh', '-c', SERVICE_ALIVE_SCRIPT, servicePidFile(name)], { timeoutMs: 5000 });
     return r.code === 0;
   }
 
@@ -772,7 +774,7 @@ export class KubernetesDriver implements Driver {
   }
 
   async stopService(handle: LabHandle, name: string): Promise<void> {
-    await this.#exec(stateOf(handle), ['/bin/sh', '-c', 'for p in $(cat "$0" 2>/dev/null); do kill -KILL -- "-$p" 2>/dev/null; done; rm -f "$0"', servicePidFile(name)], { timeoutMs: 5000 });
+    await this.#exec(stateOf(handle), ['/bin/sh', '-c', SERVICE_STOP_SCRIPT, servicePidFile(name)], { timeoutMs: 5000 });
   }
 
   /** From metrics.k8s.io (metrics-server), when the cluster has it and has measured the pod. */
@@ -799,53 +801,6 @@ const escapePointer = (key: string): string => key.replaceAll('~', '~0').replace
 
 /** The pod kills the command a second after the caller's timeout, so it never outlives it. */
 const timed = (argv: string[], timeoutMs: number): string[] => ['timeout', '-s', 'KILL', String(Math.ceil(timeoutMs / 1000) + 1), ...argv];
-
-const servicePidFile = (name: string): string => `/run/atelier/services/${labelValue(name)}.pid`;
-
-/** TCP on all the pod's addresses (the NetworkPolicy lets in only the lab server) to the service's Unix socket. */
-const FORWARDER = [
-  'import asyncio, sys',
-  'async def pipe(r, w):',
-  '    try:',
-  '        while data := await r.read(65536):',
-  '            w.write(data)',
-  '            await w.drain()',
-  '    finally:',
-  '        w.close()',
-  'async def client(r, w):',
-  '    try:',
-  '        ur, uw = await asyncio.open_unix_connection(sys.argv[2])',
-  '    except OSError:',
-  '        w.close()',
-  '        return',
-  '    await asyncio.gather(pipe(r, uw), pipe(ur, w), return_exceptions=True)',
-  'async def main():',
-  '    server = await asyncio.start_server(client, "0.0.0.0", int(sys.argv[1]))',
-  '    await server.serve_forever()',
-  'asyncio.run(main())',
-].join('\n');
-
-/**
- * Starts a service in the background, in its own session (so stopService ends its whole group):
- * its environment from stdin, its output to its log, and a forwarder from the pod's port to its
- * Unix socket (python3, which the services' image has). $0 socket, $1 log, $2 port, $3 pid file,
- * the rest the service's argv.
- */
-const SERVICE_LAUNCHER = [
-  'set -e',
-  'socket=$0 log=$1 port=$2 pidfile=$3',
-  'shift 4',
-  'umask 077',
-  'envf=$(mktemp)',
-  'read -r data',
-  'printf %s "$data" | base64 -d > "$envf"',
-  'rm -f "$socket"',
-  'mkdir -p "${log%/*}"',
-  `setsid sh -c '. "$0"; rm -f "$0"; exec "$@"' "$envf" "$@" >>"$log" 2>&1 </dev/null &`,
-  'service=$!',
-  `setsid python3 -c ${shellQuote(FORWARDER)} "$port" "$socket" >>"$log" 2>&1 </dev/null &`,
-  'echo "$service $!" > "$pidfile"',
-].join('\n');
 
 /**
  * The exit code in an exec's status frame (v1.Status): 0 on Success, else the kubelet's ExitCode

@@ -472,3 +472,59 @@ export function labsNetworkPolicy(o: NetworkPolicyOptions): V1NetworkPolicy {
     },
   };
 }
+
+/** Where a service's pids (its own and its forwarder's) are kept in the pod. */
+export const servicePidFile = (name: string): string => `${SERVICE_SOCKET_DIR}/${labelValue(name)}.pid`;
+
+/** Succeeds while every process of the pid file $0 runs. */
+export const SERVICE_ALIVE_SCRIPT = 'for p in $(cat "$0" 2>/dev/null); do kill -0 "$p" 2>/dev/null || exit 1; done; [ -s "$0" ]';
+
+/** Kills the process groups of the pid file $0 (each started in its own session), then forgets them (dash's kill takes no `--`). */
+export const SERVICE_STOP_SCRIPT = 'for p in $(cat "$0" 2>/dev/null); do kill -KILL "-$p" 2>/dev/null; done; rm -f "$0"';
+
+/** TCP on all the pod's addresses (the NetworkPolicy lets in only the lab server) to the service's Unix socket. */
+export const FORWARDER = [
+  'import asyncio, sys',
+  'async def pipe(r, w):',
+  '    while data := await r.read(65536):',
+  '        w.write(data)',
+  '        await w.drain()',
+  '    if w.can_write_eof():',
+  '        w.write_eof()',
+  'async def client(r, w):',
+  '    try:',
+  '        ur, uw = await asyncio.open_unix_connection(sys.argv[2])',
+  '    except OSError:',
+  '        w.close()',
+  '        return',
+  '    # Each direction ends on its own (a half-closed request still gets its answer), then both close.',
+  '    await asyncio.gather(pipe(r, uw), pipe(ur, w), return_exceptions=True)',
+  '    w.close()',
+  '    uw.close()',
+  'async def main():',
+  '    server = await asyncio.start_server(client, "0.0.0.0", int(sys.argv[1]))',
+  '    await server.serve_forever()',
+  'asyncio.run(main())',
+].join('\n');
+
+/**
+ * Starts a service in the background, in its own session (so stopService ends its whole group):
+ * its environment from stdin, its output to its log, and a forwarder from the pod's port to its
+ * Unix socket (python3, which the services' image has). $0 socket, $1 log, $2 port, $3 pid file,
+ * the rest the service's argv.
+ */
+export const SERVICE_LAUNCHER = [
+  'set -e',
+  'socket=$0 log=$1 port=$2 pidfile=$3',
+  'shift 3',
+  'umask 077',
+  'envf=$(mktemp)',
+  'read -r data',
+  'printf %s "$data" | base64 -d > "$envf"',
+  'rm -f "$socket"',
+  'mkdir -p "${log%/*}"',
+  `setsid sh -c '. "$0"; rm -f "$0"; exec "$@"' "$envf" "$@" >>"$log" 2>&1 </dev/null &`,
+  'service=$!',
+  `setsid python3 -c ${shellQuote(FORWARDER)} "$port" "$socket" >>"$log" 2>&1 </dev/null &`,
+  'echo "$service $!" > "$pidfile"',
+].join('\n');
