@@ -117,7 +117,8 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
       limited: { name: 'atelier-limited', groups: [] },
       // Its bootstrap role is meant for controllers running as their service accounts (see its flags).
       controllerManager: { name: 'system:kube-controller-manager', groups: ['system:masters'] },
-      scheduler: { name: 'system:kube-scheduler', groups: [] },
+      // Started with the API server, before its RBAC bootstrap policy exists: its first lists would be refused and backed off.
+      scheduler: { name: 'system:kube-scheduler', groups: ['system:masters'] },
       // KWOK writes nodes' and pods' status and leases, as kubelets do for their own node only.
       kwok: { name: 'kwok-controller', groups: ['system:masters'] },
     };
