@@ -3,8 +3,8 @@
  *
  * Bus: every replica LISTENs on one channel of its deployment, on a connection of its own; a
  * message is a NOTIFY of a JSON envelope naming its sender, so a replica drops its own echo (its
- * subscribers had it at once). NOTIFY is sent from a small pool, so a replica whose listening
- * connection is down still reaches the others. When that connection drops, the replica reconnects
+ * subscribers had it at once). NOTIFY is sent on a connection of its own, in publishing order, so
+ * a replica whose listening connection is down still reaches the others. When that connection drops, the replica reconnects
  * with back-off, LISTENs again and tells its subscribers there was a gap: NOTIFY keeps nothing
  * for a session that was not listening.
  *
@@ -176,7 +176,9 @@ export class PgCoordinator implements Coordinator {
     const { url, onError, heartbeatMs, reconnect } = this.#o;
     this.#channel = `atelier-bus-${options.deployment}`;
     this.#topics = new Topics(onError);
-    this.#publisher = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 10_000, application_name: `atelier publish ${this.replicaId}` });
+    // One connection: NOTIFYs of one replica leave, and arrive, in the order they were published
+    // (a tick then an untick must not swap on the other replicas).
+    this.#publisher = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000, application_name: `atelier publish ${this.replicaId}` });
     this.#publisher.on('error', (error) => onError(error, 'bus publisher: idle connection'));
     this.#bus = new DedicatedConnection({
       url,

@@ -96,6 +96,19 @@ test('messages go both ways between two replicas; each sees its own once, at onc
   }
 });
 
+test('messages of one replica arrive at the other in the order they were published, none lost', async () => {
+  const [a, b] = await pair(await postgres.database());
+  try {
+    const got = receive(b, 'progress', 200, 5000);
+    // Not awaited one by one: as a server publishes, while requests go on.
+    await Promise.all(Array.from({ length: 200 }, (_, n) => a.publish('progress', { n })));
+    assert.deepEqual(await got, Array.from({ length: 200 }, (_, n) => ({ n })));
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test('another deployment on the same database hears nothing of this one', async () => {
   const url = await postgres.database();
   const [a] = await pair(url);
