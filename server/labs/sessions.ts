@@ -953,9 +953,14 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     return undefined;
   }
 
-  /** Live sessions of a learner (to re-run their checks when their forge or bucket changes). */
+  /**
+   * Running sessions of a learner that this replica holds (it re-runs their checks when their
+   * forge or bucket changes; another replica's are its own to check).
+   */
   forLearner(learnerId: string): Session[] {
-    return this.all().filter((session) => session.learnerId === learnerId && session.status === 'running');
+    return [...this.#entries.values()]
+      .filter(({ session, remote }) => !remote && session.learnerId === learnerId && session.status === 'running')
+      .map(({ session }) => session);
   }
 
   /** A further token for a live session (another page of the learner opening the same lab). */
