@@ -138,7 +138,6 @@ describe('the Kubernetes driver on a real API server (KWOK nodes)', () => {
     assert.equal(steps[0], 'pending');
     assert.ok(steps.includes('scheduled'), steps.join(' '));
     assert.equal(steps.at(-1), 'ready');
-    assert.ok(progress.some((event) => event.step === 'scheduled' && /assigned labs\/lab-datalab-discovery-\w+ to kwok-node-0/.test(event.message ?? '')), 'the scheduler’s own words');
     const pod = await admin.readNamespacedPod({ name: lab.id, namespace: labsNamespace });
     assert.equal(pod.status?.phase, 'Running');
     assert.equal(pod.metadata?.labels?.[LABEL.pool], 'warm');
@@ -151,6 +150,17 @@ describe('the Kubernetes driver on a real API server (KWOK nodes)', () => {
     const tools = pod.spec?.volumes?.find((v) => v.name === 'tools')?.configMap?.name;
     assert.ok(tools);
     assert.equal((await admin.readNamespacedConfigMap({ name: tools, namespace: labsNamespace })).data?.mc, '#!/bin/sh\necho mc\n');
+  });
+
+  it('provision: a pod the cluster cannot place says why, in the scheduler\'s own words, and is removed', async () => {
+    const d = driver({ startTimeoutMs: 3000 });
+    const seen: ProgressEvent[] = [];
+    await assert.rejects(d.provision(template({ resources: { cpu: 0.25, memory: 256 * MiB, disk: 1024 ** 5, pids: 128 } }), (event) => seen.push(event)), (error: Error) => {
+      assert.match(error.message, /did not run within 3000 ms \(waiting: 0\/1 nodes are available: 1 Insufficient ephemeral-storage/);
+      return true;
+    });
+    assert.ok(seen.some((event) => event.step === 'waiting' && /Insufficient ephemeral-storage/.test(event.message ?? '')), JSON.stringify(seen));
+    await eventually('the unplaceable pod removed', async () => ((await d.list()).some((h) => h.labId === 'datalab-discovery' && h.id !== lab.id) ? undefined : true));
   });
 
   it('claim: labels, a lower deadline, the environment’s Secret owned by the pod, files written through exec; never twice', async () => {
@@ -189,6 +199,7 @@ describe('the Kubernetes driver on a real API server (KWOK nodes)', () => {
     assert.equal(slow.code, 124);
     assert.match(slow.stdout, /begun/);
     assert.match(slow.stderr, /timed out after 700 ms/);
+    assert.equal(await d.usage(lab), undefined, 'no metrics.k8s.io on this cluster (nor in the chart\'s Role)');
   });
 
   it('update and list: the expiry label moves; each deployment lists its own labs only; a handle is plain JSON', async () => {
@@ -302,6 +313,31 @@ describe('with a real cluster (KUBECONFIG): a shell in a running lab container',
       for (const d of made) await d.close();
     },
   }));
+
+  const inCluster = process.env.KUBERNETES_SERVICE_HOST ? {} : { skip: 'the lab server reaches a lab\'s service through its Service\'s DNS name: run the test in a pod of the cluster' };
+  it('a service in the lab: started from its Unix socket, reached through the lab\'s Service, stopped', inCluster, async () => {
+    const d = make();
+    const lab = await d.claim(await d.provision(template({ tools: {} })), { sessionId: 'service-test', env: {}, expiresAt: Date.now() + 600_000 });
+    try {
+      const socket = '/run/atelier/services/jupyterlab.sock';
+      const serve = `import http.server, os, socketserver\nclass S(socketserver.UnixStreamServer):\n    def get_request(self):\n        r, _ = super().get_request()\n        return r, ("lab", 0)\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.end_headers(); self.wfile.write(os.environ["ANSWER"].encode())\nS("${socket}", H).serve_forever()`;
+      await d.startService(lab, { name: 'jupyterlab', argv: ['python3', '-c', serve], env: { ANSWER: 'forty-two' }, socket, log: '/home/onyxia/.cache/atelier/jupyterlab.log' }, { timeoutMs: 60_000 });
+      assert.equal(await d.serviceState(lab, 'jupyterlab'), 'running');
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = d.connectService(lab, 'jupyterlab');
+        let data = '';
+        c.on('connect', () => c.write('GET / HTTP/1.0\r\n\r\n'));
+        c.on('data', (chunk) => (data += chunk));
+        c.on('end', () => resolve(data));
+        c.on('error', reject);
+      });
+      assert.match(answer, /^HTTP\/1\.0 200[\s\S]*forty-two$/);
+      await d.stopService(lab, 'jupyterlab');
+      assert.equal(await d.serviceState(lab, 'jupyterlab'), 'stopped');
+    } finally {
+      await d.stop(lab);
+    }
+  });
 
   it('the lab runs as uid 1000 on a read-only root, writing only to its home and /tmp', async () => {
     const d = make();
