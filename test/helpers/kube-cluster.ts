@@ -10,16 +10,17 @@
  * Binaries from server/cli/kube-tools.ts (built by `setup.ts --test`). Everything lives in a
  * temporary directory: certificates made with openssl, etcd's data, one log per component.
  * `stop()` ends the processes and removes the directory; the processes also die with the test
- * process, however it ends (each runs under `setpriv --pdeathsig KILL`).
+ * process, however it ends (each runs under `setpriv --pdeathsig KILL`), and the directory of a
+ * test process killed outright is removed by the next start.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, Health, KubeConfig } from '@kubernetes/client-node';
-import { kubeTools, type KubeTools } from '../../server/cli/kube-tools.ts';
+import { kubeTools } from '../../server/cli/kube-tools.ts';
 
 export interface KubeUser {
   name: string;
@@ -70,7 +71,9 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
   const tools = kubeTools();
   if (!tools) throw new Error('The Kubernetes test tools are not built: run `node server/cli/kube-tools.ts` (setup.ts --test does).');
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  const dir = mkdtempSync(join(tmpdir(), 'atelier-kube-'));
+  removeOrphans();
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  writeFileSync(join(dir, 'owner'), `${process.pid}\n`);
   const processes = new Map<string, ChildProcess>();
   const logPath = (component: string) => join(dir, 'logs', `${component}.log`);
   const logTail = (component: string, lines = 40) => {
@@ -316,6 +319,30 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
     const logs = [...processes.keys()].map((component) => `--- ${component} (${logPath(component)})\n${logTail(component, 15)}`).join('\n');
     await stop();
     throw new Error(`${(error as Error).message}\n${logs}`);
+  }
+}
+
+const dirPrefix = 'atelier-kube-';
+
+/**
+ * The directories of clusters whose test process was killed outright: their processes died with
+ * it (pdeathsig), but nothing removed the directory. Another live test's cluster is left alone.
+ */
+function removeOrphans(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(dirPrefix)) continue;
+    const dir = join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number.parseInt(readFileSync(join(dir, 'owner'), 'utf8'), 10);
+    } catch {
+      continue; // being made, or not ours
+    }
+    try {
+      process.kill(owner, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
