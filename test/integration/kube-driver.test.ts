@@ -250,6 +250,8 @@ describe('the Kubernetes driver on a real API server (KWOK nodes)', () => {
     );
     for (const h of [kept, lab]) await a.stop(h);
     await other.stop(theirs);
+    await assert.rejects(a.exec(kept, ['true']), /cannot exec in the lab's pod/, 'a stopped lab refuses exec');
+    await a.stop(kept);
   });
 
   it('a warm pod’s lease is renewed by the replica holding it, and culled once that replica is gone', async () => {
