@@ -171,8 +171,8 @@ export async function ensureKubeTools(versions: KubeVersions = readKubeVersions(
  */
 export function kubernetesWrapper(versions: KubeVersions, kubernetesGoMod: string): string {
   const [, minor, patch] = versions.kubernetes.slice(1).split('.');
-  const staging = [...kubernetesGoMod.matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map((match) => match[1]);
-  const required = new Set([...kubernetesGoMod.matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+v0\.0\.0\b/gm)].map((match) => match[1]));
+  const staging = [...kubernetesGoMod.matchAll(/^\s*(?:replace\s+)?(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map((match) => match[1]);
+  const required = new Set([...kubernetesGoMod.matchAll(/^\s*(?:require\s+)?(k8s\.io\/[\w.-]+)\s+v0\.0\.0\b/gm)].map((match) => match[1]));
   const replaced = staging.filter((module) => required.has(module));
   if (replaced.length === 0) throw new Error(`k8s.io/kubernetes ${versions.kubernetes}'s go.mod names no staging module`);
   // Kubernetes vN.M's staging modules are published as v0.N.M.
