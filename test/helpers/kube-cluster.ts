@@ -19,7 +19,7 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, re
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, Health, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, Health, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { kubeTools } from '../../server/cli/kube-tools.ts';
 
 export interface KubeUser {
@@ -277,6 +277,9 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
       const node = await core.readNode({ name: nodeName });
       return node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false;
     });
+    // KWOK's node offers CPU, memory and pods; a pod asking for ephemeral storage (a lab's disk) needs it too.
+    const storage = { 'ephemeral-storage': '1Ti' };
+    await core.patchNodeStatus({ name: nodeName, body: { status: { capacity: storage, allocatable: storage } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
 
     const createNamespace = async (name: string, labels?: Record<string, string>) => {
       await core.createNamespace({ body: { metadata: { name, labels } } });

@@ -26,7 +26,7 @@ function restrictedPod(name: string): V1Pod {
           name: 'lab',
           image: 'atelier/lab:test',
           securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+          resources: { requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '1Gi' }, limits: { cpu: '1', memory: '512Mi', 'ephemeral-storage': '1Gi' } },
         },
       ],
     },
