@@ -749,17 +749,29 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     };
     // async wrapper: a driver that throws synchronously still yields a rejected promise.
     const ready = (async () => {
-      const provisioned = pooled ?? (await this.driver.provision(this.#template(lab, session.resources), onProgress));
+      const claim = {
+        sessionId: id,
+        ...(session.learnerId ? { learnerId: session.learnerId } : {}),
+        env: { ...options.env },
+        ...(options.homeFiles ? { homeFiles: options.homeFiles } : {}),
+        expiresAt: session.expiresAt,
+      };
+      let provisioned = pooled ?? (await this.driver.provision(this.#template(lab, session.resources), onProgress));
       let handle = provisioned;
       try {
-        if (pooled) onProgress({ step: 'claim', percent: 80 });
-        handle = await this.driver.claim(provisioned, {
-          sessionId: id,
-          ...(session.learnerId ? { learnerId: session.learnerId } : {}),
-          env: { ...options.env },
-          ...(options.homeFiles ? { homeFiles: options.homeFiles } : {}),
-          expiresAt: session.expiresAt,
-        });
+        if (pooled) {
+          onProgress({ step: 'claim', percent: 80 });
+          try {
+            handle = await this.driver.claim(pooled, claim);
+          } catch (error) {
+            // A pooled lab that died while it waited (a pod evicted, a sandbox killed): the
+            // learner gets a new one rather than the error.
+            this.#onError(error, `claim pooled ${pooled.id}`);
+            await this.driver.stop(pooled).catch(() => {});
+            provisioned = handle = await this.driver.provision(this.#template(lab, session.resources), onProgress);
+            handle = await this.driver.claim(provisioned, claim);
+          }
+        } else handle = await this.driver.claim(provisioned, claim);
         await options.prepare?.(handle, onProgress);
       } catch (error) {
         await this.driver.stop(handle).catch((stopError: unknown) => this.#onError(stopError, `stop ${id}`));

@@ -6,99 +6,11 @@
  * deployment on this host), real PostgreSQL, real server processes.
  */
 import { test, expect } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createProxyServer } from 'http-proxy-3';
+import { rmSync } from 'node:fs';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { balancer, startReplica, type Replica } from '../helpers/replica-processes.ts';
 import { dockOf, launchHere, screenOf } from './lib/dock.ts';
 import en from '../../i18n/en.json' with { type: 'json' };
-
-const root = join(import.meta.dirname, '..', '..');
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-
-interface Replica {
-  name: string;
-  port: number;
-  process: ChildProcess;
-  dataDir: string;
-  alive: boolean;
-}
-
-async function startReplica(name: string, databaseUrl: string, keysFrom?: string): Promise<Replica> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), `atelier-replica-${name}-`));
-  // Replicas share their signing keys (cookies, sealing): the second starts with the first's.
-  if (keysFrom) cpSync(join(keysFrom, 'keys'), join(dataDir, 'keys'), { recursive: true });
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server', 'main.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ATELIER_DATA_DIR: dataDir,
-      ATELIER_DATABASE_URL: databaseUrl,
-      // A deployment and a uid range of their own: the suite's main server is another deployment.
-      ATELIER_DEPLOYMENT: 'e2e-replicas',
-      ATELIER_LAB_UID_BASE: '291000',
-      ATELIER_LAB_UID_COUNT: '40',
-      ATELIER_MAX_LABS: '40',
-      ATELIER_VSCODE: 'off',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.ok, () => false);
-    if (up) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`replica ${name} did not start`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { name, port, process: child, dataDir, alive: true };
-}
-
-/**
- * The balancer: the terminal's socket.io to B while B lives, everything else to A while A lives;
- * a replica found dead is skipped. Counts what each replica was sent.
- */
-function balancer(a: Replica, b: Replica): { server: Server; port: () => number; sent: Map<string, string[]> } {
-  const proxy = createProxyServer({ xfwd: false });
-  const sent = new Map<string, string[]>([
-    ['A', []],
-    ['B', []],
-  ]);
-  const pick = (req: IncomingMessage): Replica => {
-    const preferred = req.url?.startsWith('/socket.io/') ? b : a;
-    return preferred.alive ? preferred : preferred === a ? b : a;
-  };
-  const target = (replica: Replica) => ({ target: `http://127.0.0.1:${replica.port}` });
-  proxy.on('error', (_error, _req, res) => {
-    if (res && 'writeHead' in res && !res.headersSent) res.writeHead(502).end();
-    else (res as Socket | undefined)?.destroy?.();
-  });
-  const server = createServer((req, res) => {
-    const replica = pick(req);
-    sent.get(replica.name)!.push(`${req.method} ${req.url}`);
-    proxy.web(req, res, target(replica));
-  });
-  server.on('upgrade', (req, socket, head) => {
-    const replica = pick(req);
-    sent.get(replica.name)!.push(`UPGRADE ${req.url}`);
-    proxy.ws(req, socket as Socket, head, target(replica));
-  });
-  return { server, port: () => (server.address() as { port: number }).port, sent };
-}
 
 let postgres: TestPostgres;
 let a: Replica;
@@ -111,7 +23,7 @@ test.beforeAll(async () => {
   const databaseUrl = await postgres.database();
   a = await startReplica('A', databaseUrl);
   b = await startReplica('B', databaseUrl, a.dataDir);
-  lb = balancer(a, b);
+  lb = balancer({ a, b });
   await new Promise<void>((resolve) => lb.server.listen(0, '127.0.0.1', resolve));
 });
 

@@ -122,3 +122,30 @@ test('an extension reaches the driver (a pod\'s expiry label)', async () => {
   await until('the driver was told', () => driver.calls.some((call) => call.method === 'update' && call.id === session.handle!.id));
   await server.stopAll();
 });
+
+test('a pooled lab that died while it waited is replaced: the learner gets a new lab, not the error', async () => {
+  let failures = 1;
+  const driver = new MemoryDriver({
+    beforeClaim: () => {
+      if (failures-- > 0) throw new Error('the pod is gone');
+    },
+  });
+  const errors: string[] = [];
+  const server = new Sessions({
+    driver,
+    labs: new Map([['pooled', lab('pooled', 1)]]),
+    limits: { maxTtl: 3600_000, maxLabs: 10, maxLabsPerClient: 10 },
+    reapInterval: 0,
+    poolMax: 1,
+    onError: (_error, context) => errors.push(context),
+  });
+  server.warm();
+  await until('the pool is full', () => server.pooled('pooled') === 1);
+  const pooledId = driver.calls.find((call) => call.method === 'provision')!.id;
+  const { session } = await server.create('pooled', 'client');
+  assert.equal(session.status, 'running');
+  assert.notEqual(session.handle!.id, pooledId, 'a lab of its own');
+  assert.ok(driver.calls.some((call) => call.method === 'stop' && call.id === pooledId), 'the dead one was released');
+  assert.ok(errors.some((context) => context.startsWith('claim pooled')), 'and the failure reported to the operator');
+  await server.stopAll();
+});
