@@ -109,7 +109,7 @@ export async function ensureKubeTools(versions: KubeVersions = readKubeVersions(
   }
   log(
     `Building the Kubernetes test control plane (kube-apiserver, kube-controller-manager, kube-scheduler ${versions.kubernetes}, ` +
-      `etcd ${versions.etcd}, KWOK ${versions.kwok}) with Go into ${target}: the first time takes about 15 min on 2 cores, later runs reuse it.`,
+      `etcd ${versions.etcd}, KWOK ${versions.kwok}) with Go into ${target}: the first time takes 10 to 20 min on 2 cores (14 min of CPU), later runs reuse it.`,
   );
   const building = `${target}.new`;
   const logFile = `${target}.build.log`;
