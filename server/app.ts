@@ -77,14 +77,14 @@ export function createDriver(config: Config): Driver {
     case 'local':
       return new LocalDriver({ uidBase: config.labUids.base, uidCount: config.labUids.count, deployment: config.deployment });
     case 'kubernetes': {
-      const { server, ...kubernetes } = config.kubernetes!;
+      const { server, egressCidrs, ...kubernetes } = config.kubernetes!;
       const port = kubernetes.gateway.port ?? config.labGatewayPort ?? config.port;
       return new KubernetesDriver({
         ...kubernetes,
         deployment: config.deployment,
         maxLifetimeMs: config.limits.maxLifetime,
         // Labs may reach this server's pods on the gateway port only, and DNS.
-        ...(server ? { networkPolicy: { server: { ...server, port } } } : {}),
+        ...(server ? { networkPolicy: { server: { ...server, port }, ...(egressCidrs ? { egressCidrs } : {}) } } : {}),
       });
     }
   }

@@ -66,6 +66,11 @@ const environment = z.object({
   /** kubernetes: where this server's pods are (the labs' NetworkPolicy lets them reach those only): namespace and labels k=v,k=v. */
   ATELIER_SERVER_NAMESPACE: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a namespace name').optional(),
   ATELIER_SERVER_POD_LABELS: z.string().regex(/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(?:,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*$/, 'expected k=v,k=v').optional(),
+  /** kubernetes: address ranges labs may reach besides this server (an external S3: its CIDRs), comma-separated; cloud metadata addresses are always cut out. */
+  ATELIER_LAB_EGRESS_CIDRS: z
+    .string()
+    .regex(/^[0-9a-fA-F:.]+\/\d{1,3}(?:,[0-9a-fA-F:.]+\/\d{1,3})*$/, 'expected CIDRs, e.g. 10.20.0.0/16,192.0.2.10/32')
+    .optional(),
   ATELIER_LAB_SERVICE_ACCOUNT: z.string().regex(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/, 'expected a service account name').optional(),
   /** Labs kept provisioned ahead of launches, all warm pools together (each lab's size is its lab.yaml `pool`). */
   ATELIER_POOL_MAX: integer(0, 100_000).default(20),
@@ -188,6 +193,8 @@ export interface Config {
     serviceAccountName?: string;
     /** This server's pods, which the labs' NetworkPolicy lets them reach (on the gateway port). */
     server?: { namespace: string; podLabels: Record<string, string> };
+    /** Other ranges labs may reach (ATELIER_LAB_EGRESS_CIDRS). */
+    egressCidrs?: string[];
   };
   /** The lab gateway's TCP port (ATELIER_LAB_GATEWAY_PORT), if any. */
   labGatewayPort?: number;
@@ -277,6 +284,7 @@ function kubernetesSettings(e: z.infer<typeof environment>): NonNullable<Config[
     image: e.ATELIER_LAB_IMAGE!,
     gateway: { host, ...(port === undefined ? {} : { port: Number(port) }) },
     ...(e.ATELIER_LAB_SERVICE_ACCOUNT ? { serviceAccountName: e.ATELIER_LAB_SERVICE_ACCOUNT } : {}),
+    ...(e.ATELIER_LAB_EGRESS_CIDRS ? { egressCidrs: e.ATELIER_LAB_EGRESS_CIDRS.split(',') } : {}),
     ...(e.ATELIER_SERVER_NAMESPACE && e.ATELIER_SERVER_POD_LABELS
       ? { server: { namespace: e.ATELIER_SERVER_NAMESPACE, podLabels: Object.fromEntries(e.ATELIER_SERVER_POD_LABELS.split(',').map((pair) => pair.split('=') as [string, string])) } }
       : {}),

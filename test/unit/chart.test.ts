@@ -149,6 +149,7 @@ test('RBAC: a Role in the labs’ namespace with exactly the driver’s verbs, b
     'core/pods: create delete get list patch watch',
     'core/secrets: create',
     'core/services: create',
+    'metrics.k8s.io/pods: get',
     'networking.k8s.io/networkpolicies: create update',
   ]);
   const binding = only(manifests, 'RoleBinding');

@@ -17,6 +17,8 @@ test('the local driver needs nothing more; kubernetes reads its namespace, image
   });
   assert.equal(config.labGatewayPort, 4322);
   assert.equal(loadConfig(kubernetes).kubernetes?.namespace, 'atelier-labs');
+  assert.deepEqual(loadConfig({ ...kubernetes, ATELIER_LAB_EGRESS_CIDRS: '10.20.0.0/16,2001:db8::/32' }).kubernetes?.egressCidrs, ['10.20.0.0/16', '2001:db8::/32']);
+  assert.throws(() => loadConfig({ ...kubernetes, ATELIER_LAB_EGRESS_CIDRS: 'minio.example' }), /ATELIER_LAB_EGRESS_CIDRS/);
 });
 
 test('kubernetes without an image or a gateway, or with malformed settings, is refused by name', () => {
