@@ -127,8 +127,8 @@ export async function learnerEnvironment(services: LaunchServices, request: Laun
 
 /**
  * The learner's dotfiles, as the datalab's init script leaves them: git identity and a credential
- * helper holding the token, and s3cmd's settings. The driver writes them into the new lab's
- * ephemeral home as it creates it (no process runs in the lab for that), and they die with it.
+ * helper holding the token, and s3cmd's settings. The driver writes them into the lab's ephemeral
+ * home when the lab is claimed for the learner, and they die with it.
  */
 export function homeFiles(services: LaunchServices, request: LaunchRequest, env: Record<string, string>): Record<string, string> {
   const origin = services.labSideOrigin();
