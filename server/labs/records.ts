@@ -6,37 +6,15 @@
  * one session (a start's progress, an extension) never undo each other.
  */
 import pg from 'pg';
-import type { EnforcedLimits, LabHandle, LabResources, ProgressEvent } from '../drivers/driver.ts';
-import type { LabStatus, LaunchChoices } from './sessions.ts';
+import type { Session } from './sessions.ts';
 
 /** A session as stored: what another replica needs to serve it (never a token or an environment value). */
-export interface SessionRecord {
-  id: string;
-  labId: string;
-  owner: string;
-  learnerId?: string;
-  resources: LabResources;
-  configured: LaunchChoices;
-  appId: string;
-  servicePassword?: string;
-  createdAt: number;
-  ttl: number;
-  idle: number;
-  startedAt?: number;
-  readyAt?: number;
-  expiresAt: number;
-  maxExpiresAt: number;
-  status: LabStatus;
-  progress: ProgressEvent[];
-  slow: boolean;
-  handle?: LabHandle;
-  limits?: EnforcedLimits;
-  lastActivity: number;
+export type SessionRecord = Omit<Session, 'lab' | 'ready'> & {
   /** SHA-256 of each token, hex. */
   tokenHashes: string[];
   /** The replica that started (or queued) it. */
   holder: string;
-}
+};
 
 export interface SessionRecords {
   insert(record: SessionRecord): Promise<void>;

@@ -484,13 +484,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     const lab = this.labs.get(record.labId);
     if (!lab) return;
     if (!entry) {
-      let resolve!: (handle: LabHandle) => void;
-      let reject!: (error: unknown) => void;
-      const ready = new Promise<LabHandle>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      ready.catch(() => {});
+      const { promise: ready, resolve, reject } = deferred<LabHandle>();
       const session: Session = { ...record, lab, ready } as Session;
       this.#entries.set(record.id, { session, tokenHashes: hashes, remote: true, resolve, reject });
       this.#byAppId.set(record.appId, record.id);
@@ -656,14 +650,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     const ttl = Math.min(lab.ttl, this.#limits.maxTtl, this.#limits.maxLifetime);
     const idle = Math.min(lab.idle, this.#limits.maxIdle ?? Infinity);
 
-    let resolve!: (handle: LabHandle) => void;
-    let reject!: (error: unknown) => void;
-    const ready = new Promise<LabHandle>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // Callers that only look at the status must not see an unhandled rejection.
-    ready.catch(() => {});
+    const { promise: ready, resolve, reject } = deferred<LabHandle>();
     const session: Session = {
       id,
       labId,
@@ -1160,6 +1147,21 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       progress: session.progress.map((event) => ({ ...event })),
     };
   }
+}
+
+/**
+ * A session's `ready`, settled from outside (Promise.withResolvers, once the project targets
+ * ES2024); callers that only look at the status must not see an unhandled rejection.
+ */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }
 
 /** Lower-case base32 (RFC 4648's letters, lower-cased): 10 random bytes give 16 characters. */

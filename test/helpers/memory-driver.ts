@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import * as pty from 'node-pty';
+import { ptyTerminal } from '../../server/drivers/pty-terminal.ts';
 import type {
   Driver,
   ExecResult,
@@ -125,21 +126,7 @@ export class MemoryDriver implements Driver {
     });
     lab.terminals.add(term);
     term.onExit(() => lab.terminals.delete(term));
-    return {
-      onData: (listener) => term.onData(listener),
-      onExit: (listener) => term.onExit(({ exitCode }) => listener({ code: exitCode })),
-      write: (data) => term.write(data),
-      resize: ({ cols, rows }) => term.resize(cols, rows),
-      pause: () => term.pause(),
-      resume: () => term.resume(),
-      close: () => {
-        try {
-          term.kill('SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      },
-    };
+    return ptyTerminal(term);
   }
 
   async exec(handle: LabHandle, argv: string[], options: { timeoutMs?: number; stdin?: string } = {}): Promise<ExecResult> {

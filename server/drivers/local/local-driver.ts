@@ -74,6 +74,7 @@ import {
 } from './sandbox-args.ts';
 import { SeccompError, labSeccompFilter } from './seccomp.ts';
 import { UidPool, procInfo, processStart, scanProcs } from './uids.ts';
+import { ptyTerminal } from '../pty-terminal.ts';
 
 const HELPER = path.join(import.meta.dirname, 'lab-helper.pl');
 const GATEWAY = path.join(import.meta.dirname, 'gateway.pl');
@@ -321,24 +322,6 @@ function localState(i: Internal): LocalState & { [key: string]: Json } {
   };
 }
 
-/** A pty as the driver contract's terminal. */
-function ptyTerminal(term: IPty): LabTerminal {
-  return {
-    onData: (listener) => term.onData(listener),
-    onExit: (listener) => term.onExit(({ exitCode }) => listener({ code: exitCode })),
-    write: (data) => term.write(data),
-    resize: ({ cols, rows }) => term.resize(cols, rows),
-    pause: () => term.pause(),
-    resume: () => term.resume(),
-    close: () => {
-      try {
-        term.kill('SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    },
-  };
-}
 
 export class LocalDriver implements Driver {
   readonly name = 'local';
