@@ -20,6 +20,7 @@ export function writeSecretKeyFile(dir: string, name = 'secret-key'): string {
 
 export interface Replicas {
   servers: TestServer[];
+  databaseUrl: string;
   deployment: string;
   secretKeyFile: string;
   /** One more replica on the same database and deployment, with `secretKeyFile` (another key file: a misconfigured one). */
@@ -49,5 +50,5 @@ export async function startReplicas(databaseUrl: string, count: number): Promise
     return server;
   };
   for (let i = 0; i < count; i += 1) await add();
-  return { servers, deployment, secretKeyFile, add, close };
+  return { servers, databaseUrl, deployment, secretKeyFile, add, close };
 }

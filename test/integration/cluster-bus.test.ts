@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { BusPayloadTooLarge, InProcessCoordinator, maxMessageBytes, PgCoordinator, type Coordinator } from '../../server/cluster/index.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { periodic } from '../../server/periodic.ts';
 
 let postgres: TestPostgres;
 before(async () => {
@@ -237,6 +238,30 @@ test('lead: a run that ends gives the lock back; close releases it for the other
     const before = runsOfA;
     await until(() => runsOfA > before, 3000, 'A runs again once B closed');
   } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a periodic job given a leader ticks on the leading replica only, and on the other once the leader\'s connection is killed', async () => {
+  const url = await postgres.database();
+  const [a, b] = await pair(url);
+  const ticks = { a: 0, b: 0 };
+  const jobs = (['a', 'b'] as const).map((who, i) =>
+    periodic(50, async () => void (ticks[who] += 1), (error) => onError(error, 'job'), { lead: [a, b][i]!.lead, name: 'sweep' }),
+  );
+  try {
+    await until(() => ticks.a + ticks.b >= 5, 3000, 'the job ticks');
+    const leader = ticks.a > 0 ? 'a' : 'b';
+    const other = leader === 'a' ? 'b' : 'a';
+    assert.equal(ticks[other], 0, 'one replica ticks');
+    assert.equal(await terminate(url, `atelier lead ${(leader === 'a' ? a : b).replicaId}`), 1);
+    await until(() => ticks[other] >= 3, 3000, 'the other replica ticks');
+    const frozen = ticks[leader];
+    await sleep(300);
+    assert.equal(ticks[leader], frozen, 'the old leader stopped ticking');
+  } finally {
+    for (const job of jobs) await job.stop();
     await a.close();
     await b.close();
   }

@@ -9,6 +9,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
+import { request } from 'node:http';
+import pg from 'pg';
 import { join } from 'node:path';
 import { PgCoordinator } from '../../server/cluster/index.ts';
 import { learnerBus } from '../../server/cluster/learner-events.ts';
@@ -77,6 +79,34 @@ test('a manual step ticked through replica A reaches a progress stream opened on
     stream.close();
     theirs.close();
   }
+});
+
+test('after a gap in its bus (the database ended the connection), a replica ends its progress streams: the browser reconnects and reads what it missed', async () => {
+  const [, b] = replicas.servers;
+  const learner = new LearnerClient(b!.url);
+  await learner.me();
+  // In an object: a promise resolved with a promise would wait for it.
+  const { ended } = await new Promise<{ ended: Promise<void> }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: b!.port, path: '/api/progress/events', headers: { accept: 'text/event-stream', cookie: learner.cookie! } });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      assert.equal(res.statusCode, 200);
+      res.resume();
+      resolve({ ended: new Promise((done) => res.on('end', () => done())) });
+    });
+    req.end();
+  });
+  const admin = new pg.Client({ connectionString: replicas.databaseUrl });
+  await admin.connect();
+  try {
+    const killed = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'atelier bus %' AND datname = current_database()");
+    assert.ok((killed.rowCount ?? 0) >= 2, 'both replicas\' bus connections');
+  } finally {
+    await admin.end();
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ended, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the stream was not ended within 5 s')), 5000)))]);
+  clearTimeout(timer);
 });
 
 test('learner events published on one replica\'s bus are re-emitted on both, once each; messages of a wrong shape are dropped', async () => {
