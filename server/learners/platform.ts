@@ -35,7 +35,7 @@ import type { StorageInfo } from '../http/me.ts';
 import { guardEndpoint } from '../storage/content-safety.ts';
 import { periodic } from '../periodic.ts';
 import { Progress, type ProgressChange } from './progress.ts';
-import type { Coordinator } from '../cluster/coordinator.ts';
+import type { Coordinator, Lead } from '../cluster/coordinator.ts';
 import { InProcessCoordinator } from '../cluster/in-process.ts';
 import { learnerBus, type LearnerBus } from '../cluster/learner-events.ts';
 import type { PassedCheck } from './auto-checks.ts';
@@ -136,7 +136,9 @@ export const diffusionBuckets = [sharedBucket, 'u???????????'];
  * it HEADs the keys of the `s3.object` checks of running learner labs and announces a learner's
  * bucket as changed when one of them appeared, changed or went (auto-checks then run those
  * checks). Bounded: one round at a time, one request at a time, only those keys; the first
- * round that sees a learner records their state without announcing it.
+ * round that sees a learner records their state without announcing it. Given `lead`, one replica
+ * polls for the deployment (`runningLabs` then lists every replica's labs) and the bus takes the
+ * change to the replica holding the lab.
  */
 export function pollS3Evidence(
   objects: Pick<LearnerObjects, 'head'>,
@@ -144,7 +146,8 @@ export function pollS3Evidence(
   onChange: (learnerId: string) => void,
   log: (message: string, error?: unknown) => void,
   intervalMs = 5_000,
-): { round(): Promise<void>; stop(): void } {
+  lead?: Lead,
+): { round(): Promise<void>; stop(): Promise<void> } {
   const seen = new Map<string, string>();
   const run = async (): Promise<void> => {
     const keys = new Map<string, Set<string>>();
@@ -174,7 +177,7 @@ export function pollS3Evidence(
       }
     }
   };
-  const timer = periodic(intervalMs, run, (error) => log('s3 evidence poll', error));
+  const timer = periodic(intervalMs, run, (error) => log('s3 evidence poll', error), lead && { lead, name: 's3-evidence-poll' });
   return { round: timer.run, stop: timer.stop };
 }
 
@@ -237,7 +240,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
     };
     credentialsFor = (learnerId) => remote.credentialsFor(learnerId);
     bucketInUse = async (learnerId) => (await objects.list(learnerId)).length > 0;
-    if (options.runningLabs) poll = pollS3Evidence(objects, options.runningLabs, (learnerId) => bus.changed(learnerId, 's3'), options.log, options.s3PollMs);
+    if (options.runningLabs) poll = pollS3Evidence(objects, options.runningLabs, (learnerId) => bus.changed(learnerId, 's3'), options.log, options.s3PollMs, coordinator.lead);
   } else {
     const limits = options.s3Limits;
     const objectStore = new ObjectStore(join(dataDir, 's3'), {
@@ -374,7 +377,7 @@ export async function createLearnerPlatform(options: PlatformOptions): Promise<L
       return true;
     },
     close: async () => {
-      poll?.stop();
+      await poll?.stop();
       await purge.stop();
       bus.close();
       if (!options.coordinator) await coordinator.close();
