@@ -47,7 +47,7 @@ async function replicas(config: StartOptions['config'] = {}): Promise<[TestServe
   return [a, b];
 }
 
-async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);

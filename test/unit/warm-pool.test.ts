@@ -28,7 +28,7 @@ function sessions(driver: MemoryDriver, limits: Partial<SessionLimits> = {}, ext
   });
 }
 
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
