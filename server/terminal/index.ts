@@ -48,6 +48,8 @@ export const handshake = z.object({
   rows: terminalSize.shape.rows,
   lang: z.enum(['fr', 'en']).optional(),
 });
+/** Made once: a schema derived per connection is compiled anew by zod each time (seen in the launch burst's profile). */
+const handshakeSize = handshake.pick({ cols: true, rows: true });
 
 interface SocketData {
   shell: Shell;
@@ -166,7 +168,7 @@ export function attachTerminals(server: HttpServer, sessions: Sessions, options:
 
   namespace.on('connection', (socket: TerminalSocket) => {
     const { shell, labSessionId } = socket.data;
-    const size = handshake.pick({ cols: true, rows: true }).parse(socket.handshake.auth);
+    const size = handshakeSize.parse(socket.handshake.auth);
     shell.resize(size);
     const viewer: Viewer = {
       screen: (serialized) => void socket.emit('screen', serialized),
