@@ -181,6 +181,8 @@ export interface Driver {
   update(handle: LabHandle, change: { expiresAt: number }): Promise<void>;
   /** Kill every process of the lab and release its resources. Idempotent. */
   stop(handle: LabHandle): Promise<void>;
+  /** Whether the lab still runs, whoever made it (KubeSpawner's poll): a replica joining checks the sessions it is told of. */
+  poll(handle: LabHandle): Promise<boolean>;
   /**
    * The labs of this deployment the backend still runs, claimed or not (to recover or reap after
    * a restart); never another deployment's, nor those of another live server sharing the host.

@@ -458,10 +458,10 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       () => void resync().catch((error: unknown) => this.#onError(error, 'resync sessions')),
     );
     await resync();
-    const running = new Set((await this.driver.list()).map((handle) => handle.id));
+    // Asked of each lab, not of list(): another live replica's labs are not this one's to list.
     for (const entry of [...this.#entries.values()]) {
       const handle = entry.session.handle;
-      if (entry.remote && handle && !running.has(handle.id)) {
+      if (entry.remote && handle && !(await this.driver.poll(handle).catch(() => true))) {
         this.#dropRemote(entry.session.id);
         this.#write(entry.session.id, (records) => records.remove(entry.session.id), true);
       }

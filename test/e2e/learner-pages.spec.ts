@@ -175,8 +175,10 @@ test('My secrets: editing projet_patate keeps the values not retyped, names are 
 
 test('My account: secrets masked until Reveal (aria-pressed), copied whole', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  await page.goto('/en/account/');
+  // The learner first, then the page: two first requests at once (the page's and this one) would
+  // each make a learner, and the page would show the other one's keys.
   const me = (await (await page.request.get('/api/me')).json()) as { s3: { secretAccessKey: string } };
+  await page.goto('/en/account/');
   const account = page.locator('atelier-account');
   const secret = account.locator('dt:text-is("AWS_SECRET_ACCESS_KEY") + dd');
   await expect(secret.locator('code')).toContainText('hidden value');

@@ -76,6 +76,7 @@ export function driverContract(name: string, setup: () => Promise<ContractSetup>
       const percents = progress.map((event) => event.percent);
       assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'progress never goes back');
       assert.ok((await context.driver.list()).some((handle) => handle.id === provisioned.id), 'list() has it');
+      assert.equal(await context.driver.poll(provisioned), true, 'poll() says it runs');
       lab = provisioned;
     });
 
@@ -149,6 +150,7 @@ export function driverContract(name: string, setup: () => Promise<ContractSetup>
         assert.equal(result.stdout, 'it is a secret', 'the learner\'s environment is found again');
       }
       await other.update(copy, { expiresAt: Date.now() + 1_200_000 });
+      assert.equal(await other.poll(copy), true);
     });
 
     it('stop: the lab is gone from list(), a stopped lab refuses exec, and stop is idempotent', async () => {
@@ -156,6 +158,7 @@ export function driverContract(name: string, setup: () => Promise<ContractSetup>
       stopped.push(second);
       await context.driver.stop(second);
       assert.ok(!(await context.driver.list()).some((handle) => handle.id === second.id));
+      assert.equal(await context.driver.poll(second), false, 'poll() says it is gone');
       await context.driver.stop(second);
       if (!unsupported.exec) await assert.rejects(context.driver.exec(second, ['true']));
     });

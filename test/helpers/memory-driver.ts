@@ -182,6 +182,11 @@ export class MemoryDriver implements Driver {
     this.calls.push({ method: 'stop', id: lab.id });
   }
 
+  async poll(handle: LabHandle): Promise<boolean> {
+    const id = (handle.state as { id?: unknown } | null)?.id;
+    return typeof id === 'string' && this.#labs.get(id)?.stopped === false;
+  }
+
   async list(): Promise<LabHandle[]> {
     return [...this.#labs.values()].filter((lab) => !lab.stopped).map((lab) => this.#handle(lab));
   }

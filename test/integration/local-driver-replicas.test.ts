@@ -61,6 +61,7 @@ test('a replica serves another live replica\'s lab by its handle, and leaves it 
   assert.match(seen, /here-42/);
   terminal.close();
   assert.ok(!(await driver.list()).some((listed) => listed.id === handle.id), 'not listed as this replica\'s own');
+  assert.equal(await driver.poll(handle), true, 'but known to run (a replica joining keeps its session)');
   assert.equal(JSON.parse(readFileSync(`/run/atelier/uids/${uid}`, 'utf8')).pid, other.pid, 'its uid stays leased to its maker');
   await driver.close();
   assert.ok(hostPidsOfUid(uid).length > 0, 'closing this replica left the other\'s lab running');

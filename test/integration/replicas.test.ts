@@ -30,6 +30,9 @@ after(async () => {
   await postgres.stop();
 });
 
+const deployments = new Map<TestServer, string>();
+const deploymentOf = (server: TestServer): string => deployments.get(server)!;
+
 /** Two replicas of one deployment: one database, the same keys, each its own data dir and driver. */
 async function replicas(config: StartOptions['config'] = {}): Promise<[TestServer, TestServer]> {
   const databaseUrl = await postgres.database();
@@ -38,6 +41,7 @@ async function replicas(config: StartOptions['config'] = {}): Promise<[TestServe
   dirs.push(labsDir);
   const labs = loadLabs(labsDir);
   const a = await startTestServer({ driver: new MemoryDriver({ deployment }), labs, config: { databaseUrl, ...config } });
+  deployments.set(a, deployment);
   servers.push(a);
   const bData = mkdtempSync(join(tmpdir(), 'atelier-data-'));
   dirs.push(bData);
@@ -86,6 +90,25 @@ test('launched through one replica, a lab is served by the other: status, termin
   await onB.deleteLab(lab.id);
   await until('A forgets it', async () => (await view(onA)).status === 404);
   assert.deepEqual(await a.driver.list(), []);
+});
+
+test('a replica joining later knows the running labs, and drops the sessions of labs that are gone', async () => {
+  const [a] = await replicas();
+  const onA = new LearnerClient(a.url);
+  await onA.me();
+  const kept = await onA.launch(testLabId);
+  const lost = await onA.launch('lab-b');
+  // The second lab dies behind the sessions' back (its pod evicted, its sandbox killed).
+  await a.driver.stop(a.sessions.get(lost.id)!.handle!);
+  const bData = mkdtempSync(join(tmpdir(), 'atelier-data-'));
+  dirs.push(bData);
+  cpSync(join(a.config.dataDir, 'keys'), join(bData, 'keys'), { recursive: true });
+  const c = await startTestServer({ driver: new MemoryDriver({ deployment: deploymentOf(a) }), labs: new Map(a.sessions.labs), config: { databaseUrl: a.config.databaseUrl!, dataDir: bData } });
+  servers.push(c);
+  assert.equal(c.sessions.get(kept.id)?.status, 'running', 'the running lab is known to the newcomer');
+  assert.equal(c.sessions.get(lost.id), undefined, 'the lost one is not');
+  await until('A hears that the lost lab is gone', () => a.sessions.get(lost.id) === undefined);
+  await onA.deleteLab(kept.id);
 });
 
 test('the per-learner quota counts the labs of both replicas', async () => {

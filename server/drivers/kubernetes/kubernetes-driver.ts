@@ -507,6 +507,13 @@ export class KubernetesDriver implements Driver {
     });
   }
 
+  async poll(handle: LabHandle): Promise<boolean> {
+    await this.#ready();
+    const s = stateOf(handle);
+    const pod = this.#pods.cache.get(s.pod, s.namespace);
+    return pod?.metadata?.uid === s.uid && !pod.metadata?.deletionTimestamp && (pod.status?.phase === 'Running' || pod.status?.phase === 'Pending');
+  }
+
   async list(): Promise<LabHandle[]> {
     await this.#ready();
     return this.#pods.cache

@@ -706,6 +706,12 @@ export class LocalDriver implements Driver {
     if (claim) this.writeClaim(i.uid, { ...claim, expiresAt: change.expiresAt });
   }
 
+  async poll(handle: LabHandle): Promise<boolean> {
+    const state = stateOf(handle);
+    const p = procInfo(state.pid1);
+    return p !== null && p.uid === state.uid && p.state !== 'Z' && processStart(state.pid1) === state.pid1Start;
+  }
+
   gatewayOrigin(serverPort: number): string {
     return `http://127.0.0.1:${serverPort}`;
   }
