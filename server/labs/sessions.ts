@@ -393,9 +393,11 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     });
   }
 
-  #share(session: Session, fields: (keyof SessionRecord)[]): void {
-    const record = Sessions.#record(this.#entries.get(session.id) ?? { session, tokenHashes: [] }, '');
-    this.#write(session.id, (records) => records.patch(session.id, Object.fromEntries(fields.map((field) => [field, record[field]]))));
+  /** Shares these fields of the session as they are now (a record's fields are the session's own). */
+  #share(session: Session, fields: (keyof Omit<Session, 'lab' | 'ready'>)[]): void {
+    if (!this.#replication) return;
+    const patch = Object.fromEntries(fields.map((field) => [field, session[field]]));
+    this.#write(session.id, (records) => records.patch(session.id, patch));
   }
 
   static #record(entry: Pick<Entry, 'session' | 'tokenHashes'>, holder: string): SessionRecord {
@@ -485,7 +487,9 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     if (!lab) return;
     if (!entry) {
       const { promise: ready, resolve, reject } = deferred<LabHandle>();
-      const session: Session = { ...record, lab, ready } as Session;
+      // The row's own fields (token hashes, holder) stay out of the session.
+      const { tokenHashes: _hashes, holder: _holder, ...fields } = record;
+      const session: Session = { ...fields, lab, ready };
       this.#entries.set(record.id, { session, tokenHashes: hashes, remote: true, resolve, reject });
       this.#byAppId.set(record.appId, record.id);
       if (record.status === 'running' && record.handle) resolve(record.handle);
@@ -575,7 +579,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     return false;
   }
 
-  /** Ready instances in the lab's warm pool (for the API's status and tests). */
+  /** Ready instances in the lab's warm pool (the benches and tests wait on it). */
   pooled(labId?: string): number {
     return this.#pools.readyCount(labId);
   }

@@ -181,10 +181,19 @@ export class UidPool {
     return owner !== undefined && owner.pid === this.#self?.pid && owner.start === this.#self.start;
   }
 
+  #dirMade = false;
+
+  /** The leases' directory, made on the first lease rather than before every one. */
+  #ensureDir(): void {
+    if (this.#dirMade || !this.#lease) return;
+    fs.mkdirSync(this.#lease.dir, { recursive: true, mode: 0o700 });
+    this.#dirMade = true;
+  }
+
   /** Creates the uid's lease; a lease whose holder died and whose uid runs nothing is stale and taken over. */
   #take(uid: number): boolean {
     if (!this.#lease) return true;
-    fs.mkdirSync(this.#lease.dir, { recursive: true, mode: 0o700 });
+    this.#ensureDir();
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         fs.writeFileSync(this.#file(uid), JSON.stringify(this.#self), { flag: 'wx', mode: 0o600 });
@@ -217,7 +226,7 @@ export class UidPool {
     this.used.add(uid);
     allocatedInProcess.add(uid);
     if (!this.#lease || this.#isSelf(this.#owner(uid))) return;
-    fs.mkdirSync(this.#lease.dir, { recursive: true, mode: 0o700 });
+    this.#ensureDir();
     fs.writeFileSync(this.#file(uid), JSON.stringify(this.#self), { mode: 0o600 });
   }
 
