@@ -243,7 +243,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (config.s3Origin === undefined) contentOrigin = `http://s3.localhost:${port}`;
   if (config.appsOrigin === undefined) appOrigins = new AppOrigins(`http://*.apps.atelier.localhost:${port}`);
   if (config.origin === undefined) platformOrigin = `http://atelier.localhost:${port} http://localhost:${port}`;
-  const gateway = await listenGateway(gatewaySocket, platform, gatewayTls, config.labGatewayPort === undefined ? undefined : { port: config.labGatewayPort, host: config.host });
+  const gateway = await listenGateway(gatewaySocket, platform, gatewayTls, config.labGatewayPort === undefined ? undefined : { port: config.labGatewayPort, host: config.host, maxConnections: connectionLimits.total });
   gatewayReady = true;
   sessions.warm();
 

@@ -46,8 +46,12 @@ export async function listenGateway(
   socketPath: string,
   platform: Pick<LearnerPlatform, 'dispatch'>,
   tls?: GatewayCertificate,
-  /** Also on a TCP port, for labs that are not on this machine (pods): the forge and S3 only, as on the socket. */
-  tcp?: { port: number; host: string },
+  /**
+   * Also on a TCP port, for labs that are not on this machine (pods): the forge and S3 only, as on
+   * the socket, and at most `maxConnections` at once (a local lab's connections are bounded by its
+   * own limits; a pod's reach the server over the network).
+   */
+  tcp?: { port: number; host: string; maxConnections: number },
 ): Promise<{ close(): Promise<void> }> {
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   rmSync(socketPath, { force: true });
@@ -78,6 +82,7 @@ export async function listenGateway(
   let network: NetServer | undefined;
   if (tcp) {
     const tcpListener = createNetServer((socket) => listener.emit('connection', socket));
+    tcpListener.maxConnections = tcp.maxConnections;
     await new Promise<void>((resolve, reject) => tcpListener.once('error', reject).listen(tcp.port, tcp.host, resolve));
     network = tcpListener;
   }

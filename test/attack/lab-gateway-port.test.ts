@@ -59,3 +59,43 @@ test('the gateway port answers the forge and S3, and nothing else of the server'
   assert.ok(forge.status === 401 || forge.status === 404, `forge: ${forge.status}`);
   assert.doesNotMatch(forge.body, /Only the forge/);
 });
+
+test('the gateway port holds at most its connections: one more is closed at once, and a freed slot is served again', async () => {
+  const { listenGateway } = await import('../../server/http/gateway.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { connect } = await import('node:net');
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-gateway-cap-'));
+  const port = await freePort();
+  const gateway = await listenGateway(join(dir, 'gateway.sock'), { dispatch: () => false }, undefined, { port, host: '127.0.0.1', maxConnections: 3 });
+  const open = () =>
+    new Promise<import('node:net').Socket>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(socket));
+      socket.once('error', reject);
+    });
+  const closed = (socket: import('node:net').Socket) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the connection past the cap was kept')), 5000);
+      socket.once('close', () => (clearTimeout(timer), resolve()));
+    });
+  try {
+    const held = [await open(), await open(), await open()];
+    const extra = await open();
+    await closed(extra);
+    held[0]!.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const again = await open();
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      again.on('data', (data: Buffer) => (text += data.toString()));
+      again.on('end', () => resolve(text));
+      again.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    assert.match(answer, /Only the forge/);
+    for (const socket of held) socket.destroy();
+  } finally {
+    await gateway.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
