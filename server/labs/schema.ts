@@ -55,6 +55,17 @@ const checkBase = {
    * gone after Delete and a relaunch", which `rm` alone must not fake).
    */
   requires: z.object({ check: z.string(), instance: z.enum(['same', 'new']) }).strict().optional(),
+  /**
+   * What a learner who asks ("Show the solution") reads: the step's commands, shown as a code
+   * block. One text for both languages, or one per language (the example names differ).
+   */
+  solution: perLanguage(z.string().min(1).max(4000)).optional(),
+  /**
+   * A bash script run in the lab as the learner that makes the check pass ("Skip this step",
+   * "Rebuild my lab up to this step"). It must be idempotent: a rebuild may run it in a lab where
+   * the step is already done.
+   */
+  solve: perLanguage(z.string().min(1).max(16_000)).optional(),
 };
 
 export const fileCheck = z
@@ -261,6 +272,10 @@ export const labDefinition = z
       const required = check.requires?.check;
       if (required !== undefined && (required === id || !Object.hasOwn(lab.checks, required))) {
         context.addIssue({ code: 'custom', path: ['checks', id, 'requires', 'check'], message: `expected another check of this lab, not ${required}` });
+      }
+      // Such a check passes only in a later lab than another one: no script in this lab can do that.
+      if (check.solve !== undefined && check.requires?.instance === 'new') {
+        context.addIssue({ code: 'custom', path: ['checks', id, 'solve'], message: 'a check that requires a new instance cannot be solved by a script in the same lab: remove solve (solution may stay)' });
       }
     }
   });
