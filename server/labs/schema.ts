@@ -46,52 +46,48 @@ const labPath = z.string().regex(/^(~|\/)/, 'expected an absolute path or one st
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
 const checkBase = {
-  hint: localized.optional(),
-  /** What the learner is expected to have done, shown when the check fails. */
-  expect: localized.optional(),
-  /**
-   * Passes only once another check of the lab passed, in the same lab instance (`same`: e.g. a
-   * file removed that this workspace really had) or in an earlier one (`new`: e.g. "the file is
-   * gone after Delete and a relaunch", which `rm` alone must not fake).
-   */
-  requires: z.object({ check: z.string(), instance: z.enum(['same', 'new']) }).strict().optional(),
-  /**
-   * What a learner who asks ("Show the solution") reads: the step's commands, shown as a code
-   * block. One text for both languages, or one per language (the example names differ).
-   */
-  solution: perLanguage(z.string().min(1).max(4000)).optional(),
-  /**
-   * A bash script run in the lab as the learner that makes the check pass ("Skip this step",
-   * "Rebuild my lab up to this step"). It must be idempotent: a rebuild may run it in a lab where
-   * the step is already done.
-   */
-  solve: perLanguage(z.string().min(1).max(16_000)).optional(),
+  hint: localized.optional().describe('A sentence added after the failure, pointing the learner to what to do next.'),
+  expect: localized.optional().describe('What the learner is expected to have done, shown when the check fails.'),
+  requires: z
+    .object({
+      check: z.string().describe('The id of another check of this lab.'),
+      instance: z
+        .enum(['same', 'new'])
+        .describe('`same`: that check passed in this lab instance (a file removed that this workspace really had); `new`: in an earlier one ("the file is gone after Delete and a relaunch", which `rm` alone must not fake).'),
+    })
+    .strict()
+    .optional()
+    .describe('Passes only once another check of the lab passed, in the same lab instance or in an earlier one.'),
+  solution: perLanguage(z.string().min(1).max(4000))
+    .optional()
+    .describe('What a learner who asks ("Show the solution") reads: the step\'s commands, shown as a code block. One text for both languages, or one per language (the example names differ).'),
+  solve: perLanguage(z.string().min(1).max(16_000))
+    .optional()
+    .describe('A bash script run in the lab as the learner that makes the check pass ("Skip this step", "Rebuild my lab up to this step"). It must be idempotent: a rebuild may run it in a lab where the step is already done.'),
 };
 
 export const fileCheck = z
   .object({
-    kind: z.literal('file'),
-    path: perLanguage(labPath),
-    type: z.enum(['file', 'dir', 'any']).default('any'),
-    /** Optional regular expression the file's content must match (files only). */
-    contains: z.string().optional(),
-    /** The file must hold exactly the bytes of this object of the shared bucket (e.g. a copy of a trainer's file). */
-    sameAsShared: z.string().regex(/^diffusion\/[^\0]+$/, 'expected a key under diffusion/').optional(),
-    /** Invert: pass when the path does not exist (e.g. "delete the file"). */
-    absent: z.boolean().default(false),
+    kind: z.literal('file').describe('A path exists in the lab (or does not, with `absent`).'),
+    path: perLanguage(labPath).describe('The path in the lab: absolute or starting with `~` (the lab user\'s home); one string, or one per language.'),
+    type: z.enum(['file', 'dir', 'any']).default('any').describe('What the path must be.'),
+    contains: z.string().optional().describe('A regular expression the file\'s content must match (files only).'),
+    sameAsShared: z
+      .string()
+      .regex(/^diffusion\/[^\0]+$/, 'expected a key under diffusion/')
+      .optional()
+      .describe('The file must hold exactly the bytes of this object of the shared bucket (e.g. a copy of a trainer\'s file).'),
+    absent: z.boolean().default(false).describe('Invert: pass when the path does not exist (e.g. "delete the file").'),
     ...checkBase,
   })
   .strict();
 
 export const shellCheck = z
   .object({
-    kind: z.literal('shell'),
-    /** Run with bash inside the lab as the learner; passes on exit status 0. */
-    run: z.string().min(1),
-    /** Optional regular expression stdout must match. */
-    stdout: z.string().optional(),
-    /** What the learner reads when the command fails: one sentence saying what was found. */
-    failure: localized.optional(),
+    kind: z.literal('shell').describe('A command run in the lab passes.'),
+    run: z.string().min(1).describe('Run with bash inside the lab as the learner, without profile or rc files; passes on exit status 0.'),
+    stdout: z.string().optional().describe('A regular expression the standard output must match.'),
+    failure: localized.optional().describe('What the learner reads when the command fails: one sentence saying what was found.'),
     ...checkBase,
   })
   .strict();
@@ -101,11 +97,10 @@ const repoName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected
 /** A commit reachable from the default branch of the learner's forge repository has the path. */
 export const gitPushedCheck = z
   .object({
-    kind: z.literal('git.pushed'),
-    repo: repoName,
-    path: perLanguage(z.string().min(1).regex(/^[^/]/, 'expected a path inside the repository')),
-    /** Optional regular expression the pushed file's content must match. */
-    contains: z.string().optional(),
+    kind: z.literal('git.pushed').describe('A commit reachable from the default branch of the learner\'s forge repository has the path.'),
+    repo: repoName.describe('The learner\'s forge repository, by name (one of services.git.repos).'),
+    path: perLanguage(z.string().min(1).regex(/^[^/]/, 'expected a path inside the repository')).describe('A path inside the repository; one string, or one per language.'),
+    contains: z.string().optional().describe('A regular expression the pushed file\'s content must match.'),
     ...checkBase,
   })
   .strict();
@@ -116,9 +111,9 @@ export const gitPushedCheck = z
  */
 export const gitClonedCheck = z
   .object({
-    kind: z.literal('git.cloned'),
-    repo: repoName,
-    path: perLanguage(labPath),
+    kind: z.literal('git.cloned').describe('A path in the lab is a clone of the learner\'s forge repository: the top of a work tree whose `origin` is that repository and whose HEAD commit exists there.'),
+    repo: repoName.describe('The learner\'s forge repository, by name.'),
+    path: perLanguage(labPath).describe('Where the clone must be in the lab; one string, or one per language.'),
     ...checkBase,
   })
   .strict();
@@ -128,14 +123,12 @@ const objectKey = z.string().min(1).max(1024);
 /** An object exists in the learner's own bucket. */
 export const s3ObjectCheck = z
   .object({
-    kind: z.literal('s3.object'),
-    key: perLanguage(objectKey),
-    minSize: z.number().int().min(0).optional(),
-    contentType: z.string().optional(),
-    /** Optional regular expression the object's first 64 KiB must match. */
-    contains: z.string().optional(),
-    /** The object must hold exactly the bytes of this other object of the learner's bucket. */
-    sameAs: perLanguage(objectKey).optional(),
+    kind: z.literal('s3.object').describe('An object exists in the learner\'s own bucket.'),
+    key: perLanguage(objectKey).describe('The object\'s key in the learner\'s bucket; one string, or one per language.'),
+    minSize: z.number().int().min(0).optional().describe('The smallest size the object may have, in bytes.'),
+    contentType: z.string().optional().describe('The Content-Type the object must have been stored with.'),
+    contains: z.string().optional().describe('A regular expression the object\'s first 64 KiB must match.'),
+    sameAs: perLanguage(objectKey).optional().describe('The object must hold exactly the bytes of this other object of the learner\'s bucket.'),
     ...checkBase,
   })
   .strict();
@@ -163,12 +156,15 @@ const cellPattern = z
  */
 export const notebookCheck = z
   .object({
-    kind: z.literal('notebook'),
-    path: perLanguage(labPath.regex(/\.ipynb$/, 'expected the path of a .ipynb notebook')).optional(),
-    source: cellPattern,
-    output: cellPattern.optional(),
-    /** What the awaited cell does, completing "none …" / « aucune ne … » in the failure sentence ("reads a CSV from s3://"). */
-    cell: localized.optional(),
+    kind: z.literal('notebook').describe('A notebook of the lab has an executed code cell whose source (and output) match; read inside the lab, never by the server.'),
+    path: perLanguage(labPath.regex(/\.ipynb$/, 'expected the path of a .ipynb notebook'))
+      .optional()
+      .describe('The notebook; without it, any notebook of the lab\'s workspace counts.'),
+    source: cellPattern.describe('A regular expression (Python\'s `re`, keep to what JavaScript shares) the executed cell\'s source must match.'),
+    output: cellPattern.optional().describe('A regular expression one of that cell\'s outputs must match (stream text, text/plain results and displays, errors as `Name: value`).'),
+    cell: localized
+      .optional()
+      .describe('What the awaited cell does, completing "none …" / « aucune ne … » in the failure sentence ("reads a CSV from s3://").'),
     ...checkBase,
   })
   .strict();
@@ -183,9 +179,9 @@ export const accountVariables = ['GIT_USER_NAME', 'GIT_USER_MAIL', 'GIT_PERSONAL
  */
 export const envCheck = z
   .object({
-    kind: z.literal('env'),
-    account: z.array(z.enum(accountVariables)).default([]),
-    secret: perLanguage(envName).optional(),
+    kind: z.literal('env').describe('The lab\'s environment holds what the platform injected, compared with the learner\'s current values.'),
+    account: z.array(z.enum(accountVariables)).default([]).describe('Variables from the learner\'s account that must hold its current values.'),
+    secret: perLanguage(envName).optional().describe('A variable of the secret group chosen at launch that must hold that group\'s value.'),
     ...checkBase,
   })
   .strict()
@@ -198,27 +194,44 @@ export const labServices = z
   .object({
     git: z
       .object({
-        /** Repositories created in the learner's forge at launch from labs/<id>/<from> (if missing). */
-        repos: z.array(z.object({ name: repoName, from: z.string().regex(/^[^/.][^\0]*$/, 'expected a folder inside the lab') }).strict()).default([]),
+        repos: z
+          .array(
+            z
+              .object({
+                name: repoName.describe('The repository\'s name in the learner\'s forge.'),
+                from: z.string().regex(/^[^/.][^\0]*$/, 'expected a folder inside the lab').describe('A folder of labs/<id>/ holding its first content.'),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe('Repositories created in the learner\'s forge at launch from labs/<id>/<from> (if missing).'),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('The learner\'s git forge.'),
     s3: z
       .object({
-        /** Files of labs/<id>/<from> published read-only to every learner under the shared bucket's diffusion/. */
-        shared: z.object({ from: z.string().regex(/^[^/.][^\0]*$/), to: z.string().regex(/^diffusion\/[^\0]*$/, 'expected a key prefix under diffusion/') }).strict().optional(),
+        shared: z
+          .object({
+            from: z.string().regex(/^[^/.][^\0]*$/).describe('A folder of labs/<id>/.'),
+            to: z.string().regex(/^diffusion\/[^\0]*$/, 'expected a key prefix under diffusion/').describe('The key prefix, under diffusion/.'),
+          })
+          .strict()
+          .optional()
+          .describe('Files of labs/<id>/<from> published read-only to every learner under the shared bucket\'s diffusion/.'),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('The S3 storage.'),
   })
   .strict();
 
 export const resources = z
   .object({
-    cpu: z.number().positive().max(64).default(1),
-    memory: byteSize.prefault('512Mi'),
-    disk: byteSize.prefault('256Mi'),
-    pids: z.number().int().min(8).max(4096).default(256),
+    cpu: z.number().positive().max(64).default(1).describe('Processor cores (fractions allowed).'),
+    memory: byteSize.prefault('512Mi').describe('Memory limit, in bytes or as a size such as 512Mi or 1Gi.'),
+    disk: byteSize.prefault('256Mi').describe('Size of the home and /tmp, in bytes or as a size such as 256Mi.'),
+    pids: z.number().int().min(8).max(4096).default(256).describe('How many processes the lab may run at once.'),
   })
   .strict();
 
@@ -229,16 +242,20 @@ export type ServiceKind = (typeof serviceKinds)[number];
 /** Per service, the lab's resources it needs instead (JupyterLab's kernels want more memory than a shell). */
 const catalogEntry = z
   .object({
-    /**
-     * When the service starts: on the learner's first "Open" (default; a lab whose service is never
-     * opened spends nothing on it), or as soon as the lab runs, so that Open finds it up (a
-     * notebook-first course: JupyterLab's own page takes ~2 s to load after its ~1 s start).
-     */
-    start: z.enum(['open', 'launch']).default('open'),
+    start: z
+      .enum(['open', 'launch'])
+      .default('open')
+      .describe('When the service starts: on the learner\'s first "Open" (a lab whose service is never opened spends nothing on it), or as soon as the lab runs, so that Open finds it up (a notebook-first course).'),
     resources: z
-      .object({ cpu: z.number().positive().max(64).optional(), memory: byteSize.optional(), disk: byteSize.optional(), pids: z.number().int().min(8).max(4096).optional() })
+      .object({
+        cpu: z.number().positive().max(64).optional().describe('Processor cores.'),
+        memory: byteSize.optional().describe('Memory limit, such as 1536Mi.'),
+        disk: byteSize.optional().describe('Size of the home and /tmp.'),
+        pids: z.number().int().min(8).max(4096).optional().describe('How many processes at once.'),
+      })
       .strict()
-      .optional(),
+      .optional()
+      .describe('The lab\'s resources when this service is chosen, replacing its own (JupyterLab\'s kernels want more memory than a shell).'),
   })
   .strict();
 
@@ -248,23 +265,24 @@ export const labCatalog = z
 
 export const labDefinition = z
   .object({
-    id: checkId,
-    title: localized,
-    description: localized.optional(),
-    /** The course that launches it, a site path without language (`/datalab-tp/`): "My services" links back to it. */
-    course: z.string().regex(/^\/(?:[a-z0-9-]+\/)*$/, 'expected a site path such as /datalab-tp/').optional(),
-    workspace: z.string().regex(/^\/[^\0]*$/, 'expected an absolute path').default('/home/onyxia/work'),
-    image: z.string().optional(),
-    resources: resources.prefault({}),
-    ttl: duration.prefault('2h'),
-    idle: duration.prefault('30m'),
-    /** Ready instances kept provisioned for launches to claim (a warm pool); 0: each launch makes its own. */
-    pool: z.number().int().min(0).max(1000).default(0),
-    env: z.record(envName, z.string()).default({}),
-    services: labServices.default({}),
-    /** The services offered at launch, in the order shown; the first is preselected. */
-    catalog: labCatalog.prefault({ terminal: {} }),
-    checks: z.record(checkId, checkDefinition).default({}),
+    id: checkId.describe('The lab\'s id, the name of its folder under labs/, used by `:::launch{lab="…"}`.'),
+    title: localized.describe('The lab\'s name in both languages, shown on the launch card and in "My services".'),
+    description: localized.optional().describe('A sentence on what the lab is for.'),
+    course: z
+      .string()
+      .regex(/^\/(?:[a-z0-9-]+\/)*$/, 'expected a site path such as /datalab-tp/')
+      .optional()
+      .describe('The course that launches it, a site path without language (`/datalab-tp/`): "My services" links back to it.'),
+    workspace: z.string().regex(/^\/[^\0]*$/, 'expected an absolute path').default('/home/onyxia/work').describe('The working directory terminals open in.'),
+    image: z.string().optional().describe('The container image of the lab\'s pods on Kubernetes (the deployment\'s lab image otherwise).'),
+    resources: resources.prefault({}).describe('What one instance of the lab may use.'),
+    ttl: duration.prefault('2h').describe('How long a lab lives before it is deleted (Add time extends it), such as 90m or 2h.'),
+    idle: duration.prefault('30m').describe('How long a lab may go without a terminal or a request before it is deleted.'),
+    pool: z.number().int().min(0).max(1000).default(0).describe('Ready instances kept provisioned for launches to claim (a warm pool); 0: each launch makes its own.'),
+    env: z.record(envName, z.string()).default({}).describe('Environment variables of the lab, by name.'),
+    services: labServices.default({}).describe('What the platform provides around the shell, like a datalab service\'s configuration.'),
+    catalog: labCatalog.prefault({ terminal: {} }).describe('The services offered at launch (terminal, jupyterlab, vscode), in the order shown; the first is preselected.'),
+    checks: z.record(checkId, checkDefinition).default({}).describe('The lab\'s checks by id, as pages name them in `:check[id]`.'),
   })
   .strict()
   .superRefine((lab, context) => {
