@@ -56,6 +56,45 @@ const migrations: string[] = [
      passed_at INTEGER NOT NULL,
      PRIMARY KEY (learner_id, lab, check_id)
    );`,
+  // Classes (server/classes/store.ts; PostgreSQL: migrations/003_classes.sql).
+  `CREATE TABLE classes (
+     id TEXT PRIMARY KEY,
+     trainer_id TEXT NOT NULL,
+     course TEXT NOT NULL,
+     title TEXT NOT NULL,
+     join_code TEXT NOT NULL UNIQUE,
+     starts_at INTEGER NOT NULL,
+     ends_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     closed_at INTEGER
+   );
+   CREATE INDEX classes_by_trainer ON classes(trainer_id, created_at);
+   CREATE TABLE class_members (
+     class_id TEXT NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+     display_name TEXT NOT NULL,
+     joined_at INTEGER NOT NULL,
+     PRIMARY KEY (class_id, learner_id)
+   );
+   CREATE INDEX class_members_by_learner ON class_members(learner_id);
+   CREATE TABLE check_outcomes (
+     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+     lab TEXT NOT NULL,
+     check_id TEXT NOT NULL,
+     passed INTEGER NOT NULL,
+     feedback TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (learner_id, lab, check_id)
+   );
+   CREATE TABLE class_messages (
+     id TEXT PRIMARY KEY,
+     class_id TEXT NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+     text TEXT NOT NULL,
+     sent_at INTEGER NOT NULL,
+     read_at INTEGER
+   );
+   CREATE INDEX class_messages_unread ON class_messages(learner_id, sent_at) WHERE read_at IS NULL;`,
 ];
 
 export interface SqliteLearnerStoreOptions {
