@@ -8,6 +8,7 @@ import { registerErrorHandler } from './errors.ts';
 import { registerOriginGuard } from './auth.ts';
 import { registerLabRoutes } from './labs.ts';
 import { registerCheckRoutes } from './checks.ts';
+import { registerSolveRoutes } from './solve.ts';
 import { registerHealthRoutes, type HealthSources } from './health.ts';
 import { registerSite } from './site.ts';
 import type { LearnerPlatform } from '../learners/platform.ts';
@@ -87,6 +88,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   registerLabRoutes(app, options.sessions, learners?.context);
   if (options.labServices) registerLabServiceRoutes(app, { ...options.labServices, sessions: options.sessions, ...(learners ? { learners: learners.context } : {}) });
   registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs, learners: learners?.context });
+  registerSolveRoutes(app, options.sessions, { checkTimeoutMs: options.checkTimeoutMs, learners: learners?.context });
   registerHealthRoutes(app, { sessions: options.sessions, terminals: options.terminals });
   await options.routes?.(app);
   const storage = learners?.context.storage;

@@ -19,6 +19,8 @@ export const errorStatus = {
   not_found: 404,
   unknown_lab: 404,
   unknown_check: 404,
+  not_solvable: 409,
+  solve_busy: 409,
   lab_gone: 404,
   too_large: 413,
   files_quota_bytes: 403,
