@@ -30,6 +30,13 @@ export const checkResults = new Counter({
   registers: [registry],
 });
 
+export const webhookEvents = new Counter({
+  name: 'atelier_webhook_events_total',
+  help: 'Activity events for the webhook, by result: sent, failed (given up after its tries, or refused), dropped (the queue was full).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
 export const terminalBytes = new Counter({
   name: 'atelier_terminal_bytes_total',
   help: 'Characters through lab terminals, by direction (input from browsers, output from shells).',

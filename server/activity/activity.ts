@@ -16,6 +16,8 @@ export type Activity =
       learner: string;
       lab: string;
       check: string;
+      /** The lab session the check ran in (the server's emitters always say). */
+      session?: string;
       /** The result's message as the learner read it (failures), in the language of their page. */
       feedback?: string;
       at: number;

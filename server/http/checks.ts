@@ -13,13 +13,14 @@ import { authorizeLab } from './auth.ts';
 import { languageOf } from './language.ts';
 import type { LearnerContext } from '../learners/context.ts';
 import { currentLearner } from './identity.ts';
+import type { ActivityHub } from '../activity/hub.ts';
 
 export function registerCheckRoutes(
   app: FastifyInstance,
   sessions: Sessions,
-  options: { timeoutMs?: number; learners?: LearnerContext } = {},
+  options: { timeoutMs?: number; learners?: LearnerContext; activity?: Pick<ActivityHub, 'emit'> } = {},
 ): void {
-  const { learners } = options;
+  const { learners, activity } = options;
   const driver: Driver = sessions.driver;
   // A learner hammering "Check" shares one run per lab, check and language instead of piling up execs.
   const running = new Map<string, Promise<CheckResult>>();
@@ -48,7 +49,17 @@ export function registerCheckRoutes(
         language,
         t: translator(language),
         timeoutMs: options.timeoutMs ?? defaultCheckTimeout,
-      }).finally(() => running.delete(key));
+      })
+        // Told once per run: presses sharing it are one check.
+        .then((outcome) => {
+          const learner = session.learnerId;
+          if (activity && learner) {
+            const { ok, message } = outcome;
+            activity.emit({ type: ok ? 'check.passed' : 'check.failed', learner, lab: session.labId, check: checkId, session: session.id, ...(ok ? {} : { feedback: message }), at: Date.now() });
+          }
+          return outcome;
+        })
+        .finally(() => running.delete(key));
       running.set(key, result);
     }
     const outcome = await result;

@@ -261,8 +261,13 @@ export function scrub(text: string, env: Record<string, string> | undefined): st
 }
 
 export interface SessionsEvents {
-  /** A lab stopped (deleted, expired, idle, failed or shutdown): terminals must close. */
-  stopped: [session: Session, reason: StopReason];
+  /**
+   * A lab stopped (deleted, expired, idle, failed or shutdown): terminals must close. `local`:
+   * this replica stopped it (or saw it fail); false when it heard another replica had.
+   */
+  stopped: [session: Session, reason: StopReason, local: boolean];
+  /** A lab this replica started became running (once per session, on that replica only). */
+  launched: [session: Session];
   /** Something a page shows changed: status, progress, queue position, slow, expiry. */
   changed: [session: Session];
 }
@@ -524,7 +529,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
     session.status = 'stopped';
     if (!entry.remote && previous === 'queued') this.#queue.remove(id);
     entry.reject(new SessionError('lab_failed', 'the lab was stopped'));
-    this.emit('stopped', session, 'deleted');
+    this.emit('stopped', session, 'deleted', false);
     this.#notify(session);
     // A lab this replica was starting is released by #settle once the driver hands it back.
   }
@@ -810,6 +815,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
         'lab started',
       );
       this.#notify(session);
+      this.emit('launched', session);
       return session;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -820,7 +826,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
         this.#bury(id, entry.tokenHashes);
         launches.inc({ lab: session.labId, result: 'failed' });
         this.#warn({ ...Sessions.#fields(session), reason: 'failed', error: scrub(message, env) }, 'lab stopped');
-        this.emit('stopped', session, 'failed');
+        this.emit('stopped', session, 'failed', true);
         this.#notify(session);
       }
       if (error instanceof SessionError) throw error;
@@ -1028,7 +1034,7 @@ export class Sessions extends EventEmitter<SessionsEvents> {
       { ...Sessions.#fields(session), reason, was: previous, ...(session.startedAt === undefined ? {} : { livedMs: now - session.startedAt }) },
       'lab stopped',
     );
-    this.emit('stopped', session, reason);
+    this.emit('stopped', session, reason, true);
     this.#notify(session);
     if (previous === 'queued') {
       delete entry.launch;

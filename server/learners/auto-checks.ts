@@ -11,9 +11,10 @@
 import type { Server } from 'socket.io';
 import { languages, translator } from '../../i18n/index.ts';
 import { runCheck, defaultCheckTimeout, labInstance } from '../checks/index.ts';
-import type { Sessions } from '../labs/sessions.ts';
+import type { Session, Sessions } from '../labs/sessions.ts';
 import type { LearnerPlatform } from './platform.ts';
 import { learnerCookie } from '../http/identity.ts';
+import type { ActivityHub } from '../activity/hub.ts';
 
 export interface PassedCheck {
   lab: string;
@@ -30,6 +31,7 @@ export function attachAutoChecks(
   platform: LearnerPlatform,
   cookies: { parse(header: string): Record<string, string>; unsign(value: string): { valid: boolean; value: string | null } },
   onError: (error: unknown, context: string) => void,
+  activity?: Pick<ActivityHub, 'emit'>,
 ): void {
   const namespace = io.of('/learner');
   const unauthorized = () => Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized' } });
@@ -57,6 +59,9 @@ export function attachAutoChecks(
   platform.events.on('progress', (learnerId, change) => namespace.to(learnerId).emit('progress', change));
 
   platform.events.on('passed', (learnerId, passed) => namespace.to(learnerId).emit('passed', passed));
+
+  // A check that passed on its own is told once per lab: every later push passes it again.
+  const told = new WeakMap<Session, Set<string>>();
 
   const pending = new Map<string, NodeJS.Timeout>();
   platform.events.on('changed', (learnerId, kind) => schedule(learnerId, kind));
@@ -98,6 +103,11 @@ export function attachAutoChecks(
           if (!result.ok) continue;
           await platform.context.progress.checkPassed(learnerId, session.labId, id);
           platform.bus.passed(learnerId, { lab: session.labId, check: id });
+          const checks = told.get(session) ?? new Set<string>();
+          if (activity && !checks.has(id)) {
+            told.set(session, checks.add(id));
+            activity.emit({ type: 'check.passed', learner: learnerId, lab: session.labId, check: id, session: session.id, at: Date.now() });
+          }
           break;
         }
       }
