@@ -7,7 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { Sealer } from './sealed.ts';
-import type { CheckPass, GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, UnseenLearner } from './store.ts';
+import type { AccountProfile, CheckPass, GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, StoreMerge, UnseenLearner } from './store.ts';
+import * as accounts from './accounts-sql.ts';
 import { newGitToken, newLearnerId, newS3Credentials, sha256 } from './mint.ts';
 
 const migrationsDir = new URL('./migrations/', import.meta.url);
@@ -127,11 +128,8 @@ export class PgLearnerStore implements LearnerStore {
   }
 
   async get(id: string): Promise<Learner | undefined> {
-    const [row] = await this.#rows<{ id: string; created_at: number; last_seen: number; git_name: string; git_email: string }>(
-      'SELECT id, created_at, last_seen, git_name, git_email FROM learners WHERE id = $1',
-      [id],
-    );
-    return row && { id: row.id, createdAt: row.created_at, lastSeenAt: row.last_seen, git: { name: row.git_name, email: row.git_email } };
+    const [row] = await this.#rows<accounts.LearnerRow>(accounts.selectLearner, [id]);
+    return row && accounts.learnerOfRow(row);
   }
 
   async touch(id: string): Promise<void> {
@@ -144,7 +142,8 @@ export class PgLearnerStore implements LearnerStore {
       `SELECT id, last_seen,
          git_name <> '' OR git_email <> ''
            OR EXISTS (SELECT 1 FROM secret_groups WHERE learner_id = l.id)
-           OR EXISTS (SELECT 1 FROM progress WHERE learner_id = l.id) AS holds_data
+           OR EXISTS (SELECT 1 FROM progress WHERE learner_id = l.id)
+           OR EXISTS (SELECT 1 FROM accounts WHERE learner_id = l.id) AS holds_data
        FROM learners l
        WHERE last_seen < $1 AND (last_seen, id) > ($2, $3)
        ORDER BY last_seen, id LIMIT $4`,
@@ -156,7 +155,7 @@ export class PgLearnerStore implements LearnerStore {
   async deleteIfIdle(id: string, before: number): Promise<boolean> {
     // Tokens, credentials, secrets and progress go with the row (ON DELETE CASCADE); the
     // condition is checked in the same statement, so a learner back meanwhile on any replica is kept.
-    return (await this.#changes('DELETE FROM learners WHERE id = $1 AND last_seen < $2', [id, before])) > 0;
+    return (await this.#changes('DELETE FROM learners WHERE id = $1 AND last_seen < $2 AND NOT EXISTS (SELECT 1 FROM accounts WHERE learner_id = $1)', [id, before])) > 0;
   }
 
   async setGit(id: string, git: GitSettings): Promise<void> {
@@ -304,6 +303,46 @@ export class PgLearnerStore implements LearnerStore {
       [id, lab, check],
     );
     return row && { instance: row.instance, passedAt: row.passed_at };
+  }
+
+  async accountLearner(issuer: string, subject: string): Promise<string | undefined> {
+    return (await this.#rows<{ learner_id: string }>(accounts.selectAccountLearner, [issuer, subject]))[0]?.learner_id;
+  }
+
+  async linkAccount(id: string, issuer: string, subject: string, profile: AccountProfile): Promise<string | undefined> {
+    const [name, email, trainer, signedInAt, report] = accounts.profileValues(profile);
+    await this.#changes(accounts.insertAccount, [issuer, subject, id, name, email, trainer, signedInAt, report]);
+    return this.accountLearner(issuer, subject);
+  }
+
+  async updateAccount(id: string, profile: AccountProfile): Promise<void> {
+    await this.#changes(accounts.updateAccount, [id, ...accounts.profileValues(profile)]);
+  }
+
+  async mergeLearner(from: string, into: string): Promise<StoreMerge> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const run = (text: string) => client.query<{ name: string }>(text, [from, into]);
+      const steps = (await run(accounts.merge.steps)).rowCount ?? 0;
+      await client.query(accounts.merge.dropSteps, [from]);
+      await run(accounts.merge.passes);
+      const secretGroupsKept = (await run(accounts.merge.keptGroups)).rows.map((row) => row.name);
+      const secretGroups = (await run(accounts.merge.movedGroups)).rows.map((row) => row.name).sort();
+      const git = ((await run(accounts.merge.git)).rowCount ?? 0) > 0;
+      await run(accounts.merge.token);
+      await client.query('COMMIT');
+      return { steps, secretGroups, secretGroupsKept, git };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async deleteAnonymous(id: string): Promise<boolean> {
+    return (await this.#changes(accounts.deleteAnonymous, [id])) > 0;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { Sealer } from './sealed.ts';
-import type { CheckPass, GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, UnseenLearner } from './store.ts';
+import type { AccountProfile, CheckPass, GitSettings, Learner, LearnerCursor, LearnerStore, S3Credentials, SecretVars, StoreMerge, UnseenLearner } from './store.ts';
+import * as accounts from './accounts-sql.ts';
 import { statementCache, type StatementCache } from '../sqlite.ts';
 import { newGitToken, newLearnerId, newS3Credentials, sha256 } from './mint.ts';
 
@@ -95,7 +96,23 @@ const migrations: string[] = [
      read_at INTEGER
    );
    CREATE INDEX class_messages_unread ON class_messages(learner_id, sent_at) WHERE read_at IS NULL;`,
+  // Accounts of signed-in people (server/auth/; PostgreSQL: migrations/004_accounts.sql).
+  `CREATE TABLE accounts (
+     issuer TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     learner_id TEXT NOT NULL UNIQUE REFERENCES learners(id) ON DELETE CASCADE,
+     name TEXT NOT NULL DEFAULT '',
+     email TEXT NOT NULL DEFAULT '',
+     trainer INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     signed_in_at INTEGER NOT NULL,
+     merge_report TEXT,
+     PRIMARY KEY (issuer, subject)
+   );`,
 ];
+
+/** PostgreSQL's `$n` placeholders as SQLite numbers them. */
+const numbered = (text: string): string => text.replaceAll(/\$(\d+)/g, '?$1');
 
 export interface SqliteLearnerStoreOptions {
   path: string;
@@ -147,10 +164,8 @@ export class SqliteLearnerStore implements LearnerStore {
   }
 
   async get(id: string): Promise<Learner | undefined> {
-    const row = this.#sql('SELECT id, created_at, last_seen, git_name, git_email FROM learners WHERE id = ?').get(id) as
-      | { id: string; created_at: number; last_seen: number; git_name: string; git_email: string }
-      | undefined;
-    return row && { id: row.id, createdAt: row.created_at, lastSeenAt: row.last_seen, git: { name: row.git_name, email: row.git_email } };
+    const row = this.#sql(numbered(accounts.selectLearner)).get(id) as accounts.LearnerRow | undefined;
+    return row && accounts.learnerOfRow(row);
   }
 
   async touch(id: string): Promise<void> {
@@ -164,7 +179,8 @@ export class SqliteLearnerStore implements LearnerStore {
         `SELECT id, last_seen,
            git_name <> '' OR git_email <> ''
              OR EXISTS (SELECT 1 FROM secret_groups WHERE learner_id = l.id)
-             OR EXISTS (SELECT 1 FROM progress WHERE learner_id = l.id) AS holds_data
+             OR EXISTS (SELECT 1 FROM progress WHERE learner_id = l.id)
+             OR EXISTS (SELECT 1 FROM accounts WHERE learner_id = l.id) AS holds_data
          FROM learners l
          WHERE last_seen < ? AND (last_seen, id) > (?, ?)
          ORDER BY last_seen, id LIMIT ?`,
@@ -175,7 +191,7 @@ export class SqliteLearnerStore implements LearnerStore {
 
   async deleteIfIdle(id: string, before: number): Promise<boolean> {
     // Tokens, credentials, secrets and progress go with the row (ON DELETE CASCADE).
-    return this.#sql('DELETE FROM learners WHERE id = ? AND last_seen < ?').run(id, before).changes > 0;
+    return this.#sql('DELETE FROM learners WHERE id = ?1 AND last_seen < ?2 AND NOT EXISTS (SELECT 1 FROM accounts WHERE learner_id = ?1)').run(id, before).changes > 0;
   }
 
   async setGit(id: string, git: GitSettings): Promise<void> {
@@ -312,6 +328,44 @@ export class SqliteLearnerStore implements LearnerStore {
       | { instance: string; passed_at: number }
       | undefined;
     return row && { instance: row.instance, passedAt: row.passed_at };
+  }
+
+  async accountLearner(issuer: string, subject: string): Promise<string | undefined> {
+    return (this.#sql(numbered(accounts.selectAccountLearner)).get(issuer, subject) as { learner_id: string } | undefined)?.learner_id;
+  }
+
+  async linkAccount(id: string, issuer: string, subject: string, profile: AccountProfile): Promise<string | undefined> {
+    const [name, email, trainer, signedInAt, report] = accounts.profileValues(profile);
+    this.#sql(numbered(accounts.insertAccount)).run(issuer, subject, id, name, email, trainer, signedInAt, report);
+    return this.accountLearner(issuer, subject);
+  }
+
+  async updateAccount(id: string, profile: AccountProfile): Promise<void> {
+    this.#sql(numbered(accounts.updateAccount)).run(id, ...accounts.profileValues(profile));
+  }
+
+  async mergeLearner(from: string, into: string): Promise<StoreMerge> {
+    const run = (text: string) => this.#sql(numbered(text));
+    this.#db.exec('BEGIN');
+    try {
+      const steps = Number(run(accounts.merge.steps).run(from, into).changes);
+      run(accounts.merge.dropSteps).run(from);
+      run(accounts.merge.passes).run(from, into);
+      const names = (text: string) => (run(text).all(from, into) as { name: string }[]).map((row) => row.name);
+      const secretGroupsKept = names(accounts.merge.keptGroups);
+      const secretGroups = names(accounts.merge.movedGroups).sort();
+      const git = run(accounts.merge.git).run(from, into).changes > 0;
+      run(accounts.merge.token).run(from, into);
+      this.#db.exec('COMMIT');
+      return { steps, secretGroups, secretGroupsKept, git };
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async deleteAnonymous(id: string): Promise<boolean> {
+    return this.#sql(numbered(accounts.deleteAnonymous)).run(id).changes > 0;
   }
 
   async close(): Promise<void> {

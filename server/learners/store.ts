@@ -24,6 +24,34 @@ export interface Learner {
   /** Last time the learner's cookie was seen (updated coarsely: see `touch`). */
   lastSeenAt: number;
   git: GitSettings;
+  /** The signed-in person whose learner this is; undefined: anonymous. */
+  account?: Account;
+}
+
+/** Who signed in with the school's OpenID Connect provider, as their last sign-in said. */
+export interface Account {
+  issuer: string;
+  subject: string;
+  name: string;
+  email: string;
+  /** The configured trainer claim held at the last sign-in. */
+  trainer: boolean;
+  signedInAt: number;
+  /** What the last sign-in merged in from the device's anonymous learner (server/auth/accounts.ts); JSON. */
+  mergeReport?: string;
+}
+
+export type AccountProfile = Pick<Account, 'name' | 'email' | 'trainer' | 'signedInAt' | 'mergeReport'>;
+
+/** What `mergeLearner` moved into the account's learner, and the device's that it left out. */
+export interface StoreMerge {
+  /** Steps the account's learner did not have. */
+  steps: number;
+  secretGroups: string[];
+  /** Groups the account had a group of that name for: the account's kept, the device's dropped. */
+  secretGroupsKept: string[];
+  /** Whether the device's git name and email were taken (the account had none). */
+  git: boolean;
 }
 
 export interface LearnerCursor {
@@ -81,5 +109,22 @@ export interface LearnerStore {
   /** Remembers that the check of that lab passed in that lab instance (the latest pass wins). */
   recordCheckPass(id: string, lab: string, check: string, instance: string): Promise<void>;
   lastCheckPass(id: string, lab: string, check: string): Promise<CheckPass | undefined>;
+  /** The learner of the provider's (issuer, subject), if they signed in before. */
+  accountLearner(issuer: string, subject: string): Promise<string | undefined>;
+  /**
+   * Makes the anonymous learner `id` the account's, unless the account already has a learner
+   * (two first sign-ins at once): returns the account's learner either way; undefined when
+   * `id` is another account's and the account has none.
+   */
+  linkAccount(id: string, issuer: string, subject: string, profile: AccountProfile): Promise<string | undefined>;
+  updateAccount(id: string, profile: AccountProfile): Promise<void>;
+  /**
+   * Moves what the store holds of learner `from` into `into`, in one transaction: steps and
+   * check passes the account lacks, secret groups of names it has none of, git settings when it
+   * has none. `from` is left with what was not taken; deleting it is the caller's.
+   */
+  mergeLearner(from: string, into: string): Promise<StoreMerge>;
+  /** Deletes an anonymous learner and what the store holds of them (never an account's). */
+  deleteAnonymous(id: string): Promise<boolean>;
   close(): Promise<void>;
 }

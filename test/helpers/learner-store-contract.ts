@@ -261,6 +261,70 @@ const cases: Case[] = [
       }
     },
   ],
+  [
+    'an account names one learner: linked once, read with the learner, never purged nor deleted as anonymous',
+    async (db) => {
+      let clock = 1_000_000;
+      const store = await db.open(() => clock);
+      const device = (await store.create()).id;
+      const other = (await store.create()).id;
+      const profile = { name: 'Ada Lovelace', email: 'ada@school.example', trainer: true, signedInAt: clock };
+      assert.equal(await store.accountLearner('https://idp.example', 'ada'), undefined);
+      assert.equal(await store.linkAccount(device, 'https://idp.example', 'ada', profile), device);
+      assert.equal(await store.linkAccount(other, 'https://idp.example', 'ada', profile), device, 'a second first sign-in finds the account taken');
+      assert.equal(await store.linkAccount(device, 'https://idp.example', 'grace', profile), undefined, 'a learner is one account\'s at most');
+      assert.equal(await store.accountLearner('https://idp.example', 'ada'), device);
+      assert.equal(await store.accountLearner('https://other.example', 'ada'), undefined, 'the issuer is part of the name');
+      assert.deepEqual((await store.get(device))?.account, { issuer: 'https://idp.example', subject: 'ada', ...profile });
+      assert.equal((await store.get(other))?.account, undefined);
+      await store.updateAccount(device, { name: 'Ada', email: '', trainer: false, signedInAt: clock + 1, mergeReport: '{"steps":1}' });
+      assert.deepEqual((await store.get(device))?.account, { issuer: 'https://idp.example', subject: 'ada', name: 'Ada', email: '', trainer: false, signedInAt: clock + 1, mergeReport: '{"steps":1}' });
+
+      clock += 10 * 3600_000;
+      const unseen = await store.unseenLearners(clock, undefined, 10);
+      assert.equal(unseen.find((learner) => learner.id === device)?.holdsData, true, 'an account is data');
+      assert.equal(await store.deleteIfIdle(device, clock), false);
+      assert.equal(await store.deleteAnonymous(device), false);
+      assert.ok(await store.get(device));
+      assert.equal(await store.deleteAnonymous(other), true);
+      assert.equal(await store.get(other), undefined);
+      await store.close();
+    },
+  ],
+  [
+    'a device\'s learner merges into an account\'s: steps united, groups the account lacks moved, its own kept, git settings when it has none',
+    async (db) => {
+      const store = await db.open();
+      const account = (await store.create()).id;
+      const device = (await store.create()).id;
+      await store.setProgress(account, '/tp/a/', 'one', true);
+      await store.setProgress(device, '/tp/a/', 'one', true);
+      await store.setProgress(device, '/tp/a/', 'two', true);
+      await store.setProgress(device, '/tp/b/', 'three', true);
+      await store.putSecretGroup(account, 'projet', { KEY: 'account' });
+      await store.putSecretGroup(device, 'projet', { KEY: 'device' });
+      await store.putSecretGroup(device, 'perso', { TOKEN: 'device-only' });
+      await store.setGit(device, { name: 'Ada', email: 'ada@school.example' });
+      const token = await store.rotateGitToken(device);
+      await store.recordCheckPass(device, 'lab', 'check', 'instance-1');
+
+      const merged = await store.mergeLearner(device, account);
+      assert.deepEqual(merged, { steps: 2, secretGroups: ['perso'], secretGroupsKept: ['projet'], git: true });
+      assert.deepEqual(await store.allProgress(account), { '/tp/a/': ['one', 'two'], '/tp/b/': ['three'] });
+      assert.deepEqual(await store.allProgress(device), {}, 'steps moved, not copied');
+      assert.deepEqual(await store.secretGroup(account, 'projet'), { KEY: 'account' });
+      assert.deepEqual(await store.secretGroup(account, 'perso'), { TOKEN: 'device-only' });
+      assert.deepEqual((await store.get(account))?.git, { name: 'Ada', email: 'ada@school.example' });
+      assert.equal(await store.learnerByGitToken(token), account, 'the device\'s token follows when the account had none');
+      assert.equal((await store.lastCheckPass(account, 'lab', 'check'))?.instance, 'instance-1');
+
+      const later = (await store.create()).id;
+      await store.setGit(later, { name: 'Someone', email: '' });
+      assert.equal((await store.mergeLearner(later, account)).git, false, 'the account\'s git settings stay');
+      assert.deepEqual((await store.get(account))?.git, { name: 'Ada', email: 'ada@school.example' });
+      await store.close();
+    },
+  ],
 ];
 
 /** Registers every case against the store `fresh` opens, each on a database of its own. */
