@@ -2,10 +2,12 @@
  * Environment → typed configuration, in one place. Every setting the server reads from its
  * environment is declared here, validated with zod, and reported in one line when wrong.
  */
+import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { byteSize, duration } from './labs/schema.ts';
+import { decodeSecret } from './webhook/sign.ts';
 
 /** The project's root folder (the one holding package.json, labs/ and dist/). */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -136,6 +138,11 @@ const environment = z.object({
   ATELIER_FORGE_REQUESTS_PER_LEARNER: integer(1, 1000).default(4),
   /** Forge: git requests at once across the forge; beyond, requests wait (30 s at most), then 503. */
   ATELIER_FORGE_MAX_REQUESTS: integer(1, 10_000).default(32),
+  /** The school's receiver of activity events (server/webhook/); checked in webhookSettings, which never quotes it (it may carry a token). */
+  ATELIER_WEBHOOK_URL: z.string().optional(),
+  /** The Standard Webhooks secret (`whsec_…`) signing them, or a file holding it (a mounted Secret). */
+  ATELIER_WEBHOOK_SECRET: z.string().optional(),
+  ATELIER_WEBHOOK_SECRET_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
   .refine((e) => e.ATELIER_MAX_LIFETIME >= e.ATELIER_MAX_TTL, {
@@ -228,6 +235,8 @@ export interface Config {
     maxRequests: number;
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Activity events sent to the school's receiver, signed with `key`; undefined: none sent. */
+  webhook?: { url: string; key: Buffer };
   learners: {
     /** Milliseconds unseen after which an anonymous learner with no data is deleted. */
     anonymousTtl: number;
@@ -316,6 +325,33 @@ function s3Mode(e: z.infer<typeof environment>, input: Record<string, string>): 
   };
 }
 
+/** The ATELIER_WEBHOOK_* settings, checked together (neither the URL nor the secret quoted back). */
+function webhookSettings(e: z.infer<typeof environment>, input: Record<string, string>): Config['webhook'] {
+  if (e.ATELIER_WEBHOOK_URL === undefined) {
+    const stray = ['ATELIER_WEBHOOK_SECRET', 'ATELIER_WEBHOOK_SECRET_FILE'].find((name) => input[name] !== undefined);
+    if (stray) throw new ConfigError(`invalid configuration: ${stray} is set but ATELIER_WEBHOOK_URL is not (it signs what is sent there)`);
+    return undefined;
+  }
+  const url = URL.parse(e.ATELIER_WEBHOOK_URL);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new ConfigError('invalid configuration: ATELIER_WEBHOOK_URL: expected the receiver\'s http(s):// URL');
+  if (e.ATELIER_WEBHOOK_SECRET !== undefined && e.ATELIER_WEBHOOK_SECRET_FILE !== undefined) {
+    throw new ConfigError('invalid configuration: ATELIER_WEBHOOK_SECRET and ATELIER_WEBHOOK_SECRET_FILE are both set (give one)');
+  }
+  let secret = e.ATELIER_WEBHOOK_SECRET;
+  const from = secret === undefined ? 'ATELIER_WEBHOOK_SECRET_FILE' : 'ATELIER_WEBHOOK_SECRET';
+  if (e.ATELIER_WEBHOOK_SECRET_FILE !== undefined) {
+    try {
+      secret = readFileSync(resolve(e.ATELIER_WEBHOOK_SECRET_FILE), 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ATELIER_WEBHOOK_SECRET_FILE=${JSON.stringify(input.ATELIER_WEBHOOK_SECRET_FILE)}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (secret === undefined) throw new ConfigError('invalid configuration: ATELIER_WEBHOOK_SECRET or ATELIER_WEBHOOK_SECRET_FILE required when ATELIER_WEBHOOK_URL is set');
+  const key = decodeSecret(secret);
+  if (!key) throw new ConfigError(`invalid configuration: ${from} is not a Standard Webhooks secret: expected whsec_ and the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))`);
+  return { url: url.href, key };
+}
+
 /** Reads the configuration from `env`; throws a ConfigError naming the variable at fault. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string> = {};
@@ -334,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const webhook = webhookSettings(e, input);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -384,6 +421,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRequests: e.ATELIER_FORGE_MAX_REQUESTS,
     },
     logLevel: e.LOG_LEVEL,
+    ...(webhook ? { webhook } : {}),
     learners: { anonymousTtl: e.ATELIER_ANONYMOUS_TTL, newLearnersPerHour: e.ATELIER_NEW_LEARNERS_PER_HOUR },
     connections: {
       perClient: e.ATELIER_MAX_CONNECTIONS_PER_CLIENT,
