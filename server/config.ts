@@ -144,6 +144,15 @@ const environment = z.object({
   ATELIER_WEBHOOK_SECRET: z.string().optional(),
   ATELIER_WEBHOOK_SECRET_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Sign-in with the school's OpenID Connect provider (server/auth/): its issuer URL; unset: anonymous learners only. */
+  ATELIER_OIDC_ISSUER: z.url({ protocol: /^https?$/, error: 'expected the provider\'s issuer URL, e.g. https://auth.school.example/realms/school' }).optional(),
+  ATELIER_OIDC_CLIENT_ID: z.string().regex(/^[\x21-\x7e]{1,255}$/, 'expected the client id registered at the provider').optional(),
+  ATELIER_OIDC_CLIENT_SECRET: z.string().optional(),
+  /** A file holding the client secret (a mounted Secret), rather than the variable. */
+  ATELIER_OIDC_CLIENT_SECRET_FILE: z.string().min(1).optional(),
+  ATELIER_OIDC_SCOPES: z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'expected scopes separated by spaces, e.g. openid profile email').default('openid profile email'),
+  /** Who is a trainer: `claim=value`, the claim a dotted path into the ID token / userinfo (groups=trainers, realm_access.roles=trainer). */
+  ATELIER_OIDC_TRAINER_CLAIM: z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*=[^=\s]+$/, 'expected claim=value, e.g. groups=trainers or realm_access.roles=trainer').optional(),
 })
   .refine((e) => e.ATELIER_MAX_LIFETIME >= e.ATELIER_MAX_TTL, {
     path: ['ATELIER_MAX_LIFETIME'],
@@ -242,6 +251,8 @@ export interface Config {
     anonymousTtl: number;
     newLearnersPerHour: number;
   };
+  /** Sign-in with the school's OpenID Connect provider; undefined: anonymous learners only. */
+  oidc?: OidcSettings;
   connections: {
     perClient: number;
     /** Undefined: from the file descriptor limit. */
@@ -275,6 +286,16 @@ export type S3Mode =
       /** Milliseconds (whole seconds), 15 min to 12 h. */
       credentialTtl: number;
     };
+
+export interface OidcSettings {
+  issuer: string;
+  clientId: string;
+  /** Undefined: a public client (PKCE alone). */
+  clientSecret?: string;
+  scopes: string;
+  /** `claim` a dotted path into the claims; a trainer when it equals `value` or is a list holding it. */
+  trainer?: { claim: string[]; value: string };
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -325,6 +346,43 @@ function s3Mode(e: z.infer<typeof environment>, input: Record<string, string>): 
   };
 }
 
+/** The ATELIER_OIDC_* settings, checked together (the secret never quoted back). */
+function oidcSettings(e: z.infer<typeof environment>, input: Record<string, string>): OidcSettings | undefined {
+  if (e.ATELIER_OIDC_ISSUER === undefined) {
+    const stray = ['ATELIER_OIDC_CLIENT_ID', 'ATELIER_OIDC_CLIENT_SECRET', 'ATELIER_OIDC_CLIENT_SECRET_FILE', 'ATELIER_OIDC_SCOPES', 'ATELIER_OIDC_TRAINER_CLAIM'].find((name) => input[name] !== undefined);
+    if (stray) throw new ConfigError(`invalid configuration: ${stray} is set but ATELIER_OIDC_ISSUER is not (it only applies to sign-in with OpenID Connect)`);
+    return undefined;
+  }
+  if (!e.ATELIER_OIDC_CLIENT_ID) throw new ConfigError('invalid configuration: ATELIER_OIDC_CLIENT_ID required when ATELIER_OIDC_ISSUER is set');
+  if (e.ATELIER_OIDC_CLIENT_SECRET !== undefined && e.ATELIER_OIDC_CLIENT_SECRET_FILE !== undefined) {
+    throw new ConfigError('invalid configuration: ATELIER_OIDC_CLIENT_SECRET and ATELIER_OIDC_CLIENT_SECRET_FILE are both set (give one)');
+  }
+  let clientSecret = e.ATELIER_OIDC_CLIENT_SECRET;
+  if (e.ATELIER_OIDC_CLIENT_SECRET_FILE !== undefined) {
+    try {
+      clientSecret = readFileSync(resolve(e.ATELIER_OIDC_CLIENT_SECRET_FILE), 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ATELIER_OIDC_CLIENT_SECRET_FILE=${JSON.stringify(input.ATELIER_OIDC_CLIENT_SECRET_FILE)}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (clientSecret === '') throw new ConfigError(`invalid configuration: ATELIER_OIDC_CLIENT_SECRET_FILE=${JSON.stringify(input.ATELIER_OIDC_CLIENT_SECRET_FILE)}: the file is empty`);
+  }
+  const issuer = new URL(e.ATELIER_OIDC_ISSUER);
+  // Plain HTTP only for a provider on this machine (tests, a provider beside the server).
+  if (issuer.protocol === 'http:' && !/^(localhost|.+\.localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(issuer.hostname)) {
+    throw new ConfigError(`invalid configuration: ATELIER_OIDC_ISSUER=${JSON.stringify(input.ATELIER_OIDC_ISSUER)}: expected https (http only for a provider on this machine)`);
+  }
+  const scopes = e.ATELIER_OIDC_SCOPES;
+  if (!scopes.split(' ').includes('openid')) throw new ConfigError(`invalid configuration: ATELIER_OIDC_SCOPES=${JSON.stringify(scopes)}: must include openid`);
+  const trainer = e.ATELIER_OIDC_TRAINER_CLAIM?.split('=') as [string, string] | undefined;
+  return {
+    issuer: e.ATELIER_OIDC_ISSUER,
+    clientId: e.ATELIER_OIDC_CLIENT_ID,
+    ...(clientSecret === undefined ? {} : { clientSecret }),
+    scopes,
+    ...(trainer ? { trainer: { claim: trainer[0].split('.'), value: trainer[1] } } : {}),
+  };
+}
+
 /** The ATELIER_WEBHOOK_* settings, checked together (neither the URL nor the secret quoted back). */
 function webhookSettings(e: z.infer<typeof environment>, input: Record<string, string>): Config['webhook'] {
   if (e.ATELIER_WEBHOOK_URL === undefined) {
@@ -363,14 +421,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
-      // A database URL may hold a password: never echoed.
-      const shown = name === 'ATELIER_DATABASE_URL' ? '…' : (input[name] ?? '');
+      // A database URL may hold a password, a client secret is one: never echoed.
+      const shown = name === 'ATELIER_DATABASE_URL' || name === 'ATELIER_OIDC_CLIENT_SECRET' ? '…' : (input[name] ?? '');
       return `${name}=${JSON.stringify(shown)}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
   const webhook = webhookSettings(e, input);
+  const oidc = oidcSettings(e, input);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -422,6 +481,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: e.LOG_LEVEL,
     ...(webhook ? { webhook } : {}),
+    ...(oidc ? { oidc } : {}),
     learners: { anonymousTtl: e.ATELIER_ANONYMOUS_TTL, newLearnersPerHour: e.ATELIER_NEW_LEARNERS_PER_HOUR },
     connections: {
       perClient: e.ATELIER_MAX_CONNECTIONS_PER_CLIENT,
