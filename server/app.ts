@@ -29,6 +29,10 @@ import { createAppsGateway } from './http/apps.ts';
 import { codeServerReady, vscodeWanted } from './services/code-server-install.ts';
 import { gatewayCertificate, type GatewayCertificate } from './http/gateway-tls.ts';
 import { TOOLS_DIR } from './drivers/local/sandbox-args.ts';
+import { activityHub } from './activity/hub.ts';
+import type { ActivityEmitter } from './activity/activity.ts';
+import { followLabs } from './activity/labs.ts';
+import { startWebhook, type WebhookDelivery, type WebhookTuning } from './webhook/index.ts';
 
 /** Where labs find the gateway's certificate (shipped with the lab's tools, read-only). */
 const gatewayCaName = 'atelier-ca.pem';
@@ -55,6 +59,8 @@ export interface StartOptions {
   checkTimeoutMs?: number;
   /** More routes (learner, forge, storage…): see HttpAppOptions.routes. */
   routes?: HttpAppOptions['routes'];
+  /** The webhook's queue, timeouts and retries (tests); with config.webhook only. */
+  webhook?: WebhookTuning & { flushMs?: number };
 }
 
 export interface RunningServer {
@@ -68,6 +74,10 @@ export interface RunningServer {
   sessions: Sessions;
   driver: Driver;
   terminals: TerminalServer;
+  /** What happens in labs and checks, here (`local`) and on the other replicas. */
+  activity: ActivityEmitter;
+  /** The webhook's delivery, when ATELIER_WEBHOOK_URL is set. */
+  webhook?: WebhookDelivery;
   /** Stops every lab, closes sockets and the HTTP server. Idempotent. */
   close(): Promise<void>;
 }
@@ -121,6 +131,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   let gatewayReady = false;
   // Replicas share one PostgreSQL: its bus and leadership, and the sessions' rows; alone, this process.
   const coordinator = await createCoordinator({ databaseUrl: config.databaseUrl, deployment: config.deployment, onError: (error, context) => app?.log.error({ err: error }, context) });
+  const activity = activityHub(coordinator, (error, context) => app?.log.error({ err: error }, context));
   const sessionRecords = config.databaseUrl === undefined ? undefined : new PgSessionRecords(config.databaseUrl);
   const sessions = new Sessions({
     ...(sessionRecords ? { replication: { records: sessionRecords, bus: coordinator } } : {}),
@@ -134,6 +145,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     gateway: () => (gatewayReady ? { socketPath: gatewaySocket, port } : undefined),
     tools: { ...loadLabTools(config.labsDir), ...(gatewayTls ? { [gatewayCaName]: gatewayTls.cert } : {}) },
   });
+  const unfollowLabs = followLabs(sessions, activity);
   // The S3 origin (learner bytes): configured, or s3.localhost on the port listened on. With an
   // external S3 it serves raw repository files only.
   let contentOrigin = config.s3Origin ?? `http://s3.localhost:${port}`;
@@ -193,6 +205,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     trustProxy: config.trustProxy,
     terminals: () => terminals?.stats() ?? { shells: 0, sockets: 0 },
     checkTimeoutMs: options.checkTimeoutMs,
+    activity,
     routes: options.routes,
     learners: platform,
     contentOrigin: () => contentOrigin,
@@ -227,7 +240,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     platform,
     { parse: (header) => fastify.parseCookie(header) as Record<string, string>, unsign: (value) => fastify.unsignCookie(value) },
     (error, context) => fastify.log.error({ err: error }, context),
+    activity,
   );
+  const { flushMs, ...tuning } = options.webhook ?? {};
+  const webhook = config.webhook && startWebhook(activity.events, { ...config.webhook, ...tuning, cookieSecret: platform.context.cookieSecret, log: () => fastify.log });
 
   // The sessions other replicas share (the learner store's migrations made their table).
   await sessions.join();
@@ -251,6 +267,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await sessions.stopAll();
+      unfollowLabs();
+      // After the labs: a lone server's last lab.ended events go out.
+      await webhook?.close(flushMs);
       await sessionRecords?.close();
       labServices.close();
       apps.close();
@@ -259,11 +278,24 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await fastify.close();
       await gateway.close();
       await platform.close();
+      activity.close();
       // Last: the platform's jobs give their leadership back through it.
       await coordinator.close();
     })();
     return closing;
   };
 
-  return { url: `http://localhost:${port}`, s3Origin: contentOrigin, port, config, app: fastify, sessions, driver, terminals: attached, close };
+  return {
+    url: `http://localhost:${port}`,
+    s3Origin: contentOrigin,
+    port,
+    config,
+    app: fastify,
+    sessions,
+    driver,
+    terminals: attached,
+    activity: activity.events,
+    ...(webhook ? { webhook } : {}),
+    close,
+  };
 }

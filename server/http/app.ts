@@ -21,6 +21,7 @@ import { rawLink, rawLinkSecret } from './repo-raw.ts';
 import { registerCompression } from './compression.ts';
 import { registerProgressRoutes } from './progress.ts';
 import { registerLabServiceRoutes, type LabServiceRoutes } from './lab-services.ts';
+import type { ActivityHub } from '../activity/hub.ts';
 
 /** Request bodies are small JSON documents. */
 export const bodyLimit = 64 * 1024;
@@ -34,6 +35,8 @@ export interface HttpAppOptions {
   trustProxy?: boolean;
   terminals?: HealthSources['terminals'];
   checkTimeoutMs?: number;
+  /** Where check results are told (trainers' class view, the webhook). */
+  activity?: ActivityHub;
   /** The HTTP server fastify runs on (to serve the forge and S3 beside it on one port). */
   serverFactory?: FastifyServerOptions['serverFactory'];
   /** The S3 origin, where raw repository files are linked to. */
@@ -87,7 +90,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   }
   registerLabRoutes(app, options.sessions, learners?.context);
   if (options.labServices) registerLabServiceRoutes(app, { ...options.labServices, sessions: options.sessions, ...(learners ? { learners: learners.context } : {}) });
-  registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs, learners: learners?.context });
+  registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs, learners: learners?.context, ...(options.activity ? { activity: options.activity } : {}) });
   registerSolveRoutes(app, options.sessions, { checkTimeoutMs: options.checkTimeoutMs, learners: learners?.context });
   registerHealthRoutes(app, { sessions: options.sessions, terminals: options.terminals });
   await options.routes?.(app);
