@@ -3,6 +3,8 @@
  *   :::launch{lab="…"}       a launch card for a lab of labs/
  *   - [ ] … :check[id]       a step the lab server checks
  *   - [ ] … :step{#id}       a step without a check; every task item needs one of the two ids
+ *     :::hint … :::          (indented in a task item) a hint revealed on demand; the check's
+ *                            solution, Skip and Rebuild come from lab.yaml (hints.ts)
  *   ```bash run              a command the learner can type into the lab's terminal with one click
  *   | a | table |            focusable, so a table that scrolls sideways on a phone can be read by keyboard
  * Mistakes (unknown lab or check, missing id) fail the build with the file and line.
@@ -15,6 +17,7 @@ import type { LabDefinition } from '../../server/labs/schema.ts';
 import { pageContext } from './page-language.ts';
 import { transformLaunchBlocks } from './launch.ts';
 import { transformSteps } from './steps.ts';
+import { transformStepHelp } from './hints.ts';
 import { transformRunBlocks } from './run-blocks.ts';
 import { makeTablesFocusable } from './tables.ts';
 
@@ -32,6 +35,7 @@ export function atelierRemark(options: AtelierMarkdownOptions = {}) {
     const page = pageContext(file.path);
     const lab = transformLaunchBlocks(tree, file, labs, page);
     transformSteps(tree, file, lab, page);
+    transformStepHelp(tree, file, lab, page);
     transformRunBlocks(tree, page);
     makeTablesFocusable(tree);
   };

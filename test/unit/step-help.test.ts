@@ -5,6 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseLab, LabDefinitionError } from '../../server/labs/registry.ts';
+import { unified } from 'unified';
+import remarkParse from 'remark-parse';
+import remarkGfm from 'remark-gfm';
+import remarkDirective from 'remark-directive';
+import remarkRehype from 'remark-rehype';
+import rehypeStringify from 'rehype-stringify';
+import { VFile } from 'vfile';
+import { atelierRemark } from '../../site/markdown/index.ts';
 
 const lab = (checks: string) => `id: demo
 title: { fr: Démo, en: Demo }
@@ -55,4 +63,81 @@ test('solve and solution are bounded and never empty', () => {
   assert.match(problemsOf(lab(`  ran: { kind: shell, run: "true", solve: "" }\n`))[0]!, /checks\.ran\.solve/);
   assert.match(problemsOf(lab(`  ran: { kind: shell, run: "true", solve: { fr: "true" } }\n`))[0]!, /checks\.ran\.solve/);
   assert.match(problemsOf(lab(`  ran: { kind: shell, run: "true", solution: "${'x'.repeat(4001)}" }\n`))[0]!, /checks\.ran\.solution/);
+});
+
+// The page side: what the markdown plugin writes for a page of a lab with solutions and scripts.
+
+const pageLab = parseLab(
+  lab(`  made-dir:
+    kind: file
+    path: { fr: ~/work/mon-dossier, en: ~/work/my-folder }
+    solution: { fr: mkdir ~/work/mon-dossier, en: mkdir ~/work/my-folder }
+    solve: { fr: mkdir -p mon-dossier, en: mkdir -p my-folder }
+  listed: { kind: shell, run: "true", solution: ls ~/work }
+`),
+  'labs/demo/lab.yaml',
+);
+
+async function render(markdown: string, language: 'fr' | 'en' = 'fr'): Promise<string> {
+  const file = new VFile({ value: markdown, path: `/project/content/${language}/tp/demo.mdx` });
+  const result = await unified().use(remarkParse).use(remarkGfm).use(remarkDirective).use(atelierRemark, { labs: new Map([['demo', pageLab]]) }).use(remarkRehype).use(rehypeStringify).process(file);
+  return String(result);
+}
+
+const page = `:::launch{lab="demo"}
+Go.
+:::
+
+- [ ] Lisez la consigne :step{#read}
+- [ ] Créez le dossier :check[made-dir]
+
+  :::hint
+  Pensez à \`mkdir\`.
+  :::
+
+  :::hint
+  Le dossier s'appelle mon-dossier.
+  :::
+- [ ] Listez-le :check[listed]
+- [ ] Relisez :step{#again}
+`;
+
+test('hints: hidden, in order, behind one button that names the next one and controls the list', async () => {
+  const html = await render(page);
+  const hints = /<atelier-hints class="atelier-hints" data-total="2"><button type="button" class="atelier-hints__button" aria-expanded="false" aria-controls="step-hints-made-dir">Afficher un indice \(1\/2\)<\/button><div id="step-hints-made-dir" class="atelier-hints__list" aria-live="polite">(.*?)<\/div><\/atelier-hints>/s.exec(html);
+  assert.ok(hints, html);
+  assert.deepEqual(
+    [...hints[1]!.matchAll(/<div class="atelier-hint" hidden><p class="atelier-hint__label">(.*?)<\/p>\s*<p>(.*?)<\/p><\/div>/g)].map((match) => [match[1], match[2]]),
+    [
+      ['Indice 1 :', 'Pensez à <code>mkdir</code>.'],
+      ["Indice 2 :", "Le dossier s'appelle mon-dossier."],
+    ],
+  );
+  // The step's checkbox is still named by its own words only.
+  assert.match(html, /<span id="step-label-made-dir" class="atelier-step__text">Créez le dossier<\/span>/);
+});
+
+test("the check's solution is a closed disclosure with a code block in the page's language", async () => {
+  assert.match(await render(page), /<details class="atelier-solution"><summary>Afficher la solution<\/summary><pre><code class="language-bash">mkdir ~\/work\/mon-dossier\n?<\/code><\/pre><\/details>/);
+  assert.match(await render(page.replace('Créez', 'Make'), 'en'), /<summary>Show the solution<\/summary><pre><code class="language-bash">mkdir ~\/work\/my-folder/);
+});
+
+test('Skip only where the check has a script; Rebuild on steps after a check step, carrying the earlier check ids in page order', async () => {
+  const html = await render(page);
+  const actions = [...html.matchAll(/<li[^>]* data-step="([^"]+)"[^>]*>.*?(?=<li|<\/ul>)/gs)].map(([item, step]) => [step, /<atelier-step-actions[^>]*>/.exec(item)?.[0] ?? null, /data-action="skip"/.test(item), /data-action="rebuild">Reconstruire mon service jusqu'à cette étape</.test(item)]);
+  assert.deepEqual(actions, [
+    ['read', null, false, false],
+    ['made-dir', '<atelier-step-actions class="atelier-step-actions" data-skip="made-dir">', true, false],
+    ['listed', '<atelier-step-actions class="atelier-step-actions" data-rebuild="made-dir">', false, true],
+    ['again', '<atelier-step-actions class="atelier-step-actions" data-rebuild="made-dir listed">', false, true],
+  ]);
+});
+
+test('a hint outside a task item fails the build with its line', async () => {
+  await assert.rejects(render(`Texte.\n\n:::hint\nPerdu.\n:::\n`), (error: Error & { line?: number }) => {
+    assert.match(error.message, /a :::hint belongs inside a task item/);
+    assert.equal(error.line, 3);
+    return true;
+  });
+  await assert.rejects(render(`- un élément simple\n\n  :::hint\n  Perdu.\n  :::\n`), /a :::hint belongs inside a task item/);
 });
