@@ -82,7 +82,8 @@ export class WebhookDelivery {
   readonly #ready: Item[] = [];
   /** Waiting for their retry, oldest first (a Map keeps insertion order). */
   readonly #waiting = new Map<Item, NodeJS.Timeout>();
-  #sending = 0;
+  /** Attempts in progress (close waits for them once aborted). */
+  readonly #inFlight = new Set<Promise<void>>();
   readonly #abort = new AbortController();
   #closed = false;
   readonly #idle = new Set<() => void>();
@@ -106,12 +107,12 @@ export class WebhookDelivery {
 
   /** Events waiting or being sent. */
   get size(): number {
-    return this.#ready.length + this.#waiting.size + this.#sending;
+    return this.#ready.length + this.#waiting.size + this.#inFlight.size;
   }
 
   /** Requests open now. */
   get sending(): number {
-    return this.#sending;
+    return this.#inFlight.size;
   }
 
   /** Queues one event (any JSON value); never waits, never throws. */
@@ -143,6 +144,7 @@ export class WebhookDelivery {
     this.#waiting.clear();
     this.#ready.length = 0;
     this.#abort.abort();
+    await Promise.all(this.#inFlight);
     if (left > 0) this.#log()?.warn({ events: left }, 'webhook events not sent: the server is stopping');
   }
 
@@ -171,14 +173,14 @@ export class WebhookDelivery {
   }
 
   #pump(): void {
-    while (!this.#closed && this.#sending < this.#concurrency && this.#ready.length > 0) {
+    while (!this.#abort.signal.aborted && this.#inFlight.size < this.#concurrency && this.#ready.length > 0) {
       const item = this.#ready.shift()!;
-      this.#sending += 1;
-      void this.#attempt(item).finally(() => {
-        this.#sending -= 1;
+      const attempt: Promise<void> = this.#attempt(item).finally(() => {
+        this.#inFlight.delete(attempt);
         this.#pump();
         if (this.size === 0) for (const resolve of [...this.#idle]) (this.#idle.delete(resolve), resolve());
       });
+      this.#inFlight.add(attempt);
     }
   }
 
@@ -211,7 +213,7 @@ export class WebhookDelivery {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'Atelier-Webhook/1' },
         body: item.body,
-        // A receiver sending elsewhere is answered by nobody: never followed (its target could be anything).
+        // Never followed: the receiver is the configured URL, and a redirect could point anywhere (an internal address).
         redirect: 'manual',
         signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#timeoutMs)]),
       });
