@@ -92,8 +92,7 @@ function typeOf(schema: JsonSchema, t: PageContext['t']): string {
 function phrasing(text: string): PhrasingContent[] {
   return text
     .split(/`([^`]+)`/)
-    .map((part, index): PhrasingContent => (index % 2 === 1 ? { type: 'inlineCode', value: part } : { type: 'text', value: part }))
-    .filter((node) => node.type === 'inlineCode' || node.value !== '');
+    .flatMap((part, index): PhrasingContent[] => (index % 2 === 1 ? [{ type: 'inlineCode', value: part }] : part ? [{ type: 'text', value: part }] : []));
 }
 
 function cell(children: PhrasingContent[]): TableCell {
