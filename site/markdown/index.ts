@@ -7,6 +7,7 @@
  *                            solution, Skip and Rebuild come from lab.yaml (hints.ts)
  *   ```bash run              a command the learner can type into the lab's terminal with one click
  *   | a | table |            focusable, so a table that scrolls sideways on a phone can be read by keyboard
+ *   ::lab-reference          the lab.yaml reference, from its schema (the authoring guide)
  * Mistakes (unknown lab or check, missing id) fail the build with the file and line.
  */
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { transformSteps } from './steps.ts';
 import { transformStepHelp } from './hints.ts';
 import { transformRunBlocks } from './run-blocks.ts';
 import { makeTablesFocusable } from './tables.ts';
+import { transformLabReference } from './lab-reference.ts';
 
 export interface AtelierMarkdownOptions {
   /** Lab definitions by id; defaults to the project's labs/ folder. */
@@ -37,6 +39,7 @@ export function atelierRemark(options: AtelierMarkdownOptions = {}) {
     transformSteps(tree, file, lab, page);
     transformStepHelp(tree, file, lab, page);
     transformRunBlocks(tree, page);
+    transformLabReference(tree, file, page);
     makeTablesFocusable(tree);
   };
 }
