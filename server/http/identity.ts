@@ -8,6 +8,7 @@ import type { LearnerStore } from '../learners/store.ts';
 import { ApiError } from './errors.ts';
 import { RateLimiter } from '../labs/quotas.ts';
 import { clientKey } from './client-address.ts';
+import { signedInAs } from '../auth/session.ts';
 
 export const learnerCookie = 'atelier_learner';
 const oneYear = 365 * 24 * 3600;
@@ -36,7 +37,10 @@ export async function registerIdentity(app: FastifyInstance, options: IdentityOp
   app.decorate('learnerCreations', new RateLimiter(options.newLearnersPerHour, 3600_000));
 }
 
-/** The learner the request's cookie names, if the signature holds and the learner exists. */
+/**
+ * The learner the request's cookie names, if the signature holds and the learner exists; a
+ * signed-in person's learner only while their sign-in holds (server/auth/session.ts).
+ */
 export async function currentLearner(request: FastifyRequest, store: LearnerStore): Promise<string | undefined> {
   const raw = request.cookies[learnerCookie];
   if (!raw) return undefined;
@@ -44,6 +48,7 @@ export async function currentLearner(request: FastifyRequest, store: LearnerStor
   if (!valid || !value) return undefined;
   const learner = await store.get(value);
   if (!learner) return undefined;
+  if (learner.account && !signedInAs(request, learner.id)) return undefined;
   if (Date.now() - learner.lastSeenAt >= lastSeenResolutionMs) await store.touch(learner.id);
   return learner.id;
 }
