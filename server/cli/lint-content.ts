@@ -24,8 +24,11 @@ import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import type { Node, Position } from 'unist';
 import { visit } from 'unist-util-visit';
+import { VFile } from 'vfile';
 import { languages, type Language } from '../../i18n/index.ts';
 import { appPages } from '../../site/app-pages.ts';
+import { transformLabReference } from '../../site/markdown/lab-reference.ts';
+import { pageContext } from '../../site/markdown/page-language.ts';
 import { isRunBlock } from '../../site/markdown/run-blocks.ts';
 import { learnerChecks } from '../../site/markdown/steps.ts';
 import { LabDefinitionError, loadLabs } from '../labs/registry.ts';
@@ -197,6 +200,7 @@ function lintLabsAndSteps(page: Page, labs: Map<string, LabDefinition> | undefin
     if (typeof item.checked !== 'boolean') return;
     const marks = stepMarks(item);
     for (const mark of marks) inTaskItems.add(mark.node);
+    for (const child of item.children) if (child.type === 'containerDirective' && child.name === 'hint') inTaskItems.add(child);
     if (marks.length === 0) {
       problems.add(file, item.position, 'this task item has no step id', 'end it with :check[id] (a check of the page\'s lab) or :step{#id}, the same id in both languages');
     } else if (marks.length > 1) {
@@ -227,6 +231,9 @@ function lintLabsAndSteps(page: Page, labs: Map<string, LabDefinition> | undefin
       }
     }
   });
+  for (const hint of directives(tree, 'hint')) {
+    if (!inTaskItems.has(hint)) problems.add(file, hint.position, ':::hint is not inside a task item', 'indent it under the task item it helps with (- [ ] …), after the item\'s first line');
+  }
   if (launches.length === 0) {
     visit(tree, 'code', (code: Code) => {
       if (isRunBlock(code)) {
@@ -348,6 +355,8 @@ export function lintContent(contentDir: string, options: LintOptions = {}): stri
         problems.add(file, at, `does not parse: ${reason}`, 'fix the syntax there (in .mdx, a literal { or < is written \\{ or &lt;)');
         continue;
       }
+      // The reference's sections are headings that links may target.
+      transformLabReference(tree, new VFile({ path: join(contentDir, language, path) }), pageContext(join(contentDir, language, path)));
       const page: Page = { language, path, file, tree, anchors: headingSlugs(tree) };
       byUrl.set(pageUrl(language, path), page);
       if (!byPath.has(path)) byPath.set(path, new Map());

@@ -93,6 +93,20 @@ test('unknown checks, checks without a lab and task items without an id are repo
   assert.equal(rest.length, 1, 'a learner check needs no lab; the English page has the same problem');
 });
 
+test('a hint outside a task item is reported', () => {
+  const page = `${launch}- [ ] Make it :check[made-dir]\n\n  :::hint\n  Use mkdir.\n  :::\n\n:::hint\nLost.\n:::\n`;
+  assert.deepEqual(lint(both('a.mdx', page)).filter((problem) => problem.startsWith('content/fr/')), [
+    "content/fr/a.mdx:11:1: :::hint is not inside a task item — indent it under the task item it helps with (- [ ] …), after the item's first line",
+  ]);
+});
+
+test('links may target the sections of the lab.yaml reference', () => {
+  const page = '## Fields\n\n::lab-reference\n\n[resources](#resources) [checks](#checksname-kind-file) [nope](#nope)\n';
+  assert.deepEqual(lint(both('a.mdx', page)).filter((problem) => problem.startsWith('content/fr/')).map((problem) => problem.split(' — ')[0]), [
+    'content/fr/a.mdx:5:57: broken anchor: #nope is no heading of content/fr/a.mdx',
+  ]);
+});
+
 test('a run block on a page without a lab is reported', () => {
   const page = '```bash run\nls\n```\n\n```bash\nls\n```\n';
   assert.deepEqual(lint(both('a.mdx', page)).filter((problem) => problem.startsWith('content/fr/')), [
