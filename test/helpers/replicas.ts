@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { MemoryDriver } from './memory-driver.ts';
 import { makeProgressSite } from './progress.ts';
 import { startTestServer, type TestServer } from './server.ts';
+import type { StartOptions } from '../../server/app.ts';
 
 /** A file holding a fresh secret as the chart's Secret does (base64 of 32 random bytes, a newline). */
 export function writeSecretKeyFile(dir: string, name = 'secret-key'): string {
@@ -29,8 +30,8 @@ export interface Replicas {
   close(): Promise<void>;
 }
 
-/** `count` replicas on `databaseUrl`. */
-export async function startReplicas(databaseUrl: string, count: number): Promise<Replicas> {
+/** `count` replicas on `databaseUrl`, each with `config` besides (a webhook…). */
+export async function startReplicas(databaseUrl: string, count: number, config: StartOptions['config'] = {}): Promise<Replicas> {
   const root = mkdtempSync(join(tmpdir(), 'atelier-replicas-'));
   const siteDir = makeProgressSite();
   const deployment = `bus-${randomBytes(4).toString('hex')}`;
@@ -45,7 +46,7 @@ export async function startReplicas(databaseUrl: string, count: number): Promise
     rmSync(root, { recursive: true, force: true });
   };
   const add = async (keyFile = secretKeyFile): Promise<TestServer> => {
-    const server = await startTestServer({ driver: new MemoryDriver({ deployment }), config: { databaseUrl, deployment, secretKeyFile: keyFile, siteDir } });
+    const server = await startTestServer({ driver: new MemoryDriver({ deployment }), config: { ...config, databaseUrl, deployment, secretKeyFile: keyFile, siteDir } });
     servers.push(server);
     return server;
   };
