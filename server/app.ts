@@ -29,6 +29,10 @@ import { createAppsGateway } from './http/apps.ts';
 import { codeServerReady, vscodeWanted } from './services/code-server-install.ts';
 import { gatewayCertificate, type GatewayCertificate } from './http/gateway-tls.ts';
 import { TOOLS_DIR } from './drivers/local/sandbox-args.ts';
+import { SqlClassStore } from './classes/sql-store.ts';
+import { ClassLive } from './classes/live.ts';
+import { readCourses } from './classes/course.ts';
+import { loadTrainerToken } from './http/trainer-auth.ts';
 import { activityHub } from './activity/hub.ts';
 import type { ActivityEmitter } from './activity/activity.ts';
 import { followLabs } from './activity/labs.ts';
@@ -177,6 +181,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     forgeLimits: config.forge,
     siteDir: config.siteDir,
   });
+  // Classes live in the learner database, whose store made their tables.
+  const classStore = config.databaseUrl
+    ? SqlClassStore.postgres(config.databaseUrl, (error) => app?.log.error({ err: error }, 'class store: idle connection'))
+    : SqlClassStore.sqlite(join(config.dataDir, 'learners.db'));
+  const classLive = new ClassLive({
+    store: classStore,
+    coordinator,
+    learnerEvents: platform.events,
+    sessions,
+    activity: activity.events,
+    onError: (error, context) => app?.log.error({ err: error }, context),
+  });
+  const trainer = loadTrainerToken(config.trainerToken, join(config.dataDir, 'keys'));
+  if (config.trainerToken === undefined) process.stderr.write(`atelier: trainers sign in on /fr/trainer/ with the token in ${trainer.file}\n`);
   // The labs' services (JupyterLab, VS Code), each on an origin of its own under the apps domain.
   let appOrigins = new AppOrigins(config.appsOrigin ?? `http://*.apps.atelier.localhost:${port}`);
   const labServices = new LabServices(sessions);
@@ -210,6 +228,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     learners: platform,
     contentOrigin: () => contentOrigin,
     labServices: { services: labServices, origins: () => appOrigins, handoff },
+    classes: { store: classStore, courses: readCourses(config.siteDir), live: classLive, trainerToken: trainer.token },
     // The forge and S3 share the port but not fastify: their bodies are streams for git and
     // for the object store, and fastify's parsers must never read them.
     // Learner bytes (S3) have an origin of their own, told apart by Host on this same port.
@@ -277,6 +296,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await attached.close();
       await fastify.close();
       await gateway.close();
+      classLive.close();
+      await classStore.close();
       await platform.close();
       activity.close();
       // Last: the platform's jobs give their leadership back through it.

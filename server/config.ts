@@ -29,6 +29,9 @@ const environment = z.object({
   ATELIER_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user:password@host[:port]/database').optional(),
   /** A file holding one high-entropy secret every replica shares: the server's keys derive from it (server/learners/keys.ts); unset: keys in ATELIER_DATA_DIR/keys. */
   ATELIER_SECRET_KEY_FILE: z.string().min(1).optional(),
+  /** Trainers' sign-in token (server/http/trainer-auth.ts): a file holding it, or the token itself; unset: one made in ATELIER_DATA_DIR/keys. */
+  ATELIER_TRAINER_TOKEN_FILE: z.string().min(1).optional(),
+  ATELIER_TRAINER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   ATELIER_SITE_DIR: z.string().min(1).default(resolve(projectRoot, 'dist')),
   ATELIER_LABS_DIR: z.string().min(1).default(resolve(projectRoot, 'labs')),
   /** Hard cap on any lab's lifetime, whatever its lab.yaml says (e.g. 30m, 4h). */
@@ -172,6 +175,8 @@ export interface Config {
   databaseUrl?: string;
   /** Absolute. The secret the server's keys derive from; undefined: key files in dataDir/keys. */
   secretKeyFile?: string;
+  /** Trainers' token: a file (absolute) or the value; neither: made in dataDir/keys on first start. */
+  trainerToken?: { file: string } | { value: string };
   /** Absolute. The built site (astro build → dist/). */
   siteDir: string;
   /** Absolute. labs/<id>/lab.yaml. */
@@ -422,7 +427,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       // A database URL may hold a password, a client secret is one: never echoed.
-      const shown = name === 'ATELIER_DATABASE_URL' || name === 'ATELIER_OIDC_CLIENT_SECRET' ? '…' : (input[name] ?? '');
+      const shown = name === 'ATELIER_DATABASE_URL' || name === 'ATELIER_OIDC_CLIENT_SECRET' || name === 'ATELIER_TRAINER_TOKEN' ? '…' : (input[name] ?? '');
       return `${name}=${JSON.stringify(shown)}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -436,6 +441,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(e.ATELIER_DATA_DIR),
     ...(e.ATELIER_DATABASE_URL === undefined ? {} : { databaseUrl: e.ATELIER_DATABASE_URL }),
     ...(e.ATELIER_SECRET_KEY_FILE === undefined ? {} : { secretKeyFile: resolve(e.ATELIER_SECRET_KEY_FILE) }),
+    ...(e.ATELIER_TRAINER_TOKEN_FILE !== undefined
+      ? { trainerToken: { file: resolve(e.ATELIER_TRAINER_TOKEN_FILE) } }
+      : e.ATELIER_TRAINER_TOKEN !== undefined
+        ? { trainerToken: { value: e.ATELIER_TRAINER_TOKEN } }
+        : {}),
     siteDir: resolve(e.ATELIER_SITE_DIR),
     labsDir: resolve(e.ATELIER_LABS_DIR),
     limits: {

@@ -21,6 +21,8 @@ import { rawLink, rawLinkSecret } from './repo-raw.ts';
 import { registerCompression } from './compression.ts';
 import { registerProgressRoutes } from './progress.ts';
 import { registerLabServiceRoutes, type LabServiceRoutes } from './lab-services.ts';
+import { registerTrainerAuth } from './trainer-auth.ts';
+import { registerClassRoutes, type ClassRouteOptions } from './classes.ts';
 import type { ActivityHub } from '../activity/hub.ts';
 
 /** Request bodies are small JSON documents. */
@@ -43,6 +45,8 @@ export interface HttpAppOptions {
   contentOrigin?: () => string;
   /** Opening the labs' services (JupyterLab, VS Code) on their own origins. */
   labServices?: Omit<LabServiceRoutes, 'sessions' | 'learners'>;
+  /** Trainers (their token) and classes; needs `learners`. */
+  classes?: Omit<ClassRouteOptions, 'learners' | 'sessions'> & { trainerToken: string };
   /** More routes (learner, forge, storage…), registered after the API's and before the site's. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -86,6 +90,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     const contentOrigin = options.contentOrigin;
     const secret = rawLinkSecret(learners.context.cookieSecret);
     registerMyLabRoutes(app, store, options.sessions);
+    if (options.classes) {
+      const { trainerToken, ...classes } = options.classes;
+      registerTrainerAuth(app, trainerToken);
+      registerClassRoutes(app, { ...classes, learners: store, sessions: options.sessions });
+    }
     registerRepoRoutes(app, store, learners.repos, contentOrigin && ((learnerId, repo, path) => rawLink(contentOrigin(), secret, learnerId, repo, path)));
   }
   registerLabRoutes(app, options.sessions, learners?.context);

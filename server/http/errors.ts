@@ -44,6 +44,13 @@ export const errorStatus = {
   lab_failed: 503,
   unknown_service: 404,
   service_failed: 503,
+  trainer_required: 401,
+  trainer_token_invalid: 401,
+  too_many_attempts: 429,
+  class_closed: 409,
+  too_many_class_views: 429,
+  too_many_messages: 429,
+  too_many_classes: 409,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
