@@ -46,7 +46,7 @@ export default defineConfig({
         PageFrame: './site/components/PageFrame.astro',
         Head: './site/components/Head.astro',
       },
-      customCss: ['./site/styles/atelier.css', './site/styles/account.css', './site/styles/dock.css', './site/styles/monitoring.css'],
+      customCss: ['./site/styles/atelier.css', './site/styles/account.css', './site/styles/dock.css', './site/styles/monitoring.css', './site/styles/step-help.css'],
       pagefind: false,
     }),
     // Brotli and gzip copies of the built text files, served as they are (server/http/site.ts).

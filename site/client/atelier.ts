@@ -4,12 +4,15 @@
  */
 import { AtelierLaunch } from './launch-card.ts';
 import { AtelierCheck, AtelierRun, upgradeTaskItems } from './steps.ts';
+import { AtelierHints, AtelierStepActions } from './step-help.ts';
 import { dockedLab } from './lab-session.ts';
 import { resetStrings } from './strings.ts';
 
 customElements.define('atelier-launch', AtelierLaunch);
 customElements.define('atelier-check', AtelierCheck);
 customElements.define('atelier-run', AtelierRun);
+customElements.define('atelier-hints', AtelierHints);
+customElements.define('atelier-step-actions', AtelierStepActions);
 document.addEventListener('astro:after-swap', resetStrings);
 document.addEventListener('astro:page-load', upgradeTaskItems);
 if (dockedLab()) void import('./dock.ts').then(({ resumeDock }) => resumeDock());
