@@ -33,6 +33,7 @@ import { SqlClassStore } from './classes/sql-store.ts';
 import { ClassLive } from './classes/live.ts';
 import { readCourses } from './classes/course.ts';
 import { loadTrainerToken } from './http/trainer-auth.ts';
+import { OidcClient } from './auth/oidc.ts';
 import { activityHub } from './activity/hub.ts';
 import type { ActivityEmitter } from './activity/activity.ts';
 import { followLabs } from './activity/labs.ts';
@@ -210,6 +211,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     trustProxy: config.trustProxy,
     onError: (error, context) => app?.log.warn({ err: error }, context),
   });
+  // Sign-in: discovery starts now and retries on its own; the provider's URLs use this origin.
+  const oidc = config.oidc && new OidcClient(config.oidc, (message, error) => (app ? app.log.warn({ err: error }, message) : process.stderr.write(`atelier: ${message}\n`)));
   let terminals: TerminalServer | undefined;
   const connectionLimits: ConnectionLimits = {
     ...config.connections,
@@ -226,6 +229,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     activity,
     routes: options.routes,
     learners: platform,
+    ...(oidc ? { oidc: { client: oidc, origin: () => config.origin ?? `http://atelier.localhost:${port}` } } : {}),
     contentOrigin: () => contentOrigin,
     labServices: { services: labServices, origins: () => appOrigins, handoff },
     classes: { store: classStore, courses: readCourses(config.siteDir), live: classLive, trainerToken: trainer.token },
@@ -291,6 +295,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await webhook?.close(flushMs);
       await sessionRecords?.close();
       labServices.close();
+      oidc?.close();
       apps.close();
       if (ownDriver) await driver.close();
       await attached.close();

@@ -16,6 +16,7 @@ import { registerIdentity } from './identity.ts';
 import { registerMeRoutes } from './me.ts';
 import { registerFileRoutes } from './files.ts';
 import { registerRepoRoutes } from './repos.ts';
+import { registerNoOidcRoutes, registerOidcRoutes, type OidcRoutes } from './oidc.ts';
 import { registerMyLabRoutes } from './my-labs.ts';
 import { rawLink, rawLinkSecret } from './repo-raw.ts';
 import { registerCompression } from './compression.ts';
@@ -31,6 +32,8 @@ export const bodyLimit = 64 * 1024;
 export interface HttpAppOptions {
   /** Learner identity and data (account pages, durable state); labs are anonymous without it. */
   learners?: LearnerPlatform;
+  /** Sign-in with the school's OpenID Connect provider (needs `learners`); anonymous learners only when absent. */
+  oidc?: Omit<OidcRoutes, 'services'>;
   sessions: Sessions;
   siteDir: string;
   logger?: FastifyServerOptions['logger'];
@@ -96,6 +99,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       registerClassRoutes(app, { ...classes, learners: store, sessions: options.sessions });
     }
     registerRepoRoutes(app, store, learners.repos, contentOrigin && ((learnerId, repo, path) => rawLink(contentOrigin(), secret, learnerId, repo, path)));
+    if (options.oidc) {
+      const sessions = options.sessions;
+      const stopLabs = async (learnerId: string) => {
+        await Promise.all(sessions.all().filter((session) => session.learnerId === learnerId && session.status !== 'stopped').map((session) => sessions.stop(session.id)));
+      };
+      registerOidcRoutes(app, store, { ...options.oidc, services: { store, repos: learners.repos, objects: learners.objects, stopLabs } });
+    } else registerNoOidcRoutes(app);
   }
   registerLabRoutes(app, options.sessions, learners?.context);
   if (options.labServices) registerLabServiceRoutes(app, { ...options.labServices, sessions: options.sessions, ...(learners ? { learners: learners.context } : {}) });

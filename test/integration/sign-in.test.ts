@@ -1,0 +1,118 @@
+/**
+ * Sign-in with a real OpenID provider (test/helpers/oidc.ts: oidc-provider, its own login and
+ * consent pages submitted by real HTTP): the device's anonymous data kept by the first sign-in,
+ * found from a second device and merged with that device's, sign-out clearing the device, the
+ * trainer claim, and the server without OpenID Connect as before.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeSiteDir, startTestServer, type TestServer } from '../helpers/server.ts';
+import { MemoryDriver } from '../helpers/memory-driver.ts';
+import { Browser, freePort, startProvider, type Page, type TestProvider } from '../helpers/oidc.ts';
+
+let provider: TestProvider;
+let server: TestServer;
+let origin: string;
+
+before(async () => {
+  const port = await freePort();
+  origin = `http://localhost:${port}`;
+  provider = await startProvider(origin);
+  const siteDir = makeSiteDir();
+  mkdirSync(join(siteDir, 'fr', 'tp', 'p'), { recursive: true });
+  writeFileSync(join(siteDir, 'fr', 'tp', 'p', 'index.html'), '<!doctype html><ul><li class="task-list-item" data-step="one"></li><li class="task-list-item" data-step="two"></li><li class="task-list-item" data-step="three"></li></ul>');
+  server = await startTestServer({
+    driver: new MemoryDriver(),
+    config: {
+      port,
+      siteDir,
+      origin,
+      oidc: { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret, scopes: 'openid profile email groups', trainer: { claim: ['groups'], value: 'trainers' } },
+    },
+  });
+});
+
+after(async () => {
+  await server?.cleanup();
+  await provider?.stop();
+});
+
+const json = async (browser: Browser, path: string, init: Parameters<Browser['request']>[1] = {}) => {
+  const page = await browser.request(`${origin}${path}`, { headers: { origin, ...init.headers }, ...init });
+  return { status: page.status, headers: page.headers, body: page.text ? JSON.parse(page.text) : undefined };
+};
+
+test('the first sign-in keeps the device\'s data; a second device finds it and brings its own; sign-out makes a new visitor', async () => {
+  const laptop = new Browser();
+  assert.deepEqual((await json(laptop, '/api/auth')).body, { enabled: true, available: true, signedIn: false, account: null });
+  assert.equal((await json(laptop, '/api/progress', { method: 'PUT', json: { page: '/tp/p/', step: 'one', done: true } })).status, 200);
+  assert.equal((await json(laptop, '/api/me/secrets/projet', { method: 'PUT', json: { vars: { KEY: 'laptop' } } })).status, 200);
+  assert.equal((await json(laptop, '/api/me/git', { method: 'PUT', json: { name: 'Ada', email: 'ada@school.example' } })).status, 200);
+  const anonymous = (await json(laptop, '/api/me')).body.learner.id;
+
+  const pages: Page[] = [];
+  const landed = await laptop.signIn(origin, 'ada', '/fr/tp/p/', pages);
+  const callback = pages.find((page) => page.url.startsWith(`${origin}/auth/callback`))!;
+  const set = callback.headers.getSetCookie().filter((line) => /^atelier_(learner|account)=./.test(line));
+  assert.equal(set.length, 2);
+  for (const line of set) assert.ok(!/max-age|expires/i.test(line), `a session cookie on a shared PC: ${line}`);
+  assert.equal(landed.url, `${origin}/fr/tp/p/`, 'back on the page sign-in started from');
+  const auth = (await json(laptop, '/api/auth')).body;
+  assert.equal(auth.signedIn, true);
+  assert.deepEqual({ ...auth.account, mergeReport: undefined }, { name: 'Ada Lovelace', email: 'ada@school.example', trainer: false, mergeReport: undefined });
+  assert.equal((await json(laptop, '/api/me')).body.learner.id, anonymous, 'the device\'s learner became the account\'s');
+  assert.deepEqual((await json(laptop, '/api/progress?page=/tp/p/')).body.steps, ['one']);
+
+  // A second device, with its own anonymous progress and a secret of a group the account has.
+  const desktop = new Browser();
+  await json(desktop, '/api/progress', { method: 'PUT', json: { page: '/tp/p/', step: 'two', done: true } });
+  await json(desktop, '/api/me/secrets/projet', { method: 'PUT', json: { vars: { KEY: 'desktop' } } });
+  await json(desktop, '/api/me/secrets/perso', { method: 'PUT', json: { vars: { TOKEN: 'desktop-only' } } });
+  await desktop.signIn(origin, 'ada');
+  assert.equal((await json(desktop, '/api/me')).body.learner.id, anonymous);
+  assert.deepEqual((await json(desktop, '/api/progress?page=/tp/p/')).body.steps.sort(), ['one', 'two']);
+  assert.deepEqual((await json(desktop, '/api/me/secrets')).body.groups.map((group: { group: string }) => group.group), ['perso', 'projet']);
+  const report = (await json(desktop, '/api/auth')).body.account.mergeReport;
+  assert.deepEqual([report.steps, report.secretGroups, report.secretGroupsKept, report.deviceDeleted], [1, ['perso'], ['projet'], true]);
+  assert.equal((await json(laptop, '/api/me')).body.git.name, 'Ada', 'the laptop still signed in sees the same learner');
+
+  // Sign-out: cookies removed, Clear-Site-Data, the provider's logout next.
+  const out = await json(laptop, '/auth/logout', { method: 'POST' });
+  assert.equal(out.status, 200);
+  assert.equal(out.headers.get('clear-site-data'), '"cookies", "storage"');
+  assert.ok(out.body.redirect.startsWith(`${provider.issuer}/session/end`), out.body.redirect);
+  assert.equal(laptop.cookie(origin, 'atelier_learner'), undefined);
+  assert.equal(laptop.cookie(origin, 'atelier_account'), undefined);
+  const after = await json(laptop, '/api/me');
+  assert.notEqual(after.body.learner.id, anonymous, 'a new anonymous visitor');
+  assert.deepEqual((await json(laptop, '/api/progress?page=/tp/p/')).body.steps, []);
+});
+
+test('a learner cookie of an account without its sign-in is a new visitor, not the account', async () => {
+  const browser = new Browser();
+  await browser.signIn(origin, 'ada');
+  const id = (await json(browser, '/api/me')).body.learner.id;
+  browser.cookies(origin).delete('atelier_account');
+  assert.notEqual((await json(browser, '/api/me')).body.learner.id, id);
+});
+
+test('the trainer claim makes a trainer at sign-in; a person without it is not one', async () => {
+  const grace = new Browser();
+  await grace.signIn(origin, 'grace');
+  assert.equal((await json(grace, '/api/auth')).body.account.trainer, true);
+  const ada = new Browser();
+  await ada.signIn(origin, 'ada');
+  assert.equal((await json(ada, '/api/auth')).body.account.trainer, false);
+});
+
+test('without OpenID Connect, /api/auth says so and /auth/login is not there', async () => {
+  const plain = await startTestServer({ driver: new MemoryDriver() });
+  try {
+    assert.deepEqual((await plain.api('/api/auth')).body, { enabled: false, available: false, signedIn: false, account: null });
+    assert.equal((await plain.api('/auth/login')).status, 404);
+  } finally {
+    await plain.cleanup();
+  }
+});
