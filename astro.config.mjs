@@ -38,6 +38,8 @@ export default defineConfig({
             { label: 'Mes services', translations: { en: 'My services' }, link: '/services/' },
           ],
         },
+        // For trainers, not for learners: after everything learners use.
+        { label: 'Écrire un cours', translations: { en: 'Writing a course' }, items: [{ autogenerate: { directory: 'authoring' } }] },
         // For whoever installs and runs Atelier, not for learners: after everything learners use.
         { label: 'Exploitation', translations: { en: 'Operating Atelier' }, items: [{ autogenerate: { directory: 'admin' } }] },
       ],
