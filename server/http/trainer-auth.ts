@@ -7,6 +7,7 @@
  *   GET    /api/trainer/session          → { trainer: { id, name } | null }
  *   POST   /api/trainer/session { token } → { trainer } (rate limited per client address)
  *   DELETE /api/trainer/session          → 204
+ * With OpenID Connect, a signed-in person holding ATELIER_OIDC_TRAINER_CLAIM is a trainer too.
  * `currentTrainer` / `requireTrainer` are what every trainer route asks.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -18,6 +19,7 @@ import { RateLimiter } from '../labs/quotas.ts';
 import { clientKey } from './client-address.ts';
 import { ApiError, parseWith } from './errors.ts';
 import { languageOf } from './language.ts';
+import { signedIn } from '../auth/session.ts';
 
 export interface Trainer {
   id: string;
@@ -109,8 +111,21 @@ export function registerTrainerAuth(app: FastifyInstance, token: string): void {
   });
 }
 
-/** The trainer the request's cookie names, if its signature holds, it has not expired and names this server's trainer. */
+/**
+ * The trainer the request's cookie names, if its signature holds, it has not expired and names
+ * this server's trainer; else a person signed in with the school's provider whose sign-in found
+ * the trainer claim (server/auth/session.ts), as the learner they are.
+ */
 export function currentTrainer(request: FastifyRequest): Trainer | undefined {
+  return tokenTrainer(request) ?? accountTrainer(request);
+}
+
+function accountTrainer(request: FastifyRequest): Trainer | undefined {
+  const session = signedIn(request);
+  return session?.trainer ? { id: `account-${session.learnerId}`, name: session.name } : undefined;
+}
+
+function tokenTrainer(request: FastifyRequest): Trainer | undefined {
   const auth = request.server.trainerAuth as TrainerAuth | undefined;
   const raw = request.cookies[trainerCookie];
   if (!auth || !raw) return undefined;

@@ -102,9 +102,16 @@ test('the trainer claim makes a trainer at sign-in; a person without it is not o
   const grace = new Browser();
   await grace.signIn(origin, 'grace');
   assert.equal((await json(grace, '/api/auth')).body.account.trainer, true);
+  const graceId = (await json(grace, '/api/me')).body.learner.id;
+  assert.deepEqual((await json(grace, '/api/trainer/session')).body, { trainer: { id: `account-${graceId}`, name: 'Grace Hopper' } });
+  assert.equal((await json(grace, '/api/trainer/classes')).status, 200, 'trainer routes let her in');
   const ada = new Browser();
   await ada.signIn(origin, 'ada');
   assert.equal((await json(ada, '/api/auth')).body.account.trainer, false);
+  assert.deepEqual((await json(ada, '/api/trainer/session')).body, { trainer: null });
+  assert.equal((await json(ada, '/api/trainer/classes')).status, 401);
+  await json(grace, '/auth/logout', { method: 'POST' });
+  assert.deepEqual((await json(grace, '/api/trainer/session')).body, { trainer: null }, 'signed out, no longer a trainer');
 });
 
 test('without OpenID Connect, /api/auth says so and /auth/login is not there', async () => {
