@@ -39,6 +39,8 @@ const projectRoot = join(import.meta.dirname, '..', '..');
 export interface LintOptions {
   /** The labs pages launch; defaults to the project's labs/. */
   labsDir?: string;
+  /** The site's own routes (site/pages), which links may reach beside content pages. */
+  pagesDir?: string;
 }
 
 interface Page {
@@ -97,6 +99,26 @@ export function pageUrl(language: Language, path: string): string {
   const withoutExtension = path.replace(/\.mdx?$/, '');
   const route = withoutExtension === 'index' ? '' : withoutExtension.replace(/\/index$/, '');
   return `/${language}/${route ? `${route.toLowerCase()}/` : ''}`;
+}
+
+/**
+ * The addresses of the site's own pages: each file of site/pages whose only parameter is the
+ * language (`[lang]/join.astro` → /fr/join/, /en/join/), and the learner's pages that
+ * `[lang]/[page].astro` makes from site/app-pages.ts.
+ */
+export function siteRoutes(pagesDir: string): string[] {
+  const routes = languages.flatMap((language) => appPages.map((page) => `/${language}/${page}/`));
+  if (!existsSync(pagesDir)) return routes;
+  for (const path of readdirSync(pagesDir, { recursive: true, encoding: 'utf8' })) {
+    if (!/\.(astro|mdx?)$/.test(path)) continue;
+    const segments = path.split(sep).join('/').replace(/\.(astro|mdx?)$/, '').split('/');
+    if (segments.at(-1) === 'index') segments.pop();
+    if (segments.some((segment) => segment.startsWith('[') && segment !== '[lang]')) continue;
+    const route = segments.join('/');
+    const expanded = route.includes('[lang]') ? languages.map((language) => route.replace('[lang]', language)) : [route];
+    routes.push(...expanded.map((each) => (each ? `/${each}/` : '/')));
+  }
+  return routes;
 }
 
 function headingSlugs(tree: Root): Set<string> {
@@ -339,9 +361,8 @@ export function lintContent(contentDir: string, options: LintOptions = {}): stri
   const root = dirname(contentDir);
   const labs = loadLabsFor(options.labsDir ?? join(projectRoot, 'labs'), root, problems);
   const byPath = new Map<string, Map<Language, Page>>();
-  const byUrl = new Map<string, Page | 'app'>();
+  const byUrl = new Map<string, Page | 'app'>(siteRoutes(options.pagesDir ?? join(projectRoot, 'site', 'pages')).map((route) => [route, 'app']));
   for (const language of languages) {
-    for (const page of appPages) byUrl.set(`/${language}/${page}/`, 'app');
     for (const path of pagesOf(join(contentDir, language))) {
       const file = `${basename(contentDir)}/${language}/${path}`;
       let tree: Root;

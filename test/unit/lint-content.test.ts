@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { lintContent, pageUrl, stepIds } from '../../server/cli/lint-content.ts';
+import { lintContent, pageUrl, siteRoutes, stepIds } from '../../server/cli/lint-content.ts';
 
 const lab = `id: demo
 title: { fr: Démo, en: Demo }
@@ -18,7 +18,7 @@ function lint(files: Record<string, string>): string[] {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   }
-  return lintContent(join(root, 'content'), { labsDir: join(root, 'labs') });
+  return lintContent(join(root, 'content'), { labsDir: join(root, 'labs'), pagesDir: join(root, 'site', 'pages') });
 }
 
 /** The same page in both languages. */
@@ -38,6 +38,19 @@ test('page addresses are those Starlight gives', () => {
   assert.equal(pageUrl('fr', 'tp/terminal.mdx'), '/fr/tp/terminal/');
   assert.equal(pageUrl('en', 'datalab-tp/index.mdx'), '/en/datalab-tp/');
   assert.equal(pageUrl('fr', 'index.mdx'), '/fr/');
+});
+
+test("the site's own pages are routes links may reach: those whose only parameter is the language, and the learner's pages", () => {
+  const root = mkdtempSync(join(tmpdir(), 'atelier-pages-'));
+  for (const path of ['[lang]/join.astro', '[lang]/trainer/index.astro', '[lang]/trainer/class.astro', '[lang]/[page].astro', '[lang]/repos/[repo].astro', 'robots.txt.ts']) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), '');
+  }
+  const routes = siteRoutes(root);
+  for (const route of ['/fr/join/', '/en/join/', '/fr/trainer/', '/en/trainer/class/', '/fr/account/', '/en/forge/']) assert.ok(routes.includes(route), route);
+  assert.ok(!routes.some((route) => route.includes('[') || route.includes('robots')), routes.join(' '));
+  const problems = lint(both('a.mdx', '[join](/fr/join/) [trainer](/en/trainer/class/) [nope](/fr/trainer/nope/)\n', { 'site/pages/[lang]/join.astro': '', 'site/pages/[lang]/trainer/class.astro': '' }));
+  assert.deepEqual(problems.filter((problem) => problem.startsWith('content/fr/')).map((problem) => problem.split(' — ')[0]), ['content/fr/a.mdx:1:49: broken link: /fr/trainer/nope/ (/fr/trainer/nope/ is no page)']);
 });
 
 test('a page well made passes, front matter, MDX, links, anchors and all', () => {
