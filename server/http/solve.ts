@@ -82,10 +82,16 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
     return definition;
   }
 
-  /** The check, run as a Check press would, its pass recorded in the owner's progress. */
-  async function check(session: Session, checkId: string, context: CheckContext): Promise<CheckResult> {
+  /**
+   * The check, run as a Check press would, its pass recorded in the owner's progress; `skipped`:
+   * the step's script did it, which the progress remembers.
+   */
+  async function check(session: Session, checkId: string, context: CheckContext, skipped = false): Promise<CheckResult> {
     const result = await runCheck(checkId, session.lab.checks, context);
-    if (result.ok && learners && session.learnerId) await learners.progress.checkPassed(session.learnerId, session.labId, checkId);
+    if (result.ok && learners && session.learnerId) {
+      if (skipped) await learners.progress.checkSkipped(session.learnerId, session.labId, checkId);
+      else await learners.progress.checkPassed(session.learnerId, session.labId, checkId);
+    }
     return result;
   }
 
@@ -110,7 +116,7 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
       const solved = await runSolve(definition, context(solveTimeoutMs));
       if (!solved.ok) return { check: checkId, ok: false, skipped: false, message: solved.message };
       const checking = context(checkTimeoutMs);
-      const result = await check(session, checkId, checking);
+      const result = await check(session, checkId, checking, true);
       return { ...result, skipped: result.ok, ...(result.ok ? { message: checking.t('stepHelp.skipped') } : {}) };
     });
   });

@@ -277,6 +277,17 @@ export class PgLearnerStore implements LearnerStore {
     return pages;
   }
 
+  async markSkipped(id: string, page: string, step: string): Promise<boolean> {
+    return (await this.#changes('INSERT INTO skipped_steps (learner_id, page, step) SELECT learner_id, page, step FROM progress WHERE learner_id = $1 AND page = $2 AND step = $3 ON CONFLICT DO NOTHING', [id, page, step])) > 0;
+  }
+
+  async skippedSteps(id: string): Promise<Record<string, string[]>> {
+    const pages: Record<string, string[]> = {};
+    const rows = await this.#rows<{ page: string; step: string }>('SELECT p.page, p.step FROM skipped_steps s JOIN progress p USING (learner_id, page, step) WHERE s.learner_id = $1 ORDER BY p.page, p.done_at', [id]);
+    for (const { page, step } of rows) (pages[page] ??= []).push(step);
+    return pages;
+  }
+
   async progressPages(id: string): Promise<number> {
     const [row] = await this.#rows<{ pages: number }>('SELECT COUNT(DISTINCT page) AS pages FROM progress WHERE learner_id = $1', [id]);
     return row!.pages;

@@ -75,6 +75,12 @@ export class Progress {
     for (const { page, step } of this.#pages.stepsOfCheck(lab, check)) await this.#set(learnerId, page, step, true);
   }
 
+  /** A check of `lab` passed after its solve script ran ("Skip this step"): its steps are done, and marked skipped. */
+  async checkSkipped(learnerId: string, lab: string, check: string): Promise<void> {
+    await this.checkPassed(learnerId, lab, check);
+    for (const { page, step } of this.#pages.stepsOfCheck(lab, check)) await this.#store.markSkipped(learnerId, page, step);
+  }
+
   async #set(learnerId: string, page: string, step: string, done: boolean): Promise<void> {
     if (await this.#store.setProgress(learnerId, page, step, done)) this.#announce(learnerId, { page, step, done });
   }

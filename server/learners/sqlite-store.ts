@@ -109,6 +109,14 @@ const migrations: string[] = [
      merge_report TEXT,
      PRIMARY KEY (issuer, subject)
    );`,
+  // Steps done by their solve script (server/http/solve.ts; PostgreSQL: migrations/005_skipped_steps.sql).
+  `CREATE TABLE skipped_steps (
+     learner_id TEXT NOT NULL,
+     page TEXT NOT NULL,
+     step TEXT NOT NULL,
+     PRIMARY KEY (learner_id, page, step),
+     FOREIGN KEY (learner_id, page, step) REFERENCES progress (learner_id, page, step) ON DELETE CASCADE
+   );`,
 ];
 
 /** PostgreSQL's `$n` placeholders as SQLite numbers them. */
@@ -301,6 +309,17 @@ export class SqliteLearnerStore implements LearnerStore {
   async allProgress(id: string): Promise<Record<string, string[]>> {
     const pages: Record<string, string[]> = {};
     const rows = this.#sql('SELECT page, step FROM progress WHERE learner_id = ? ORDER BY page, done_at').all(id) as { page: string; step: string }[];
+    for (const { page, step } of rows) (pages[page] ??= []).push(step);
+    return pages;
+  }
+
+  async markSkipped(id: string, page: string, step: string): Promise<boolean> {
+    return this.#sql('INSERT OR IGNORE INTO skipped_steps (learner_id, page, step) SELECT learner_id, page, step FROM progress WHERE learner_id = ? AND page = ? AND step = ?').run(id, page, step).changes > 0;
+  }
+
+  async skippedSteps(id: string): Promise<Record<string, string[]>> {
+    const pages: Record<string, string[]> = {};
+    const rows = this.#sql('SELECT p.page, p.step FROM skipped_steps s JOIN progress p USING (learner_id, page, step) WHERE s.learner_id = ? ORDER BY p.page, p.done_at').all(id) as { page: string; step: string }[];
     for (const { page, step } of rows) (pages[page] ??= []).push(step);
     return pages;
   }

@@ -106,6 +106,10 @@ export interface LearnerStore {
   progressPages(id: string): Promise<number>;
   /** Records a step done or not; whether that changed anything. */
   setProgress(id: string, page: string, step: string, done: boolean): Promise<boolean>;
+  /** Marks a step done by its check's solve script ("Skip this step"); false when the step is not done. Unticking it forgets the mark. */
+  markSkipped(id: string, page: string, step: string): Promise<boolean>;
+  /** Every page's steps marked skipped, oldest first (the class view shows them apart). */
+  skippedSteps(id: string): Promise<Record<string, string[]>>;
   /** Remembers that the check of that lab passed in that lab instance (the latest pass wins). */
   recordCheckPass(id: string, lab: string, check: string, instance: string): Promise<void>;
   lastCheckPass(id: string, lab: string, check: string): Promise<CheckPass | undefined>;

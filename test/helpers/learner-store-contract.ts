@@ -149,6 +149,32 @@ const cases: Case[] = [
     },
   ],
   [
+    'skipped steps: only a step done can be marked; the mark is per learner, stays with the step, and goes when it is unticked',
+    async (db) => {
+      let now = 1_000;
+      const store = await db.open(() => now);
+      const learner = await store.create();
+      const other = await store.create();
+      assert.equal(await store.markSkipped(learner.id, '/tp/one/', 'a'), false, 'not done');
+      for (const step of ['b', 'a']) {
+        now += 1;
+        await store.setProgress(learner.id, '/tp/one/', step, true);
+        await store.setProgress(other.id, '/tp/one/', step, true);
+      }
+      await store.setProgress(learner.id, '/tp/two/', 'x', true);
+      assert.equal(await store.markSkipped(learner.id, '/tp/one/', 'a'), true);
+      assert.equal(await store.markSkipped(learner.id, '/tp/one/', 'b'), true);
+      assert.equal(await store.markSkipped(learner.id, '/tp/two/', 'x'), true);
+      assert.deepEqual(await store.skippedSteps(learner.id), { '/tp/one/': ['b', 'a'], '/tp/two/': ['x'] });
+      assert.deepEqual(await store.skippedSteps(other.id), {}, "another learner's same steps are not marked");
+      assert.equal(await store.setProgress(learner.id, '/tp/one/', 'b', true), false, 'done already: the mark stays');
+      assert.deepEqual(await store.progress(learner.id, '/tp/one/'), ['b', 'a'], 'still done');
+      await store.setProgress(learner.id, '/tp/one/', 'b', false);
+      await store.setProgress(learner.id, '/tp/one/', 'b', true);
+      assert.deepEqual(await store.skippedSteps(learner.id), { '/tp/one/': ['a'], '/tp/two/': ['x'] }, 'ticked by hand again: not skipped');
+    },
+  ],
+  [
     'the instance a check last passed in: the latest pass wins, per learner, lab and check, gone with the learner',
     async (db) => {
       let clock = 1_000;
