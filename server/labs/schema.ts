@@ -126,7 +126,7 @@ export const s3ObjectCheck = z
     kind: z.literal('s3.object').describe('An object exists in the learner\'s own bucket.'),
     key: perLanguage(objectKey).describe('The object\'s key in the learner\'s bucket; one string, or one per language.'),
     minSize: z.number().int().min(0).optional().describe('The smallest size the object may have, in bytes.'),
-    contentType: z.string().optional().describe('The Content-Type the object must have been stored with.'),
+    contentType: z.string().optional().describe('The start of the Content-Type the object was stored with (`text/csv` matches `text/csv; charset=utf-8`).'),
     contains: z.string().optional().describe('A regular expression the object\'s first 64 KiB must match.'),
     sameAs: perLanguage(objectKey).optional().describe('The object must hold exactly the bytes of this other object of the learner\'s bucket.'),
     ...checkBase,
