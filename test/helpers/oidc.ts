@@ -126,12 +126,14 @@ export class Browser {
     return { url, status: response.status, headers: response.headers, text: await response.text() };
   }
 
-  /** Follows redirects from `url`; the last page. */
-  async follow(url: string, init: Parameters<Browser['request']>[1] = {}, pages: Page[] = []): Promise<Page> {
+  /** Follows redirects from `url`, but not to a URL `stop` matches; the last page. */
+  async follow(url: string, init: Parameters<Browser['request']>[1] = {}, pages: Page[] = [], stop: (url: string) => boolean = () => false): Promise<Page> {
     let page = await this.request(url, init);
     pages.push(page);
     while (page.status >= 300 && page.status < 400 && page.headers.get('location')) {
-      page = await this.request(new URL(page.headers.get('location')!, page.url).href);
+      const next = new URL(page.headers.get('location')!, page.url).href;
+      if (stop(next)) break;
+      page = await this.request(next);
       pages.push(page);
     }
     return page;
@@ -141,11 +143,11 @@ export class Browser {
    * Signs `login` in at the provider from a page of it (its login form, then its consent form),
    * up to the page the lab server sends back to; every page seen is pushed on `pages`.
    */
-  async completeProviderPages(page: Page, login: string, pages: Page[] = []): Promise<Page> {
+  async completeProviderPages(page: Page, login: string, pages: Page[] = [], stop?: (url: string) => boolean): Promise<Page> {
     for (let forms = 0; forms < 4 && page.status === 200 && /<form/.test(page.text); forms += 1) {
       const form = parseForm(page);
       if (form.fields.prompt === 'login') Object.assign(form.fields, { login, password: 'any' });
-      page = await this.follow(form.action, { form: form.fields }, pages);
+      page = await this.follow(form.action, { form: form.fields }, pages, stop);
     }
     return page;
   }
@@ -154,6 +156,16 @@ export class Browser {
   async signIn(server: string, login: string, returnTo = '/fr/', pages: Page[] = []): Promise<Page> {
     const page = await this.follow(`${server}/auth/login?return=${encodeURIComponent(returnTo)}`, {}, pages);
     return this.completeProviderPages(page, login, pages);
+  }
+
+  /** As signIn, up to the provider's redirect to the lab server's callback: that URL, not followed. */
+  async callbackOf(server: string, login: string, returnTo = '/fr/'): Promise<string> {
+    const isCallback = (url: string) => url.startsWith(`${server}/auth/callback`);
+    let page = await this.follow(`${server}/auth/login?return=${encodeURIComponent(returnTo)}`, {}, [], isCallback);
+    page = await this.completeProviderPages(page, login, [], isCallback);
+    const location = page.headers.get('location');
+    if (!location || !isCallback(new URL(location, page.url).href)) throw new Error(`the provider did not send back to ${server}: ${page.status} ${page.url}`);
+    return new URL(location, page.url).href;
   }
 }
 
