@@ -4,11 +4,15 @@
  * fails, the same check passing, delete — four events in order, signed, naming the learner by
  * pseudonym only. On two replicas of one real PostgreSQL: every replica hears every event, each
  * is sent once, by the replica it happened on, and a replica leaving its labs to the other ends
- * none of them.
+ * none of them; a lab reaped by one replica is told ended by that one. A check passing on its own
+ * (the learner's bucket) is told once per lab.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.ts';
+import { rmSync } from 'node:fs';
+import { makeLabsDir, startTestServer } from '../helpers/server.ts';
+import { MemoryDriver } from '../helpers/memory-driver.ts';
+import { loadLabs } from '../../server/labs/registry.ts';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts';
 import { LearnerClient, inLabOk } from '../helpers/learner.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
@@ -132,5 +136,73 @@ test('two replicas: each hears every event, each event is sent once by its own r
     assert.equal((payloads[3] as WebhookPayload).reason, 'deleted');
   } finally {
     await replicas.close();
+  }
+});
+
+test('two replicas: a lab another replica reaps is told expired once, by the reaper', async () => {
+  receiver.received.length = 0;
+  const replicas = await startReplicas(await postgres.database(), 2, webhookConfig());
+  try {
+    const [a, b] = replicas.servers as [(typeof replicas.servers)[0], (typeof replicas.servers)[0]];
+    const onA = listen(a);
+    const onB = listen(b);
+    const learner = new LearnerClient(a.url);
+    await learner.me();
+    const lab = await learner.launch('test-lab');
+    await until('B knows the lab', () => b.sessions.get(lab.id)?.status === 'running');
+    // B reaps as the leader does, finding the lab past its time.
+    b.sessions.get(lab.id)!.expiresAt = Date.now() - 1;
+    assert.deepEqual(await b.sessions.reap(), [lab.id]);
+    await until('A heard it end', () => onA.length === 2);
+    await Promise.all([a.webhook!.drained(), b.webhook!.drained()]);
+    const summary = (heard: [Activity, boolean][]) => heard.map(([activity, local]) => `${activity.type} ${'reason' in activity ? `${activity.reason} ` : ''}${local ? 'here' : 'elsewhere'}`);
+    assert.deepEqual(summary(onA), ['lab.launched here', 'lab.ended expired elsewhere']);
+    assert.deepEqual(summary(onB), ['lab.launched elsewhere', 'lab.ended expired here']);
+    assert.deepEqual(
+      receiver.received.map((request) => `${(request.verified as WebhookPayload).type} ${(request.verified as WebhookPayload).reason ?? ''}`.trim()),
+      ['lab.launched', 'lab.ended expired'],
+    );
+  } finally {
+    await replicas.close();
+  }
+});
+
+test('a check that passes on its own (an object in the learner\'s bucket) is told once per lab', async () => {
+  receiver.received.length = 0;
+  const labsDir = makeLabsDir({
+    'bucket-lab': `
+id: bucket-lab
+title: { fr: Lab bucket, en: Bucket lab }
+resources: { cpu: 0.5, memory: 256Mi, disk: 64Mi, pids: 128 }
+checks:
+  uploaded:
+    kind: s3.object
+    key: tp/result.csv
+    minSize: 1
+`,
+  });
+  const server = await startTestServer({ driver: new MemoryDriver(), labs: loadLabs(labsDir), config: webhookConfig() });
+  try {
+    const heard = listen(server);
+    const learner = new LearnerClient(server.url);
+    const { learner: me } = await learner.me();
+    const lab = await learner.launch('bucket-lab');
+    for (const content of ['a,b\n1,2\n', 'a,b\n3,4\n']) {
+      assert.equal((await learner.api('/api/me/files?key=tp/result.csv', { method: 'PUT', raw: content, headers: { 'content-type': 'text/csv' } })).status, 201);
+      await until('the check passed on its own', () => heard.some(([activity]) => activity.type === 'check.passed'));
+    }
+    // A third write, and time for its check to run: still one.
+    await learner.api('/api/me/files?key=tp/other.csv', { method: 'PUT', raw: 'x', headers: { 'content-type': 'text/csv' } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const passes = heard.filter(([activity]) => activity.type === 'check.passed');
+    assert.deepEqual(passes, [[{ type: 'check.passed', learner: me.id, lab: 'bucket-lab', check: 'uploaded', session: lab.id, at: passes[0]![0].at }, true]]);
+    await server.webhook!.drained();
+    assert.deepEqual(
+      receiver.received.map((request) => (request.verified as WebhookPayload).type),
+      ['lab.launched', 'check.passed'],
+    );
+  } finally {
+    await server.cleanup();
+    rmSync(labsDir, { recursive: true, force: true });
   }
 });
