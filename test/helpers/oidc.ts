@@ -18,6 +18,7 @@ export interface Person {
 export const people: Record<string, Person> = {
   ada: { name: 'Ada Lovelace', email: 'ada@school.example', groups: ['students'] },
   grace: { name: 'Grace Hopper', email: 'grace@school.example', groups: ['staff', 'trainers'] },
+  linus: { name: 'Linus', email: 'linus@school.example', groups: ['students'] },
 };
 
 export interface TestProvider {

@@ -10,11 +10,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeSiteDir, startTestServer, type TestServer } from '../helpers/server.ts';
 import { MemoryDriver } from '../helpers/memory-driver.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { runGit, workingRepo } from '../helpers/forge.ts';
+import { rawSigned } from '../helpers/s3-raw.ts';
 import { Browser, freePort, startProvider, type Page, type TestProvider } from '../helpers/oidc.ts';
 
 let provider: TestProvider;
 let server: TestServer;
 let origin: string;
+const home = mkdtempSync(join(tmpdir(), 'atelier-sign-in-'));
 
 before(async () => {
   const port = await freePort();
@@ -37,6 +42,7 @@ before(async () => {
 after(async () => {
   await server?.cleanup();
   await provider?.stop();
+  rmSync(home, { recursive: true, force: true });
 });
 
 const json = async (browser: Browser, path: string, init: Parameters<Browser['request']>[1] = {}) => {
@@ -88,6 +94,47 @@ test('the first sign-in keeps the device\'s data; a second device finds it and b
   const after = await json(laptop, '/api/me');
   assert.notEqual(after.body.learner.id, anonymous, 'a new anonymous visitor');
   assert.deepEqual((await json(laptop, '/api/progress?page=/tp/p/')).body.steps, []);
+});
+
+/** A repository pushed and an object put by the browser's learner, with its own token and keys. */
+async function makeData(browser: Browser, repos: Record<string, string>, objects: Record<string, string>): Promise<void> {
+  const me = (await json(browser, '/api/me')).body;
+  const token = (await json(browser, '/api/me/git/token', { method: 'POST' })).body.token;
+  for (const [name, content] of Object.entries(repos)) {
+    const dir = await workingRepo(home, home, name, { 'README.md': content });
+    const pushed = await runGit(['push', '-q', `http://${token}@localhost:${server.port}/git/${me.learner.id}/${name}.git`, 'main'], dir, home);
+    assert.equal(pushed.code, 0, pushed.stderr);
+  }
+  for (const [key, content] of Object.entries(objects)) {
+    const put = await rawSigned({ endpoint: me.s3.endpoint, region: me.s3.region }, me.s3, 'PUT', `/${me.s3.bucket}/${key}`, content);
+    assert.equal(put.status, 200, put.body);
+  }
+}
+
+const repoNames = async (browser: Browser) => (await json(browser, '/api/me/repos')).body.repos.map((repo: { name: string }) => repo.name).sort();
+const fileKeys = async (browser: Browser, prefix = '') => (await json(browser, `/api/me/files?prefix=${encodeURIComponent(prefix)}`)).body.files.map((file: { key: string }) => file.key).sort();
+
+test('repositories and objects: kept by the first sign-in; a second device\'s moved in, those of a name the account has beside them', async () => {
+  const laptop = new Browser();
+  await makeData(laptop, { projet: 'laptop' }, { 'notes.txt': 'laptop notes' });
+  const desktop = new Browser();
+  await makeData(desktop, { projet: 'desktop', autre: 'other' }, { 'notes.txt': 'desktop notes', 'data.csv': 'a,b' });
+
+  await laptop.signIn(origin, 'linus');
+  assert.deepEqual(await repoNames(laptop), ['projet']);
+  assert.deepEqual(await fileKeys(laptop), ['notes.txt']);
+
+  await desktop.signIn(origin, 'linus');
+  assert.deepEqual(await repoNames(desktop), ['autre', 'projet', 'projet-device']);
+  assert.deepEqual(await fileKeys(desktop), ['data.csv', 'notes.txt']);
+  assert.deepEqual(await fileKeys(desktop, 'from-device/'), ['from-device/notes.txt']);
+  const readme = async (repo: string) => (await json(desktop, `/api/me/repos/${repo}/file?path=README.md`)).body;
+  assert.match(JSON.stringify(await readme('projet')), /laptop/, 'the account\'s own repository keeps its name');
+  assert.match(JSON.stringify(await readme('projet-device')), /desktop/);
+  const report = (await json(desktop, '/api/auth')).body.account.mergeReport;
+  assert.deepEqual(report.repositories, { moved: ['autre'], renamed: [{ from: 'projet', to: 'projet-device' }] });
+  assert.deepEqual(report.objects, { moved: 1, renamed: [{ from: 'notes.txt', to: 'from-device/notes.txt' }], left: [] });
+  assert.deepEqual(await repoNames(laptop), ['autre', 'projet', 'projet-device'], 'the same data on the first device');
 });
 
 test('a learner cookie of an account without its sign-in is a new visitor, not the account', async () => {
