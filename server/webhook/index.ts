@@ -19,6 +19,8 @@ export function startWebhook(
   const { cookieSecret, ...delivery } = options;
   const sender = new WebhookDelivery(delivery);
   const names = pseudonymKey(cookieSecret);
+  // The origin only: the path or query may carry the receiver's token.
+  options.log()?.info({ receiver: new URL(options.url).origin }, 'webhook: activity is sent to the receiver');
   events.on('activity', (activity, local) => {
     if (local) sender.enqueue(webhookPayload(names, activity));
   });
