@@ -39,6 +39,7 @@ export default defineConfig({
           ],
         },
         // For trainers, not for learners: after everything learners use.
+        { label: 'Formateur', translations: { en: 'Trainer' }, link: '/trainer/' },
         { label: 'Écrire un cours', translations: { en: 'Writing a course' }, items: [{ autogenerate: { directory: 'authoring' } }] },
         // For whoever installs and runs Atelier, not for learners: after everything learners use.
         { label: 'Exploitation', translations: { en: 'Operating Atelier' }, items: [{ autogenerate: { directory: 'admin' } }] },
@@ -48,7 +49,7 @@ export default defineConfig({
         PageFrame: './site/components/PageFrame.astro',
         Head: './site/components/Head.astro',
       },
-      customCss: ['./site/styles/atelier.css', './site/styles/account.css', './site/styles/dock.css', './site/styles/monitoring.css', './site/styles/step-help.css'],
+      customCss: ['./site/styles/atelier.css', './site/styles/account.css', './site/styles/dock.css', './site/styles/monitoring.css', './site/styles/step-help.css', './site/styles/trainer.css'],
       pagefind: false,
     }),
     // Brotli and gzip copies of the built text files, served as they are (server/http/site.ts).

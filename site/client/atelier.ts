@@ -7,6 +7,7 @@ import { AtelierCheck, AtelierRun, upgradeTaskItems } from './steps.ts';
 import { AtelierHints, AtelierStepActions } from './step-help.ts';
 import { dockedLab } from './lab-session.ts';
 import { resetStrings } from './strings.ts';
+import { classFlag } from './class-flag.ts';
 
 customElements.define('atelier-launch', AtelierLaunch);
 customElements.define('atelier-check', AtelierCheck);
@@ -16,3 +17,5 @@ customElements.define('atelier-step-actions', AtelierStepActions);
 document.addEventListener('astro:after-swap', resetStrings);
 document.addEventListener('astro:page-load', upgradeTaskItems);
 if (dockedLab()) void import('./dock.ts').then(({ resumeDock }) => resumeDock());
+// A learner in a class hears their trainer's messages (the flag is set when they join).
+if (localStorage.getItem(classFlag)) void import('./class-messages.ts');
