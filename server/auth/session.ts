@@ -33,9 +33,13 @@ export function clearSignedIn(request: FastifyRequest, reply: FastifyReply, lear
 
 /** The request's sign-in, if its account cookie's signature holds and it has not ended. */
 export function signedIn(request: FastifyRequest, now = Date.now()): SignedIn | undefined {
-  const raw = request.cookies[accountCookie];
+  return readAccountCookie(request.cookies[accountCookie], (value) => request.unsignCookie(value), now);
+}
+
+/** The sign-in an account cookie's value says (also read from a socket's handshake). */
+export function readAccountCookie(raw: string | undefined, unsign: (value: string) => { valid: boolean; value: string | null }, now = Date.now()): SignedIn | undefined {
   if (!raw) return undefined;
-  const { valid, value } = request.unsignCookie(raw);
+  const { valid, value } = unsign(raw);
   if (!valid || !value) return undefined;
   const [learnerId, expires, trainer, name] = value.split('.');
   if (!learnerId || !(Number(expires) > now) || name === undefined) return undefined;

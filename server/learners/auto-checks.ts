@@ -14,6 +14,7 @@ import { runCheck, defaultCheckTimeout, labInstance } from '../checks/index.ts';
 import type { Session, Sessions } from '../labs/sessions.ts';
 import type { LearnerPlatform } from './platform.ts';
 import { learnerCookie } from '../http/identity.ts';
+import { accountCookie, readAccountCookie } from '../auth/session.ts';
 import type { ActivityHub } from '../activity/hub.ts';
 
 export interface PassedCheck {
@@ -37,13 +38,16 @@ export function attachAutoChecks(
   const unauthorized = () => Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized' } });
   namespace.use((socket, next) => {
     // The same cookie parser as the HTTP side: signatures are base64 and may hold a '+'.
-    const raw = cookies.parse(socket.request.headers.cookie ?? '')[learnerCookie];
+    const jar = cookies.parse(socket.request.headers.cookie ?? '');
+    const raw = jar[learnerCookie];
     const unsigned = raw ? cookies.unsign(raw) : undefined;
     const learnerId = unsigned?.valid ? unsigned.value : null;
     if (!learnerId) return next(unauthorized());
     platform.context.store.get(learnerId).then(
       (learner) => {
         if (!learner) return next(unauthorized());
+        // A signed-in person's learner only while their sign-in holds, as over HTTP.
+        if (learner.account && readAccountCookie(jar[accountCookie], cookies.unsign)?.learnerId !== learnerId) return next(unauthorized());
         void socket.join(learnerId);
         next();
       },

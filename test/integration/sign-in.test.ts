@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { runGit, workingRepo } from '../helpers/forge.ts';
 import { rawSigned } from '../helpers/s3-raw.ts';
+import { connectLearnerEvents } from '../helpers/learner.ts';
 import { Browser, freePort, startProvider, type Page, type TestProvider } from '../helpers/oidc.ts';
 
 let provider: TestProvider;
@@ -137,10 +138,13 @@ test('repositories and objects: kept by the first sign-in; a second device\'s mo
   assert.deepEqual(await repoNames(laptop), ['autre', 'projet', 'projet-device'], 'the same data on the first device');
 });
 
-test('a learner cookie of an account without its sign-in is a new visitor, not the account', async () => {
+test('a learner cookie of an account without its sign-in is a new visitor, not the account, over HTTP and on the learner socket', async () => {
   const browser = new Browser();
   await browser.signIn(origin, 'ada');
   const id = (await json(browser, '/api/me')).body.learner.id;
+  const header = (names: string[]) => names.map((name) => `${name}=${browser.cookie(origin, name)}`).join('; ');
+  (await connectLearnerEvents(server.url, header(['atelier_learner', 'atelier_account']))).close();
+  await assert.rejects(connectLearnerEvents(server.url, header(['atelier_learner'])), /unauthorized/, 'nor on the learner socket');
   browser.cookies(origin).delete('atelier_account');
   assert.notEqual((await json(browser, '/api/me')).body.learner.id, id);
 });
