@@ -31,11 +31,12 @@ export type JsonSchema = {
 /**
  * The input side: what authors write ("512Mi", "2h"), before the transforms that give the server
  * bytes and milliseconds. Refinements across fields (a `requires` naming another check) cannot be
- * said in JSON Schema; the server's own validation still reports them.
+ * said in JSON Schema; the server's own validation still reports them. Draft 7, the newest that
+ * VS Code's YAML extension (yaml-language-server) fully supports.
  */
 export function labJsonSchema(): JsonSchema {
   return {
-    ...(z.toJSONSchema(labDefinition, { io: 'input', unrepresentable: 'any' }) as JsonSchema),
+    ...(z.toJSONSchema(labDefinition, { io: 'input', unrepresentable: 'any', target: 'draft-7' }) as JsonSchema),
     title: 'Atelier lab (labs/<id>/lab.yaml)',
   };
 }

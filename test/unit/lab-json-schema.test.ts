@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { labJsonSchema, labSchemaFile, labSchemaText } from '../../server/cli/lab-schema.ts';
 
@@ -16,7 +16,7 @@ test('labs/lab.schema.json is what server/labs/schema.ts gives now', () => {
 });
 
 test('the JSON Schema accepts every lab of the project and refuses what the server refuses', () => {
-  const validate = new Ajv2020({ strict: false, allErrors: true }).compile(labJsonSchema());
+  const validate = new Ajv({ strict: true, allErrors: true }).compile(labJsonSchema());
   for (const file of labFiles) {
     assert.ok(validate(parse(readFileSync(file, 'utf8'))), `${file}: ${JSON.stringify(validate.errors)}`);
   }
