@@ -326,7 +326,8 @@ function lintTranslations(byPath: Map<string, Map<Language, Page>>, contentName:
     const present = languages.filter((language) => versions.has(language));
     for (const language of languages.filter((language) => !versions.has(language))) {
       const original = versions.get(present[0]!)!.file;
-      problems.add(`${contentName}/${language}/${path}`, undefined, `missing translation of ${original}`, `translate it into ${contentName}/${language}/${path}, with the same step ids`);
+      const start = { line: 1, column: 1 };
+      problems.add(original, { start, end: start }, `no ${language} version: ${contentName}/${language}/${path} is missing`, `translate the page into ${contentName}/${language}/${path}, with the same step ids`);
     }
     if (present.length < 2) continue;
     const [first, ...others] = present.map((language) => versions.get(language)!);

@@ -61,7 +61,7 @@ test('a page well made passes, front matter, MDX, links, anchors and all', () =>
 
 test('a page missing in one language is reported', () => {
   assert.deepEqual(lint({ 'content/fr/a.mdx': 'x', 'content/en/a.mdx': 'x', 'content/fr/tp/b.mdx': 'y' }), [
-    'content/en/tp/b.mdx: missing translation of content/fr/tp/b.mdx — translate it into content/en/tp/b.mdx, with the same step ids',
+    'content/fr/tp/b.mdx:1:1: no en version: content/en/tp/b.mdx is missing — translate the page into content/en/tp/b.mdx, with the same step ids',
   ]);
 });
 
