@@ -202,7 +202,7 @@ function lintLabsAndSteps(page: Page, labs: Map<string, LabDefinition> | undefin
     const found = labs.get(id);
     if (!found) {
       const known = [...labs.keys()].join(', ') || 'none';
-      problems.add(file, launch.position, `unknown lab "${id}" in :::launch`, `use one of labs/ (${known}), or create labs/${id}/lab.yaml (npm run new -- course ${id})`);
+      problems.add(file, launch.position, `unknown lab "${id}" in :::launch`, `use one of labs/ (${known}), or create labs/${id}/lab.yaml`);
       continue;
     }
     if (lab && lab.id !== found.id) {

@@ -81,7 +81,7 @@ test('an unknown lab, a second lab and a service the lab does not offer are repo
     }),
   ).filter((problem) => problem.startsWith('content/fr/'));
   assert.deepEqual(problems, [
-    'content/fr/a.mdx:1:1: unknown lab "nope" in :::launch — use one of labs/ (demo, other), or create labs/nope/lab.yaml (npm run new -- course nope)',
+    'content/fr/a.mdx:1:1: unknown lab "nope" in :::launch — use one of labs/ (demo, other), or create labs/nope/lab.yaml',
     'content/fr/a.mdx:9:1: service "vscode" is not in the catalogue of lab "demo" — use one of terminal, or add it to catalog: in labs/demo/lab.yaml',
     'content/fr/a.mdx:13:1: :::launch names no lab — add the lab to start, e.g. :::launch{lab="terminal-basics"}',
   ]);
