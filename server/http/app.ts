@@ -110,7 +110,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   registerLabRoutes(app, options.sessions, learners?.context);
   if (options.labServices) registerLabServiceRoutes(app, { ...options.labServices, sessions: options.sessions, ...(learners ? { learners: learners.context } : {}) });
   registerCheckRoutes(app, options.sessions, { timeoutMs: options.checkTimeoutMs, learners: learners?.context, ...(options.activity ? { activity: options.activity } : {}) });
-  registerSolveRoutes(app, options.sessions, { checkTimeoutMs: options.checkTimeoutMs, learners: learners?.context });
+  registerSolveRoutes(app, options.sessions, { checkTimeoutMs: options.checkTimeoutMs, learners: learners?.context, ...(options.activity ? { activity: options.activity } : {}) });
   registerHealthRoutes(app, { sessions: options.sessions, terminals: options.terminals });
   await options.routes?.(app);
   const storage = learners?.context.storage;

@@ -22,6 +22,7 @@ import { authorizeLab } from './auth.ts';
 import { languageOf } from './language.ts';
 import type { LearnerContext } from '../learners/context.ts';
 import { currentLearner } from './identity.ts';
+import type { ActivityHub } from '../activity/hub.ts';
 
 /** Steps one rebuild may take: more than any page has, few enough that one request stays bounded. */
 export const maxRebuildSteps = 50;
@@ -48,6 +49,8 @@ export interface SolveRouteOptions {
   checkTimeoutMs?: number | undefined;
   /** Upper bound for one solve script (ms). */
   solveTimeoutMs?: number;
+  /** Where the checks' results are told (the class view, the webhook), as a Check press's are. */
+  activity?: Pick<ActivityHub, 'emit'>;
 }
 
 export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, options: SolveRouteOptions): void {
@@ -88,6 +91,11 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
    */
   async function check(session: Session, checkId: string, context: CheckContext, skipped = false): Promise<CheckResult> {
     const result = await runCheck(checkId, session.lab.checks, context);
+    const learner = session.learnerId;
+    if (options.activity && learner) {
+      const { ok, message } = result;
+      options.activity.emit({ type: ok ? 'check.passed' : 'check.failed', learner, lab: session.labId, check: checkId, session: session.id, ...(ok ? {} : { feedback: message }), at: Date.now() });
+    }
     if (result.ok && learners && session.learnerId) {
       if (skipped) await learners.progress.checkSkipped(session.learnerId, session.labId, checkId);
       else await learners.progress.checkPassed(session.learnerId, session.labId, checkId);

@@ -9,10 +9,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLabs } from '../../server/labs/registry.ts';
 import type { RebuildLine } from '../../server/http/solve.ts';
+import type { Activity } from '../../server/activity/activity.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LearnerClient, inLabOk, repoLabsDir } from '../helpers/learner.ts';
 
@@ -25,6 +27,8 @@ let server: TestServer;
 let siteDir: string;
 let learner: LearnerClient;
 let lab: { id: string; token: string };
+/** What this replica told of checks (the class view and the webhook hear it). */
+const told: Extract<Activity, { check: string }>[] = [];
 
 before(async () => {
   // A built page whose steps the check ticks (the server reads them from the built site).
@@ -37,6 +41,9 @@ before(async () => {
     );
   }
   server = await startTestServer({ config: { labsDir: repoLabsDir, siteDir } });
+  server.activity.on('activity', (activity, local) => {
+    if (local && 'check' in activity) told.push(activity);
+  });
   learner = new LearnerClient(server.url);
   await learner.me();
   // A clone and a push need the account's Git identity and token, injected at launch.
@@ -75,6 +82,18 @@ test('a check before its step fails; Skip runs its solve script, the check passe
   assert.deepEqual({ ok: response.body.ok, skipped: response.body.skipped, message: response.body.message }, { ok: true, skipped: true, message: "Passée : le script de l'étape l'a faite." });
   const progress = await learner.api('/api/progress?page=/datalab-tp/git/');
   assert.deepEqual(progress.body.steps, ['cloned']);
+  // Done, and marked as done by its script, for the class view (the store's own table).
+  const db = new DatabaseSync(join(server.config.dataDir, 'learners.db'), { readOnly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT learner_id, page, step FROM skipped_steps').all().map((row) => ({ ...row })), [{ learner_id: (await learner.me()).learner.id, page: '/datalab-tp/git/', step: 'cloned' }]);
+  } finally {
+    db.close();
+  }
+  // Told as a Check press's result is: the failure first, then the pass.
+  assert.deepEqual(told.map(({ type, check, session }) => ({ type, check, session })), [
+    { type: 'check.failed', check: 'cloned', session: lab.id },
+    { type: 'check.passed', check: 'cloned', session: lab.id },
+  ]);
   // Idempotent: a second run in a lab where the step is done passes again.
   assert.equal((await skip('cloned', 'en')).body.ok, true);
 });
