@@ -3,10 +3,12 @@
  * broken, reported for the whole tree at once, each problem as `file:line:column: what — how to fix`.
  *   - the French and English trees hold the same pages, whose two versions carry the same step
  *     ids (progress is shared across languages through those ids);
- *   - `:::launch` names a lab of labs/, `:check[id]` a check of the page's lab, every task item
- *     has an id, `run` blocks are on a page with a lab;
- *   - internal links (/fr/…, /en/…, relative) reach a page, and `#anchors` a heading of it;
- *   - images have alt text.
+ *   - `:::launch` names a lab of labs/ (one per page) and a service of its catalogue,
+ *     `:check[id]` a check of the page's lab, every task item has one id of its own, `:::hint`
+ *     and `run` blocks are where they work (in a task item; on a page with a lab);
+ *   - internal links (/fr/…, /en/…, relative, JSX href) reach a content page or one of the
+ *     site's own, and `#anchors` a heading of it;
+ *   - images have alt text; pages parse; labs load.
  * Pages are parsed as the build parses them (remark, with MDX, GFM and directives), never by
  * regular expressions over lines.
  * Usage: node server/cli/lint-content.ts [contentDir]   (exit 1 on problems)
