@@ -13,12 +13,15 @@ import type { PageContext } from './page-language.ts';
  *                   time by <atelier-hints>'s button, the lab check's own hint still shown on failure;
  *   the solution    of the step's check (lab.yaml `solution`), in a closed disclosure;
  *   Skip            when the check has a `solve` script;
- *   Rebuild         on every step after a check step of the page: the page's check ids before it,
- *                   in page order, which the server's rebuild runs (the page is what knows the order).
+ *   Rebuild         on every step after a check step of the page that has a script: the page's
+ *                   check ids before it, in page order, which the server's rebuild solves or checks
+ *                   (the page is what knows the order).
  * A :::hint anywhere else fails the build.
  */
 export function transformStepHelp(tree: Root, file: VFile, lab: LabDefinition | undefined, { t, language }: PageContext): void {
   const earlierChecks: string[] = [];
+  // A lab without scripts has nothing to rebuild: its checks alone would only fail one by one.
+  let solvableBefore = false;
   visit(tree, 'listItem', (item: ListItem) => {
     const step = item.data?.hProperties?.dataStep as string | undefined;
     if (step === undefined) return;
@@ -33,17 +36,19 @@ export function transformStepHelp(tree: Root, file: VFile, lab: LabDefinition | 
       parts.push(element('details', { className: ['atelier-solution'] }, [element('summary', {}, [text(t('stepHelp.solution'))]), code]));
     }
     const solvable = definition?.solve !== undefined;
-    if (solvable || (lab && earlierChecks.length > 0)) {
+    const rebuild = solvableBefore ? earlierChecks : [];
+    if (solvable || rebuild.length > 0) {
       parts.push(
-        element('atelier-step-actions', { className: ['atelier-step-actions'], ...(solvable ? { dataSkip: check } : {}), ...(earlierChecks.length ? { dataRebuild: earlierChecks.join(' ') } : {}) }, [
+        element('atelier-step-actions', { className: ['atelier-step-actions'], ...(solvable ? { dataSkip: check } : {}), ...(rebuild.length ? { dataRebuild: rebuild.join(' ') } : {}) }, [
           ...(solvable ? [element('button', { type: 'button', dataAction: 'skip' }, [text(t('stepHelp.skip'))])] : []),
-          ...(earlierChecks.length ? [element('button', { type: 'button', dataAction: 'rebuild' }, [text(t('stepHelp.rebuild'))])] : []),
+          ...(rebuild.length ? [element('button', { type: 'button', dataAction: 'rebuild' }, [text(t('stepHelp.rebuild'))])] : []),
           element('span', { className: ['atelier-step-actions__status'], role: 'status', ariaLive: 'polite' }),
         ]),
       );
     }
     if (parts.length > 0) item.children.push(element('div', { className: ['atelier-step-help'] }, parts) as never);
     if (definition) earlierChecks.push(check!);
+    solvableBefore ||= solvable;
   });
   visit(tree, 'containerDirective', (node: ContainerDirective) => {
     if (node.name === 'hint') file.fail('a :::hint belongs inside a task item (- [ ] …), indented under it, after the item\'s first line', node);

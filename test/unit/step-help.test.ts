@@ -122,7 +122,7 @@ test("the check's solution is a closed disclosure with a code block in the page'
   assert.match(await render(page.replace('Créez', 'Make'), 'en'), /<summary>Show the solution<\/summary><pre><code class="language-bash">mkdir ~\/work\/my-folder/);
 });
 
-test('Skip only where the check has a script; Rebuild on steps after a check step, carrying the earlier check ids in page order', async () => {
+test('Skip only where the check has a script; Rebuild on steps after a check step with a script, carrying the earlier check ids in page order', async () => {
   const html = await render(page);
   const actions = [...html.matchAll(/<li[^>]* data-step="([^"]+)"[^>]*>.*?(?=<li|<\/ul>)/gs)].map(([item, step]) => [step, /<atelier-step-actions[^>]*>/.exec(item)?.[0] ?? null, /data-action="skip"/.test(item), /data-action="rebuild">Reconstruire mon service jusqu'à cette étape</.test(item)]);
   assert.deepEqual(actions, [
@@ -131,6 +131,9 @@ test('Skip only where the check has a script; Rebuild on steps after a check ste
     ['listed', '<atelier-step-actions class="atelier-step-actions" data-rebuild="made-dir">', false, true],
     ['again', '<atelier-step-actions class="atelier-step-actions" data-rebuild="made-dir listed">', false, true],
   ]);
+  // Without a script before it, a step has nothing to rebuild.
+  const unsolvable = await render(page.replace('- [ ] Créez le dossier :check[made-dir]', '- [ ] Relisez encore :step{#read-again}'));
+  assert.doesNotMatch(unsolvable, /data-rebuild/);
 });
 
 test('a hint outside a task item fails the build with its line', async () => {
