@@ -48,6 +48,7 @@ export default defineConfig({
         MarkdownContent: './site/components/MarkdownContent.astro',
         PageFrame: './site/components/PageFrame.astro',
         Head: './site/components/Head.astro',
+        SocialIcons: './site/components/SocialIcons.astro',
       },
       customCss: ['./site/styles/atelier.css', './site/styles/account.css', './site/styles/dock.css', './site/styles/monitoring.css', './site/styles/step-help.css', './site/styles/trainer.css'],
       pagefind: false,

@@ -1,6 +1,7 @@
 import { api } from './api.ts';
 import { copyButton, copyable, formatDate, h, revealToggle } from './dom.ts';
 import { pageLanguage, t } from './strings.ts';
+import { authState, signInLink, signOutButton, type AuthState } from './sign-in.ts';
 
 export interface Me {
   learner: { id: string };
@@ -12,9 +13,13 @@ type S3Connection = { endpoint: string; region: string; bucket: string; accessKe
 
 /** <atelier-account>: the learner's Git settings, personal access token and S3 connection. */
 class AtelierAccount extends HTMLElement {
+  #auth: AuthState | undefined;
+
   async connectedCallback(): Promise<void> {
     try {
-      this.#render(await api<Me>('GET', '/api/me'));
+      const [me, auth] = await Promise.all([api<Me>('GET', '/api/me'), authState()]);
+      this.#auth = auth;
+      this.#render(me);
     } catch (error) {
       this.replaceChildren(h('p', { class: 'atelier-error', role: 'alert' }, (error as Error).message));
     }
@@ -82,6 +87,7 @@ class AtelierAccount extends HTMLElement {
 
     const card = (...children: (Node | Node[])[]) => h('section', { class: 'atelier-card' }, ...children);
     this.replaceChildren(
+      ...(this.#auth?.enabled ? [schoolAccount(this.#auth)] : []),
       h('dl', { class: 'atelier-dl atelier-dl--inline' }, h('dt', {}, t('account.learnerId')), h('dd', {}, h('code', {}, me.learner.id))),
       card(
         h('h2', {}, t('account.gitTitle')),
@@ -114,6 +120,38 @@ class AtelierAccount extends HTMLElement {
       ),
     );
   }
+}
+
+/** Who is signed in (name and email from the school's provider), what the last sign-in brought in, and the way in or out. */
+function schoolAccount(auth: AuthState): HTMLElement {
+  const section = h('section', { class: 'atelier-card', 'aria-labelledby': 'atelier-school-account' }, h('h2', { id: 'atelier-school-account' }, t('signIn.accountTitle')));
+  const account = auth.account;
+  if (!account) {
+    section.append(h('p', {}, t('signIn.anonymousIntro')), auth.available ? h('p', {}, signInLink()) : h('p', { role: 'status' }, t('signIn.signInUnavailable')));
+    return section;
+  }
+  const status = h('p', { role: 'status', class: 'atelier-form__status' });
+  section.append(
+    h('p', {}, t('signIn.accountIntro')),
+    h('dl', { class: 'atelier-dl' }, h('dt', {}, t('signIn.name')), h('dd', {}, account.name), h('dt', {}, t('signIn.email')), h('dd', {}, account.email)),
+  );
+  const report = account.mergeReport;
+  if (report) {
+    const names = (list: string[]) => list.join(', ');
+    const renamed = [...report.repositories.renamed, ...report.objects.renamed].map(({ from, to }) => `${from} → ${to}`);
+    const lines = [
+      report.steps > 0 && t('signIn.mergedSteps', { count: report.steps }),
+      report.secretGroups.length > 0 && t('signIn.mergedGroups', { names: names(report.secretGroups) }),
+      report.secretGroupsKept.length > 0 && t('signIn.mergedKept', { names: names(report.secretGroupsKept) }),
+      report.repositories.moved.length > 0 && t('signIn.mergedRepos', { names: names(report.repositories.moved) }),
+      report.objects.moved > 0 && t('signIn.mergedObjects', { count: report.objects.moved }),
+      renamed.length > 0 && t('signIn.mergedRenamed', { names: names(renamed) }),
+      report.objects.left.length > 0 && t('signIn.mergedLeft', { names: names(report.objects.left) }),
+    ].filter((line): line is string => typeof line === 'string');
+    if (lines.length > 0) section.append(h('h3', {}, t('signIn.mergedTitle')), h('ul', {}, ...lines.map((line) => h('li', {}, line))));
+  }
+  section.append(h('p', {}, t('signIn.signOutIntro')), signOutButton(status), status);
+  return section;
 }
 
 /** The environment block, its secret values masked until revealed; copied whole either way. */
