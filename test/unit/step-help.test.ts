@@ -13,6 +13,13 @@ import remarkRehype from 'remark-rehype';
 import rehypeStringify from 'rehype-stringify';
 import { VFile } from 'vfile';
 import { atelierRemark } from '../../site/markdown/index.ts';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryDriver } from '../helpers/memory-driver.ts';
+import { runSolve, unsolvable } from '../../server/checks/solve.ts';
+import { translator } from '../../i18n/index.ts';
+import type { CheckContext } from '../../server/checks/index.ts';
 
 const lab = (checks: string) => `id: demo
 title: { fr: Démo, en: Demo }
@@ -143,4 +150,43 @@ test('a hint outside a task item fails the build with its line', async () => {
     return true;
   });
   await assert.rejects(render(`- un élément simple\n\n  :::hint\n  Perdu.\n  :::\n`), /a :::hint belongs inside a task item/);
+});
+
+// The solve script's runner, on the memory driver (real bash processes on this machine).
+async function solveIn(script: string, options: { timeoutMs?: number; env?: Record<string, string> } = {}) {
+  const driver = new MemoryDriver();
+  const handle = await driver.provision({ labId: 'demo', workspace: '/home/onyxia/work', resources: { cpu: 1, memory: 64 << 20, disk: 16 << 20, pids: 64 }, env: options.env ?? {} });
+  const workspace = (await driver.exec(handle, ['pwd'])).stdout.trim();
+  const context: CheckContext = { driver, handle, lab: { id: 'demo', instance: 'i1', workspace }, language: 'en', t: translator('en'), timeoutMs: options.timeoutMs ?? 10_000 };
+  const check = parseLab(lab(`  ran: { kind: shell, run: "true", solve: ${JSON.stringify(script)} }\n`), 'labs/demo/lab.yaml').checks.ran!;
+  return { outcome: await runSolve(check, context), workspace };
+}
+
+test('a solve script runs in the workspace with bash -e -o pipefail: a failing command stops it, with the end of its error', async () => {
+  const { outcome, workspace } = await solveIn('echo one > a; false; echo two > b');
+  assert.deepEqual(outcome, { ok: false, message: "The step's script failed (status 1): ∅" });
+  assert.ok(existsSync(join(workspace, 'a')) && !existsSync(join(workspace, 'b')), 'stopped at the failing command, not before');
+  const piped = await solveIn('false | true; touch c');
+  assert.equal(piped.outcome.ok, false, 'pipefail: a failing command in a pipe stops it too');
+  const said = await solveIn(`echo "${'y'.repeat(400)}" >&2; echo "fatal: the end" >&2; exit 4`);
+  assert.ok(!said.outcome.ok && said.outcome.message.startsWith("The step's script failed (status 4): …y") && said.outcome.message.endsWith('fatal: the end'));
+  assert.ok(!said.outcome.ok && said.outcome.message.length < 360, 'bounded');
+});
+
+test('a solve script reads no rc file (BASH_ENV from the lab is dropped) and is stopped at its deadline', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-solve-'));
+  writeFileSync(join(dir, 'rc'), `touch ${join(dir, 'sourced')}\n`);
+  assert.deepEqual((await solveIn('true', { env: { BASH_ENV: join(dir, 'rc'), ENV: join(dir, 'rc') } })).outcome, { ok: true });
+  assert.equal(existsSync(join(dir, 'sourced')), false);
+  const started = Date.now();
+  assert.deepEqual((await solveIn('sleep 20', { timeoutMs: 500 })).outcome, { ok: false, message: "The step's script did not finish within 1 s." });
+  assert.ok(Date.now() - started < 10_000);
+});
+
+test('unsolvable: the reason a check cannot be skipped', () => {
+  const checks = parseLab(lab(`  a: { kind: file, path: ~/a, solve: touch ~/a }
+  b: { kind: file, path: ~/a }
+  c: { kind: file, path: ~/a, absent: true, requires: { check: a, instance: new } }
+`), 'labs/demo/lab.yaml').checks;
+  assert.deepEqual([unsolvable(checks.a!), unsolvable(checks.b!), unsolvable(checks.c!)], [undefined, 'no_solve', 'needs_new_instance']);
 });
