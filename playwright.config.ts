@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import { join } from 'node:path';
 // from the pid so that two runs on one machine (a developer's and a fresh-clone check) do not collide.
 process.env.ATELIER_E2E_PORT ??= String(20_000 + (process.pid % 20_000));
 const port = Number(process.env.ATELIER_E2E_PORT);
+// The trainers' token, known to the specs (test/e2e/class-view.spec.ts) and the server alike.
+process.env.ATELIER_E2E_TRAINER_TOKEN ??= randomBytes(18).toString('base64url');
 
 // Browsers cannot be downloaded here: Playwright drives Debian's Chromium (installed by `npm test`).
 export default defineConfig({
@@ -29,6 +32,6 @@ export default defineConfig({
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
-    env: { PORT: String(port), HOST: '127.0.0.1', ATELIER_DATA_DIR: mkdtempSync(join(tmpdir(), 'atelier-e2e-')) },
+    env: { PORT: String(port), HOST: '127.0.0.1', ATELIER_DATA_DIR: mkdtempSync(join(tmpdir(), 'atelier-e2e-')), ATELIER_TRAINER_TOKEN: process.env.ATELIER_E2E_TRAINER_TOKEN },
   },
 });

@@ -16,7 +16,7 @@
  *   DELETE /api/trainer/classes/:id/members/:member/lab  → 204
  *   POST /api/trainer/classes/:id/messages { text, member? } → { sent }
  * Learner:
- *   POST   /api/classes/join { code, name }           → { class: { id, title, course }, name }
+ *   POST   /api/classes/join { code, name }           → { class: { id, title, course, start }, name }
  *   GET    /api/classes/mine                          → { classes: [{ id, title, course, name }] }
  *   DELETE /api/classes/mine/:id                      → 204
  *   GET    /api/classes/mine/messages                 → { messages }
@@ -326,7 +326,9 @@ export function registerClassRoutes(app: FastifyInstance, options: ClassRouteOpt
     const learnerId = await ensureLearner(request, reply, learners);
     const joined = await store.join(record.id, learnerId, body.name, Date.now());
     live.membersChanged(record.id, learnerId);
-    return { class: { id: record.id, title: record.title, course: record.course }, name: joined.displayName };
+    // Where the course starts: its first page with steps (a course folder may have no page of its own).
+    const start = courses.get(record.course)?.steps[0]?.page ?? record.course;
+    return { class: { id: record.id, title: record.title, course: record.course, start }, name: joined.displayName };
   });
 
   app.get('/api/classes/mine', async (request) => {

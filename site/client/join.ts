@@ -23,11 +23,13 @@ class AtelierJoin extends HTMLElement {
     );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      void api<{ class: { title: string; course: string }; name: string }>('POST', '/api/classes/join', { body: { code: code.value, name: name.value } })
+      void api<{ class: { title: string; start: string }; name: string }>('POST', '/api/classes/join', { body: { code: code.value, name: name.value } })
         .then((joined) => {
           localStorage.setItem(classFlag, '1');
+          // The client router keeps this visit's modules: messages start here, not on the next load.
+          void import('./class-messages.ts');
           this.#status.textContent = t('join.joined', { title: joined.class.title, name: joined.name });
-          form.replaceChildren(h('a', { class: 'atelier-button', href: `/${pageLanguage()}${joined.class.course}` }, t('join.start')));
+          form.replaceChildren(h('a', { class: 'atelier-button', href: `/${pageLanguage()}${joined.class.start}` }, t('join.start')));
         })
         .catch((error: Error) => (this.#status.textContent = error.message));
     });
