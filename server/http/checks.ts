@@ -14,6 +14,7 @@ import { languageOf } from './language.ts';
 import type { LearnerContext } from '../learners/context.ts';
 import { currentLearner } from './identity.ts';
 import type { ActivityHub } from '../activity/hub.ts';
+import { checkActivity } from '../activity/checks.ts';
 
 export function registerCheckRoutes(
   app: FastifyInstance,
@@ -52,11 +53,7 @@ export function registerCheckRoutes(
       })
         // Told once per run: presses sharing it are one check.
         .then((outcome) => {
-          const learner = session.learnerId;
-          if (activity && learner) {
-            const { ok, message } = outcome;
-            activity.emit({ type: ok ? 'check.passed' : 'check.failed', learner, lab: session.labId, check: checkId, session: session.id, ...(ok ? {} : { feedback: message }), at: Date.now() });
-          }
+          if (activity && session.learnerId) activity.emit(checkActivity(session, session.learnerId, checkId, outcome));
           return outcome;
         })
         .finally(() => running.delete(key));

@@ -16,6 +16,7 @@ import type { LearnerPlatform } from './platform.ts';
 import { learnerCookie } from '../http/identity.ts';
 import { accountCookie, readAccountCookie } from '../auth/session.ts';
 import type { ActivityHub } from '../activity/hub.ts';
+import { checkActivity } from '../activity/checks.ts';
 
 export interface PassedCheck {
   lab: string;
@@ -110,7 +111,7 @@ export function attachAutoChecks(
           const checks = told.get(session) ?? new Set<string>();
           if (activity && !checks.has(id)) {
             told.set(session, checks.add(id));
-            activity.emit({ type: 'check.passed', learner: learnerId, lab: session.labId, check: id, session: session.id, at: Date.now() });
+            activity.emit(checkActivity(session, learnerId, id, result));
           }
           break;
         }
