@@ -95,15 +95,27 @@ test('Rebuild says where it stopped and why: the git page without a Git account'
   await deleteLab(page, { delete: 'Supprimer', deleted: 'Service supprimé' });
 });
 
+const viewports = [
+  { name: 'wide', width: 1280, height: 900 },
+  { name: 'phone', width: 390, height: 844 },
+] as const;
+
 for (const theme of ['light', 'dark'] as const) {
-  test(`step help has no WCAG 2.1 AA violation, opened (${theme})`, async ({ browser }) => {
-    const page = await themedPage(browser, theme);
-    await page.goto('/fr/datalab-tp/git/');
-    const step = page.locator('li[data-step="cloned"]');
-    await step.locator('.atelier-hints__button').click();
-    await step.locator('details.atelier-solution summary').click();
-    await expect(step.locator('details.atelier-solution pre')).toBeVisible();
-    expect(await wcagViolations(page, `git ${theme}`)).toEqual([]);
-    await page.context().close();
+  test(`step help has no WCAG 2.1 AA violation, opened, wide and on a phone (${theme})`, async ({ browser }) => {
+    for (const viewport of viewports) {
+      // Loaded at its size: the code blocks make themselves focusable for the width they load at.
+      const page = await themedPage(browser, theme);
+      await page.setViewportSize(viewport);
+      await page.goto('/fr/datalab-tp/git/');
+      const step = page.locator('li[data-step="cloned"]');
+      await step.locator('.atelier-hints__button').click();
+      await step.locator('.atelier-hints__button').click();
+      await step.locator('details.atelier-solution summary').click();
+      await expect(step.locator('details.atelier-solution pre')).toBeVisible();
+      expect(await wcagViolations(page, `git ${theme} ${viewport.name}`)).toEqual([]);
+      // A long command scrolls in its own block, not the page.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+      await page.context().close();
+    }
   });
 }
