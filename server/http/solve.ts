@@ -23,6 +23,7 @@ import { languageOf } from './language.ts';
 import type { LearnerContext } from '../learners/context.ts';
 import { currentLearner } from './identity.ts';
 import type { ActivityHub } from '../activity/hub.ts';
+import { checkActivity } from '../activity/checks.ts';
 
 /** Steps one rebuild may take: more than any page has, few enough that one request stays bounded. */
 export const maxRebuildSteps = 50;
@@ -91,11 +92,7 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
    */
   async function check(session: Session, checkId: string, context: CheckContext, skipped = false): Promise<CheckResult> {
     const result = await runCheck(checkId, session.lab.checks, context);
-    const learner = session.learnerId;
-    if (options.activity && learner) {
-      const { ok, message } = result;
-      options.activity.emit({ type: ok ? 'check.passed' : 'check.failed', learner, lab: session.labId, check: checkId, session: session.id, ...(ok ? {} : { feedback: message }), at: Date.now() });
-    }
+    if (options.activity && session.learnerId) options.activity.emit(checkActivity(session, session.learnerId, checkId, result));
     if (result.ok && learners && session.learnerId) {
       if (skipped) await learners.progress.checkSkipped(session.learnerId, session.labId, checkId);
       else await learners.progress.checkPassed(session.learnerId, session.labId, checkId);
