@@ -6,6 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { decodeSecret, signWebhook } from '../../server/webhook/sign.ts';
 import { pseudonym, pseudonymKey, webhookPayload } from '../../server/webhook/payload.ts';
@@ -50,6 +53,14 @@ test('secrets: whsec_ or bare base64 of 24 to 64 bytes; anything else is refused
   assert.equal(config.webhook?.url, url);
   assert.deepEqual(config.webhook?.key, key);
   assert.equal(loadConfig({}).webhook, undefined);
+  // From a mounted Secret: its final newline is not part of it.
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-webhook-'));
+  try {
+    writeFileSync(join(dir, 'secret'), `${secretText}\n`, { mode: 0o600 });
+    assert.deepEqual(loadConfig({ ATELIER_WEBHOOK_URL: url, ATELIER_WEBHOOK_SECRET_FILE: join(dir, 'secret') }).webhook?.key, key);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const refusals: [Record<string, string>, RegExp][] = [
     [{ ATELIER_WEBHOOK_URL: url }, /ATELIER_WEBHOOK_SECRET or ATELIER_WEBHOOK_SECRET_FILE required/],
     [{ ATELIER_WEBHOOK_URL: 'ftp://school.example/?token=opensesame', ATELIER_WEBHOOK_SECRET: secretText }, /ATELIER_WEBHOOK_URL: expected/],
