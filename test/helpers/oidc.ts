@@ -38,9 +38,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts the provider for the lab server at `origin` (its /auth/callback and its pages after logout). */
-export async function startProvider(origin: string): Promise<TestProvider> {
-  const port = await freePort();
+/** Starts the provider for the lab server at `origin` (its /auth/callback and its pages after logout), on `port` if given. */
+export async function startProvider(origin: string, port?: number): Promise<TestProvider> {
+  port ??= await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const clientId = 'atelier';
   const clientSecret = 'atelier-test-secret-0123456789abcdef';

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSiteDir, startTestServer, type TestServer } from '../helpers/server.ts';
+import { makeSiteDir, startTestServer, testLabId, type TestServer } from '../helpers/server.ts';
 import { MemoryDriver } from '../helpers/memory-driver.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -163,6 +163,51 @@ test('the trainer claim makes a trainer at sign-in; a person without it is not o
   assert.equal((await json(ada, '/api/trainer/classes')).status, 401);
   await json(grace, '/auth/logout', { method: 'POST' });
   assert.deepEqual((await json(grace, '/api/trainer/session')).body, { trainer: null }, 'signed out, no longer a trainer');
+});
+
+test('a provider down at start: sign-in says it is unavailable, in the page\'s language, the rest works; it comes back on its own', async () => {
+  const port = await freePort();
+  const issuerPort = await freePort();
+  const serverOrigin = `http://localhost:${port}`;
+  const alone = await startTestServer({
+    driver: new MemoryDriver(),
+    config: { port, origin: serverOrigin, oidc: { issuer: `http://127.0.0.1:${issuerPort}`, clientId: provider.clientId, clientSecret: provider.clientSecret, scopes: 'openid' } },
+  });
+  let late: TestProvider | undefined;
+  try {
+    const browser = new Browser();
+    const state = async () => JSON.parse((await browser.request(`${serverOrigin}/api/auth`)).text);
+    assert.deepEqual(await state(), { enabled: true, available: false, signedIn: false, account: null });
+    const english = await browser.request(`${serverOrigin}/auth/login?return=/en/tp/p/`);
+    assert.equal(english.status, 503);
+    assert.match(english.text, /<html lang="en">[\s\S]*The school&#39;s sign-in is unavailable/);
+    assert.match(english.text, /href="\/en\/tp\/p\/"/, 'a way back to the page');
+    assert.match((await browser.request(`${serverOrigin}/auth/login?return=/fr/`)).text, /La connexion de l’école est indisponible/);
+    assert.equal((await browser.request(`${serverOrigin}/api/me`)).status, 200, 'everything else works');
+
+    late = await startProvider(serverOrigin, issuerPort);
+    const deadline = Date.now() + 15_000;
+    while (!(await state()).available) {
+      assert.ok(Date.now() < deadline, 'discovery retried within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await browser.signIn(serverOrigin, 'ada');
+    assert.equal((await state()).signedIn, true);
+  } finally {
+    await alone.cleanup();
+    await late?.stop();
+  }
+});
+
+test('signing in on a device whose anonymous learner has a lab running: the lab is stopped before the merge', async () => {
+  const first = new Browser();
+  await first.signIn(origin, 'grace');
+  const second = new Browser();
+  const launched = await json(second, '/api/labs', { method: 'POST', json: { lab: testLabId } });
+  assert.equal(launched.status, 201, JSON.stringify(launched.body));
+  const id = launched.body.id;
+  await second.signIn(origin, 'grace');
+  assert.equal(server.sessions.get(id)?.status ?? 'stopped', 'stopped');
 });
 
 test('without OpenID Connect, /api/auth says so and /auth/login is not there', async () => {
