@@ -2,6 +2,8 @@
  * Anonymous learners do not accumulate: a learner unseen for `ttlMs` who left nothing behind
  * (no git settings, secret groups or progress in the store; no repository, object or upload
  * elsewhere) and has no lab running is deleted with their empty forge and bucket directories.
+ * A signed-in person's learner is never anonymous: the store counts an account as data, and
+ * its delete refuses an account's learner even when asked.
  * A periodic sweep walks the store's (last seen, id) index a page at a time from a cursor, so a
  * tick costs at most `pageSize` rows and lookups however many learners are kept; it wraps
  * around to the oldest once it reaches learners seen within the TTL. With several replicas the
