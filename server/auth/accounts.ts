@@ -35,10 +35,9 @@ export interface AccountServices {
   stopLabs(learnerId: string): Promise<void>;
 }
 
-function freeName(taken: (name: string) => boolean | Promise<boolean>, name: (n: number) => string): Promise<string> {
-  return (async () => {
-    for (let n = 1; ; n += 1) if (!(await taken(name(n)))) return name(n);
-  })();
+/** The first of name(1), name(2)… not taken. */
+async function freeName(taken: (name: string) => boolean | Promise<boolean>, name: (n: number) => string): Promise<string> {
+  for (let n = 1; ; n += 1) if (!(await taken(name(n)))) return name(n);
 }
 
 async function moveRepositories(repos: RepositoryStore, from: string, into: string): Promise<MergeReport['repositories']> {

@@ -34,17 +34,11 @@ export class OidcClient {
   #config: client.Configuration | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #first: Promise<void>;
 
   constructor(settings: OidcSettings, log: (message: string, error?: unknown) => void) {
     this.#settings = settings;
     this.#log = log;
-    this.#first = this.#discover(firstRetryMs);
-  }
-
-  /** Resolves after the first discovery attempt, whatever its outcome (tests wait for it). */
-  get started(): Promise<void> {
-    return this.#first;
+    void this.#discover(firstRetryMs);
   }
 
   get ready(): boolean {
