@@ -67,7 +67,7 @@ test('a passed check updates the trainer\'s table live; a message reaches a lear
   await expect(adaRow).toContainText(fr.classView.labRunning.split(',')[0]!);
 
   await trainer.getByLabel(fr.classView.classMessage).fill('Pause de 10 minutes');
-  await trainer.getByRole('button', { name: fr.classView.send }).click();
+  await trainer.getByRole('button', { name: fr.classView.send, exact: true }).click();
   const notice = bob.locator('.atelier-class-message');
   await expect(notice).toContainText('Pause de 10 minutes', { timeout: 5_000 });
   await expect(notice).toHaveAttribute('role', 'status');
