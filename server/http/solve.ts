@@ -5,8 +5,9 @@
  *     the script ran); a pass ticks the step. A script that fails is { ok: false, message }.
  *   POST /api/labs/:id/rebuild { checks: [id, …] } → 200 application/x-ndjson
  *     "Rebuild my lab up to this step": the page's check steps before it, in the page's order,
- *     each solved (when it has a script) and checked, one line per move, stopping at the first
- *     failure. A check that requires a new instance is passed over: the rebuilt lab is one.
+ *     each checked, and when it fails and has a script, solved and checked again; one line per
+ *     move, stopping at the first failure. A check that requires a new instance is passed over:
+ *     the rebuilt lab is one.
  * One run at a time per lab: two scripts at once in one workspace would race.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -88,11 +89,12 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
 
   /**
    * The check, run as a Check press would, its pass recorded in the owner's progress; `skipped`:
-   * the step's script did it, which the progress remembers.
+   * the step's script did it, which the progress remembers; `probe`: a look before a script runs,
+   * whose failure is nobody's news (the class view would show a learner failing a step they did).
    */
-  async function check(session: Session, checkId: string, context: CheckContext, skipped = false): Promise<CheckResult> {
+  async function check(session: Session, checkId: string, context: CheckContext, { skipped = false, probe = false } = {}): Promise<CheckResult> {
     const result = await runCheck(checkId, session.lab.checks, context);
-    if (options.activity && session.learnerId) options.activity.emit(checkActivity(session, session.learnerId, checkId, result));
+    if (options.activity && session.learnerId && (result.ok || !probe)) options.activity.emit(checkActivity(session, session.learnerId, checkId, result));
     if (result.ok && learners && session.learnerId) {
       if (skipped) await learners.progress.checkSkipped(session.learnerId, session.labId, checkId);
       else await learners.progress.checkPassed(session.learnerId, session.labId, checkId);
@@ -121,7 +123,7 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
       const solved = await runSolve(definition, context(solveTimeoutMs));
       if (!solved.ok) return { check: checkId, ok: false, skipped: false, message: solved.message };
       const checking = context(checkTimeoutMs);
-      const result = await check(session, checkId, checking, true);
+      const result = await check(session, checkId, checking, { skipped: true });
       return { ...result, skipped: result.ok, ...(result.ok ? { message: checking.t('stepHelp.skipped') } : {}) };
     });
   });
@@ -154,6 +156,14 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
             continue;
           }
           if (definition.solve !== undefined) {
+            // A step the lab already has is left as it is: no second commit, no notebook run again
+            // (the S3 page's three notebook steps share one script).
+            send({ type: 'step', index, total, check: checkId, state: 'checking' });
+            const already = await check(session, checkId, context(checkTimeoutMs), { probe: true });
+            if (already.ok) {
+              send({ type: 'step', index, total, check: checkId, state: 'passed', message: already.message });
+              continue;
+            }
             send({ type: 'step', index, total, check: checkId, state: 'solving' });
             const solved = await runSolve(definition, context(solveTimeoutMs));
             if (!solved.ok) {
