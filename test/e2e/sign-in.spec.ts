@@ -3,8 +3,8 @@
  * its own configured for it (a real process on the built site): two browser contexts (two
  * computers) sign in through the provider's own pages; what the first made before signing in is
  * there on the second; signing out through the provider leaves a new anonymous visitor with
- * nothing of the person left in the browser. The header and the School account card have no
- * axe violation.
+ * nothing of the person left in the browser. Sign-in and sign-out by keyboard; the header and
+ * the School account card have no axe violation.
  */
 import { test, expect, type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -64,9 +64,10 @@ test.afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Through the provider's own login and consent pages, as a person does. */
+/** From the header by keyboard, then through the provider's own login and consent pages, as a person does. */
 async function signIn(page: Page, login: string): Promise<void> {
-  await page.locator('atelier-sign-in').first().getByRole('link', { name: fr.signIn.signIn }).click();
+  await page.locator('atelier-sign-in').first().getByRole('link', { name: fr.signIn.signIn }).focus();
+  await page.keyboard.press('Enter');
   await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill('any password');
   await page.locator('button[type="submit"]').click();
@@ -79,6 +80,10 @@ test('two computers: data made before signing in is on the second; signing out l
   const desktop = await browser.newContext({ locale: 'fr-FR' });
   try {
     const page = await laptop.newPage();
+    await page.goto(`${origin}/fr/`);
+    const signInLink = page.locator('atelier-sign-in').first().getByRole('link', { name: fr.signIn.signIn });
+    await expect(signInLink).toBeVisible();
+    expect(await wcagViolations(page, 'home, signed out')).toEqual([]);
     await page.goto(`${origin}/fr/secrets/`);
     await page.getByLabel('Nom du groupe').fill('projet');
     await page.getByLabel('NOM', { exact: true }).fill('API_KEY');
@@ -89,7 +94,9 @@ test('two computers: data made before signing in is on the second; signing out l
 
     await signIn(page, 'ada');
     expect(new URL(page.url()).pathname).toBe('/fr/secrets/');
-    await expect(page.locator('atelier-sign-in').first()).toContainText('Connecté·e : Ada Lovelace');
+    const header = page.locator('atelier-sign-in').first();
+    await expect(header).toContainText('Connecté·e : Ada Lovelace');
+    await expect(header.getByRole('button', { name: fr.signIn.signOut })).toBeVisible();
     await expect(page.locator('li[data-group="projet"]')).toContainText('API_KEY');
 
     const other = await desktop.newPage();
@@ -107,7 +114,8 @@ test('two computers: data made before signing in is on the second; signing out l
     expect(await wcagViolations(page, 'My account, signed in')).toEqual([]);
 
     await page.evaluate(() => localStorage.setItem('atelier-test-left-behind', '1'));
-    await card.getByRole('button', { name: fr.signIn.signOut }).click();
+    await card.getByRole('button', { name: fr.signIn.signOut }).focus();
+    await page.keyboard.press('Space');
     // The provider asks whether to sign out there too.
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await page.waitForURL(`${origin}/fr/`);
