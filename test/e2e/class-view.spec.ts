@@ -51,7 +51,7 @@ test('a passed check updates the trainer\'s table live; a message reaches a lear
   const table = trainer.locator('table.atelier-class__table');
   await expect(table.locator('tbody tr')).toHaveCount(2);
   const adaRow = table.locator('tr', { has: trainer.getByRole('rowheader', { name: 'Ada <b>L.</b>' }) });
-  await expect(adaRow).toContainText('0 étapes sur');
+  await expect(adaRow).toContainText('0 sur ');
   // Stuck longest first: the default sort, announced on its header.
   await expect(table.locator('th[aria-sort="ascending"]')).toHaveAttribute('data-column', 'stuck');
 
@@ -63,7 +63,7 @@ test('a passed check updates the trainer\'s table live; a message reaches a lear
   const step = ada.locator('li[data-step="made-dir"]');
   await step.getByRole('button', { name: fr.steps.check }).click();
   await expect(step.locator('input[type="checkbox"]')).toBeChecked({ timeout: 20_000 });
-  await expect(adaRow).toContainText('1 étapes sur', { timeout: 5_000 });
+  await expect(adaRow).toContainText('1 sur ', { timeout: 5_000 });
   await expect(adaRow).toContainText(fr.classView.labRunning.split(',')[0]!);
 
   await trainer.getByLabel(fr.classView.classMessage).fill('Pause de 10 minutes');
