@@ -16,10 +16,10 @@ function isDone(item: HTMLElement): boolean {
   return stepBox(item)?.checked ?? false;
 }
 
-/** The item's own words, without its Check button, result or nested lists. */
+/** The item's own words, without its Check button, result, help (hints, solution) or nested lists. */
 function stepText(item: HTMLElement): string {
   const copy = item.cloneNode(true) as HTMLElement;
-  for (const part of copy.querySelectorAll('atelier-check, ul, ol, input')) part.remove();
+  for (const part of copy.querySelectorAll('atelier-check, .atelier-step-help, ul, ol, input')) part.remove();
   const text = (copy.textContent ?? '').replace(/\s+/g, ' ').trim();
   return text.length > 90 ? `${text.slice(0, 89)}…` : text;
 }

@@ -50,6 +50,8 @@ test('Skip by keyboard after a confirmation ticks the step; after Delete, Rebuil
   test.setTimeout(120_000);
   await page.goto('/en/datalab-tp/ephemeral/');
   await launchHere(page, 'Launch');
+  // The dock names the current step by its words alone, not its help's buttons.
+  await expect(dockOf(page).locator('.atelier-dock__step a')).toHaveText('In ~/work, create a file my-file.txt holding a sentence of your choice');
   const made = page.locator('li[data-step="made-file"]');
   const skip = made.getByRole('button', { name: 'Skip this step' });
   // Cancelled: nothing runs.
