@@ -204,7 +204,7 @@ export function registerClassRoutes(app: FastifyInstance, options: ClassRouteOpt
     return { class: classView(record, courses.get(record.course), language), members: (await rows(record, language)).rows, at: Date.now() };
   });
 
-  app.get<{ Params: { id: string }; Querystring: { lang?: string } }>('/api/trainer/classes/:id/events', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/api/trainer/classes/:id/events', async (request, reply) => {
     const record = await ownClass(request);
     const trainer = requireTrainer(request);
     const language = languageOf(request.headers);
@@ -239,7 +239,14 @@ export function registerClassRoutes(app: FastifyInstance, options: ClassRouteOpt
         }
       });
     };
-    stop = await live.watch(record.id, { update: draw });
+    try {
+      stop = await live.watch(record.id, { update: draw });
+    } catch (error) {
+      // The headers are gone: the stream ends and the browser retries.
+      request.log.error({ err: error }, 'class view');
+      response.end();
+      return;
+    }
     if (closed) stop();
     else draw('all');
   });

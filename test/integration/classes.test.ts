@@ -4,7 +4,8 @@
  * its code; the snapshot says each one's steps and current step; a check passing in a
  * learner's lab reaches the trainer's live stream as that member's row, a failing one with its
  * feedback (kept in the class store: a new stream shows it); the trainer extends and deletes a
- * member's lab, messages reach learners' docks live and stay until read; the CSV export.
+ * member's lab, messages reach learners' docks live and stay until read; a learner leaving
+ * leaves the live view; the CSV export.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -158,8 +159,12 @@ test('a learner sees their own classes, leaves one; a closed class takes nobody;
   assert.match(csv.headers.get('content-type') ?? '', /^text\/csv/);
   assert.match(csv.text, /"'=HYPERLINK\(""http:\/\/evil.example"",""x""\)"/);
   assert.match(csv.text.split('\r\n')[0]!, /Name/);
+  const stream = await openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
+  const [row] = (await stream.next((event) => event.event === 'snapshot', 5000)).data.members;
   assert.equal((await ada.api(`/api/classes/mine/${group.id}`, { method: 'DELETE' })).status, 204);
   assert.deepEqual((await ada.api('/api/classes/mine')).body.classes, []);
+  assert.deepEqual((await stream.next((event) => event.event === 'removed', 5000)).data.members, [row.member], 'the trainer\'s view drops the row');
+  stream.close();
   await trainer.api(`/api/trainer/classes/${group.id}/close`, { method: 'POST' });
   const late = await new LearnerClient(server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Late' } });
   assert.equal(late.status, 409);
