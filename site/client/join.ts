@@ -34,7 +34,6 @@ class AtelierJoin extends HTMLElement {
         .catch((error: Error) => (this.#status.textContent = error.message));
     });
     this.replaceChildren(this.#status, form);
-    (code.value ? name : code).focus();
   }
 }
 
