@@ -13,7 +13,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Session, Sessions } from '../labs/sessions.ts';
-import type { LabHandle } from '../drivers/driver.ts';
 import type { Language } from '../../i18n/index.ts';
 import { translator } from '../../i18n/index.ts';
 import { runCheck, labInstance, defaultCheckTimeout, type CheckContext, type CheckResult } from '../checks/index.ts';
@@ -59,8 +58,8 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
   const { learners } = options;
   const busy = new Set<string>();
 
-  /** The running lab of the request's owner, claimed for one run, with what a check needs. */
-  async function claim(request: FastifyRequest<{ Params: { id: string } }>): Promise<{ session: Session; handle: LabHandle; context: (timeoutMs: number) => CheckContext; language: Language }> {
+  /** The running lab of the request's owner, and the context a check or script runs in there. */
+  async function ownLab(request: FastifyRequest<{ Params: { id: string } }>): Promise<{ session: Session; context: (timeoutMs: number) => CheckContext; language: Language }> {
     const learnerId = learners ? await currentLearner(request, learners.store) : undefined;
     const session = authorizeLab(sessions, request, request.params.id, learnerId);
     // It changes the lab: the lab's token alone, carried off to another learner's browser, is not enough.
@@ -78,7 +77,7 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
       t: translator(language),
       timeoutMs,
     });
-    return { session, handle, context, language };
+    return { session, context, language };
   }
 
   function definitionOf(session: Session, checkId: string) {
@@ -113,11 +112,11 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
   const checkTimeoutMs = options.checkTimeoutMs ?? defaultCheckTimeout;
 
   app.post<{ Params: { id: string; check: string } }>('/api/labs/:id/checks/:check/solve', async (request) => {
-    const { session, context } = await claim(request);
+    const { session, context, language } = await ownLab(request);
     const checkId = request.params.check;
     const definition = definitionOf(session, checkId);
     const reason = unsolvable(definition);
-    if (reason) throw new ApiError('not_solvable', { reason: translator(languageOf(request.headers))(`stepHelp.${reason}`) });
+    if (reason) throw new ApiError('not_solvable', { reason: translator(language)(`stepHelp.${reason}`) });
     sessions.touch(session.id);
     return exclusive(session, async () => {
       const solved = await runSolve(definition, context(solveTimeoutMs));
@@ -129,7 +128,7 @@ export function registerSolveRoutes(app: FastifyInstance, sessions: Sessions, op
   });
 
   app.post<{ Params: { id: string } }>('/api/labs/:id/rebuild', async (request, reply: FastifyReply) => {
-    const { session, context, language } = await claim(request);
+    const { session, context, language } = await ownLab(request);
     const { checks } = parseWith(rebuildBody, request.body, language);
     const definitions = checks.map((id) => definitionOf(session, id));
     const t = translator(language);
