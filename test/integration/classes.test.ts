@@ -170,3 +170,24 @@ test('a learner sees their own classes, leaves one; a closed class takes nobody;
   assert.equal(late.status, 409);
   assert.equal(late.body.error.code, 'class_closed');
 });
+
+test('a burst of changes across the class is coalesced: a few updates a second per view, the last one complete', async () => {
+  const trainer = await signInTrainer(server.url);
+  const group = await newClass(trainer, 'Burst');
+  const learners = await Promise.all(['A', 'B', 'C', 'D', 'E'].map((name) => joined(group.joinCode, name)));
+  const stream = await openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
+  await stream.next((event) => event.event === 'snapshot' && event.data.members.length === 5, 5000);
+  const started = Date.now();
+  await Promise.all(
+    learners.flatMap((learner) => ['show-dir', 'list-files'].map((step) => learner.api('/api/progress', { method: 'PUT', body: { page: tutorialPage, step, done: true } }))),
+  );
+  const done = new Map<string, number>();
+  await stream.next((event) => {
+    if (event.event === 'members') for (const row of event.data.members) done.set(row.name, row.done);
+    return done.size === 5 && [...done.values()].every((count) => count === 2);
+  }, 5000);
+  const updates = stream.events.filter((event) => event.event === 'members').length;
+  const seconds = (Date.now() - started) / 1000;
+  assert.ok(updates <= Math.ceil(seconds * 4) + 1, `${updates} updates in ${seconds} s for 10 changes`);
+  stream.close();
+});
