@@ -7,6 +7,7 @@ import { classFlag } from './class-flag.ts';
 /** <atelier-join>: the class code (from the link) and the name the trainer will see. */
 class AtelierJoin extends HTMLElement {
   readonly #status = h('p', { class: 'atelier-app__status', role: 'status' });
+  readonly #mine = h('div', {});
 
   connectedCallback(): void {
     const code = h('input', { id: 'atelier-join-code', required: true, autocomplete: 'off', maxlength: 32, value: new URLSearchParams(location.search).get('code') ?? '' });
@@ -30,10 +31,35 @@ class AtelierJoin extends HTMLElement {
           void import('./class-messages.ts');
           this.#status.textContent = t('join.joined', { title: joined.class.title, name: joined.name });
           form.replaceChildren(h('a', { class: 'atelier-button', href: `/${pageLanguage()}${joined.class.start}` }, t('join.start')));
+          void this.#listMine();
         })
         .catch((error: Error) => (this.#status.textContent = error.message));
     });
-    this.replaceChildren(this.#status, form);
+    this.replaceChildren(this.#status, form, this.#mine);
+    void this.#listMine();
+  }
+
+  /** The classes this learner is in, each with Leave: their own only, never anyone else's. */
+  async #listMine(): Promise<void> {
+    const { classes } = await api<{ classes: { id: string; title: string; name: string }[] }>('GET', '/api/classes/mine').catch(() => ({ classes: [] }));
+    if (classes.length === 0) {
+      this.#mine.replaceChildren();
+      return;
+    }
+    const items = classes.map((group) => {
+      const leave = h('button', { type: 'button', class: 'atelier-secondary', 'aria-label': t('join.leaveLabel', { title: group.title }) }, t('join.leave'));
+      leave.addEventListener('click', () => {
+        void api('DELETE', `/api/classes/mine/${encodeURIComponent(group.id)}`)
+          .then(() => {
+            this.#status.textContent = t('join.left');
+            if (classes.length === 1) localStorage.removeItem(classFlag);
+            return this.#listMine();
+          })
+          .catch((error: Error) => (this.#status.textContent = error.message));
+      });
+      return h('li', {}, `${group.title} (${group.name}) `, leave);
+    });
+    this.#mine.replaceChildren(h('h2', {}, t('join.mine')), h('ul', {}, items));
   }
 }
 
