@@ -2,7 +2,7 @@
  * A class in Chromium: the trainer signs in with the token and creates a class, two learners
  * join it in their own browsers; one passes a check in their lab and the trainer's table says so
  * without a reload; the trainer's message reaches the other learner's page as a notice they
- * dismiss; the trainer pages have no WCAG 2.1 AA violation, light and dark, phone and desktop.
+ * dismiss; the trainer pages and the join page have no WCAG 2.1 AA violation, light and dark, phone and desktop.
  */
 import { test, expect, type Browser, type Page } from '@playwright/test';
 import fr from '../../i18n/fr.json' with { type: 'json' };
@@ -80,14 +80,18 @@ test('a passed check updates the trainer\'s table live; a message reaches a lear
 });
 
 for (const theme of ['light', 'dark'] as const) {
-  test(`the trainer pages have no WCAG 2.1 AA violation (${theme})`, async ({ browser }) => {
+  test(`the trainer pages and the join page have no WCAG 2.1 AA violation (${theme})`, async ({ browser }) => {
     const context = await browser.newContext();
     await context.addInitScript((value) => localStorage.setItem('starlight-theme', value), theme);
     const page = await context.newPage();
     await signIn(page);
     const code = await createClass(page, `Classe ${theme}`);
-    await join(browser, code, 'Camille');
+    const learner = await join(browser, code, 'Camille');
     const found: string[] = [];
+    // The join page as a member sees it: the form and their class with Leave.
+    await learner.goto('/fr/join/');
+    await expect(learner.getByRole('button', { name: fr.join.leaveLabel.replace('{{title}}', `Classe ${theme}`) })).toBeVisible();
+    for (const viewport of [phone, laptop]) await resize(learner, viewport).then(async () => found.push(...(await wcagViolations(learner, `join ${theme} ${viewport.name}`))));
     const classLink = page.getByRole('link', { name: fr.trainer.openLabel.replace('{{title}}', `Classe ${theme}`) });
     for (const viewport of [phone, laptop]) await resize(page, viewport).then(async () => found.push(...(await wcagViolations(page, `trainer ${theme} ${viewport.name}`))));
     await classLink.click();
@@ -99,6 +103,7 @@ for (const theme of ['light', 'dark'] as const) {
       if (overflow > 0) found.push(`class view ${theme} ${viewport.name}: ${overflow} px wider than the screen`);
     }
     expect(found, found.join('\n')).toEqual([]);
+    await learner.context().close();
     await context.close();
   });
 }
