@@ -1,6 +1,7 @@
 /**
  * A trainer's messages on every page of a learner in a class: each one a notice (role="status":
- * announced politely, never stealing focus) beside the dock until the learner marks it read.
+ * announced politely, never stealing focus) in the open dock, or over the page's corner without
+ * one, until the learner marks it read.
  * Loaded only when the learner joined a class on this browser (join.ts sets the flag), so other
  * learners' pages open no stream. One EventSource for the visit; the server replays the unread.
  */
@@ -12,8 +13,12 @@ import { classFlag } from './class-flag.ts';
 const region = h('section', { class: 'atelier-class-messages', 'aria-label': t('classMessage.from') });
 const shown = new Set<string>();
 
+/** In the open dock, under its status line; else over the page's corner. */
 function place(): void {
-  if (!region.isConnected) document.body.append(region);
+  const slot = document.documentElement.dataset.dock === 'open' ? document.querySelector('.atelier-dock__messages') : null;
+  const home = slot ?? document.body;
+  if (region.parentElement !== home) home.append(region);
+  region.classList.toggle('atelier-class-messages--docked', slot !== null);
 }
 
 function show(message: { id: string; text: string }): void {
@@ -36,3 +41,5 @@ source.addEventListener('error', () => {
   if (source.readyState === EventSource.CLOSED) localStorage.removeItem(classFlag);
 });
 document.addEventListener('astro:page-load', place);
+// The dock opens and closes without a page load (a launch, Delete, collapse).
+new MutationObserver(place).observe(document.documentElement, { attributes: true, attributeFilter: ['data-dock'] });

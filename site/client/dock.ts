@@ -103,6 +103,8 @@ class Dock {
         'div',
         { id: 'atelier-dock-body', class: 'atelier-dock__body' },
         this.#status,
+        // A trainer's messages sit here while the dock is open (class-messages.ts).
+        h('div', { class: 'atelier-dock__messages' }),
         this.#step,
         h('details', { class: 'atelier-dock__note' }, h('summary', { 'data-i18n': 'note.title' }), this.#noteBody),
         this.#tabs,

@@ -2,7 +2,8 @@
  * A class in Chromium: the trainer signs in with the token and creates a class, two learners
  * join it in their own browsers; one passes a check in their lab and the trainer's table says so
  * without a reload; the trainer's message reaches the other learner's page as a notice they
- * dismiss; the trainer pages and the join page have no WCAG 2.1 AA violation, light and dark, phone and desktop.
+ * dismiss, and one to the learner with a lab shows in their dock; the trainer pages and the join
+ * page have no WCAG 2.1 AA violation, light and dark, phone and desktop.
  */
 import { test, expect, type Browser, type Page } from '@playwright/test';
 import fr from '../../i18n/fr.json' with { type: 'json' };
@@ -74,6 +75,12 @@ test('a passed check updates the trainer\'s table live; a message reaches a lear
   await notice.getByRole('button', { name: fr.classMessage.dismiss }).click();
   await expect(notice).toHaveCount(0);
   await bob.reload();
+  await expect(bob.locator('.atelier-class-message')).toHaveCount(0);
+
+  // To one learner, whose lab is open: the notice sits in their dock.
+  trainer.once('dialog', (dialog) => void dialog.accept('Ada, regarde la ligne 3'));
+  await adaRow.getByRole('button', { name: fr.classView.messageLabel.replace('{{name}}', 'Ada <b>L.</b>') }).click();
+  await expect(ada.locator('#atelier-dock .atelier-class-message', { hasText: 'Ada, regarde la ligne 3' })).toBeVisible({ timeout: 5_000 });
   await expect(bob.locator('.atelier-class-message')).toHaveCount(0);
 
   for (const page of [trainer, ada, bob]) await page.context().close();
