@@ -5,7 +5,8 @@
  * anonymous one, the device's is merged in and then deleted, by this rule:
  *   - steps: united; secret groups: those the account lacks come over, a group of a name the
  *     account has stays the account's (the device's is dropped, named in the report);
- *     git settings and token: the device's when the account has none (learner store);
+ *     git settings and token: the device's when the account has none; classes the device
+ *     joined: the account is a member too, with each check's latest outcome (learner store);
  *   - repositories: moved when the account has none of that name, else the account's keeps
  *     its name and the device's comes over as `<name>-device` (`-device-2`…);
  *   - objects: moved when the account's bucket has no object of that key, else the device's

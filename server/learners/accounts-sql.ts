@@ -76,4 +76,13 @@ export const merge = {
     AND EXISTS (SELECT 1 FROM learners WHERE id = $1 AND (git_name <> '' OR git_email <> ''))`,
   // The device's labs and clones keep pushing with it when the account had no token.
   token: 'UPDATE git_tokens SET learner_id = $2 WHERE learner_id = $1 AND NOT EXISTS (SELECT 1 FROM git_tokens WHERE learner_id = $2)',
+  // Classes joined on the device (migration 003): the account is a member of them as well, the
+  // class view keeps the latest outcome of each check, and unread messages follow.
+  classes: `INSERT INTO class_members (class_id, learner_id, display_name, joined_at)
+    SELECT class_id, $2, display_name, joined_at FROM class_members WHERE learner_id = $1 ON CONFLICT DO NOTHING`,
+  outcomes: `INSERT INTO check_outcomes (learner_id, lab, check_id, passed, feedback, at)
+    SELECT $2, lab, check_id, passed, feedback, at FROM check_outcomes WHERE learner_id = $1
+    ON CONFLICT (learner_id, lab, check_id) DO UPDATE SET passed = excluded.passed, feedback = excluded.feedback, at = excluded.at
+    WHERE excluded.at > check_outcomes.at`,
+  messages: 'UPDATE class_messages SET learner_id = $2 WHERE learner_id = $1',
 };

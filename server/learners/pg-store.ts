@@ -342,8 +342,11 @@ export class PgLearnerStore implements LearnerStore {
       const secretGroups = (await run(accounts.merge.movedGroups)).rows.map((row) => row.name).sort();
       const git = ((await run(accounts.merge.git)).rowCount ?? 0) > 0;
       await run(accounts.merge.token);
+      const classes = (await run(accounts.merge.classes)).rowCount ?? 0;
+      await run(accounts.merge.outcomes);
+      await run(accounts.merge.messages);
       await client.query('COMMIT');
-      return { steps, secretGroups, secretGroupsKept, git };
+      return { steps, secretGroups, secretGroupsKept, git, classes };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;

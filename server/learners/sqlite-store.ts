@@ -375,8 +375,11 @@ export class SqliteLearnerStore implements LearnerStore {
       const secretGroups = names(accounts.merge.movedGroups).sort();
       const git = run(accounts.merge.git).run(from, into).changes > 0;
       run(accounts.merge.token).run(from, into);
+      const classes = Number(run(accounts.merge.classes).run(from, into).changes);
+      run(accounts.merge.outcomes).run(from, into);
+      run(accounts.merge.messages).run(from, into);
       this.#db.exec('COMMIT');
-      return { steps, secretGroups, secretGroupsKept, git };
+      return { steps, secretGroups, secretGroupsKept, git, classes };
     } catch (error) {
       this.#db.exec('ROLLBACK');
       throw error;

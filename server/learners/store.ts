@@ -52,6 +52,8 @@ export interface StoreMerge {
   secretGroupsKept: string[];
   /** Whether the device's git name and email were taken (the account had none). */
   git: boolean;
+  /** Classes the device's learner had joined that the account now is a member of. */
+  classes: number;
 }
 
 export interface LearnerCursor {

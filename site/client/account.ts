@@ -145,6 +145,7 @@ function schoolAccount(auth: AuthState): HTMLElement {
       report.secretGroupsKept.length > 0 && t('signIn.mergedKept', { names: names(report.secretGroupsKept) }),
       report.repositories.moved.length > 0 && t('signIn.mergedRepos', { names: names(report.repositories.moved) }),
       report.objects.moved > 0 && t('signIn.mergedObjects', { count: report.objects.moved }),
+      report.classes > 0 && t('signIn.mergedClasses', { count: report.classes }),
       renamed.length > 0 && t('signIn.mergedRenamed', { names: names(renamed) }),
       report.objects.left.length > 0 && t('signIn.mergedLeft', { names: names(report.objects.left) }),
     ].filter((line): line is string => typeof line === 'string');

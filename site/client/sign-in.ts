@@ -15,6 +15,7 @@ export interface MergeReport {
   steps: number;
   secretGroups: string[];
   secretGroupsKept: string[];
+  classes: number;
   repositories: { moved: string[]; renamed: { from: string; to: string }[] };
   objects: { moved: number; renamed: { from: string; to: string }[]; left: string[] };
 }

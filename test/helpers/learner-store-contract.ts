@@ -335,7 +335,7 @@ const cases: Case[] = [
       await store.recordCheckPass(device, 'lab', 'check', 'instance-1');
 
       const merged = await store.mergeLearner(device, account);
-      assert.deepEqual(merged, { steps: 2, secretGroups: ['perso'], secretGroupsKept: ['projet'], git: true });
+      assert.deepEqual(merged, { steps: 2, secretGroups: ['perso'], secretGroupsKept: ['projet'], git: true, classes: 0 });
       assert.deepEqual(await store.allProgress(account), { '/tp/a/': ['one', 'two'], '/tp/b/': ['three'] });
       assert.deepEqual(await store.allProgress(device), {}, 'steps moved, not copied');
       assert.deepEqual(await store.secretGroup(account, 'projet'), { KEY: 'account' });
