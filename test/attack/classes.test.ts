@@ -3,8 +3,8 @@
  * route; learners and visitors calling trainer routes, and forged or stale trainer cookies, are
  * refused; trainer sign-in and join codes are rate limited per address (brute force); display
  * names carrying markup, control and bidi characters are stored cleaned and leave as JSON text and
- * CSV quoted against formulas; message floods and oversize inputs are refused; a learner's API
- * never shows another member.
+ * CSV quoted against formulas; message floods, oversize inputs and too many live streams are
+ * refused; a learner's API never shows another member.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -14,7 +14,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LearnerClient } from '../helpers/learner.ts';
 import { MemoryDriver } from '../helpers/memory-driver.ts';
 import { makeProgressSite } from '../helpers/progress.ts';
-import { signInTrainer, trainerToken } from '../helpers/classes.ts';
+import { openSse, signInTrainer, trainerToken } from '../helpers/classes.ts';
 import { SqlClassStore } from '../../server/classes/sql-store.ts';
 import { limits } from '../../server/http/classes.ts';
 
@@ -130,6 +130,31 @@ test("a learner's API never shows another member", async () => {
     const response = await ada.api(path);
     assert.ok(!response.text.includes('Secret Bob'), path);
   }
+});
+
+test('live views are bounded per trainer, message streams per learner', async () => {
+  const trainer = await signInTrainer(server.url);
+  const group = await newClass(trainer, 'Views');
+  const views = await Promise.all(Array.from({ length: limits.viewsPerTrainer }, () => openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie)));
+  assert.deepEqual(views.map((view) => view.status), Array(limits.viewsPerTrainer).fill(200));
+  const extra = await trainer.api(`/api/trainer/classes/${group.id}/events`);
+  assert.equal(extra.status, 429);
+  assert.equal(extra.body.error.code, 'too_many_class_views');
+  for (const view of views) view.close();
+  const ada = new LearnerClient(server.url);
+  await ada.api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Ada' } });
+  const inboxes = await Promise.all(Array.from({ length: limits.inboxesPerLearner }, () => openSse(server.url, '/api/classes/mine/messages/events', ada.cookie)));
+  assert.ok(inboxes.every((inbox) => inbox.status === 200));
+  assert.equal((await ada.api('/api/classes/mine/messages/events')).status, 429);
+  for (const inbox of inboxes) inbox.close();
+  // Closed streams give their places back.
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const again = await openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
+    again.close();
+    if (again.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail('a closed view never gave its place back');
 });
 
 test('join codes cannot be brute-forced: wrong codes are limited per address', async () => {
