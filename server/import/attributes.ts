@@ -55,11 +55,11 @@ function spansInOneText(parent: Parent, context: ImportContext): void {
     const parts: PhrasingContent[] = [];
     let last = 0;
     for (const match of node.value.matchAll(pattern)) {
-      if (match.index > last) parts.push({ type: 'text', value: node.value.slice(last, match.index) });
+      if (match.index > last) parts.push({ type: 'text', value: node.value.slice(last, match.index), position: node.position });
       parts.push(span([{ type: 'text', value: match[1]! }], match[2]!, node, context));
       last = match.index + match[0].length;
     }
-    if (last < node.value.length) parts.push({ type: 'text', value: node.value.slice(last) });
+    if (last < node.value.length) parts.push({ type: 'text', value: node.value.slice(last), position: node.position });
     parent.children.splice(index, 1, ...(parts as never[]));
   }
 }
@@ -97,7 +97,7 @@ function span(children: PhrasingContent[], raw: string, at: Text, context: Impor
   const shown = toString({ type: 'paragraph', children });
   if (attributes.classes.some((cls) => strongClasses.test(cls))) {
     context.report.add(at, 'info', `span [${shown}]${removed}`, 'written in bold (the name of what to click, or a stress)', removed);
-    return { type: 'strong', children };
+    return children.length === 1 && children[0]!.type === 'strong' ? children[0]! : { type: 'strong', children };
   }
   if (attributes.classes.includes('italic') || attributes.classes.includes('smallcaps')) {
     context.report.add(at, 'info', `span [${shown}]${removed}`, 'written in italics', removed);

@@ -48,7 +48,7 @@ export function transformBlocks(tree: Root, context: ImportContext): void {
   for (const { node, parent } of blocks.reverse()) {
     const index = parent.children.indexOf(node);
     if (index < 0) continue;
-    const replacement = node.name === 'div' ? fencedDiv(node as ContainerDirective, context) : node.name.startsWith('gitbook-') ? gitbookTag(node, context) : undefined;
+    const replacement = node.name === 'div' ? fencedDiv(node as ContainerDirective, context) : node.name.startsWith('gitbook-') ? gitbookTag(node, parent, context) : undefined;
     if (replacement) parent.children.splice(index, 1, ...(replacement as never[]));
   }
 }
@@ -88,7 +88,7 @@ function fencedDiv(node: ContainerDirective, context: ImportContext): RootConten
   return children;
 }
 
-function gitbookTag(node: ContainerDirective | LeafDirective, context: ImportContext): RootContent[] {
+function gitbookTag(node: ContainerDirective | LeafDirective, parent: Parent, context: ImportContext): RootContent[] | undefined {
   const tag = node.name.slice('gitbook-'.length);
   const attributes = node.attributes ?? {};
   const children = node.children as Flow[];
@@ -99,6 +99,8 @@ function gitbookTag(node: ContainerDirective | LeafDirective, context: ImportCon
     context.report.add(node, 'info', written, `a Starlight aside :::${type}${hintAside[style] ? '' : ' (no aside of that style)'}`);
     return [aside(type, undefined, children, node as ContainerDirective)];
   }
+  // Left for the {% tabs %} around it, which is handled after its content.
+  if (tag === 'tab' && node.type === 'containerDirective' && parent.type === 'containerDirective' && (parent as ContainerDirective).name === 'gitbook-tabs') return undefined;
   if (node.type === 'containerDirective' && tag === 'tabs') {
     const items = children.map((child) =>
       child.type === 'containerDirective' && child.name === 'gitbook-tab'

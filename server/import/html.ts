@@ -113,8 +113,9 @@ function single(node: Html, parent: Parent, context: ImportContext): RootContent
     return inline ? [{ type: 'inlineCode', value: node.value, position: node.position } as never] : [{ type: 'code', lang: 'html', value: node.value, position: node.position }];
   }
   const converted = fragment.children.flatMap((child) => jsx(child, inline));
+  const written = inline ? converted : flow(converted);
   context.report.add(node, 'info', `HTML ${node.value.trim().split('\n')[0]!.slice(0, 40)}`, 'written as JSX');
-  return converted as RootContent[];
+  return written as RootContent[];
 }
 
 function findRefused(node: HastRoot | ElementContent): string | undefined {
@@ -126,11 +127,39 @@ function findRefused(node: HastRoot | ElementContent): string | undefined {
   return undefined;
 }
 
-function jsx(node: HastRoot['children'][number], inline: boolean): (MdxJsxFlowElement | MdxJsxTextElement | { type: 'text'; value: string })[] {
-  if (node.type === 'text') return node.value.trim() ? [{ type: 'text', value: inline ? node.value : node.value.trim() }] : [];
+const phrasing = new Set(['a', 'abbr', 'b', 'br', 'code', 'del', 'em', 'font', 'i', 'img', 'ins', 'kbd', 'mark', 'q', 's', 'samp', 'small', 'span', 'strong', 'sub', 'sup', 'u', 'var']);
+
+type Converted = MdxJsxFlowElement | MdxJsxTextElement | Paragraph | { type: 'text'; value: string };
+
+/**
+ * HTML elements as JSX: inline ones as text elements, blocks as flow elements whose runs of
+ * inline content are paragraphs, so that Markdown escapes their `{` and `<` as in any text.
+ */
+function jsx(node: HastRoot['children'][number], inline: boolean): Converted[] {
+  if (node.type === 'text') return node.value.trim() ? [{ type: 'text', value: node.value }] : [];
   if (node.type !== 'element') return [];
-  const children = node.children.flatMap((child) => jsx(child, inline));
-  return [{ type: inline ? 'mdxJsxTextElement' : 'mdxJsxFlowElement', name: node.tagName, attributes: jsxAttributes(node), children: children as never }];
+  if (inline || phrasing.has(node.tagName)) {
+    return [{ type: 'mdxJsxTextElement', name: node.tagName, attributes: jsxAttributes(node), children: node.children.flatMap((child) => jsx(child, true)) as never }];
+  }
+  return [{ type: 'mdxJsxFlowElement', name: node.tagName, attributes: jsxAttributes(node), children: flow(node.children.flatMap((child) => jsx(child, false))) as never }];
+}
+
+function flow(nodes: Converted[]): Converted[] {
+  const out: Converted[] = [];
+  for (const node of nodes) {
+    if (node.type === 'text' || node.type === 'mdxJsxTextElement') {
+      const last = out.at(-1);
+      if (last?.type === 'paragraph') last.children.push(node as PhrasingContent);
+      else out.push({ type: 'paragraph', children: [node as PhrasingContent] });
+    } else out.push(node);
+  }
+  for (const node of out) if (node.type === 'paragraph') {
+    const first = node.children[0];
+    const last = node.children.at(-1);
+    if (first?.type === 'text') first.value = first.value.trimStart();
+    if (last?.type === 'text') last.value = last.value.trimEnd();
+  }
+  return out;
 }
 
 /** HTML attribute names as written in HTML (`class`, `data-x`): Astro's JSX takes them so. */

@@ -17,8 +17,11 @@ export function pageWords(tree: Root): string[] {
       case 'html':
         parts.push(htmlText(fromHtml(node.value, { fragment: true })));
         return;
-      case 'inlineCode':
       case 'code':
+        // A meta's values (a title), not its keys, which the importer renames.
+        parts.push(node.value, ...[...(node.meta ?? '').matchAll(/=(?:"([^"]*)"|(\S+))/g)].map((match) => match[1] ?? match[2] ?? ''));
+        return;
+      case 'inlineCode':
       case 'yaml':
         parts.push(node.value);
         return;
