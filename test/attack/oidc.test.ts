@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { MemoryDriver } from '../helpers/memory-driver.ts';
-import { Browser, freePort, startProvider, type TestProvider } from '../helpers/oidc.ts';
+import { Browser, freePort, startProvider, type Page, type TestProvider } from '../helpers/oidc.ts';
 import { sameOriginPath, transactionCookie } from '../../server/http/oidc.ts';
 
 let provider: TestProvider;
@@ -93,6 +93,19 @@ test('a forged, expired or other-nonce transaction cookie is refused', async () 
   tx.put({ ...tx.data, nonce: 'another-nonce' });
   assert.equal((await nonce.request(callback)).status, 400, 'the ID token carries another nonce');
   assert.equal(await signedIn(nonce), false);
+});
+
+test('the person cancels at the provider: the callback carries access_denied, the page says sign-in did not complete', async () => {
+  const browser = new Browser();
+  const start = await browser.follow(`${origin}/auth/login?return=/en/`);
+  const cancel = /<a href="([^"]*)">\[ Cancel \]<\/a>/.exec(start.text)?.[1];
+  assert.ok(cancel, 'the provider\'s login page offers to cancel');
+  const pages: Page[] = [];
+  const landed = await browser.follow(new URL(cancel.replaceAll('&amp;', '&'), start.url).href, {}, pages);
+  assert.ok(pages.some((page) => page.url.startsWith(`${origin}/auth/callback?error=access_denied`)));
+  assert.equal(landed.status, 400);
+  assert.match(landed.text, /<html lang="en">[\s\S]*did not complete/);
+  assert.equal(await signedIn(browser), false);
 });
 
 test('login CSRF: a callback started by another browser signs nobody in', async () => {
