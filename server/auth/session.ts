@@ -5,12 +5,20 @@
  * `signedInMs` even in a browser that keeps its session open or restores it (a PC left on at
  * the end of the day). A learner with an account is theirs only with this cookie: the learner
  * cookie alone (left over, or copied) makes a new anonymous visitor.
+ * On https, the sign-in's cookies carry the `__Host-` prefix: browsers then take them from this
+ * host only, so a page of a sibling origin (a lab's service runs learner code on
+ * `*.apps.<domain>`) cannot toss its own signed sign-in into this site's jar (login CSRF).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const accountCookie = 'atelier_account';
 /** A school day. */
 export const signedInMs = 12 * 3600_000;
+
+/** `name`, with the `__Host-` prefix on https (which requires Secure, Path=/ and no Domain). */
+export function hostCookie(request: FastifyRequest, name: string): string {
+  return request.protocol === 'https' ? `__Host-${name}` : name;
+}
 
 const cookieOptions = (request: FastifyRequest) => ({ signed: true, httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https', path: '/' });
 
@@ -24,16 +32,16 @@ export interface SignedIn {
 export function setSignedIn(request: FastifyRequest, reply: FastifyReply, learnerCookie: string, signedIn: SignedIn, now = Date.now()): void {
   void reply.setCookie(learnerCookie, signedIn.learnerId, cookieOptions(request));
   const value = [signedIn.learnerId, now + signedInMs, signedIn.trainer ? 1 : 0, Buffer.from(signedIn.name).toString('base64url')].join('.');
-  void reply.setCookie(accountCookie, value, cookieOptions(request));
+  void reply.setCookie(hostCookie(request, accountCookie), value, cookieOptions(request));
 }
 
 export function clearSignedIn(request: FastifyRequest, reply: FastifyReply, learnerCookie: string): void {
-  for (const name of [learnerCookie, accountCookie]) void reply.clearCookie(name, cookieOptions(request));
+  for (const name of [learnerCookie, hostCookie(request, accountCookie)]) void reply.clearCookie(name, cookieOptions(request));
 }
 
 /** The request's sign-in, if its account cookie's signature holds and it has not ended. */
 export function signedIn(request: FastifyRequest, now = Date.now()): SignedIn | undefined {
-  return readAccountCookie(request.cookies[accountCookie], (value) => request.unsignCookie(value), now);
+  return readAccountCookie(request.cookies[hostCookie(request, accountCookie)], (value) => request.unsignCookie(value), now);
 }
 
 /** The sign-in an account cookie's value says (also read from a socket's handshake). */

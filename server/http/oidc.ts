@@ -5,7 +5,8 @@
  *   POST /auth/logout              → { redirect }: the device cleared, then the provider's logout
  *   GET  /api/auth                 → { enabled, available, signedIn, account }
  * The transaction (PKCE verifier, state, nonce, return path) lives in a signed HttpOnly cookie
- * for ten minutes, on /auth/ only, and is used once. Every URL given to the provider is built
+ * for ten minutes, on /auth/ only (on https: `__Host-` prefixed, so no sibling origin can set
+ * one), and is used once. Every URL given to the provider is built
  * from the configured origin, never from Host: a login reached on another host name is first
  * sent to the configured origin, whose cookies the callback will find.
  */
@@ -15,7 +16,7 @@ import { translator, isLanguage, type Language } from '../../i18n/index.ts';
 import type { LearnerStore } from '../learners/store.ts';
 import { signIn, type AccountServices } from '../auth/accounts.ts';
 import { ProviderUnavailable, type OidcClient, type Transaction } from '../auth/oidc.ts';
-import { clearSignedIn, setSignedIn, signedIn } from '../auth/session.ts';
+import { clearSignedIn, hostCookie, setSignedIn, signedIn } from '../auth/session.ts';
 import { currentLearner, learnerCookie } from './identity.ts';
 import { languageOf } from './language.ts';
 import { hostOf } from './origins.ts';
@@ -64,7 +65,8 @@ function problemPage(reply: FastifyReply, status: number, language: Language, ke
 
 export function registerOidcRoutes(app: FastifyInstance, store: LearnerStore, routes: OidcRoutes): void {
   const { client } = routes;
-  const transactionOptions = (request: FastifyRequest) => ({ signed: true, httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https', path: '/auth/' });
+  // Path=/auth/ keeps it off every other request; `__Host-` (https) requires Path=/.
+  const transactionOptions = (request: FastifyRequest) => ({ signed: true, httpOnly: true, sameSite: 'lax' as const, secure: request.protocol === 'https', path: request.protocol === 'https' ? '/' : '/auth/' });
 
   app.get<{ Querystring: { return?: string } }>('/auth/login', async (request, reply) => {
     const origin = routes.origin();
@@ -74,7 +76,7 @@ export function registerOidcRoutes(app: FastifyInstance, store: LearnerStore, ro
     try {
       const { url, transaction } = await client.start(`${origin}/auth/callback`, returnTo);
       const value = Buffer.from(JSON.stringify({ ...transaction, expires: Date.now() + transactionMs })).toString('base64url');
-      void reply.setCookie(transactionCookie, value, { ...transactionOptions(request), maxAge: transactionMs / 1000 });
+      void reply.setCookie(hostCookie(request, transactionCookie), value, { ...transactionOptions(request), maxAge: transactionMs / 1000 });
       return reply.header('cache-control', 'no-store').redirect(url.href, 302);
     } catch (error) {
       if (error instanceof ProviderUnavailable) return problemPage(reply, 503, language, 'unavailable', returnTo);
@@ -85,7 +87,7 @@ export function registerOidcRoutes(app: FastifyInstance, store: LearnerStore, ro
   app.get('/auth/callback', async (request, reply) => {
     const origin = routes.origin();
     // Used once, whatever happens next: a replayed callback finds no transaction.
-    void reply.clearCookie(transactionCookie, transactionOptions(request));
+    void reply.clearCookie(hostCookie(request, transactionCookie), transactionOptions(request));
     const transaction = readTransaction(request);
     const language = languageFor(request, transaction?.returnTo);
     const back = transaction?.returnTo ?? `/${language}/`;
@@ -130,7 +132,7 @@ export function registerOidcRoutes(app: FastifyInstance, store: LearnerStore, ro
 }
 
 function readTransaction(request: FastifyRequest): Transaction | undefined {
-  const raw = request.cookies[transactionCookie];
+  const raw = request.cookies[hostCookie(request, transactionCookie)];
   if (!raw) return undefined;
   const { valid, value } = request.unsignCookie(raw);
   if (!valid || !value) return undefined;

@@ -48,7 +48,7 @@ export function attachAutoChecks(
       (learner) => {
         if (!learner) return next(unauthorized());
         // A signed-in person's learner only while their sign-in holds, as over HTTP.
-        if (learner.account && readAccountCookie(jar[accountCookie], cookies.unsign)?.learnerId !== learnerId) return next(unauthorized());
+        if (learner.account && readAccountCookie(jar[`__Host-${accountCookie}`] ?? jar[accountCookie], cookies.unsign)?.learnerId !== learnerId) return next(unauthorized());
         void socket.join(learnerId);
         next();
       },

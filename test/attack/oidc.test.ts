@@ -151,3 +151,41 @@ test('sign-out from another site is refused; the signed-in browser stays signed 
   assert.equal(page.status, 403);
   assert.equal(await signedIn(browser), true);
 });
+
+test('behind https, the sign-in cookies are __Host- ones: a sign-in tossed by a sibling origin under the plain name is not taken', async () => {
+  const port = await freePort();
+  const secureOrigin = `http://localhost:${port}`;
+  const secureProvider = await startProvider(secureOrigin);
+  const behindProxy = await startTestServer({
+    driver: new MemoryDriver(),
+    config: { port, origin: secureOrigin, trustProxy: true, oidc: { issuer: secureProvider.issuer, clientId: secureProvider.clientId, clientSecret: secureProvider.clientSecret, scopes: 'openid' } },
+  });
+  try {
+    const viaTls = (browser: Browser) => browser.headersFor.set(new URL(secureOrigin).host, { 'x-forwarded-proto': 'https' });
+    const victim = new Browser();
+    viaTls(victim);
+    const start = await victim.request(`${secureOrigin}/auth/login?return=/fr/`);
+    const transaction = start.headers.getSetCookie().find((line) => line.includes(transactionCookie))!;
+    assert.match(transaction, /^__Host-atelier_oidc=[^;]+;.*Path=\/;.*Secure/i);
+    const pages: Page[] = [];
+    await victim.completeProviderPages(await victim.follow(start.headers.get('location')!), 'ada', pages);
+    const callback = pages.find((page) => page.url.startsWith(`${secureOrigin}/auth/callback`))!;
+    const account = callback.headers.getSetCookie().find((line) => line.includes('atelier_account'))!;
+    assert.match(account, /^__Host-atelier_account=[^;]+;.*Path=\/;.*Secure/i);
+    assert.equal(JSON.parse((await victim.request(`${secureOrigin}/api/auth`)).text).signedIn, true);
+
+    // An attacker's own valid sign-in, set in another browser by a sibling origin under the names a
+    // Domain cookie can have (no __Host- prefix): this host does not take it as a sign-in.
+    const tossed = new Browser();
+    viaTls(tossed);
+    const jar = tossed.cookies(secureOrigin);
+    jar.set('atelier_learner', victim.cookie(secureOrigin, 'atelier_learner')!);
+    jar.set('atelier_account', victim.cookie(secureOrigin, '__Host-atelier_account')!);
+    assert.equal(JSON.parse((await tossed.request(`${secureOrigin}/api/auth`)).text).signedIn, false);
+    const me = JSON.parse((await tossed.request(`${secureOrigin}/api/me`)).text);
+    assert.notEqual(me.learner.id, JSON.parse((await victim.request(`${secureOrigin}/api/me`)).text).learner.id, 'a new anonymous visitor, not the account');
+  } finally {
+    await behindProxy.cleanup();
+    await secureProvider.stop();
+  }
+});

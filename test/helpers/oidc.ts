@@ -92,6 +92,8 @@ export interface Page {
 /** A browser: cookies per host (as Set-Cookie set them, expiry aside), manual redirects. */
 export class Browser {
   readonly jars = new Map<string, Map<string, string>>();
+  /** Headers sent to a host besides the request's own (a TLS-terminating proxy's X-Forwarded-Proto). */
+  readonly headersFor = new Map<string, Record<string, string>>();
 
   cookies(url: string): Map<string, string> {
     const host = new URL(url).host;
@@ -106,7 +108,7 @@ export class Browser {
 
   async request(url: string, init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<Page> {
     const jar = this.cookies(url);
-    const headers: Record<string, string> = { ...init.headers };
+    const headers: Record<string, string> = { ...this.headersFor.get(new URL(url).host), ...init.headers };
     if (jar.size > 0) headers.cookie = [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
     let body: string | undefined;
     if (init.form) {
