@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { runGit, workingRepo } from '../helpers/forge.ts';
 import { rawSigned } from '../helpers/s3-raw.ts';
 import { connectLearnerEvents } from '../helpers/learner.ts';
-import { Browser, freePort, startProvider, type Page, type TestProvider } from '../helpers/oidc.ts';
+import { Browser, freePort, parseForm, startProvider, type Page, type TestProvider } from '../helpers/oidc.ts';
 
 let provider: TestProvider;
 let server: TestServer;
@@ -95,6 +95,16 @@ test('the first sign-in keeps the device\'s data; a second device finds it and b
   const after = await json(laptop, '/api/me');
   assert.notEqual(after.body.learner.id, anonymous, 'a new anonymous visitor');
   assert.deepEqual((await json(laptop, '/api/progress?page=/tp/p/')).body.steps, []);
+
+  // At the provider: its sign-out page, confirmed, comes back to the home page, and the next
+  // sign-in on this computer asks for a login again (no silent sign-in as the previous person).
+  const confirm = await laptop.follow(out.body.redirect);
+  const form = parseForm(confirm);
+  const back = await laptop.follow(form.action, { form: { ...form.fields, logout: 'yes' } });
+  assert.equal(back.url, `${origin}/fr/`);
+  const again = await laptop.follow(`${origin}/auth/login?return=/fr/`);
+  assert.equal(again.status, 200);
+  assert.equal(parseForm(again).fields.prompt, 'login', 'the provider asks who signs in');
 });
 
 /** A repository pushed and an object put by the browser's learner, with its own token and keys. */
