@@ -11,6 +11,13 @@ import type { ImportContext } from './context.ts';
 export function transformCode(tree: Root, context: ImportContext): void {
   visit(tree, 'code', (node: Code) => {
     const info = [node.lang, node.meta].filter(Boolean).join(' ').trim();
+    const raw = /^\{=([\w-]+)\}$/.exec(info);
+    if (raw) {
+      // Pandoc's raw blocks go to one output format as they are: shown here, never run as HTML.
+      node.lang = raw[1]!;
+      context.report.add(node, 'todo', `raw block \`\`\`{=${raw[1]}}`, 'kept as a visible code block: write its content as Markdown');
+      return;
+    }
     const cell = /^\{\s*([A-Za-z][\w+-]*)?(.*)\}$/.exec(info);
     const annotated = /^(\S+)\s+\{(.*)\}$/.exec(info);
     let title: string | undefined;

@@ -3,7 +3,8 @@
  * other language's page marked for translation), with a report of what it could not map.
  * One module per construct; this file runs them in order and checks that no text was lost.
  */
-import type { Root, RootContent, Text } from 'mdast';
+import type { Root, RootContent } from 'mdast';
+import { toString } from 'mdast-util-to-string';
 import { visit } from 'unist-util-visit';
 import { stringify } from 'yaml';
 import { languages, translator, type Language } from '../../i18n/index.ts';
@@ -84,7 +85,7 @@ export function importPage(source: string, options: ImportOptions): ImportResult
   transformTaskItems(tree, context);
   const sourceDir = options.sourcePath.includes('/') ? options.sourcePath.replace(/[\\/][^\\/]*$/, '') : '.';
   const assets = transformMedia(tree, context, sourceDir, assetFolder);
-  reportLiquidLeftovers(tree, context);
+  reportTemplateLeftovers(tree, context);
 
   const pages = {} as Record<Language, string>;
   for (const language of languages) {
@@ -117,10 +118,20 @@ function pageTree(tree: Root, frontMatter: FrontMatter, context: ImportContext, 
   return { type: 'root', children: [{ type: 'yaml', value: stringify(data).trimEnd() }, ...esm, ...children] };
 }
 
-/** GitBook tags sharing a line with text: the prepass only rewrites tags alone on their line. */
-function reportLiquidLeftovers(tree: Root, context: ImportContext): void {
-  visit(tree, 'text', (node: Text) => {
-    const tag = /\{%-?\s*[\w-]+[^%]*%\}/.exec(node.value);
+/**
+ * Template tags left in the text: GitBook's sharing a line with text (the prepass only rewrites
+ * tags alone on their line) and Quarto's shortcodes (`{{< video … >}}`, `{{< include … >}}`),
+ * which Quarto expands when it renders: kept as text, for the author.
+ */
+function reportTemplateLeftovers(tree: Root, context: ImportContext): void {
+  // Over a block's whole text: a URL in a tag's arguments is a link node of its own (GFM).
+  visit(tree, (node) => {
+    if (node.type !== 'paragraph' && node.type !== 'heading' && node.type !== 'tableCell') return;
+    const text = toString(node);
+    const tag = /\{%-?\s*[\w-]+[^%]*%\}/.exec(text);
     if (tag) context.report.add(node, 'todo', `GitBook tag ${tag[0]}`, 'not alone on its line: kept as text; put it on a line of its own and import again');
+    for (const [shortcode] of text.matchAll(/\{\{<\s*[\w-]+[^>]*>\}\}/g)) {
+      context.report.add(node, 'todo', `Quarto shortcode ${shortcode}`, 'Quarto expands it when rendering; kept as text: write what it stood for');
+    }
   });
 }

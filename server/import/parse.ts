@@ -1,4 +1,3 @@
-import type { Root } from 'mdast';
 import { directiveFromMarkdown } from 'mdast-util-directive';
 import { directive } from 'micromark-extension-directive';
 import remarkFrontmatter from 'remark-frontmatter';
@@ -22,8 +21,8 @@ function baseParser() {
   return unified().use(remarkParse).use(remarkGfm).use(remarkFrontmatter, ['yaml']);
 }
 
-export function parseSource(source: string): Root {
-  return unified().use(remarkParse).use(remarkGfm).use(remarkFrontmatter, ['yaml']).use(flowDirectives).parse(source);
+export function parseSource(source: string) {
+  return baseParser().use(flowDirectives).parse(source);
 }
 
 interface Fence {

@@ -93,6 +93,12 @@ test('code fences: language from braces, file name as title, cell options remove
   assert.deepEqual(entries(result, /cell options|executable/).map((entry) => entry.line), [1, 1]);
 });
 
+test('Quarto shortcodes and raw blocks are kept visibly and left to the author', () => {
+  const result = quarto('{{< video https://example.org/v.mp4 >}}\n\n```{=html}\n<b>x</b>\n```\n');
+  assert.equal(body(result), '\\{\\{\\< video [https://example.org/v.mp4](https://example.org/v.mp4) >}}\n\n```html\n<b>x</b>\n```\n');
+  assert.deepEqual(todos(result).map((entry) => [entry.line, entry.construct]), [[1, 'Quarto shortcode {{< video https://example.org/v.mp4 >}}'], [3, 'raw block ```{=html}']]);
+});
+
 test('headings: the first h1 is the title, others become h2, {#id} anchors go and in-page links follow', () => {
   const result = quarto('# Mon TP\n\n## Départ {#start}\n\nVoir [ici](#start).\n\n# Annexe\n');
   assert.match(result.pages.fr, /^---\ntitle: Mon TP\n---\n\n## Départ\n\nVoir \[ici\]\(#départ\)\.\n\n## Annexe\n$/);
