@@ -65,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   console.log(`${result.dialect} page "${result.frontMatter.title}"`);
   console.log(formatReport(result.report, relative(process.cwd(), resolve(file))));
+  if (!result.slug.includes('/')) console.log(`The sidebar lists the pages of its folders (see astro.config.mjs): --slug <folder>/${result.slug} puts the page in one.`);
   const todo = result.report.filter((entry) => entry.level === 'todo').length;
   console.log(`${todo} construct(s) left for the author, ${result.report.length - todo} mapped with a note.`);
   if (values.report) {

@@ -1,13 +1,11 @@
 import type { TFunction } from 'i18next';
-import type { Language } from '../../i18n/index.ts';
 import type { Dialect } from './dialect.ts';
 import type { Report } from './report.ts';
 
 export interface ImportContext {
   report: Report;
   dialect: Dialect;
-  /** The page's language: the strings the importer writes into the page (labels, notes) are in it. */
-  language: Language;
+  /** In the source's language: the strings the importer writes into the page (labels, markers). */
   t: TFunction;
   /** The source's lines, to quote a construct as it was written. */
   lines: string[];

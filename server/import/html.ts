@@ -112,6 +112,12 @@ function single(node: Html, parent: Parent, context: ImportContext): RootContent
     context.report.add(node, 'todo', `HTML <${refused}>`, 'no safe MDX form: kept as a visible HTML code block');
     return inline ? [{ type: 'inlineCode', value: node.value, position: node.position } as never] : [{ type: 'code', lang: 'html', value: node.value, position: node.position }];
   }
+  visit(fragment, 'element', (element: Element) => {
+    const src = element.tagName === 'img' ? String(element.properties.src ?? '') : '';
+    if (src && !/^([a-z][a-z0-9+.-]*:|\/\/)/i.test(src)) {
+      context.report.add(node, 'todo', `HTML image ${src}`, 'not copied (only Markdown images are): write it as ![alt](path) beside the page');
+    }
+  });
   const converted = fragment.children.flatMap((child) => jsx(child, inline));
   const written = inline ? converted : flow(converted);
   context.report.add(node, 'info', `HTML ${node.value.trim().split('\n')[0]!.slice(0, 40)}`, 'written as JSX');

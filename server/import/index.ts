@@ -66,7 +66,6 @@ export function importPage(source: string, options: ImportOptions): ImportResult
   const context: ImportContext = {
     report,
     dialect,
-    language: options.language,
     t: translator(options.language),
     lines: source.split(/\r?\n/),
     anchors: new Map(),

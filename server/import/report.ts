@@ -26,10 +26,6 @@ export class Report {
   sorted(): ReportEntry[] {
     return [...this.entries].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   }
-
-  todo(): ReportEntry[] {
-    return this.sorted().filter((entry) => entry.level === 'todo');
-  }
 }
 
 /** One line per construct, action and level, with the lines where it was found (the JSON has each). */

@@ -130,6 +130,12 @@ test('HTML: comments become MDX comments, known elements JSX, scripts a visible 
   assert.deepEqual(todos(result).map((entry) => [entry.line, entry.construct]), [[5, 'HTML <script>']]);
 });
 
+test('an HTML image with a relative source is left to the author (only Markdown images are copied)', () => {
+  const result = quarto('<p><img src="img/schema.png" alt="Schéma"></p>\n');
+  assert.equal(body(result), '<p>\n  <img src="img/schema.png" alt="Schéma" />\n</p>\n');
+  assert.deepEqual(todos(result).map((entry) => [entry.line, entry.construct]), [[1, 'HTML image img/schema.png']]);
+});
+
 test('images: one beside the source is copied beside the page, a missing one leaves a visible marker', () => {
   const result = quarto('![Un schéma](img/schema.png)\n\n![Absent](img/absent.png)\n\n![](https://example.org/x.png)\n');
   assert.deepEqual(result.assets, [{ from: join(fixtures, 'img', 'schema.png'), name: 'schema.png' }]);
