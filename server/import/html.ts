@@ -28,11 +28,28 @@ export function transformHtml(tree: Root, context: ImportContext, parse: Parse):
   visit(tree, (node) => {
     if ('children' in node && (node as Parent).children.some((child) => child.type === 'html')) parents.push(node as Parent);
   });
-  for (const parent of parents.reverse()) {
-    details(parent, context, parse);
-    inlinePairs(parent, context);
-    parent.children = parent.children.flatMap((node) => (node.type === 'html' ? (single(node, parent, context) as never[]) : [node]));
+  for (const parent of parents.reverse()) convert(parent, context, parse);
+}
+
+function convert(parent: Parent, context: ImportContext, parse: Parse): void {
+  details(parent, context, parse);
+  inlinePairs(parent, context);
+  parent.children = parent.children.flatMap((node) => (node.type === 'html' ? (single(node, parent, context) as never[]) : [node]));
+}
+
+/** The `</details>` closing the one opened at `start`, past those of `<details>` inside it. */
+function closingDetails(children: RootContent[], start: number): number {
+  let depth = 0;
+  for (let index = start; index < children.length; index++) {
+    const node = children[index]!;
+    if (node.type !== 'html') continue;
+    if (index > start && /^<details[\s>]/i.test(node.value)) depth++;
+    if (/<\/details>\s*$/i.test(node.value)) {
+      if (depth === 0) return index;
+      depth--;
+    }
   }
+  return -1;
 }
 
 function details(parent: Parent, context: ImportContext, parse: Parse): void {
@@ -41,7 +58,7 @@ function details(parent: Parent, context: ImportContext, parse: Parse): void {
     const open = children[start]!;
     const head = open.type === 'html' ? /^<details(\s[^>]*)?>\s*(?:<summary>([\s\S]*?)<\/summary>)?/i.exec(open.value) : null;
     if (open.type !== 'html' || !head) continue;
-    const end = children.findIndex((node, index) => index >= start && node.type === 'html' && /<\/details>\s*$/i.test(node.value));
+    const end = closingDetails(children, start);
     if (end < 0) continue;
     const line = open.position?.start.line ?? 1;
     const inner: RootContent[] = [];
@@ -65,6 +82,8 @@ function details(parent: Parent, context: ImportContext, parse: Parse): void {
       position: open.position,
     };
     children.splice(start, end - start + 1, element as never);
+    // What moved inside (nested <details>, other HTML) is converted as any other block's content.
+    convert(element as unknown as Parent, context, parse);
   }
 }
 

@@ -124,6 +124,12 @@ test('<details> becomes JSX with its Markdown kept, and a summary when it had no
   assert.match(body(result, 'en'), /<summary>Détails<\/summary>/, 'the other page is the same content, to translate');
 });
 
+test('<details> inside <details>, and HTML inside them, are converted too', async () => {
+  const result = quarto('<details>\n<summary>Dehors</summary>\n\n<details>\n<summary>Dedans</summary>\n\nTexte.\n\n</details>\n\n<kbd>Q</kbd>\n\n</details>\n');
+  assert.equal(body(result), '<details>\n  <summary>Dehors</summary>\n\n  <details>\n    <summary>Dedans</summary>\n\n    Texte.\n  </details>\n\n  <kbd>Q</kbd>\n</details>\n');
+  await compilePage(result.pages.fr, join(root, 'content', 'fr', 'demo.mdx'));
+});
+
 test('HTML: comments become MDX comments, known elements JSX, scripts a visible code block; { and < are escaped', () => {
   const result = quarto('<!-- note -->\n\n<div class="box">Un { et < ici</div>\n\n<script>alert(1)</script>\n\nTexte { et < b.\n\nPress <kbd>Ctrl</kbd>.\n');
   assert.equal(body(result), '{/* note */}\n\n<div class="box">\n  Un \\{ et \\< ici\n</div>\n\n```html\n<script>alert(1)</script>\n```\n\nTexte \\{ et \\< b.\n\nPress <kbd>Ctrl</kbd>.\n');
