@@ -34,6 +34,8 @@ export interface AccountServices {
   objects: LearnerObjects;
   /** Stops the labs (queued, starting, running) of a learner. */
   stopLabs(learnerId: string): Promise<void>;
+  /** The classes a learner is a member of, and telling their live views a member changed. */
+  classes?: { of(learnerId: string): Promise<string[]>; changed(classId: string, learnerId: string): void };
 }
 
 /** The first of name(1), name(2)… not taken. */
@@ -81,10 +83,12 @@ async function moveObjects(objects: LearnerObjects, from: string, into: string):
 /** Merges the device's anonymous learner `from` into the account's `into` (the rule above). */
 export async function mergeDevice(services: AccountServices, from: string, into: string): Promise<MergeReport> {
   await services.stopLabs(from);
+  const classIds = (await services.classes?.of(from)) ?? [];
   const stored = await services.store.mergeLearner(from, into);
   const repositories = await moveRepositories(services.repos, from, into);
   const objects = await moveObjects(services.objects, from, into);
   const deviceDeleted = objects.left.length === 0 && (await services.store.deleteAnonymous(from));
+  for (const classId of classIds) for (const learnerId of [from, into]) services.classes?.changed(classId, learnerId);
   return { ...stored, repositories, objects, deviceDeleted };
 }
 

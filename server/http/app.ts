@@ -104,7 +104,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       const stopLabs = async (learnerId: string) => {
         await Promise.all(sessions.all().filter((session) => session.learnerId === learnerId && session.status !== 'stopped').map((session) => sessions.stop(session.id)));
       };
-      registerOidcRoutes(app, store, { ...options.oidc, services: { store, repos: learners.repos, objects: learners.objects, stopLabs } });
+      const { store: classStore, live } = options.classes ?? {};
+      // Open class views redraw the members a merge changed.
+      const classes = classStore && live && {
+        of: async (learnerId: string) => (await classStore.ofLearner(learnerId)).map((record) => record.id),
+        changed: (classId: string, learnerId: string) => live.membersChanged(classId, learnerId),
+      };
+      registerOidcRoutes(app, store, { ...options.oidc, services: { store, repos: learners.repos, objects: learners.objects, stopLabs, ...(classes ? { classes } : {}) } });
     } else registerNoOidcRoutes(app);
   }
   registerLabRoutes(app, options.sessions, learners?.context);

@@ -220,6 +220,58 @@ test('signing in on a device whose anonymous learner has a lab running: the lab 
   assert.equal(server.sessions.get(id)?.status ?? 'stopped', 'stopped');
 });
 
+/** Server-sent events of `path` as the browser's cookies allow, until `until` says enough. */
+async function sseUntil(browser: Browser, path: string, until: (events: { event: string; data: any }[]) => boolean, timeoutMs = 10_000) {
+  const jar = browser.cookies(origin);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const response = await fetch(`${origin}${path}`, { headers: { cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') }, signal: controller.signal });
+  const events: { event: string; data: any }[] = [];
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  const done = (async () => {
+    try {
+      for (;;) {
+        const { value, done: end } = await reader.read();
+        if (end) return;
+        buffer += value;
+        for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+          if (until(events)) return;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+  })();
+  return { events, done };
+}
+
+test('a class joined on the device follows into the account, and the trainer\'s live view redraws it', async () => {
+  const grace = new Browser();
+  await grace.signIn(origin, 'grace');
+  const created = await json(grace, '/api/trainer/classes', { method: 'POST', json: { course: '/tp/', title: 'TP', startsAt: Date.now() - 60_000, endsAt: Date.now() + 3600_000 } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const owner = new Browser();
+  await owner.signIn(origin, 'linus');
+  const desktop = new Browser();
+  assert.equal((await json(desktop, '/api/classes/join', { method: 'POST', json: { code: created.body.joinCode, name: 'Linus au fond' } })).status, 200);
+
+  const view = await sseUntil(grace, `/api/trainer/classes/${created.body.id}/events`, (events) => events.some((event) => event.event === 'removed'));
+  while (!view.events.some((event) => event.event === 'snapshot')) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(view.events[0]!.data.members.map((row: { name: string }) => row.name), ['Linus au fond']);
+  await desktop.signIn(origin, 'linus');
+  await view.done;
+  const drawn = view.events.find((event) => event.event === 'members')?.data.members.map((row: { name: string }) => row.name);
+  assert.deepEqual(drawn, ['Linus au fond'], 'the account\'s row, drawn live');
+  assert.deepEqual((await json(owner, '/api/classes/mine')).body.classes.map((record: { id: string }) => record.id), [created.body.id], 'the account is a member');
+});
+
 test('without OpenID Connect, /api/auth says so and /auth/login is not there', async () => {
   const plain = await startTestServer({ driver: new MemoryDriver() });
   try {
