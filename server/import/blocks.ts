@@ -18,7 +18,7 @@ function aside(type: Aside, label: PhrasingContent[] | undefined, children: Flow
   return { type: 'containerDirective', name: type, attributes: {}, children: [...labelParagraph, ...children], position: at.position };
 }
 
-export function tabs(items: { label: string; children: RootContent[] }[], context: ImportContext, at: Parent): MdxJsxFlowElement {
+function tabs(items: { label: string; children: RootContent[] }[], context: ImportContext, at: Parent): MdxJsxFlowElement {
   context.usesTabs = true;
   return {
     type: 'mdxJsxFlowElement',
