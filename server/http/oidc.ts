@@ -119,14 +119,16 @@ export function registerOidcRoutes(app: FastifyInstance, store: LearnerStore, ro
   });
 
   app.get('/api/auth', async (request) => {
-    const session = signedIn(request);
-    const learner = session && (await currentLearner(request, store)) === session.learnerId ? await store.get(session.learnerId) : undefined;
-    const account = learner?.account;
+    // currentLearner names an account's learner only while its sign-in holds.
+    const id = await currentLearner(request, store);
+    const account = id === undefined ? undefined : (await store.get(id))?.account;
     return {
       enabled: true,
       available: client.ready,
       signedIn: account !== undefined,
-      account: account ? { name: account.name, email: account.email, trainer: session!.trainer, mergeReport: account.mergeReport ? JSON.parse(account.mergeReport) : null } : null,
+      account: account
+        ? { name: account.name, email: account.email, trainer: signedIn(request)?.trainer ?? false, mergeReport: account.mergeReport ? JSON.parse(account.mergeReport) : null }
+        : null,
     };
   });
 }
