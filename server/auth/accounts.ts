@@ -43,13 +43,18 @@ async function freeName(taken: (name: string) => boolean | Promise<boolean>, nam
   for (let n = 1; ; n += 1) if (!(await taken(name(n)))) return name(n);
 }
 
+/** Repository names are 64 characters at most (forge/names.ts): the suffix always fits. */
+function withSuffix(name: string, suffix: string): string {
+  return `${name.slice(0, 64 - suffix.length)}${suffix}`;
+}
+
 async function moveRepositories(repos: RepositoryStore, from: string, into: string): Promise<MergeReport['repositories']> {
   const report: MergeReport['repositories'] = { moved: [], renamed: [] };
   const names = repos.names(from);
   if (names.length === 0) return report;
   await mkdir(repos.learnerDir(into), { recursive: true, mode: 0o700 });
   for (const name of names) {
-    const target = repos.exists(into, name) ? await freeName((candidate) => repos.exists(into, candidate), (n) => `${name}-device${n === 1 ? '' : `-${n}`}`) : name;
+    const target = repos.exists(into, name) ? await freeName((candidate) => repos.exists(into, candidate), (n) => withSuffix(name, n === 1 ? '-device' : `-device-${n}`)) : name;
     await rename(repos.gitDir(from, name), repos.gitDir(into, target));
     if (target === name) report.moved.push(name);
     else report.renamed.push({ from: name, to: target });
