@@ -1,0 +1,223 @@
+/**
+ * The trainer's whole journey, as issue 11 tells it, on real parts: a trainer imports an
+ * existing Quarto practical (the ENSAI seed when ../shared/seeds is here, the project's own
+ * Quarto fixture otherwise) with `npm run import`, fixes what the import report lists, lints
+ * and builds the site with it (a real astro build in a project tree of its own), and runs it on
+ * a lab server configured for a real OpenID provider (test/helpers/oidc.ts). Two learners (two
+ * browsers) tick steps anonymously, sign in through the provider and keep them; the trainer,
+ * recognized by the provider's group claim, starts a class on the imported course and watches
+ * both progress and one get stuck, live, with no reload.
+ */
+import { test, expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, startProvider, type TestProvider } from '../helpers/oidc.ts';
+import fr from '../../i18n/fr.json' with { type: 'json' };
+
+const root = join(import.meta.dirname, '..', '..');
+const seedsDir = process.env.ATELIER_SEEDS_DIR ?? join(root, '..', 'shared', 'seeds');
+const seed = existsSync(seedsDir) ? readdirSync(seedsDir).find((name) => name.startsWith('003_')) : undefined;
+const source = seed ? join(seedsDir, seed) : join(root, 'test', 'fixtures', 'import', 'practical.qmd');
+const run = promisify(execFile);
+const node = (args: string[], cwd = root) => run(process.execPath, ['--disable-warning=ExperimentalWarning', ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
+
+interface ReportEntry {
+  line: number;
+  level: 'todo' | 'info';
+  construct: string;
+  action: string;
+}
+
+const project = join(root, '.astro', `trainer-journey-${process.pid}`);
+let provider: TestProvider;
+let server: ChildProcess;
+let dataDir: string;
+let origin: string;
+let report: ReportEntry[];
+
+/**
+ * The trainer's fix of each `todo` the report lists. The one the seed leaves is a link into the
+ * source site (`data/.parquet`, a file the practical's own site served): here it points to the
+ * learner's files page, where Atelier's data lives.
+ */
+function fix(page: string, entry: ReportEntry, language: 'fr' | 'en'): string {
+  const link = /link (\S+):/.exec(`${entry.construct}: ${entry.action}`)?.[1];
+  if (link && page.includes(`](${link})`)) return page.replaceAll(`](${link})`, `](/${language}/files/)`);
+  throw new Error(`no fix written for the report's line ${entry.line}: ${entry.construct} — ${entry.action}`);
+}
+
+test.beforeAll(async () => {
+  test.setTimeout(240_000);
+  rmSync(project, { recursive: true, force: true });
+  mkdirSync(join(project, 'site', 'content'), { recursive: true });
+  // The site's sources by symlink (node_modules resolves as in the project), content of its own.
+  for (const entry of ['astro.config.mjs', 'package.json', 'tsconfig.json', 'i18n', 'labs', 'server']) symlinkSync(join(root, entry), join(project, entry));
+  for (const entry of readdirSync(join(root, 'site'))) if (entry !== 'content') symlinkSync(join(root, 'site', entry), join(project, 'site', entry));
+  symlinkSync(join(root, 'site', 'content', 'i18n'), join(project, 'site', 'content', 'i18n'));
+  symlinkSync(join('..', '..', 'content'), join(project, 'site', 'content', 'docs'));
+  const content = join(project, 'content');
+  for (const language of ['fr', 'en']) {
+    mkdirSync(join(content, language), { recursive: true });
+    writeFileSync(join(content, language, 'index.mdx'), `---\ntitle: Atelier\n---\n\n${language === 'fr' ? 'Accueil.' : 'Home.'}\n`);
+  }
+
+  // 1. Import, with the report as JSON.
+  const reportFile = join(project, 'report.json');
+  await node(['server/cli/import.ts', source, '--slug', 'decouverte/index', '--lang', 'fr', '--out', content, '--report', reportFile]);
+  const written = JSON.parse(readFileSync(reportFile, 'utf8')) as { entries?: ReportEntry[] } | ReportEntry[];
+  report = Array.isArray(written) ? written : written.entries!;
+  expect(report.length).toBeGreaterThan(0);
+  for (const entry of report) expect(entry.line, JSON.stringify(entry)).toBeGreaterThan(0);
+
+  // 2. The trainer fixes every todo, in both languages; the linter then has nothing to say.
+  for (const language of ['fr', 'en'] as const) {
+    const file = join(content, language, 'decouverte', 'index.mdx');
+    let page = readFileSync(file, 'utf8');
+    for (const entry of report.filter((entry) => entry.level === 'todo')) page = fix(page, entry, language);
+    writeFileSync(file, page);
+  }
+  await node(['server/cli/lint-content.ts', content]);
+
+  // 3. The site built with it, then served with sign-in through the provider.
+  await node([join(root, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'build'], project);
+  const port = await freePort();
+  origin = `http://localhost:${port}`;
+  provider = await startProvider(origin);
+  dataDir = mkdtempSync(join(tmpdir(), 'atelier-e2e-journey-'));
+  server = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server', 'main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ATELIER_DATA_DIR: dataDir,
+      ATELIER_SITE_DIR: join(project, 'dist'),
+      ATELIER_ORIGIN: origin,
+      ATELIER_DEPLOYMENT: 'e2e-journey',
+      ATELIER_LAB_UID_BASE: '296000',
+      ATELIER_LAB_UID_COUNT: '10',
+      ATELIER_MAX_LABS: '10',
+      ATELIER_VSCODE: 'off',
+      ATELIER_OIDC_ISSUER: provider.issuer,
+      ATELIER_OIDC_CLIENT_ID: provider.clientId,
+      ATELIER_OIDC_CLIENT_SECRET: provider.clientSecret,
+      ATELIER_OIDC_SCOPES: 'openid profile email groups',
+      ATELIER_OIDC_TRAINER_CLAIM: 'groups=trainers',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch(`${origin}/healthz`).then((response) => response.ok, () => false))) {
+    if (Date.now() > deadline || server.exitCode !== null) throw new Error('the lab server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+});
+
+test.afterAll(async () => {
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+  }
+  await provider?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  rmSync(project, { recursive: true, force: true });
+});
+
+/** Through the header's link and the provider's own login and consent pages, as a person does. */
+async function signIn(page: Page, login: string): Promise<void> {
+  await page.locator('atelier-sign-in').first().getByRole('link', { name: fr.signIn.signIn }).click();
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password');
+  await page.locator('button[type="submit"]').click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  // Past the callback, which sets the sign-in's cookies before it sends the browser back.
+  await page.waitForURL((url) => url.origin === origin && !url.pathname.startsWith('/auth/'), { waitUntil: 'commit' });
+  await expect(page.locator('atelier-sign-in').first()).toContainText(fr.signIn.signOut);
+}
+
+const steps = (page: Page) => page.locator('li[data-step]');
+
+/** Ticks the page's step `index` by hand, once the server has it. */
+async function tick(page: Page, index: number): Promise<void> {
+  const box = steps(page).nth(index).locator('input[type="checkbox"]').first();
+  const saved = page.waitForResponse((response) => response.url().includes('/api/progress') && response.request().method() !== 'GET' && response.ok());
+  await box.check();
+  await saved;
+}
+
+async function learner(browser: Browser, login: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ locale: 'fr-FR' });
+  const page = await context.newPage();
+  await page.goto(`${origin}/fr/decouverte/`);
+  await expect(steps(page).first()).toBeVisible();
+  return { context, page };
+}
+
+test('a trainer imports a practical, fixes its report, starts a class and watches two signed-in learners progress and get stuck, live', async ({ browser }) => {
+  test.setTimeout(180_000);
+  // The report said what was left; the fixes removed it from the page.
+  const built = readFileSync(join(project, 'dist', 'fr', 'decouverte', 'index.html'), 'utf8');
+  for (const entry of report.filter((entry) => entry.level === 'todo')) {
+    const link = /link (\S+):/.exec(`${entry.construct}: ${entry.action}`)?.[1];
+    if (link) expect(built).not.toContain(`href="${link}"`);
+  }
+
+  // Two learners, anonymous at first, each tick the first step, then sign in and keep it.
+  const ada = await learner(browser, 'ada');
+  const linus = await learner(browser, 'linus');
+  await tick(ada.page, 0);
+  await tick(linus.page, 0);
+  await signIn(ada.page, 'ada');
+  await signIn(linus.page, 'linus');
+  for (const { page } of [ada, linus]) {
+    await page.goto(`${origin}/fr/decouverte/`);
+    await expect(page.locator('atelier-sign-in').first()).toContainText(fr.signIn.signOut);
+    await expect(steps(page).first().locator('input[type="checkbox"]').first()).toBeChecked();
+  }
+
+  // The trainer signs in through the same provider: the group claim makes her a trainer.
+  const trainerContext = await browser.newContext({ locale: 'fr-FR' });
+  const trainer = await trainerContext.newPage();
+  await trainer.goto(`${origin}/fr/trainer/`);
+  await signIn(trainer, 'grace');
+  await trainer.goto(`${origin}/fr/trainer/`);
+  await trainer.getByLabel(fr.trainer.course).selectOption('/decouverte/');
+  await trainer.getByLabel(fr.trainer.classTitle).fill('ENSAI 1A');
+  await trainer.getByRole('button', { name: fr.trainer.create }).click();
+  const item = trainer.locator('.atelier-trainer__class', { hasText: 'ENSAI 1A' });
+  await expect(item).toBeVisible();
+  const code = (await item.locator('.atelier-trainer__code').textContent())!.trim();
+  await trainer.getByRole('link', { name: fr.trainer.openLabel.replace('{{title}}', 'ENSAI 1A') }).click();
+
+  for (const [{ page }, name] of [[ada, 'Ada'], [linus, 'Linus']] as const) {
+    await page.goto(`${origin}/fr/join/?code=${code}`);
+    await page.getByLabel(fr.join.name).fill(name);
+    await page.getByRole('button', { name: fr.join.button }).click();
+    await expect(page.getByRole('status')).toContainText(name);
+  }
+  const table = trainer.locator('table.atelier-class__table');
+  await expect(table.locator('tbody tr')).toHaveCount(2);
+  const row = (name: string) => table.locator('tr', { has: trainer.getByRole('rowheader', { name }) });
+  // What they did before signing in and joining counts.
+  await expect(row('Ada')).toContainText('1 sur ');
+  await expect(row('Linus')).toContainText('1 sur ');
+
+  // Ada moves on, live on the trainer's screen; Linus stays on his second step.
+  await ada.page.goto(`${origin}/fr/decouverte/`);
+  for (const index of [1, 2, 3]) {
+    await tick(ada.page, index);
+    await expect(row('Ada')).toContainText(`${index + 1} sur `);
+  }
+  const adaCurrent = await steps(ada.page).nth(4).locator('.atelier-step__text').first().textContent();
+  await expect(row('Ada')).toContainText(adaCurrent!.trim().slice(0, 20));
+  // Stuck longest first: Linus, on his current step since before Ada's three ticks.
+  await expect(table.locator('tbody tr').first().getByRole('rowheader')).toHaveText('Linus');
+  await expect(table.locator('th[data-column="stuck"]')).toHaveAttribute('aria-sort', 'ascending');
+
+  // Nothing of this came from a reload: the trainer's page is the same document.
+  expect(await trainer.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
+  for (const context of [ada.context, linus.context, trainerContext]) await context.close();
+});
