@@ -55,6 +55,12 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** `Sec-Purpose: prefetch` (Chromium, Firefox), or the older `Purpose: prefetch`. */
+function isPrefetch(request: FastifyRequest): boolean {
+  const purpose = request.headers['sec-purpose'] ?? request.headers.purpose;
+  return typeof purpose === 'string' && /(^|[\s;,])prefetch\b/i.test(purpose);
+}
+
 /** A small page saying why sign-in did not happen, with a way back. */
 function problemPage(reply: FastifyReply, status: number, language: Language, key: 'unavailable' | 'failed', back: string): FastifyReply {
   const t = translator(language);
@@ -71,6 +77,9 @@ export function registerOidcRoutes(app: FastifyInstance, store: LearnerStore, ro
   app.get<{ Querystring: { return?: string } }>('/auth/login', async (request, reply) => {
     const origin = routes.origin();
     if (request.host.toLowerCase() !== hostOf(origin)) return reply.redirect(`${origin}${request.url}`, 302);
+    // A prefetch (Astro's router prefetches links on hover) must not start a transaction: its
+    // cookie, arriving after the click's own, would replace the one the provider sends back to.
+    if (isPrefetch(request)) return reply.header('cache-control', 'no-store').code(204).send();
     const returnTo = sameOriginPath(request.query.return, origin) ?? `/${languageOf(request.headers)}/`;
     const language = languageFor(request, returnTo);
     try {

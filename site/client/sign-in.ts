@@ -37,9 +37,10 @@ export function authState(): Promise<AuthState> {
 
 document.addEventListener('astro:after-swap', () => (state = undefined));
 
+/** Never prefetched (Astro's router prefetches links on hover): a sign-in starts with a click only. */
 export function signInLink(): HTMLAnchorElement {
   const back = `${location.pathname}${location.search}`;
-  return h('a', { href: `/auth/login?return=${encodeURIComponent(back)}`, class: 'atelier-sign-in__link', 'data-astro-reload': true }, t('signIn.signIn'));
+  return h('a', { href: `/auth/login?return=${encodeURIComponent(back)}`, class: 'atelier-sign-in__link', 'data-astro-reload': true, 'data-astro-prefetch': 'false' }, t('signIn.signIn'));
 }
 
 export async function signOut(): Promise<void> {

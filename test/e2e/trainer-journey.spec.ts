@@ -10,9 +10,9 @@
  */
 import { test, expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, startProvider, type TestProvider } from '../helpers/oidc.ts';
 import fr from '../../i18n/fr.json' with { type: 'json' };
@@ -39,13 +39,22 @@ let origin: string;
 let report: ReportEntry[];
 
 /**
- * The trainer's fix of each `todo` the report lists. The one the seed leaves is a link into the
- * source site (`data/.parquet`, a file the practical's own site served): here it points to the
- * learner's files page, where Atelier's data lives.
+ * The trainer's fix of each `todo` the report lists. The seed leaves one: a link into the
+ * source site (`data/.parquet`, a file the practical's own site served), pointed here to the
+ * learner's files page, where Atelier's data lives. The fixture leaves more: a missing image
+ * (the trainer adds it), and constructs kept visibly that the trainer reads and accepts as they
+ * are (a nested task item made a plain item, a script shown as code). Any other todo fails the test.
  */
-function fix(page: string, entry: ReportEntry, language: 'fr' | 'en'): string {
-  const link = /link (\S+):/.exec(`${entry.construct}: ${entry.action}`)?.[1];
+function fix(page: string, entry: ReportEntry, language: 'fr' | 'en', folder: string): string {
+  const link = /^link (\S+)$/.exec(entry.construct)?.[1];
   if (link && page.includes(`](${link})`)) return page.replaceAll(`](${link})`, `](/${language}/files/)`);
+  const image = /^image (\S+)$/.exec(entry.construct)?.[1];
+  const marker = image && new RegExp(`^\\*\\*[^*\\n]+\\*\\* ?(.*) \`${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`$`, 'm').exec(page);
+  if (image && marker) {
+    copyFileSync(join(root, 'test', 'fixtures', 'import', 'img', 'schema.png'), join(folder, basename(image)));
+    return page.replace(marker[0], `![${marker[1]}](./${basename(image)})`);
+  }
+  if (/^(task item inside a task item|HTML <script>)/.test(entry.construct)) return page;
   throw new Error(`no fix written for the report's line ${entry.line}: ${entry.construct} — ${entry.action}`);
 }
 
@@ -76,7 +85,7 @@ test.beforeAll(async () => {
   for (const language of ['fr', 'en'] as const) {
     const file = join(content, language, 'decouverte', 'index.mdx');
     let page = readFileSync(file, 'utf8');
-    for (const entry of report.filter((entry) => entry.level === 'todo')) page = fix(page, entry, language);
+    for (const entry of report.filter((entry) => entry.level === 'todo')) page = fix(page, entry, language, join(content, language, 'decouverte'));
     writeFileSync(file, page);
   }
   await node(['server/cli/lint-content.ts', content]);
@@ -161,8 +170,10 @@ test('a trainer imports a practical, fixes its report, starts a class and watche
   // The report said what was left; the fixes removed it from the page.
   const built = readFileSync(join(project, 'dist', 'fr', 'decouverte', 'index.html'), 'utf8');
   for (const entry of report.filter((entry) => entry.level === 'todo')) {
-    const link = /link (\S+):/.exec(`${entry.construct}: ${entry.action}`)?.[1];
+    const link = /^link (\S+)$/.exec(entry.construct)?.[1];
     if (link) expect(built).not.toContain(`href="${link}"`);
+    const image = /^image (\S+)$/.exec(entry.construct)?.[1];
+    if (image) expect(built).toMatch(/<img[^>]+src="\/_astro\//);
   }
 
   // Two learners, anonymous at first, each tick the first step, then sign in and keep it.

@@ -281,3 +281,15 @@ test('without OpenID Connect, /api/auth says so and /auth/login is not there', a
     await plain.cleanup();
   }
 });
+
+test('a prefetch of the sign-in link (hovered before the click) starts nothing: the click\'s sign-in completes', async () => {
+  const laptop = new Browser();
+  const callback = await laptop.callbackOf(origin, 'ada', '/fr/tp/p/');
+  // The router's hover prefetch, answered after the click's own /auth/login.
+  const prefetch = await laptop.request(`${origin}/auth/login?return=%2Ffr%2Ftp%2Fp%2F`, { headers: { 'sec-purpose': 'prefetch' } });
+  assert.equal(prefetch.status, 204);
+  assert.deepEqual(prefetch.headers.getSetCookie(), []);
+  const landed = await laptop.follow(callback);
+  assert.equal(landed.url, `${origin}/fr/tp/p/`);
+  assert.equal((await json(laptop, '/api/auth')).body.signedIn, true);
+});
