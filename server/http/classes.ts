@@ -23,8 +23,7 @@
  *   GET    /api/classes/mine/messages/events          → SSE: `message` for each unread, then live
  *   POST   /api/classes/mine/messages/:id/read        → 204
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { translator, type Language } from '../../i18n/index.ts';
 import type { Sessions } from '../labs/sessions.ts';
@@ -38,6 +37,7 @@ import { clientKey } from './client-address.ts';
 import { ApiError, parseWith } from './errors.ts';
 import { requireLearner, ensureLearner } from './identity.ts';
 import { languageOf } from './language.ts';
+import { defaultStreamTiming, openEventStream, sendEvent, type StreamTiming } from './sse.ts';
 import { requireTrainer } from './trainer-auth.ts';
 
 export const limits = {
@@ -85,37 +85,12 @@ export interface ClassRouteOptions {
   courses: ReadonlyMap<string, Course>;
   sessions: Sessions;
   live: ClassLive;
-  heartbeatMs?: number;
-  maxStreamMs?: number;
+  streamTiming?: StreamTiming;
 }
-
-function sse(reply: FastifyReply, heartbeatMs: number, maxMs: number, onClose: () => void): ServerResponse {
-  reply.hijack();
-  const response = reply.raw;
-  response.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-    connection: 'keep-alive',
-  });
-  response.write('retry: 2000\n\n');
-  const heartbeat = setInterval(() => response.write(': ping\n\n'), heartbeatMs);
-  const expiry = setTimeout(() => response.end(), maxMs);
-  response.once('close', () => {
-    clearInterval(heartbeat);
-    clearTimeout(expiry);
-    onClose();
-  });
-  return response;
-}
-
-const send = (response: ServerResponse, event: string, data: unknown) => response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 
 export function registerClassRoutes(app: FastifyInstance, options: ClassRouteOptions): void {
   const { store, learners, courses, sessions, live } = options;
-  const heartbeatMs = options.heartbeatMs ?? 25_000;
-  const maxStreamMs = options.maxStreamMs ?? 30 * 60_000;
+  const streamTiming = options.streamTiming ?? defaultStreamTiming;
   const joinAttempts = new RateLimiter(limits.joinAttempts, 600_000);
   const messageRate = new RateLimiter(limits.messagesPerMinute, 60_000);
   const views = new Map<string, number>();
@@ -213,7 +188,7 @@ export function registerClassRoutes(app: FastifyInstance, options: ClassRouteOpt
     views.set(trainer.id, open + 1);
     let stop: (() => void) | undefined;
     let closed = false;
-    const response = sse(reply, heartbeatMs, maxStreamMs, () => {
+    const response = openEventStream(reply, streamTiming, () => {
       closed = true;
       stop?.();
       const left = (views.get(trainer.id) ?? 1) - 1;
@@ -228,10 +203,10 @@ export function registerClassRoutes(app: FastifyInstance, options: ClassRouteOpt
         try {
           const { rows: changed, gone } = await rows(record, language, only === 'all' ? undefined : only);
           if (closed) return;
-          if (only === 'all') send(response, 'snapshot', { class: classView(record, courses.get(record.course), language), members: changed, at: Date.now() });
+          if (only === 'all') sendEvent(response, 'snapshot', { class: classView(record, courses.get(record.course), language), members: changed, at: Date.now() });
           else {
-            if (changed.length > 0) send(response, 'members', { members: changed, at: Date.now() });
-            if (gone.length > 0) send(response, 'removed', { members: gone });
+            if (changed.length > 0) sendEvent(response, 'members', { members: changed, at: Date.now() });
+            if (gone.length > 0) sendEvent(response, 'removed', { members: gone });
           }
         } catch (error) {
           request.log.error({ err: error }, 'class view');
@@ -367,15 +342,15 @@ export function registerClassRoutes(app: FastifyInstance, options: ClassRouteOpt
     if (open >= limits.inboxesPerLearner) throw new ApiError('too_many_progress_streams', { max: limits.inboxesPerLearner });
     inboxes.set(learnerId, open + 1);
     let off: (() => void) | undefined;
-    const response = sse(reply, heartbeatMs, maxStreamMs, () => {
+    const response = openEventStream(reply, streamTiming, () => {
       off?.();
       const left = (inboxes.get(learnerId) ?? 1) - 1;
       if (left > 0) inboxes.set(learnerId, left);
       else inboxes.delete(learnerId);
     });
     // Listening first, then the unread: a message sent in between arrives (perhaps twice: the page keeps one per id).
-    off = live.inbox(learnerId, (message) => send(response, 'message', messageView(message)));
-    for (const message of await store.unread(learnerId)) send(response, 'message', messageView(message));
+    off = live.inbox(learnerId, (message) => sendEvent(response, 'message', messageView(message)));
+    for (const message of await store.unread(learnerId)) sendEvent(response, 'message', messageView(message));
   });
 
   app.post<{ Params: { id: string } }>('/api/classes/mine/messages/:id/read', async (request, reply) => {

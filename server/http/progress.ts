@@ -25,6 +25,7 @@ import { ProgressRefusal, type Progress, type ProgressChange } from '../learners
 import { ApiError, parseWith } from './errors.ts';
 import { currentLearner, ensureLearner, requireLearner } from './identity.ts';
 import { languageOf } from './language.ts';
+import { defaultStreamTiming, openEventStream, sendEvent, type StreamTiming } from './sse.ts';
 
 /** A page's path without its language: `/`, `/tp/terminal/`; lower-case segments, no dot segments. */
 export const progressPage = z.string().max(200).regex(/^\/(?:[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*\/)*$/);
@@ -39,13 +40,11 @@ const mergeBody = z.object({
 const stepBody = z.object({ page: progressPage, step: progressStep, done: z.boolean() });
 const pageQuery = z.object({ page: progressPage.optional() });
 
-export interface ProgressStreamOptions {
+export interface ProgressStreamOptions extends StreamTiming {
   maxPerLearner: number;
-  heartbeatMs: number;
-  maxDurationMs: number;
 }
 
-export const defaultStreamOptions: ProgressStreamOptions = { maxPerLearner: 8, heartbeatMs: 25_000, maxDurationMs: 30 * 60_000 };
+export const defaultStreamOptions: ProgressStreamOptions = { maxPerLearner: 8, ...defaultStreamTiming };
 
 export interface ProgressEvents {
   on(event: 'progress', listener: (learnerId: string, change: ProgressChange) => void): unknown;
@@ -90,7 +89,7 @@ export function registerProgressRoutes(
   /** Open streams by learner: one listener on the events for all of them. */
   const streams = new Map<string, Set<ServerResponse>>();
   events.on('progress', (learnerId, change) => {
-    for (const response of streams.get(learnerId) ?? []) response.write(`event: progress\ndata: ${JSON.stringify(change)}\n\n`);
+    for (const response of streams.get(learnerId) ?? []) sendEvent(response, 'progress', change);
   });
   const endAll = () => {
     for (const open of streams.values()) for (const response of open) response.end();
@@ -104,24 +103,8 @@ export function registerProgressRoutes(
     const open = streams.get(id) ?? new Set<ServerResponse>();
     if (open.size >= streamOptions.maxPerLearner) throw new ApiError('too_many_progress_streams', { max: streamOptions.maxPerLearner });
     streams.set(id, open.add(reply.raw));
-    // Written straight to the socket: no compression or buffering may hold an event back.
-    reply.hijack();
-    const response = reply.raw;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-      connection: 'keep-alive',
-    });
-    // Reconnect after 2 s when the stream ends (its time is up, or the server restarted).
-    response.write('retry: 2000\n\n');
-    const heartbeat = setInterval(() => response.write(': ping\n\n'), streamOptions.heartbeatMs);
-    const expiry = setTimeout(() => response.end(), streamOptions.maxDurationMs);
-    response.once('close', () => {
-      clearInterval(heartbeat);
-      clearTimeout(expiry);
-      open.delete(response);
+    openEventStream(reply, streamOptions, () => {
+      open.delete(reply.raw);
       if (open.size === 0) streams.delete(id);
     });
   });
