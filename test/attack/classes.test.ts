@@ -14,7 +14,8 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LearnerClient } from '../helpers/learner.ts';
 import { MemoryDriver } from '../helpers/memory-driver.ts';
 import { makeProgressSite } from '../helpers/progress.ts';
-import { openSse, signInTrainer, trainerToken } from '../helpers/classes.ts';
+import { signInTrainer, trainerToken } from '../helpers/classes.ts';
+import { openSse } from '../helpers/sse.ts';
 import { SqlClassStore } from '../../server/classes/sql-store.ts';
 import { limits } from '../../server/http/classes.ts';
 

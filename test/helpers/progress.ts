@@ -4,11 +4,12 @@
  * quota tests), and the live progress stream read as an EventSource does.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import type { ProgressChange } from '../../server/learners/progress.ts';
 import { LearnerClient } from './learner.ts';
 import { makeSiteDir, startTestServer, testLabId, type TestServer } from './server.ts';
+import { openSse, type SseStream } from './sse.ts';
 
 export const tutorialPage = '/tp/demo/';
 export const manualSteps = ['show-dir', 'list-files'];
@@ -63,59 +64,9 @@ export function makeProgressSite(extraPages = 0): string {
   return siteDir;
 }
 
-export interface ProgressStream {
-  status: number;
-  events: { page: string; step: string; done: boolean }[];
-  /** Resolves with the first event (already received or to come) matching, or rejects after `ms`. */
-  next(match: (event: { page: string; step: string; done: boolean }) => boolean, ms: number): Promise<{ page: string; step: string; done: boolean }>;
-  close(): void;
-}
+export type ProgressStream = SseStream<ProgressChange>;
 
-/** GET /api/progress/events as an EventSource does, parsed as it arrives. */
+/** GET /api/progress/events: its `progress` events. */
 export function openProgressStream(port: number, cookie: string | undefined): Promise<ProgressStream> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/api/progress/events', headers: { accept: 'text/event-stream', ...(cookie ? { cookie } : {}) } });
-    req.on('error', reject);
-    req.on('response', (res: IncomingMessage) => {
-      const events: ProgressStream['events'] = [];
-      const waiters = new Set<() => void>();
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (/^event: progress$/m.test(block) && data) events.push(JSON.parse(data));
-        }
-        for (const wake of waiters) wake();
-      });
-      res.on('error', () => {});
-      resolve({
-        status: res.statusCode ?? 0,
-        events,
-        next: (match, ms) =>
-          new Promise((found, fail) => {
-            const look = (): boolean => {
-              const event = events.find(match);
-              if (!event) return false;
-              waiters.delete(wake);
-              clearTimeout(timer);
-              found(event);
-              return true;
-            };
-            const wake = (): void => void look();
-            const timer = setTimeout(() => {
-              waiters.delete(wake);
-              fail(new Error(`no matching event within ${ms} ms; got ${JSON.stringify(events)}`));
-            }, ms);
-            if (!look()) waiters.add(wake);
-          }),
-        close: () => req.destroy(),
-      });
-    });
-    req.end();
-  });
+  return openSse(`http://127.0.0.1:${port}`, '/api/progress/events', cookie, (event) => (event.event === 'progress' ? (event.data as ProgressChange) : undefined));
 }

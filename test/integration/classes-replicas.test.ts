@@ -14,7 +14,8 @@ import { startTestServer, testLabId, type TestServer } from '../helpers/server.t
 import { LearnerClient } from '../helpers/learner.ts';
 import { MemoryDriver } from '../helpers/memory-driver.ts';
 import { makeProgressSite } from '../helpers/progress.ts';
-import { openSse, signInTrainer, trainerToken } from '../helpers/classes.ts';
+import { signInTrainer, trainerToken } from '../helpers/classes.ts';
+import { openSse } from '../helpers/sse.ts';
 
 let postgres: TestPostgres;
 const servers: TestServer[] = [];
