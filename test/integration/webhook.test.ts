@@ -49,6 +49,37 @@ async function until(what: string, condition: () => boolean, timeoutMs = 10_000)
   }
 }
 
+/** What a replica heard, in order: type, reason of an end, and whether it happened there. */
+const summary = (heard: [Activity, boolean][]) => heard.map(([activity, local]) => `${activity.type} ${'reason' in activity ? `${activity.reason} ` : ''}${local ? 'here' : 'elsewhere'}`);
+
+type Replica = Awaited<ReturnType<typeof startReplicas>>['servers'][number];
+interface TwoReplicas {
+  a: Replica;
+  b: Replica;
+  onA: [Activity, boolean][];
+  onB: [Activity, boolean][];
+  learner: LearnerClient;
+  lab: Awaited<ReturnType<LearnerClient['launch']>>;
+}
+
+/** Two replicas on a new database, both listened to, and a lab launched on A that B knows; closed after `run`. */
+async function withTwoReplicas(run: (replicas: TwoReplicas) => Promise<void>): Promise<void> {
+  receiver.received.length = 0;
+  const replicas = await startReplicas(await postgres.database(), 2, webhookConfig());
+  try {
+    const [a, b] = replicas.servers as [Replica, Replica];
+    const onA = listen(a);
+    const onB = listen(b);
+    const learner = new LearnerClient(a.url);
+    await learner.me();
+    const lab = await learner.launch('test-lab');
+    await until('B knows the lab', () => b.sessions.get(lab.id)?.status === 'running');
+    await run({ a, b, onA, onB, learner, lab });
+  } finally {
+    await replicas.close();
+  }
+}
+
 test('a real lab: launch, a failing check, the same check passing, delete — four signed events in order', async () => {
   receiver.received.length = 0;
   const server = await startTestServer({ config: webhookConfig() });
@@ -99,18 +130,9 @@ test('a real lab: launch, a failing check, the same check passing, delete — fo
   }
 });
 
-test('two replicas: each hears every event, each event is sent once by its own replica, and one leaving ends no lab', async () => {
-  receiver.received.length = 0;
-  const replicas = await startReplicas(await postgres.database(), 2, webhookConfig());
-  try {
-    const [a, b] = replicas.servers as [(typeof replicas.servers)[0], (typeof replicas.servers)[0]];
-    const onA = listen(a);
-    const onB = listen(b);
-    const learnerA = new LearnerClient(a.url);
-    await learnerA.me();
+test('two replicas: each hears every event, each event is sent once by its own replica, and one leaving ends no lab', () =>
+  withTwoReplicas(async ({ a, b, onA, onB, learner: learnerA, lab }) => {
     const learnerB = new LearnerClient(b.url, learnerA.cookie);
-    const lab = await learnerA.launch('test-lab');
-    await until('B knows the lab', () => b.sessions.get(lab.id)?.status === 'running');
     assert.equal((await learnerB.api(`/api/labs/${lab.id}/checks/marker-set`, { method: 'POST', token: lab.token })).body.ok, false);
     // The memory driver's labs run in a home of their own: a shell check, not a file check.
     await inLabOk(b, lab.id, 'echo ready > marker');
@@ -123,9 +145,8 @@ test('two replicas: each hears every event, each event is sent once by its own r
     await until('B heard four', () => onB.length === 4);
     await b.webhook!.drained();
 
-    const summary = (heard: [Activity, boolean][]) => heard.map(([activity, local]) => `${activity.type} ${local ? 'here' : 'elsewhere'}`);
     assert.deepEqual(summary(onA), ['lab.launched here', 'check.failed elsewhere', 'check.passed elsewhere']);
-    assert.deepEqual(summary(onB), ['lab.launched elsewhere', 'check.failed here', 'check.passed here', 'lab.ended here']);
+    assert.deepEqual(summary(onB), ['lab.launched elsewhere', 'check.failed here', 'check.passed here', 'lab.ended deleted here']);
     assert.deepEqual(
       receiver.received.map((request) => (request.verified as WebhookPayload).type),
       ['lab.launched', 'check.failed', 'check.passed', 'lab.ended'],
@@ -134,38 +155,22 @@ test('two replicas: each hears every event, each event is sent once by its own r
     const payloads = receiver.received.map((request) => request.verified as WebhookPayload);
     assert.equal(new Set(payloads.map((payload) => payload.learner)).size, 1, 'the replicas name the learner alike (their shared key)');
     assert.equal((payloads[3] as WebhookPayload).reason, 'deleted');
-  } finally {
-    await replicas.close();
-  }
-});
+  }));
 
-test('two replicas: a lab another replica reaps is told expired once, by the reaper', async () => {
-  receiver.received.length = 0;
-  const replicas = await startReplicas(await postgres.database(), 2, webhookConfig());
-  try {
-    const [a, b] = replicas.servers as [(typeof replicas.servers)[0], (typeof replicas.servers)[0]];
-    const onA = listen(a);
-    const onB = listen(b);
-    const learner = new LearnerClient(a.url);
-    await learner.me();
-    const lab = await learner.launch('test-lab');
-    await until('B knows the lab', () => b.sessions.get(lab.id)?.status === 'running');
+test('two replicas: a lab another replica reaps is told expired once, by the reaper', () =>
+  withTwoReplicas(async ({ a, b, onA, onB, lab }) => {
     // B reaps as the leader does, finding the lab past its time.
     b.sessions.get(lab.id)!.expiresAt = Date.now() - 1;
     assert.deepEqual(await b.sessions.reap(), [lab.id]);
     await until('A heard it end', () => onA.length === 2);
     await Promise.all([a.webhook!.drained(), b.webhook!.drained()]);
-    const summary = (heard: [Activity, boolean][]) => heard.map(([activity, local]) => `${activity.type} ${'reason' in activity ? `${activity.reason} ` : ''}${local ? 'here' : 'elsewhere'}`);
     assert.deepEqual(summary(onA), ['lab.launched here', 'lab.ended expired elsewhere']);
     assert.deepEqual(summary(onB), ['lab.launched elsewhere', 'lab.ended expired here']);
     assert.deepEqual(
       receiver.received.map((request) => `${(request.verified as WebhookPayload).type} ${(request.verified as WebhookPayload).reason ?? ''}`.trim()),
       ['lab.launched', 'lab.ended expired'],
     );
-  } finally {
-    await replicas.close();
-  }
-});
+  }));
 
 test('a check that passes on its own (an object in the learner\'s bucket) is told once per lab', async () => {
   receiver.received.length = 0;
