@@ -1,23 +1,13 @@
+import type { ClassView, MemberRow } from '../../server/classes/view.ts';
 import { api } from './api.ts';
 import { h } from './dom.ts';
 import { formatLeft } from './services.ts';
 import { pageLanguage, t } from './strings.ts';
 
-interface Row {
-  member: string;
-  name: string;
-  joinedAt: number;
-  done: number;
-  total: number;
-  current: { page: string; step: string; label: string; since: number } | null;
-  failed: { check: string; label: string; feedback: string }[];
-  lab: { status: string; expiresAt: number } | null;
-}
-
 type Column = 'stuck' | 'name' | 'progress';
 
 /** Stuck longest first: the oldest current step; those done with the course last. */
-const orders: Record<Column, (a: Row, b: Row) => number> = {
+const orders: Record<Column, (a: MemberRow, b: MemberRow) => number> = {
   stuck: (a, b) => (a.current?.since ?? Infinity) - (b.current?.since ?? Infinity),
   name: (a, b) => a.name.localeCompare(b.name, pageLanguage()),
   progress: (a, b) => a.done - b.done,
@@ -29,7 +19,7 @@ const announceEveryMs = 5_000;
 /** <atelier-class-view>: the class's table, live (SSE), with per-learner actions and a class message. */
 class AtelierClassView extends HTMLElement {
   readonly #id = new URLSearchParams(location.search).get('id') ?? '';
-  readonly #rows = new Map<string, Row>();
+  readonly #rows = new Map<string, MemberRow>();
   readonly #status = h('p', { class: 'atelier-app__status', role: 'status' });
   readonly #live = h('p', { class: 'sr-only', 'aria-live': 'polite' });
   readonly #connection = h('p', { class: 'atelier-class__connection' });
@@ -71,14 +61,14 @@ class AtelierClassView extends HTMLElement {
       if (source.readyState === EventSource.CLOSED) this.#status.textContent = t('classView.notFound');
     });
     source.addEventListener('snapshot', (event) => {
-      const data = JSON.parse((event as MessageEvent<string>).data) as { class: { title: string }; members: Row[] };
+      const data = JSON.parse((event as MessageEvent<string>).data) as { class: ClassView; members: MemberRow[] };
       this.#title = data.class.title;
       this.#rows.clear();
       for (const row of data.members) this.#rows.set(row.member, row);
       this.#render();
     });
     source.addEventListener('members', (event) => {
-      const { members } = JSON.parse((event as MessageEvent<string>).data) as { members: Row[] };
+      const { members } = JSON.parse((event as MessageEvent<string>).data) as { members: MemberRow[] };
       for (const row of members) {
         const before = this.#rows.get(row.member);
         if (!before) this.#announce(t('classView.announceJoined', { name: row.name }));
@@ -176,20 +166,20 @@ class AtelierClassView extends HTMLElement {
     }
   }
 
-  #base(row: Row): string {
+  #base(row: MemberRow): string {
     return `/api/trainer/classes/${encodeURIComponent(this.#id)}/members/${encodeURIComponent(row.member)}`;
   }
 
-  #extend(row: Row): Promise<void> {
+  #extend(row: MemberRow): Promise<void> {
     return this.#act(() => api('POST', `${this.#base(row)}/extend`), t('classView.extended', { name: row.name }));
   }
 
-  #delete(row: Row): Promise<void> {
+  #delete(row: MemberRow): Promise<void> {
     if (!window.confirm(t('classView.deleteConfirm', { name: row.name }))) return Promise.resolve();
     return this.#act(() => api('DELETE', `${this.#base(row)}/lab`), t('classView.deleted', { name: row.name }));
   }
 
-  #message(row: Row): Promise<void> {
+  #message(row: MemberRow): Promise<void> {
     const text = window.prompt(t('classView.messageTo', { name: row.name }));
     return text ? this.#send({ text, member: row.member }) : Promise.resolve();
   }

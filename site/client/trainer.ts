@@ -1,17 +1,7 @@
+import type { ClassView } from '../../server/classes/view.ts';
 import { api } from './api.ts';
 import { copyButton, formatDate, h } from './dom.ts';
 import { pageLanguage, t } from './strings.ts';
-
-interface ClassView {
-  id: string;
-  title: string;
-  course: string;
-  courseTitle: string;
-  joinCode: string;
-  startsAt: number;
-  endsAt: number;
-  closedAt: number | null;
-}
 
 /** `YYYY-MM-DDTHH:MM` in local time, as <input type="datetime-local"> wants it. */
 function localInput(ms: number): string {
