@@ -7,38 +7,24 @@
  * refused; a learner's API never shows another member.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { rmSync } from 'node:fs';
+import { test } from 'node:test';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LearnerClient } from '../helpers/learner.ts';
-import { MemoryDriver } from '../helpers/memory-driver.ts';
-import { makeProgressSite } from '../helpers/progress.ts';
-import { signInTrainer, trainerToken } from '../helpers/classes.ts';
+import { classServer, signInTrainer, trainerToken } from '../helpers/classes.ts';
 import { openSse } from '../helpers/sse.ts';
 import { SqlClassStore } from '../../server/classes/sql-store.ts';
 import { limits } from '../../server/http/classes.ts';
 
-let server: TestServer;
-let siteDir: string;
-before(async () => {
-  siteDir = makeProgressSite();
-  server = await startTestServer({ driver: new MemoryDriver(), config: { siteDir, trainerToken: { value: trainerToken } } });
-});
-after(async () => {
-  await server?.cleanup();
-  if (server) rmSync(server.config.dataDir, { recursive: true, force: true });
-  rmSync(siteDir, { recursive: true, force: true });
-});
+const fixture = classServer();
 
 const newClass = async (trainer: LearnerClient, title = 'A') =>
   (await trainer.api('/api/trainer/classes', { method: 'POST', body: { course: '/tp/', title, startsAt: 1, endsAt: Date.now() + 3600_000 } })).body as { id: string; joinCode: string };
 
 test("another trainer's class is not found, on every trainer route", async () => {
-  const store = SqlClassStore.sqlite(join(server.config.dataDir, 'learners.db'));
+  const store = SqlClassStore.sqlite(join(fixture.server.config.dataDir, 'learners.db'));
   const theirs = await store.create({ trainerId: 'token-0000000000000000', course: '/tp/', title: 'Theirs', startsAt: 1, endsAt: 2 });
   await store.close();
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const base = `/api/trainer/classes/${theirs.id}`;
   for (const [method, path, body] of [
     ['GET', base],
@@ -57,9 +43,9 @@ test("another trainer's class is not found, on every trainer route", async () =>
 });
 
 test('learners, visitors and forged or foreign cookies get nothing from trainer routes', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer);
-  const learner = new LearnerClient(server.url);
+  const learner = new LearnerClient(fixture.server.url);
   await learner.me();
   const forged = [
     undefined,
@@ -71,23 +57,23 @@ test('learners, visitors and forged or foreign cookies get nothing from trainer 
   ];
   for (const cookie of forged) {
     for (const path of ['/api/trainer/classes', `/api/trainer/classes/${group.id}/snapshot`, '/api/trainer/courses']) {
-      const response = await new LearnerClient(server.url, cookie).api(path);
+      const response = await new LearnerClient(fixture.server.url, cookie).api(path);
       assert.equal(response.status, 401, `${cookie} ${path}`);
     }
   }
 });
 
 test('display names: markup stays text, control and bidi characters go, length bounded; CSV cells never formulas', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer, 'Names');
   const names = ['<img src=x onerror=alert(1)>', 'Zoé\u202e\u0007 Ümit\u0000', '+SUM(A1:A9)', '-2+3', '@cmd', '李小龍 🧑‍💻'];
   for (const name of names) {
-    const join = await new LearnerClient(server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name } });
+    const join = await new LearnerClient(fixture.server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name } });
     assert.equal(join.status, 200, join.text);
   }
-  const long = await new LearnerClient(server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'x'.repeat(limits.displayName + 1) } });
+  const long = await new LearnerClient(fixture.server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'x'.repeat(limits.displayName + 1) } });
   assert.equal(long.status, 400);
-  const blank = await new LearnerClient(server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: '\u202e\u0001 ' } });
+  const blank = await new LearnerClient(fixture.server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: '\u202e\u0001 ' } });
   assert.equal(blank.status, 400);
   const snapshot = await trainer.api(`/api/trainer/classes/${group.id}/snapshot`);
   const stored = snapshot.body.members.map((row: { name: string }) => row.name);
@@ -102,9 +88,9 @@ test('display names: markup stays text, control and bidi characters go, length b
 });
 
 test('message floods and oversize inputs are refused', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer, 'Flood');
-  await new LearnerClient(server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Ada' } });
+  await new LearnerClient(fixture.server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Ada' } });
   const statuses: number[] = [];
   for (let i = 0; i < limits.messagesPerMinute + 5; i += 1) {
     statuses.push((await trainer.api(`/api/trainer/classes/${group.id}/messages`, { method: 'POST', body: { text: `flood ${i}` } })).status);
@@ -122,11 +108,11 @@ test('message floods and oversize inputs are refused', async () => {
 });
 
 test("a learner's API never shows another member", async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer, 'Private');
-  const ada = new LearnerClient(server.url);
+  const ada = new LearnerClient(fixture.server.url);
   await ada.api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Ada' } });
-  await new LearnerClient(server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Secret Bob' } });
+  await new LearnerClient(fixture.server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Secret Bob' } });
   for (const path of ['/api/classes/mine', '/api/classes/mine/messages', '/api/me']) {
     const response = await ada.api(path);
     assert.ok(!response.text.includes('Secret Bob'), path);
@@ -134,23 +120,23 @@ test("a learner's API never shows another member", async () => {
 });
 
 test('live views are bounded per trainer, message streams per learner', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer, 'Views');
-  const views = await Promise.all(Array.from({ length: limits.viewsPerTrainer }, () => openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie)));
+  const views = await Promise.all(Array.from({ length: limits.viewsPerTrainer }, () => openSse(fixture.server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie)));
   assert.deepEqual(views.map((view) => view.status), Array(limits.viewsPerTrainer).fill(200));
   const extra = await trainer.api(`/api/trainer/classes/${group.id}/events`);
   assert.equal(extra.status, 429);
   assert.equal(extra.body.error.code, 'too_many_class_views');
   for (const view of views) view.close();
-  const ada = new LearnerClient(server.url);
+  const ada = new LearnerClient(fixture.server.url);
   await ada.api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Ada' } });
-  const inboxes = await Promise.all(Array.from({ length: limits.inboxesPerLearner }, () => openSse(server.url, '/api/classes/mine/messages/events', ada.cookie)));
+  const inboxes = await Promise.all(Array.from({ length: limits.inboxesPerLearner }, () => openSse(fixture.server.url, '/api/classes/mine/messages/events', ada.cookie)));
   assert.ok(inboxes.every((inbox) => inbox.status === 200));
   assert.equal((await ada.api('/api/classes/mine/messages/events')).status, 429);
   for (const inbox of inboxes) inbox.close();
   // Closed streams give their places back.
   for (let waited = 0; waited < 5000; waited += 50) {
-    const again = await openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
+    const again = await openSse(fixture.server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
     again.close();
     if (again.status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -159,7 +145,7 @@ test('live views are bounded per trainer, message streams per learner', async ()
 });
 
 test('join codes cannot be brute-forced: wrong codes are limited per address', async () => {
-  const client = new LearnerClient(server.url, undefined);
+  const client = new LearnerClient(fixture.server.url, undefined);
   let refused = 0;
   for (let i = 0; i < limits.joinAttempts + 5; i += 1) {
     const response = await client.api('/api/classes/join', { method: 'POST', body: { code: `AAAA${String(i).padStart(4, '3').replace(/[0-258]/g, '3')}`, name: 'Guess' } });
@@ -172,11 +158,11 @@ test('join codes cannot be brute-forced: wrong codes are limited per address', a
 test('trainer sign-in is limited per address: a guesser is stopped, then even the right token waits', async () => {
   let refused = 0;
   for (let i = 0; i < 12; i += 1) {
-    const response = await new LearnerClient(server.url).api('/api/trainer/session', { method: 'POST', body: { token: `guess-${i}` } });
+    const response = await new LearnerClient(fixture.server.url).api('/api/trainer/session', { method: 'POST', body: { token: `guess-${i}` } });
     if (response.status === 429) refused += 1;
   }
   assert.ok(refused >= 2);
-  const right = await new LearnerClient(server.url).api('/api/trainer/session', { method: 'POST', body: { token: trainerToken } });
+  const right = await new LearnerClient(fixture.server.url).api('/api/trainer/session', { method: 'POST', body: { token: trainerToken } });
   assert.equal(right.status, 429);
   assert.ok(Number(right.headers.get('retry-after')) > 0);
 });

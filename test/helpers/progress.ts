@@ -6,6 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import type { StartOptions } from '../../server/app.ts';
 import type { ProgressChange } from '../../server/learners/progress.ts';
 import { LearnerClient } from './learner.ts';
 import { makeSiteDir, startTestServer, testLabId, type TestServer } from './server.ts';
@@ -21,15 +22,15 @@ function writePage(siteDir: string, path: string, html: string): void {
 }
 
 /**
- * A real server on that site for the calling test file: started before its tests, removed with
- * its data after them. `newLearner` is a learner with a cookie (GET /api/me done).
+ * A real server on that site (and `options`) for the calling test file: started before its
+ * tests, removed with its data after them. `newLearner` is a learner with a cookie (GET /api/me done).
  */
-export function progressServer(extraPages = 0): { readonly server: TestServer; newLearner(): Promise<LearnerClient> } {
+export function progressServer(extraPages = 0, options: StartOptions = {}): { readonly server: TestServer; newLearner(): Promise<LearnerClient> } {
   let server: TestServer | undefined;
   let siteDir = '';
   before(async () => {
     siteDir = makeProgressSite(extraPages);
-    server = await startTestServer({ config: { siteDir } });
+    server = await startTestServer({ ...options, config: { ...options.config, siteDir } });
   });
   after(async () => {
     await server?.cleanup();

@@ -8,26 +8,14 @@
  * leaves the live view; the CSV export.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { rmSync } from 'node:fs';
-import { startTestServer, testLabId, type TestServer } from '../helpers/server.ts';
+import { test } from 'node:test';
+import { testLabId } from '../helpers/server.ts';
 import { LearnerClient } from '../helpers/learner.ts';
-import { MemoryDriver } from '../helpers/memory-driver.ts';
-import { makeProgressSite, tutorialPage } from '../helpers/progress.ts';
-import { signInTrainer, trainerToken } from '../helpers/classes.ts';
+import { tutorialPage } from '../helpers/progress.ts';
+import { classServer, signInTrainer } from '../helpers/classes.ts';
 import { openSse } from '../helpers/sse.ts';
 
-let server: TestServer;
-let siteDir: string;
-before(async () => {
-  siteDir = makeProgressSite();
-  server = await startTestServer({ driver: new MemoryDriver(), config: { siteDir, trainerToken: { value: trainerToken } } });
-});
-after(async () => {
-  await server?.cleanup();
-  if (server) rmSync(server.config.dataDir, { recursive: true, force: true });
-  rmSync(siteDir, { recursive: true, force: true });
-});
+const fixture = classServer();
 
 async function newClass(trainer: LearnerClient, title = 'Groupe A') {
   const created = await trainer.api('/api/trainer/classes', { method: 'POST', body: { course: '/tp/', title, startsAt: Date.now(), endsAt: Date.now() + 3600_000 } });
@@ -36,19 +24,19 @@ async function newClass(trainer: LearnerClient, title = 'Groupe A') {
 }
 
 async function joined(code: string, name: string): Promise<LearnerClient> {
-  const learner = new LearnerClient(server.url);
+  const learner = new LearnerClient(fixture.server.url);
   const join = await learner.api('/api/classes/join', { method: 'POST', body: { code, name } });
   assert.equal(join.status, 200, join.text);
   return learner;
 }
 
 test('trainer sign-in: a wrong token is refused, the right one sets a cookie that names the trainer; sign-out', async () => {
-  const visitor = new LearnerClient(server.url);
+  const visitor = new LearnerClient(fixture.server.url);
   assert.equal((await visitor.api('/api/trainer/classes')).status, 401);
   const wrong = await visitor.api('/api/trainer/session', { method: 'POST', body: { token: 'not-it' } });
   assert.equal(wrong.status, 401);
   assert.equal(wrong.body.error.code, 'trainer_token_invalid');
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   assert.match(trainer.cookie!, /atelier_trainer=/);
   const session = await trainer.api('/api/trainer/session');
   assert.match(session.body.trainer.id, /^token-[0-9a-f]{16}$/);
@@ -59,7 +47,7 @@ test('trainer sign-in: a wrong token is refused, the right one sets a cookie tha
 });
 
 test('courses, a class created on one, listed; a course the site lacks is refused', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const courses = await trainer.api('/api/trainer/courses');
   assert.deepEqual(courses.body.courses.map((course: { path: string }) => course.path), ['/tp/']);
   const group = await newClass(trainer, 'Listed');
@@ -70,7 +58,7 @@ test('courses, a class created on one, listed; a course the site lacks is refuse
 });
 
 test('snapshot, then live: a passed check and a failed one (with its feedback) reach the trainer\'s stream as the member\'s row', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer);
   const ada = await joined(group.joinCode.toLowerCase(), 'Ada');
   const bob = await joined(group.joinCode, 'Bob');
@@ -88,7 +76,7 @@ test('snapshot, then live: a passed check and a failed one (with its feedback) r
   assert.equal(rows.Ada.lab, null);
   for (const row of snapshot.body.members) assert.equal(JSON.stringify(row).includes('"u'), false, 'no learner id in the trainer\'s view');
 
-  const stream = await openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
+  const stream = await openSse(fixture.server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
   assert.equal(stream.status, 200);
   await stream.next((event) => event.event === 'snapshot', 5000);
   const lab = await ada.launch(testLabId);
@@ -119,17 +107,17 @@ test('snapshot, then live: a passed check and a failed one (with its feedback) r
   assert.ok(extend.body.expiresAt > adaRow.lab.expiresAt);
   const del = await trainer.api(`/api/trainer/classes/${group.id}/members/${adaRow.member}/lab`, { method: 'DELETE' });
   assert.equal(del.status, 204, del.text);
-  assert.equal(server.sessions.get(lab.id), undefined);
+  assert.equal(fixture.server.sessions.get(lab.id), undefined);
   assert.equal((await trainer.api(`/api/trainer/classes/${group.id}/members/${adaRow.member}/lab`, { method: 'DELETE' })).status, 404);
   void bob;
 });
 
 test('messages: to the class reach every member\'s open dock live, to one member only them; kept until read', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer, 'Messages');
   const ada = await joined(group.joinCode, 'Ada');
   const bob = await joined(group.joinCode, 'Bob');
-  const dock = await openSse(server.url, '/api/classes/mine/messages/events', ada.cookie);
+  const dock = await openSse(fixture.server.url, '/api/classes/mine/messages/events', ada.cookie);
   assert.equal(dock.status, 200);
   const all = await trainer.api(`/api/trainer/classes/${group.id}/messages`, { method: 'POST', body: { text: 'Pause de 10 minutes' } });
   assert.deepEqual(all.body, { sent: 2 });
@@ -143,7 +131,7 @@ test('messages: to the class reach every member\'s open dock live, to one member
   assert.equal(read.status, 204);
   assert.deepEqual((await ada.api('/api/classes/mine/messages')).body.messages, []);
   // Reopened, the dock gets only what is still unread.
-  const bobDock = await openSse(server.url, '/api/classes/mine/messages/events', bob.cookie);
+  const bobDock = await openSse(fixture.server.url, '/api/classes/mine/messages/events', bob.cookie);
   await bobDock.next((event) => event.event === 'message' && event.data.text.startsWith('Bob'), 5000);
   assert.equal(bobDock.events.length, 2);
   dock.close();
@@ -151,7 +139,7 @@ test('messages: to the class reach every member\'s open dock live, to one member
 });
 
 test('a learner sees their own classes, leaves one; a closed class takes nobody; CSV export', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer, 'Export');
   const ada = await joined(group.joinCode, '=HYPERLINK("http://evil.example","x")');
   assert.deepEqual((await ada.api('/api/classes/mine')).body.classes.map((c: any) => c.title), ['Export']);
@@ -160,23 +148,23 @@ test('a learner sees their own classes, leaves one; a closed class takes nobody;
   assert.match(csv.headers.get('content-type') ?? '', /^text\/csv/);
   assert.match(csv.text, /"'=HYPERLINK\(""http:\/\/evil.example"",""x""\)"/);
   assert.match(csv.text.split('\r\n')[0]!, /Name/);
-  const stream = await openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
+  const stream = await openSse(fixture.server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
   const [row] = (await stream.next((event) => event.event === 'snapshot', 5000)).data.members;
   assert.equal((await ada.api(`/api/classes/mine/${group.id}`, { method: 'DELETE' })).status, 204);
   assert.deepEqual((await ada.api('/api/classes/mine')).body.classes, []);
   assert.deepEqual((await stream.next((event) => event.event === 'removed', 5000)).data.members, [row.member], 'the trainer\'s view drops the row');
   stream.close();
   await trainer.api(`/api/trainer/classes/${group.id}/close`, { method: 'POST' });
-  const late = await new LearnerClient(server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Late' } });
+  const late = await new LearnerClient(fixture.server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Late' } });
   assert.equal(late.status, 409);
   assert.equal(late.body.error.code, 'class_closed');
 });
 
 test('a burst of changes across the class is coalesced: a few updates a second per view, the last one complete', async () => {
-  const trainer = await signInTrainer(server.url);
+  const trainer = await signInTrainer(fixture.server.url);
   const group = await newClass(trainer, 'Burst');
   const learners = await Promise.all(['A', 'B', 'C', 'D', 'E'].map((name) => joined(group.joinCode, name)));
-  const stream = await openSse(server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
+  const stream = await openSse(fixture.server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
   await stream.next((event) => event.event === 'snapshot' && event.data.members.length === 5, 5000);
   const started = Date.now();
   await Promise.all(
