@@ -6,42 +6,25 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { startTestServer, testLabId, type TestServer } from '../helpers/server.ts';
+import { startReplicas } from '../helpers/replicas.ts';
+import { testLabId } from '../helpers/server.ts';
 import { LearnerClient } from '../helpers/learner.ts';
-import { MemoryDriver } from '../helpers/memory-driver.ts';
-import { makeProgressSite } from '../helpers/progress.ts';
 import { signInTrainer, trainerToken } from '../helpers/classes.ts';
 import { openSse } from '../helpers/sse.ts';
 
 let postgres: TestPostgres;
-const servers: TestServer[] = [];
-const dirs: string[] = [];
 before(async () => {
   postgres = await startPostgres();
 });
 after(async () => {
-  for (const server of servers) await server.cleanup().catch(() => {});
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   await postgres.stop();
 });
 
-test('the trainer\'s view on one replica follows a learner on the other; a message goes the other way', async () => {
-  const databaseUrl = await postgres.database();
-  const deployment = `classes-${Math.random().toString(36).slice(2)}`;
-  const siteDir = makeProgressSite();
-  dirs.push(siteDir);
-  const config = { databaseUrl, siteDir, trainerToken: { value: trainerToken } };
-  const a = await startTestServer({ driver: new MemoryDriver({ deployment }), config });
-  servers.push(a);
-  const bData = mkdtempSync(join(tmpdir(), 'atelier-data-'));
-  dirs.push(bData, a.config.dataDir);
-  cpSync(join(a.config.dataDir, 'keys'), join(bData, 'keys'), { recursive: true });
-  const b = await startTestServer({ driver: new MemoryDriver({ deployment }), config: { ...config, dataDir: bData } });
-  servers.push(b);
+test('the trainer\'s view on one replica follows a learner on the other; a message goes the other way', async (t) => {
+  const replicas = await startReplicas(await postgres.database(), 2, { trainerToken: { value: trainerToken } });
+  t.after(() => replicas.close());
+  const [a, b] = replicas.servers as [(typeof replicas.servers)[0], (typeof replicas.servers)[0]];
 
   const trainerOnA = await signInTrainer(a.url);
   const trainerOnB = new LearnerClient(b.url, trainerOnA.cookie);
