@@ -11,8 +11,8 @@ import { formatJoinCode, joinCodeAlphabet, joinCodeLength, newJoinCode, normaliz
 export interface ClassDatabase {
   learners: LearnerStore;
   classes: ClassStore;
-  /** Closes both stores and removes the database. */
-  dispose(): Promise<void>;
+  /** Removes the database, once the contract closed both stores. */
+  remove?(): void;
 }
 
 type Case = [name: string, run: (db: ClassDatabase) => Promise<void>];
@@ -142,7 +142,9 @@ export function classStoreContract(storeName: string, fresh: () => Promise<Class
       try {
         await run(db);
       } finally {
-        await db.dispose();
+        await db.classes.close();
+        await db.learners.close();
+        db.remove?.();
       }
     });
   }

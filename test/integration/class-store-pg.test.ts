@@ -17,14 +17,5 @@ after(async () => {
 
 classStoreContract('PostgreSQL', async () => {
   const url = await postgres.database();
-  const learners = await PgLearnerStore.open({ url, sealer: new Sealer(randomBytes(32)) });
-  const classes = SqlClassStore.postgres(url);
-  return {
-    learners,
-    classes,
-    dispose: async () => {
-      await classes.close();
-      await learners.close();
-    },
-  };
+  return { learners: await PgLearnerStore.open({ url, sealer: new Sealer(randomBytes(32)) }), classes: SqlClassStore.postgres(url) };
 });

@@ -12,13 +12,5 @@ classStoreContract('SQLite', async () => {
   const path = join(dir, 'learners.db');
   const learners = new SqliteLearnerStore({ path, sealer: Sealer.fromKeyFile(join(dir, 'secret.key')) });
   const classes = SqlClassStore.sqlite(path);
-  return {
-    learners,
-    classes,
-    dispose: async () => {
-      await classes.close();
-      await learners.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { learners, classes, remove: () => rmSync(dir, { recursive: true, force: true }) };
 });
