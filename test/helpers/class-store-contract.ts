@@ -3,8 +3,8 @@
  * learner database: SQLite (test/unit/class-store.test.ts) and PostgreSQL
  * (test/integration/class-store-pg.test.ts). Each case gets both stores on one fresh database.
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCases, type Case } from './contract.ts';
 import type { LearnerStore } from '../../server/learners/store.ts';
 import { formatJoinCode, joinCodeAlphabet, joinCodeLength, newJoinCode, normalizeJoinCode, type ClassStore } from '../../server/classes/store.ts';
 
@@ -15,12 +15,10 @@ export interface ClassDatabase {
   remove?(): void;
 }
 
-type Case = [name: string, run: (db: ClassDatabase) => Promise<void>];
-
 const course = '/datalab-tp/';
 const newClass = (trainerId: string, title = 'TP 1') => ({ trainerId, course, title, startsAt: 1_000, endsAt: 2_000 });
 
-const cases: Case[] = [
+const cases: Case<ClassDatabase>[] = [
   [
     'a class is found by id, by its join code and among its trainer\'s only',
     async ({ classes }) => {
@@ -136,16 +134,9 @@ const cases: Case[] = [
 ];
 
 export function classStoreContract(storeName: string, fresh: () => Promise<ClassDatabase>): void {
-  for (const [name, run] of cases) {
-    test(`${storeName}: ${name}`, async () => {
-      const db = await fresh();
-      try {
-        await run(db);
-      } finally {
-        await db.classes.close();
-        await db.learners.close();
-        db.remove?.();
-      }
-    });
-  }
+  runCases(storeName, cases, fresh, async (db) => {
+    await db.classes.close();
+    await db.learners.close();
+    db.remove?.();
+  });
 }

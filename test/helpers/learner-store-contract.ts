@@ -2,8 +2,8 @@
  * What every `LearnerStore` must do, as one list of cases run against each store: SQLite
  * (test/unit/learner-store.test.ts) and PostgreSQL (test/integration/learner-store-pg.test.ts).
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { runCases, type Case } from './contract.ts';
 import type { LearnerStore } from '../../server/learners/store.ts';
 import { startAnonymousPurge } from '../../server/learners/purge.ts';
 
@@ -17,9 +17,7 @@ export interface StoreDatabase {
   dispose(): Promise<void>;
 }
 
-type Case = [name: string, run: (db: StoreDatabase) => Promise<void>];
-
-const cases: Case[] = [
+const cases: Case<StoreDatabase>[] = [
   [
     'learner data survives closing and reopening the store',
     async (db) => {
@@ -355,16 +353,7 @@ const cases: Case[] = [
 
 /** Registers every case against the store `fresh` opens, each on a database of its own. */
 export function learnerStoreContract(storeName: string, fresh: () => Promise<StoreDatabase>): void {
-  for (const [name, run] of cases) {
-    test(`${storeName}: ${name}`, async () => {
-      const db = await fresh();
-      try {
-        await run(db);
-      } finally {
-        await db.dispose();
-      }
-    });
-  }
+  runCases(storeName, cases, fresh, (db) => db.dispose());
 }
 
 /**
