@@ -7,6 +7,8 @@
  * own EventSource (a listener added before the view's), before any drawing. The check alternates between failing and passing (its
  * folder removed and made again in the lab), so every run changes the learner's row; runs are
  * spaced beyond the view's coalescing window (250 ms), which would otherwise be what is measured.
+ * With BENCH_DRIVER=local (root), the same on real labs: the project's terminal-basics lab in a
+ * bubblewrap sandbox, its own file check, so the sandbox's exec is in the figure.
  * Run: node test/bench/class-view.bench.ts (BENCH_RUNS, default 40).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,11 +36,20 @@ writeFileSync(
   join(labsDir, lab, 'lab.yaml'),
   `id: ${lab}\ntitle: { fr: Terminal, en: Terminal }\nresources: { cpu: 0.5, memory: 256Mi, disk: 64Mi, pids: 128 }\nttl: 30m\nidle: 30m\nchecks:\n  ${check}:\n    kind: shell\n    run: test -d "$HOME/work/mon-dossier"\n`,
 );
+const real = process.env.BENCH_DRIVER === 'local';
+const projectLabs = join(import.meta.dirname, '..', '..', 'labs');
 const server = await startServer({
   logger: false,
-  labs: loadLabs(labsDir),
-  driver: new MemoryDriver(),
-  config: { port: 0, host: '127.0.0.1', dataDir, siteDir: join(import.meta.dirname, '..', '..', 'dist'), trainerToken: { value: token } },
+  labs: loadLabs(real ? projectLabs : labsDir),
+  ...(real ? {} : { driver: new MemoryDriver() }),
+  config: {
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    siteDir: join(import.meta.dirname, '..', '..', 'dist'),
+    trainerToken: { value: token },
+    ...(real ? { labsDir: projectLabs, labUids: { base: 297_000, count: 10 }, deployment: 'bench-class-view' } : {}),
+  },
 });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
 
@@ -115,6 +126,7 @@ try {
   rmSync(labsDir, { recursive: true, force: true });
 }
 
-const line = (label: string, s: Summary) => `${label.padEnd(58)} n=${s.n}  median ${ms(s.median)}  p95 ${ms(s.p95)}  p99 ${ms(s.p99)}  max ${ms(s.max)}`;
+const labs = real ? 'real lab (bubblewrap)' : 'memory driver';
+const line = (label: string, s: Summary) => `${`${label} [${labs}]`.padEnd(82)} n=${s.n}  median ${ms(s.median)}  p95 ${ms(s.p95)}  p99 ${ms(s.p99)}  max ${ms(s.max)}`;
 console.log(line('check POSTed → trainer\'s table updated (Chromium, DOM)', summarize(screen)));
 console.log(line('floor: check POSTed → `members` SSE message in the page', summarize(floor)));
