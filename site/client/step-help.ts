@@ -4,8 +4,10 @@
  * script, then the check) and Rebuild (the page's earlier check steps, in order, in the running
  * lab or in one launched for it).
  */
+import type { RebuildLine } from '../../server/http/solve.ts';
 import { api, ApiError } from './api.ts';
 import { pageLab, storedSession, type LabSession } from './lab-session.ts';
+import { ndjsonLines } from './ndjson.ts';
 import { pageLanguage, t } from './strings.ts';
 import type { AtelierCheck } from './steps.ts';
 import type { AtelierLaunch } from './launch-card.ts';
@@ -30,11 +32,6 @@ export class AtelierHints extends HTMLElement {
     button.textContent = now === hints.length ? t('stepHelp.hideHints') : t('stepHelp.hint', { n: now + 1, total: hints.length });
   }
 }
-
-/** One line of POST /api/labs/:id/rebuild (server/http/solve.ts). */
-type RebuildLine =
-  | { type: 'step'; index: number; total: number; check: string; state: 'solving' | 'checking' | 'passed' | 'failed' | 'passed-over'; message?: string }
-  | { type: 'end'; ok: boolean; check?: string; message?: string };
 
 /** A step's own words, as its checkbox is named. */
 function stepText(check: string): string {
@@ -120,27 +117,18 @@ export class AtelierStepActions extends HTMLElement {
       const payload = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
       throw new ApiError(response.status, payload.error?.code ?? 'internal', payload.error?.message ?? t('errors.internal'));
     }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = '';
     let last: { index: number; total: number; check: string } | undefined;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffered += value;
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines.filter(Boolean).map((text) => JSON.parse(text) as RebuildLine)) {
-        if (line.type === 'end') {
-          if (line.ok) this.#say(t('stepHelp.rebuildDone'), 'passed');
-          else this.#say(t('stepHelp.rebuildFailed', { n: last?.index ?? 0, total: last?.total ?? checks.length, step: stepText(line.check ?? last?.check ?? ''), message: line.message ?? '' }), 'failed');
-          return;
-        }
-        last = line;
-        const step = stepText(line.check);
-        if (line.state === 'solving') this.#say(t('stepHelp.rebuildSolving', { n: line.index, total: line.total, step }), 'running');
-        else if (line.state === 'checking') this.#say(t('stepHelp.rebuildChecking', { n: line.index, total: line.total, step }), 'running');
-        else if (line.state === 'passed') markPassed(line.check);
+    for await (const line of ndjsonLines<RebuildLine>(response.body)) {
+      if (line.type === 'end') {
+        if (line.ok) this.#say(t('stepHelp.rebuildDone'), 'passed');
+        else this.#say(t('stepHelp.rebuildFailed', { n: last?.index ?? 0, total: last?.total ?? checks.length, step: stepText(line.check ?? last?.check ?? ''), message: line.message ?? '' }), 'failed');
+        return;
       }
+      last = line;
+      const step = stepText(line.check);
+      if (line.state === 'solving') this.#say(t('stepHelp.rebuildSolving', { n: line.index, total: line.total, step }), 'running');
+      else if (line.state === 'checking') this.#say(t('stepHelp.rebuildChecking', { n: line.index, total: line.total, step }), 'running');
+      else if (line.state === 'passed') markPassed(line.check);
     }
     // The stream ended without its last line: the server went away mid-way.
     this.#say(t('errors.network'), 'failed');

@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { startTestServer } from '../helpers/server.ts';
 import { LearnerClient, repoLabsDir } from '../helpers/learner.ts';
 import type { RebuildLine } from '../../server/http/solve.ts';
+import { ndjsonLines } from '../../site/client/ndjson.ts';
 import { ms, summarize } from './lib/stats.ts';
 
 const labId = 'datalab-discovery';
@@ -48,23 +49,14 @@ try {
       headers: { cookie: learner.cookie!, authorization: `Bearer ${lab.token}`, 'content-type': 'application/json', 'accept-language': 'en' },
       body: JSON.stringify({ checks: courseOrder }),
     });
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = '';
     const began = new Map<string, number>();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffered += value;
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines.filter(Boolean).map((text) => JSON.parse(text) as RebuildLine)) {
-        if (line.type === 'end') {
-          if (!line.ok) throw new Error(`rebuild stopped at ${line.check}: ${line.message}`);
-          continue;
-        }
-        if (!began.has(line.check)) began.set(line.check, performance.now());
-        if (line.state === 'passed' || line.state === 'passed-over') perStep.get(line.check)!.push(performance.now() - began.get(line.check)!);
+    for await (const line of ndjsonLines<RebuildLine>(response.body!)) {
+      if (line.type === 'end') {
+        if (!line.ok) throw new Error(`rebuild stopped at ${line.check}: ${line.message}`);
+        continue;
       }
+      if (!began.has(line.check)) began.set(line.check, performance.now());
+      if (line.state === 'passed' || line.state === 'passed-over') perStep.get(line.check)!.push(performance.now() - began.get(line.check)!);
     }
     totals.push(performance.now() - started);
   }
