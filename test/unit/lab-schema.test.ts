@@ -4,6 +4,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLabs, parseLab, LabDefinitionError } from '../../server/labs/registry.ts';
+import { problemsOf } from '../helpers/lab-problems.ts';
 
 const valid = `id: demo
 title: { fr: Démo, en: Demo }
@@ -13,16 +14,6 @@ checks:
   made-dir: { kind: file, path: ~/work/x, type: dir }
   ran: { kind: shell, run: "test -f ~/x", stdout: ok }
 `;
-
-function problemsOf(source: string): string[] {
-  try {
-    parseLab(source, 'labs/demo/lab.yaml');
-  } catch (error) {
-    assert.ok(error instanceof LabDefinitionError);
-    return error.problems;
-  }
-  assert.fail('expected the lab to be rejected');
-}
 
 test('a valid lab is parsed with units converted and defaults filled', () => {
   const lab = parseLab(valid, 'labs/demo/lab.yaml');

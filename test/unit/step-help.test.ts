@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseLab, LabDefinitionError } from '../../server/labs/registry.ts';
+import { parseLab } from '../../server/labs/registry.ts';
+import { problemsOf } from '../helpers/lab-problems.ts';
 import { unified } from 'unified';
 import remarkParse from 'remark-parse';
 import remarkGfm from 'remark-gfm';
@@ -25,16 +26,6 @@ const lab = (checks: string) => `id: demo
 title: { fr: Démo, en: Demo }
 checks:
 ${checks}`;
-
-function problemsOf(source: string): string[] {
-  try {
-    parseLab(source, 'labs/demo/lab.yaml');
-  } catch (error) {
-    assert.ok(error instanceof LabDefinitionError);
-    return error.problems;
-  }
-  assert.fail('expected the lab to be rejected');
-}
 
 test('solution and solve: one text for both languages, or one per language', () => {
   const parsed = parseLab(
