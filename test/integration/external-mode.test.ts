@@ -45,11 +45,12 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ConfigError, loadConfig, type S3Mode } from '../../server/config.ts';
+import { loadConfig, type S3Mode } from '../../server/config.ts';
 import { diffusionBuckets } from '../../server/learners/platform.ts';
 import { createS3Handler, MemoryCredentialStore, type S3Credential } from '../../server/storage/index.ts';
 import { ObjectStore } from '../../server/storage/object-store.ts';
 import { sessionPolicy } from '../../server/storage/session-policy.ts';
+import { configError } from '../helpers/config.ts';
 import { makeLabsDir, startTestServer, type TestServer } from '../helpers/server.ts';
 import { connectLearnerEvents, inLab, inLabOk, LearnerClient, type LearnerEvents } from '../helpers/learner.ts';
 
@@ -78,16 +79,6 @@ const sharedCsv = 'code,name\n75056,Paris\n';
 
 describe('configuration of an external S3', () => {
   const base = { ATELIER_S3_ENDPOINT: 'http://minio.example:9000', ATELIER_S3_ADMIN_ACCESS_KEY_ID: 'atelier', ATELIER_S3_ADMIN_SECRET_ACCESS_KEY: 'very-secret-value' };
-  const error = (env: NodeJS.ProcessEnv): string => {
-    try {
-      loadConfig(env);
-    } catch (caught) {
-      assert.ok(caught instanceof ConfigError, String(caught));
-      assert.ok(!caught.message.includes('\n'), 'one line');
-      return caught.message;
-    }
-    assert.fail('a ConfigError was expected');
-  };
 
   test('unset endpoint: embedded (the default); set: external with its settings', () => {
     assert.deepEqual(loadConfig({}).s3, { mode: 'embedded' });
@@ -110,15 +101,15 @@ describe('configuration of an external S3', () => {
   });
 
   test('one-line errors: missing admin keys, TTL out of range, bad endpoint, settings without the endpoint', () => {
-    assert.match(error({ ATELIER_S3_ENDPOINT: base.ATELIER_S3_ENDPOINT }), /ATELIER_S3_ADMIN_ACCESS_KEY_ID and ATELIER_S3_ADMIN_SECRET_ACCESS_KEY required when ATELIER_S3_ENDPOINT is set/);
-    const noSecret = error({ ATELIER_S3_ENDPOINT: base.ATELIER_S3_ENDPOINT, ATELIER_S3_ADMIN_ACCESS_KEY_ID: 'atelier' });
+    assert.match(configError({ ATELIER_S3_ENDPOINT: base.ATELIER_S3_ENDPOINT }), /ATELIER_S3_ADMIN_ACCESS_KEY_ID and ATELIER_S3_ADMIN_SECRET_ACCESS_KEY required when ATELIER_S3_ENDPOINT is set/);
+    const noSecret = configError({ ATELIER_S3_ENDPOINT: base.ATELIER_S3_ENDPOINT, ATELIER_S3_ADMIN_ACCESS_KEY_ID: 'atelier' });
     assert.match(noSecret, /^invalid configuration: ATELIER_S3_ADMIN_SECRET_ACCESS_KEY required/);
-    assert.match(error({ ...base, ATELIER_S3_CREDENTIAL_TTL: '13h' }), /ATELIER_S3_CREDENTIAL_TTL="13h": must be from 15m to 12h/);
-    assert.match(error({ ...base, ATELIER_S3_CREDENTIAL_TTL: '10m' }), /ATELIER_S3_CREDENTIAL_TTL/);
-    assert.match(error({ ...base, ATELIER_S3_ENDPOINT: 'http://minio.example:9000/bucket' }), /ATELIER_S3_ENDPOINT=.*expected http\(s\):\/\/host\[:port\]/);
-    assert.match(error({ ...base, ATELIER_S3_ENDPOINT: 'minio.example:9000' }), /ATELIER_S3_ENDPOINT/);
-    assert.match(error({ ATELIER_S3_ADMIN_ACCESS_KEY_ID: 'atelier' }), /ATELIER_S3_ADMIN_ACCESS_KEY_ID is set but ATELIER_S3_ENDPOINT is not/);
-    assert.ok(!error({ ...base, ATELIER_S3_CREDENTIAL_TTL: '1d' }).includes(base.ATELIER_S3_ADMIN_SECRET_ACCESS_KEY), 'the secret is never quoted');
+    assert.match(configError({ ...base, ATELIER_S3_CREDENTIAL_TTL: '13h' }), /ATELIER_S3_CREDENTIAL_TTL="13h": must be from 15m to 12h/);
+    assert.match(configError({ ...base, ATELIER_S3_CREDENTIAL_TTL: '10m' }), /ATELIER_S3_CREDENTIAL_TTL/);
+    assert.match(configError({ ...base, ATELIER_S3_ENDPOINT: 'http://minio.example:9000/bucket' }), /ATELIER_S3_ENDPOINT=.*expected http\(s\):\/\/host\[:port\]/);
+    assert.match(configError({ ...base, ATELIER_S3_ENDPOINT: 'minio.example:9000' }), /ATELIER_S3_ENDPOINT/);
+    assert.match(configError({ ATELIER_S3_ADMIN_ACCESS_KEY_ID: 'atelier' }), /ATELIER_S3_ADMIN_ACCESS_KEY_ID is set but ATELIER_S3_ENDPOINT is not/);
+    assert.ok(!configError({ ...base, ATELIER_S3_CREDENTIAL_TTL: '1d' }).includes(base.ATELIER_S3_ADMIN_SECRET_ACCESS_KEY), 'the secret is never quoted');
   });
 });
 

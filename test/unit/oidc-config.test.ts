@@ -5,17 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
+import { configError } from '../helpers/config.ts';
 import { OidcClient } from '../../server/auth/oidc.ts';
 
 const base = { ATELIER_OIDC_ISSUER: 'https://auth.school.example/realms/school', ATELIER_OIDC_CLIENT_ID: 'atelier' };
-const error = (env: Record<string, string>): string => {
-  try {
-    loadConfig(env);
-    return 'no error';
-  } catch (caught) {
-    return (caught as Error).message;
-  }
-};
 
 test('OpenID Connect: unset, anonymous learners only; set, its issuer, client, scopes and trainer rule', () => {
   assert.equal(loadConfig({}).oidc, undefined);
@@ -29,23 +22,23 @@ test('OpenID Connect: unset, anonymous learners only; set, its issuer, client, s
     writeFileSync(join(dir, 'secret'), 'from-a-file\n');
     assert.equal(loadConfig({ ...base, ATELIER_OIDC_CLIENT_SECRET_FILE: join(dir, 'secret') }).oidc?.clientSecret, 'from-a-file');
     writeFileSync(join(dir, 'empty'), '\n');
-    assert.match(error({ ...base, ATELIER_OIDC_CLIENT_SECRET_FILE: join(dir, 'empty') }), /ATELIER_OIDC_CLIENT_SECRET_FILE=.*: the file is empty/);
-    assert.match(error({ ...base, ATELIER_OIDC_CLIENT_SECRET_FILE: join(dir, 'missing') }), /ATELIER_OIDC_CLIENT_SECRET_FILE=.*: cannot be read \(ENOENT\)/);
-    assert.match(error({ ...base, ATELIER_OIDC_CLIENT_SECRET: 'x', ATELIER_OIDC_CLIENT_SECRET_FILE: join(dir, 'secret') }), /both set/);
+    assert.match(configError({ ...base, ATELIER_OIDC_CLIENT_SECRET_FILE: join(dir, 'empty') }), /ATELIER_OIDC_CLIENT_SECRET_FILE=.*: the file is empty/);
+    assert.match(configError({ ...base, ATELIER_OIDC_CLIENT_SECRET_FILE: join(dir, 'missing') }), /ATELIER_OIDC_CLIENT_SECRET_FILE=.*: cannot be read \(ENOENT\)/);
+    assert.match(configError({ ...base, ATELIER_OIDC_CLIENT_SECRET: 'x', ATELIER_OIDC_CLIENT_SECRET_FILE: join(dir, 'secret') }), /both set/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('OpenID Connect: bad values are named, the secret never quoted', () => {
-  assert.match(error({ ATELIER_OIDC_CLIENT_ID: 'atelier' }), /ATELIER_OIDC_CLIENT_ID is set but ATELIER_OIDC_ISSUER is not/);
-  assert.match(error({ ATELIER_OIDC_ISSUER: base.ATELIER_OIDC_ISSUER }), /ATELIER_OIDC_CLIENT_ID required/);
-  assert.match(error({ ...base, ATELIER_OIDC_ISSUER: 'auth.school.example' }), /ATELIER_OIDC_ISSUER="auth.school.example": expected the provider's issuer URL/);
-  assert.match(error({ ...base, ATELIER_OIDC_ISSUER: 'http://auth.school.example' }), /ATELIER_OIDC_ISSUER=.*: expected https/);
-  assert.match(error({ ...base, ATELIER_OIDC_SCOPES: 'profile email' }), /ATELIER_OIDC_SCOPES="profile email": must include openid/);
-  assert.match(error({ ...base, ATELIER_OIDC_TRAINER_CLAIM: 'groups' }), /ATELIER_OIDC_TRAINER_CLAIM="groups": expected claim=value/);
-  assert.match(error({ ...base, ATELIER_OIDC_TRAINER_CLAIM: 'groups=a=b' }), /ATELIER_OIDC_TRAINER_CLAIM/);
-  const message = error({ ...base, ATELIER_OIDC_CLIENT_SECRET: 'hunter2-secret', ATELIER_OIDC_SCOPES: 'profile' });
+  assert.match(configError({ ATELIER_OIDC_CLIENT_ID: 'atelier' }), /ATELIER_OIDC_CLIENT_ID is set but ATELIER_OIDC_ISSUER is not/);
+  assert.match(configError({ ATELIER_OIDC_ISSUER: base.ATELIER_OIDC_ISSUER }), /ATELIER_OIDC_CLIENT_ID required/);
+  assert.match(configError({ ...base, ATELIER_OIDC_ISSUER: 'auth.school.example' }), /ATELIER_OIDC_ISSUER="auth.school.example": expected the provider's issuer URL/);
+  assert.match(configError({ ...base, ATELIER_OIDC_ISSUER: 'http://auth.school.example' }), /ATELIER_OIDC_ISSUER=.*: expected https/);
+  assert.match(configError({ ...base, ATELIER_OIDC_SCOPES: 'profile email' }), /ATELIER_OIDC_SCOPES="profile email": must include openid/);
+  assert.match(configError({ ...base, ATELIER_OIDC_TRAINER_CLAIM: 'groups' }), /ATELIER_OIDC_TRAINER_CLAIM="groups": expected claim=value/);
+  assert.match(configError({ ...base, ATELIER_OIDC_TRAINER_CLAIM: 'groups=a=b' }), /ATELIER_OIDC_TRAINER_CLAIM/);
+  const message = configError({ ...base, ATELIER_OIDC_CLIENT_SECRET: 'hunter2-secret', ATELIER_OIDC_SCOPES: 'profile' });
   assert.match(message, /ATELIER_OIDC_SCOPES/);
   assert.doesNotMatch(message, /hunter2/);
 });

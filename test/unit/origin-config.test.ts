@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../server/config.ts';
+import { configError } from '../helpers/config.ts';
 
 const external = { ATELIER_S3_ENDPOINT: 'http://minio:9000', ATELIER_S3_ADMIN_ACCESS_KEY_ID: 'atelier', ATELIER_S3_ADMIN_SECRET_ACCESS_KEY: 'secret-secret' };
-const error = (env: Record<string, string>): string => {
-  try {
-    loadConfig(env);
-    return 'no error';
-  } catch (caught) {
-    return (caught as Error).message;
-  }
-};
 
 test('S3 origin, presign cap and credential lifetime: defaults and settings', () => {
   const defaults = loadConfig({});
@@ -22,9 +15,9 @@ test('S3 origin, presign cap and credential lifetime: defaults and settings', ()
   assert.equal(set.s3PresignMaxExpiry, 15 * 60_000);
   assert.equal(set.s3CredentialTtl, 2 * 3600_000);
   assert.equal(loadConfig(external).s3CredentialTtl, 12 * 3600_000, 'external: STS default');
-  assert.match(error({ ATELIER_S3_ORIGIN: 's3.localhost' }), /ATELIER_S3_ORIGIN="s3.localhost": expected http\(s\):\/\/host\[:port\]/);
-  assert.match(error({ ATELIER_S3_ORIGIN: 'http://s3.example/path' }), /ATELIER_S3_ORIGIN/);
-  assert.match(error({ ATELIER_S3_PRESIGN_MAX_EXPIRY: '169h' }), /ATELIER_S3_PRESIGN_MAX_EXPIRY="169h": must be from 1s to 168h/);
-  assert.match(error({ ATELIER_S3_CREDENTIAL_TTL: '10m' }), /ATELIER_S3_CREDENTIAL_TTL/);
-  assert.match(error({ ...external, ATELIER_S3_CREDENTIAL_TTL: '24h' }), /must be from 15m to 12h with an external S3/);
+  assert.match(configError({ ATELIER_S3_ORIGIN: 's3.localhost' }), /ATELIER_S3_ORIGIN="s3.localhost": expected http\(s\):\/\/host\[:port\]/);
+  assert.match(configError({ ATELIER_S3_ORIGIN: 'http://s3.example/path' }), /ATELIER_S3_ORIGIN/);
+  assert.match(configError({ ATELIER_S3_PRESIGN_MAX_EXPIRY: '169h' }), /ATELIER_S3_PRESIGN_MAX_EXPIRY="169h": must be from 1s to 168h/);
+  assert.match(configError({ ATELIER_S3_CREDENTIAL_TTL: '10m' }), /ATELIER_S3_CREDENTIAL_TTL/);
+  assert.match(configError({ ...external, ATELIER_S3_CREDENTIAL_TTL: '24h' }), /must be from 15m to 12h with an external S3/);
 });
