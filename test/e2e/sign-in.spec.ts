@@ -7,73 +7,22 @@
  * the School account card have no axe violation.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startProvider, type TestProvider } from '../helpers/oidc.ts';
+import { signInThroughProvider, startOidcLabServer, type OidcLabServer } from './lib/oidc-server.ts';
 import { wcagViolations } from './helpers/axe.ts';
 import fr from '../../i18n/fr.json' with { type: 'json' };
 
-const root = join(import.meta.dirname, '..', '..');
-let provider: TestProvider;
-let server: ChildProcess;
-let dataDir: string;
+let lab: OidcLabServer;
 let origin: string;
 
 test.beforeAll(async () => {
   test.setTimeout(90_000);
-  const port = await freePort();
-  origin = `http://localhost:${port}`;
-  provider = await startProvider(origin);
-  dataDir = mkdtempSync(join(tmpdir(), 'atelier-e2e-sign-in-'));
-  server = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server', 'main.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ATELIER_DATA_DIR: dataDir,
-      ATELIER_ORIGIN: origin,
-      ATELIER_DEPLOYMENT: 'e2e-sign-in',
-      ATELIER_LAB_UID_BASE: '293000',
-      ATELIER_LAB_UID_COUNT: '20',
-      ATELIER_MAX_LABS: '20',
-      ATELIER_VSCODE: 'off',
-      ATELIER_OIDC_ISSUER: provider.issuer,
-      ATELIER_OIDC_CLIENT_ID: provider.clientId,
-      ATELIER_OIDC_CLIENT_SECRET: provider.clientSecret,
-      ATELIER_OIDC_SCOPES: 'openid profile email groups',
-      ATELIER_OIDC_TRAINER_CLAIM: 'groups=trainers',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${origin}/healthz`).then((response) => response.ok, () => false))) {
-    if (Date.now() > deadline || server.exitCode !== null) throw new Error('the lab server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  lab = await startOidcLabServer('sign-in', 293_000);
+  origin = lab.origin;
 });
 
-test.afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
-  }
-  await provider?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+test.afterAll(async () => lab?.stop());
 
-/** From the header by keyboard, then through the provider's own login and consent pages, as a person does. */
-async function signIn(page: Page, login: string): Promise<void> {
-  await page.locator('atelier-sign-in').first().getByRole('link', { name: fr.signIn.signIn }).focus();
-  await page.keyboard.press('Enter');
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill('any password');
-  await page.locator('button[type="submit"]').click();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.waitForURL((url) => url.origin === origin);
-}
+const signIn = (page: Page, login: string) => signInThroughProvider(page, origin, login, 'keyboard');
 
 test('two computers: data made before signing in is on the second; signing out leaves nothing of the person', async ({ browser }) => {
   const laptop = await browser.newContext({ locale: 'fr-FR' });

@@ -9,12 +9,11 @@
  * both progress and one get stuck, live, with no reload.
  */
 import { test, expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, startProvider, type TestProvider } from '../helpers/oidc.ts';
+import { signInThroughProvider, startOidcLabServer, type OidcLabServer } from './lib/oidc-server.ts';
 import fr from '../../i18n/fr.json' with { type: 'json' };
 
 const root = join(import.meta.dirname, '..', '..');
@@ -32,9 +31,7 @@ interface ReportEntry {
 }
 
 const project = join(root, '.astro', `trainer-journey-${process.pid}`);
-let provider: TestProvider;
-let server: ChildProcess;
-let dataDir: string;
+let lab: OidcLabServer;
 let origin: string;
 let report: ReportEntry[];
 
@@ -92,60 +89,16 @@ test.beforeAll(async () => {
 
   // 3. The site built with it, then served with sign-in through the provider.
   await node([join(root, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'build'], project);
-  const port = await freePort();
-  origin = `http://localhost:${port}`;
-  provider = await startProvider(origin);
-  dataDir = mkdtempSync(join(tmpdir(), 'atelier-e2e-journey-'));
-  server = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server', 'main.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ATELIER_DATA_DIR: dataDir,
-      ATELIER_SITE_DIR: join(project, 'dist'),
-      ATELIER_ORIGIN: origin,
-      ATELIER_DEPLOYMENT: 'e2e-journey',
-      ATELIER_LAB_UID_BASE: '296000',
-      ATELIER_LAB_UID_COUNT: '10',
-      ATELIER_MAX_LABS: '10',
-      ATELIER_VSCODE: 'off',
-      ATELIER_OIDC_ISSUER: provider.issuer,
-      ATELIER_OIDC_CLIENT_ID: provider.clientId,
-      ATELIER_OIDC_CLIENT_SECRET: provider.clientSecret,
-      ATELIER_OIDC_SCOPES: 'openid profile email groups',
-      ATELIER_OIDC_TRAINER_CLAIM: 'groups=trainers',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${origin}/healthz`).then((response) => response.ok, () => false))) {
-    if (Date.now() > deadline || server.exitCode !== null) throw new Error('the lab server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  lab = await startOidcLabServer('journey', 296_000, { ATELIER_SITE_DIR: join(project, 'dist') });
+  origin = lab.origin;
 });
 
 test.afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
-  }
-  await provider?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await lab?.stop();
   rmSync(project, { recursive: true, force: true });
 });
 
-/** Through the header's link and the provider's own login and consent pages, as a person does. */
-async function signIn(page: Page, login: string): Promise<void> {
-  await page.locator('atelier-sign-in').first().getByRole('link', { name: fr.signIn.signIn }).click();
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill('any password');
-  await page.locator('button[type="submit"]').click();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  // Past the callback, which sets the sign-in's cookies before it sends the browser back.
-  await page.waitForURL((url) => url.origin === origin && !url.pathname.startsWith('/auth/'), { waitUntil: 'commit' });
-  await expect(page.locator('atelier-sign-in').first()).toContainText(fr.signIn.signOut);
-}
+const signIn = (page: Page, login: string) => signInThroughProvider(page, origin, login);
 
 const steps = (page: Page) => page.locator('li[data-step]');
 
