@@ -63,6 +63,12 @@ export const deleteAnonymous = 'DELETE FROM learners WHERE id = $1 AND NOT EXIST
 export const merge = {
   steps: `INSERT INTO progress (learner_id, page, step, done_at)
     SELECT $2, page, step, done_at FROM progress WHERE learner_id = $1 ON CONFLICT DO NOTHING`,
+  // Skip marks (migration 005) follow the steps that come from the device: first those of steps
+  // the account had done itself are dropped (its own row stays, unmarked), then the rest move.
+  unmarkKept: `DELETE FROM skipped_steps WHERE learner_id = $1
+    AND EXISTS (SELECT 1 FROM progress a WHERE a.learner_id = $2 AND a.page = skipped_steps.page AND a.step = skipped_steps.step)`,
+  skipped: `INSERT INTO skipped_steps (learner_id, page, step)
+    SELECT $2, page, step FROM skipped_steps WHERE learner_id = $1 ON CONFLICT DO NOTHING`,
   dropSteps: 'DELETE FROM progress WHERE learner_id = $1',
   passes: `INSERT INTO check_passes (learner_id, lab, check_id, instance, passed_at)
     SELECT $2, lab, check_id, instance, passed_at FROM check_passes WHERE learner_id = $1 ON CONFLICT DO NOTHING`,

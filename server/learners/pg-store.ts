@@ -335,7 +335,9 @@ export class PgLearnerStore implements LearnerStore {
     try {
       await client.query('BEGIN');
       const run = (text: string) => client.query<{ name: string }>(text, [from, into]);
+      await run(accounts.merge.unmarkKept);
       const steps = (await run(accounts.merge.steps)).rowCount ?? 0;
+      await run(accounts.merge.skipped);
       await client.query(accounts.merge.dropSteps, [from]);
       await run(accounts.merge.passes);
       const secretGroupsKept = (await run(accounts.merge.keptGroups)).rows.map((row) => row.name);

@@ -367,7 +367,9 @@ export class SqliteLearnerStore implements LearnerStore {
     const run = (text: string) => this.#sql(numbered(text));
     this.#db.exec('BEGIN');
     try {
+      run(accounts.merge.unmarkKept).run(from, into);
       const steps = Number(run(accounts.merge.steps).run(from, into).changes);
+      run(accounts.merge.skipped).run(from, into);
       run(accounts.merge.dropSteps).run(from);
       run(accounts.merge.passes).run(from, into);
       const names = (text: string) => (run(text).all(from, into) as { name: string }[]).map((row) => row.name);

@@ -331,11 +331,15 @@ const cases: Case<StoreDatabase>[] = [
       await store.setGit(device, { name: 'Ada', email: 'ada@school.example' });
       const token = await store.rotateGitToken(device);
       await store.recordCheckPass(device, 'lab', 'check', 'instance-1');
+      // Skipped on the device: `two` comes over with its mark; `one` the account had done itself.
+      await store.markSkipped(device, '/tp/a/', 'one');
+      await store.markSkipped(device, '/tp/a/', 'two');
 
       const merged = await store.mergeLearner(device, account);
       assert.deepEqual(merged, { steps: 2, secretGroups: ['perso'], secretGroupsKept: ['projet'], git: true, classes: 0 });
       assert.deepEqual(await store.allProgress(account), { '/tp/a/': ['one', 'two'], '/tp/b/': ['three'] });
       assert.deepEqual(await store.allProgress(device), {}, 'steps moved, not copied');
+      assert.deepEqual(await store.skippedSteps(account), { '/tp/a/': ['two'] }, 'the device\'s Skip marks follow its steps only');
       assert.deepEqual(await store.secretGroup(account, 'projet'), { KEY: 'account' });
       assert.deepEqual(await store.secretGroup(account, 'perso'), { TOKEN: 'device-only' });
       assert.deepEqual((await store.get(account))?.git, { name: 'Ada', email: 'ada@school.example' });
