@@ -1,7 +1,8 @@
 /**
- * The importer on the trainers' real pages (the seeds: two GitBook pages, one Quarto practical):
- * what each report leaves to the author, that no text is lost, that the pages compile; then the
- * CLI, and one real `astro build` of imported pages in a content tree of their own.
+ * The importer on the trainers' real pages (the seeds: two GitBook pages, one Quarto practical;
+ * the project's own Quarto and GitBook pages where ../shared is not beside the clone): what each
+ * report leaves to the author, that no text is lost, that the pages compile; then the CLI, and one
+ * real `astro build` of imported pages in a content tree of their own.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,50 +20,21 @@ const seedsDir = process.env.ATELIER_SEEDS_DIR ?? join(root, '..', 'shared', 'se
 const fixtures = join(root, 'test', 'fixtures', 'import');
 const seedFile = (prefix: string) => (existsSync(seedsDir) ? readdirSync(seedsDir).find((name) => name.startsWith(`${prefix}_`)) : undefined);
 
-/** Each seed's leftovers (line, construct): what the author fixes after importing it. */
-const seeds = [
-  {
-    prefix: '000',
-    language: 'en' as const,
-    title: 'Principles of Datalab',
-    steps: 0,
-    todo: [
-      [42, 'image ../../.gitbook/assets/Screenshot from 2021-11-12 21-25-15.png'],
-      [46, 'image ../../.gitbook/assets/Screenshot from 2021-11-12 21-25-27.png'],
-    ],
-  },
-  {
-    prefix: '001',
-    language: 'fr' as const,
-    title: 'Principes du Datalab',
-    steps: 0,
-    todo: [
-      [38, 'image ./img/components.png'],
-      [42, 'image ./img/catalog-high-level.png'],
-    ],
-  },
-  { prefix: '003', language: 'fr' as const, title: 'Découverte du Datalab', steps: 64, todo: [[323, 'link data/.parquet']] },
-];
-
-for (const seed of seeds) {
-  test(`seed ${seed.prefix}: the report's leftovers, no text lost, both pages compile`, async (t) => {
-    const name = seedFile(seed.prefix);
-    if (!name) return t.skip(`seeds not here: ${seedsDir} (ATELIER_SEEDS_DIR); the fixture tests cover every construct`);
-    const path = join(seedsDir, name);
-    const result = importPage(readFileSync(path, 'utf8'), { sourcePath: path, language: seed.language });
-    assert.equal(result.frontMatter.title, seed.title);
-    assert.deepEqual(result.report.filter((entry) => entry.level === 'todo').map((entry) => [entry.line, entry.construct]), seed.todo);
-    assert.deepEqual(result.report.filter((entry) => entry.construct === 'text'), [], 'no word of the source is missing');
-    assert.ok(result.report.every((entry) => entry.line !== undefined), 'every entry has its source line');
-    assert.equal([...result.pages[seed.language].matchAll(/:step\{#[a-z0-9-]+\}/g)].length, seed.steps);
-    for (const language of ['fr', 'en'] as const) await compilePage(result.pages[language], join(root, 'content', language, `${result.slug}.mdx`));
-  });
+interface Case {
+  /** The page imported, and what the test calls it. */
+  path: string;
+  name: string;
+  language: 'fr' | 'en';
+  title: string;
+  steps: number;
+  /** The report's leftovers (line, construct): what the author fixes after importing it. */
+  todo: [number, string][];
+  /** What else that page pins of the mapping. */
+  more?: (result: ReturnType<typeof importPage>) => void;
 }
 
-test('seed 003: Quarto constructs mapped (callout, details, spans, target links, shortcodes, the second h1)', (t) => {
-  const name = seedFile('003');
-  if (!name) return t.skip(`seeds not here: ${seedsDir}`);
-  const result = importPage(readFileSync(join(seedsDir, name), 'utf8'), { sourcePath: join(seedsDir, name), language: 'fr' });
+/** Seed 003's Quarto constructs, mapped: callout, details, spans, target links, shortcodes, the second h1. */
+function practicalMapping(result: ReturnType<typeof importPage>): void {
   const page = result.pages.fr;
   assert.match(page, /^:::danger\[Enigme du Père Fouras\]$/m);
   assert.match(page, /^<details>\n {2}<summary>Détails<\/summary>$/m);
@@ -71,7 +43,83 @@ test('seed 003: Quarto constructs mapped (callout, details, spans, target links,
   assert.match(page, /⚠️/);
   assert.match(page, /^## Behind the scene$/m);
   assert.equal(result.report.filter((entry) => entry.construct === 'link attributes {target="_blank"}').length, 15);
-});
+}
+
+const seedCases = (names: string[]): Case[] => {
+  const path = (prefix: string) => join(seedsDir, names.find((name) => name.startsWith(`${prefix}_`)) ?? `${prefix}_missing`);
+  return [
+    {
+      path: path('000'),
+      name: 'seed 000 (GitBook, EN)',
+      language: 'en',
+      title: 'Principles of Datalab',
+      steps: 0,
+      todo: [
+        [42, 'image ../../.gitbook/assets/Screenshot from 2021-11-12 21-25-15.png'],
+        [46, 'image ../../.gitbook/assets/Screenshot from 2021-11-12 21-25-27.png'],
+      ],
+    },
+    {
+      path: path('001'),
+      name: 'seed 001 (GitBook, FR)',
+      language: 'fr',
+      title: 'Principes du Datalab',
+      steps: 0,
+      todo: [
+        [38, 'image ./img/components.png'],
+        [42, 'image ./img/catalog-high-level.png'],
+      ],
+    },
+    { path: path('003'), name: 'seed 003 (Quarto, FR)', language: 'fr', title: 'Découverte du Datalab', steps: 64, todo: [[323, 'link data/.parquet']], more: practicalMapping },
+  ];
+};
+
+/**
+ * Where ../shared is not beside the clone, the project's own Quarto and GitBook pages stand in
+ * for the seeds: the same assertions on pages whose leftovers are pinned here, never a skip.
+ */
+const fixtureCases: Case[] = [
+  {
+    path: join(fixtures, 'practical.qmd'),
+    name: 'fixture practical.qmd (Quarto, FR)',
+    language: 'fr',
+    title: 'Premiers pas',
+    steps: 3,
+    todo: [
+      [16, 'task item inside a task item'],
+      [50, 'image img/absent.png'],
+      [62, 'HTML <script>'],
+      [73, 'link autre.qmd'],
+    ],
+  },
+  {
+    path: join(fixtures, 'book-page.md'),
+    name: 'fixture book-page.md (GitBook, EN)',
+    language: 'en',
+    title: 'Getting started',
+    steps: 2,
+    todo: [
+      [29, 'link next.md'],
+      [38, '{% swagger method="get" path="/x" %}'],
+      [42, 'GitBook tag {% include "x.md" %}'],
+    ],
+  },
+];
+
+const cases = existsSync(seedsDir) ? seedCases(readdirSync(seedsDir)) : fixtureCases;
+
+for (const page of cases) {
+  test(`${page.name}: the report's leftovers, no text lost, both pages compile`, async () => {
+    const result = importPage(readFileSync(page.path, 'utf8'), { sourcePath: page.path, language: page.language });
+    assert.equal(result.frontMatter.title, page.title);
+    assert.deepEqual(result.report.filter((entry) => entry.level === 'todo').map((entry) => [entry.line, entry.construct]), page.todo);
+    assert.deepEqual(result.report.filter((entry) => entry.construct === 'text'), [], 'no word of the source is missing');
+    assert.ok(result.report.every((entry) => entry.line !== undefined), 'every entry has its source line');
+    assert.equal([...result.pages[page.language].matchAll(/:step\{#[a-z0-9-]+\}/g)].length, page.steps);
+    page.more?.(result);
+    for (const language of ['fr', 'en'] as const) await compilePage(result.pages[language], join(root, 'content', language, `${result.slug}.mdx`));
+  });
+}
 
 test('the CLI writes both pages, refuses to overwrite, and writes the report as JSON', async () => {
   const out = mkdtempSync(join(tmpdir(), 'atelier-import-'));
