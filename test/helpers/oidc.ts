@@ -6,8 +6,8 @@
  * jar per host, redirects followed, the provider's forms submitted as a person would.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { freePort } from './server-process.ts';
 
 export interface Person {
   name: string;
@@ -29,14 +29,7 @@ export interface TestProvider {
   stop(): Promise<void>;
 }
 
-/** A free loopback port, for a server whose URL must be known before it starts (a redirect URI). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 /** Starts the provider for the lab server at `origin` (its /auth/callback and its pages after logout), on `port` if given. */
 export async function startProvider(origin: string, port?: number): Promise<TestProvider> {

@@ -3,24 +3,18 @@
  * sandboxes, one deployment on this host, and a small balancer in front: the page and API to A,
  * socket.io to B, whichever is alive otherwise. For the replicas e2e test and benchmark.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProxyServer } from 'http-proxy-3';
+import { freePort, spawnServer } from './server-process.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
+export { freePort };
 
 export interface Replica {
   name: string;
@@ -35,30 +29,15 @@ export async function startReplica(name: string, databaseUrl: string, keysFrom?:
   const dataDir = mkdtempSync(join(tmpdir(), `atelier-replica-${name}-`));
   // Replicas share their signing keys (cookies, sealing): the second starts with the first's.
   if (keysFrom) cpSync(join(keysFrom, 'keys'), join(dataDir, 'keys'), { recursive: true });
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server', 'main.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ATELIER_DATA_DIR: dataDir,
-      ATELIER_DATABASE_URL: databaseUrl,
-      // A deployment and a uid range of their own: the suite's main server is another deployment.
-      ATELIER_DEPLOYMENT: 'e2e-replicas',
-      ATELIER_LAB_UID_BASE: '291000',
-      ATELIER_LAB_UID_COUNT: '40',
-      ATELIER_MAX_LABS: '40',
-      ATELIER_VSCODE: 'off',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const child = await spawnServer(`replica ${name}`, port, {
+    ATELIER_DATA_DIR: dataDir,
+    ATELIER_DATABASE_URL: databaseUrl,
+    // A deployment and a uid range of their own: the suite's main server is another deployment.
+    ATELIER_DEPLOYMENT: 'e2e-replicas',
+    ATELIER_LAB_UID_BASE: '291000',
+    ATELIER_LAB_UID_COUNT: '40',
+    ATELIER_MAX_LABS: '40',
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.ok, () => false);
-    if (up) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`replica ${name} did not start`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
   return { name, port, process: child, dataDir, alive: true };
 }
 

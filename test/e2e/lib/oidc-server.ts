@@ -4,14 +4,13 @@
  * provider's own pages in Chromium, as a person does.
  */
 import { expect, type Page } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startProvider, type TestProvider } from '../../helpers/oidc.ts';
+import { startProvider, type TestProvider } from '../../helpers/oidc.ts';
+import { freePort, spawnServer } from '../../helpers/server-process.ts';
 import fr from '../../../i18n/fr.json' with { type: 'json' };
-
-const root = join(import.meta.dirname, '..', '..', '..');
 
 export interface OidcLabServer {
   origin: string;
@@ -25,28 +24,27 @@ export async function startOidcLabServer(name: string, uidBase: number, env: Rec
   const origin = `http://localhost:${port}`;
   const provider = await startProvider(origin);
   const dataDir = mkdtempSync(join(tmpdir(), `atelier-e2e-${name}-`));
-  const server = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(root, 'server', 'main.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
+  let server: ChildProcess;
+  try {
+    server = await spawnServer('the lab server', port, {
       ATELIER_DATA_DIR: dataDir,
       ATELIER_ORIGIN: origin,
       ATELIER_DEPLOYMENT: `e2e-${name}`,
       ATELIER_LAB_UID_BASE: String(uidBase),
       ATELIER_LAB_UID_COUNT: '20',
       ATELIER_MAX_LABS: '20',
-      ATELIER_VSCODE: 'off',
       ATELIER_OIDC_ISSUER: provider.issuer,
       ATELIER_OIDC_CLIENT_ID: provider.clientId,
       ATELIER_OIDC_CLIENT_SECRET: provider.clientSecret,
       ATELIER_OIDC_SCOPES: 'openid profile email groups',
       ATELIER_OIDC_TRAINER_CLAIM: 'groups=trainers',
       ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+    });
+  } catch (error) {
+    await provider.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const stop = async () => {
     if (server.exitCode === null) {
       server.kill('SIGTERM');
@@ -55,14 +53,6 @@ export async function startOidcLabServer(name: string, uidBase: number, env: Rec
     await provider.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${origin}/healthz`).then((response) => response.ok, () => false))) {
-    if (Date.now() > deadline || server.exitCode !== null) {
-      await stop();
-      throw new Error('the lab server did not start');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
   return { origin, provider, stop };
 }
 
