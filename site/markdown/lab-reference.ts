@@ -114,6 +114,7 @@ function fieldsTable(section: Section, t: PageContext['t']): Table {
   return {
     type: 'table',
     align: [null, null, null, null],
+    data: { hProperties: { className: ['atelier-lab-reference'] } },
     children: [{ type: 'tableRow', children: header.map((title) => cell([{ type: 'text', value: title }])) }, ...rows],
   };
 }
