@@ -74,8 +74,7 @@ const member = z.string().regex(/^[A-Za-z0-9_-]{16}$/);
 const time = z.number().int().min(0).max(8.64e15);
 const createBody = z
   .object({ course: z.string().max(200), title: cleaned(limits.title), startsAt: time, endsAt: time })
-  .strict()
-  .refine((body) => body.endsAt > body.startsAt, { path: ['endsAt'], message: 'must be after startsAt' });
+  .strict();
 const joinBody = z.object({ code: z.string().max(32), name: cleaned(limits.displayName) }).strict();
 const messageBody = z.object({ text: cleaned(limits.message, true), member: member.optional() }).strict();
 
@@ -156,6 +155,7 @@ export function registerClassRoutes(app: FastifyInstance, options: ClassRouteOpt
     const language = languageOf(request.headers);
     const body = parseWith(createBody, request.body, language);
     if (!courses.has(body.course)) throw new ApiError('bad_request', { field: 'course', problem: translator(language)('classes.unknownCourse') }, 'course');
+    if (body.endsAt <= body.startsAt) throw new ApiError('bad_request', { field: 'endsAt', problem: translator(language)('classes.endsBeforeStart') }, 'endsAt');
     const open = (await store.ofTrainer(trainer.id)).filter((record) => record.closedAt === undefined);
     if (open.length >= limits.openClassesPerTrainer) throw new ApiError('too_many_classes', { max: limits.openClassesPerTrainer });
     const record = await store.create({ trainerId: trainer.id, ...body });

@@ -178,3 +178,13 @@ test('a burst of changes across the class is coalesced: a few updates a second p
   assert.ok(updates <= Math.ceil(seconds * 4) + 1, `${updates} updates in ${seconds} s for 10 changes`);
   stream.close();
 });
+
+test('a class that ends before it starts is refused in the trainer\'s language, naming the field', async () => {
+  const trainer = await signInTrainer(fixture.server.url);
+  for (const [lang, words] of [['fr', 'la fin doit venir après le début'], ['en', 'the end must come after the start']] as const) {
+    const refused = await trainer.api('/api/trainer/classes', { method: 'POST', lang, body: { course: '/tp/', title: 'À l\'envers', startsAt: 2_000, endsAt: 1_000 } });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.error.field, 'endsAt');
+    assert.ok(refused.body.error.message.includes(words), refused.body.error.message);
+  }
+});
